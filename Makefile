@@ -1,0 +1,116 @@
+# kvmarm-digest build. `make` builds the three programs into $(BUILD)/,
+# `make check` runs every test under prove, `make bench` prints numbers,
+# `make deps` installs what building, testing and the demo need (Debian 12,
+# as root), `make demo` runs the main job. BUILD= keeps separate trees apart.
+
+BUILD   ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= cc
+PYTHON  ?= /usr/bin/python3
+
+PKGS    := gmime-3.0 lmdb libcurl glib-2.0 zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
+	   -D_GNU_SOURCE -Istore -Ireporter -Imilter $(PKG_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lpthread -lm
+ifeq ($(SANITIZE),1)
+CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+STORE_SRC    := $(wildcard store/*.c)
+CLI_SRC      := $(wildcard store/cli/*.c)
+MILTER_SRC   := $(filter-out milter/main.c,$(wildcard milter/*.c))
+REPORTER_SRC := $(filter-out reporter/main.c,$(wildcard reporter/*.c))
+UNIT_SRC     := $(wildcard tests/unit/t_*.c)
+TOOL_SRC     := $(wildcard tests/tools/*.c)
+
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+LIBSTORE    := $(BUILD)/libkvstore.a
+LIBREPORTER := $(BUILD)/libkvreporter.a
+LIBMILTER   := $(BUILD)/libkvmilter.a
+PROGS := $(BUILD)/kvmarm-store $(BUILD)/kvmarm-milter $(BUILD)/kvmarm-reporter
+UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+
+all: $(PROGS) $(UNITS) $(TOOLS)
+
+$(BUILD)/obj/%.o: %.c $(wildcard store/*.h reporter/*.h milter/*.h tests/unit/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -include store/banned.h -c -o $@ $<
+
+$(LIBSTORE): $(call obj,$(STORE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBREPORTER): $(call obj,$(REPORTER_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(LIBMILTER): $(call obj,$(MILTER_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/kvmarm-store: $(call obj,$(CLI_SRC)) $(LIBSTORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/kvmarm-milter: $(call obj,milter/main.c) $(LIBMILTER) $(LIBSTORE)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmilter $(LDLIBS)
+$(BUILD)/kvmarm-reporter: $(call obj,reporter/main.c) $(LIBREPORTER) $(LIBSTORE)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBREPORTER) $(LIBSTORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tools/%: $(call obj,tests/tools/%.c) $(LIBMILTER) $(LIBSTORE)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ -lmilter $(LDLIBS)
+
+# Each third-party library stays behind its one module.
+check-layering:
+	@bad=$$(grep -l '#include *<gmime/' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^store/mime' || true); \
+	 [ -z "$$bad" ] || { echo "gmime used outside store/mime*: $$bad"; exit 1; }
+	@bad=$$(grep -l '#include *<lmdb.h>' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^store/db\.' || true); \
+	 [ -z "$$bad" ] || { echo "lmdb used outside store/db.c: $$bad"; exit 1; }
+	@bad=$$(grep -l '#include *<libmilter/' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^milter/\|^tests/tools/' || true); \
+	 [ -z "$$bad" ] || { echo "libmilter used outside milter/: $$bad"; exit 1; }
+	@bad=$$(grep -l '#include *<curl/' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^reporter/http\.' || true); \
+	 [ -z "$$bad" ] || { echo "libcurl used outside reporter/http.c: $$bad"; exit 1; }
+
+TESTS ?= $(sort $(wildcard tests/t/*.t))
+check: all check-layering
+	KV_BUILD=$(abspath $(BUILD)) KV_SRC=$(CURDIR) PYTHON=$(PYTHON) \
+	  prove -f $(UNITS) $(TESTS)
+
+bench: all
+	KV_BUILD=$(abspath $(BUILD)) KV_SRC=$(CURDIR) PYTHON=$(PYTHON) \
+	  sh tests/bench/run.sh
+
+demo:
+	sh tests/demo.sh
+
+# Every Debian package that building, testing, benchmarks and the demo use.
+DEB_PKGS := build-essential pkg-config libmilter-dev libgmime-3.0-dev liblmdb-dev \
+	lmdb-utils libcurl4-openssl-dev libglib2.0-dev zlib1g-dev postfix miltertest \
+	python3 perl ca-certificates
+deps:
+	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 2; fi
+	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
+	  echo "postfix postfix/mailname string localhost" | debconf-set-selections; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/doc/kvmarm-digest
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	[ ! -f milter/kvmarm-milter.8 ] || install -m 644 milter/kvmarm-milter.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -m 644 conf/* $(DESTDIR)$(PREFIX)/share/doc/kvmarm-digest/ 2>/dev/null || true
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all check check-layering bench demo deps install clean
+.DELETE_ON_ERROR:

@@ -1,0 +1,34 @@
+/*
+ * config.h - the one INI-style configuration file all three programs read
+ * (GLib's GKeyFile syntax). Every key lives in a table in config.c with its
+ * type, default and a line of documentation; conf/kvmarm-digest.conf shows
+ * every key with its default (a test keeps the two in step). An unknown
+ * section or key is an error that names it.
+ */
+#ifndef KV_CONFIG_H
+#define KV_CONFIG_H
+
+#include "kv.h"
+
+struct kv_config;
+
+/* Load path (NULL: defaults only). -1 with err naming the file, line or key. */
+int config_load(struct kv_config **cfg, const char *path, struct kv_err *err);
+void config_free(struct kv_config *cfg);
+
+/* Values: the file's, else the table default. Asking for a key that is not
+ * in the table is a bug (panics). Strings are owned by cfg. */
+const char *config_str(const struct kv_config *cfg, const char *section, const char *key);
+long long config_int(const struct kv_config *cfg, const char *section, const char *key);
+double config_double(const struct kv_config *cfg, const char *section, const char *key);
+int config_bool(const struct kv_config *cfg, const char *section, const char *key);
+/* Comma-separated list, trimmed, empty items dropped; appended to *out. */
+void config_list(const struct kv_config *cfg, const char *section, const char *key, struct strv *out);
+
+/* Override a value (command-line options). Panics on an unknown key. */
+void config_set(struct kv_config *cfg, const char *section, const char *key, const char *value);
+
+/* Write the documented sample (every key, default, doc) to out. */
+void config_write_sample(struct sbuf *out);
+
+#endif

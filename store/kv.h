@@ -1,0 +1,103 @@
+/*
+ * kv.h - the small common ground every module of kvmarm-digest stands on:
+ * the error struct that carries a message a person can act on, a growable
+ * string buffer, checked allocation, and UTC time helpers.
+ *
+ * Conventions (see STYLE.md): functions that can fail return 0 / -1 and fill
+ * a struct kv_err; allocation failure aborts (kv_xmalloc and friends); only
+ * main() and command functions exit.
+ */
+#ifndef KV_H
+#define KV_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdarg.h>
+
+#define KV_ERR_MAX 512
+
+struct kv_err {
+	char msg[KV_ERR_MAX];
+};
+
+/* Fill err (if not NULL) with a printf-style message. Always returns -1 so a
+ * caller can write `return kv_err_set(err, "...")`. */
+int kv_err_set(struct kv_err *err, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Allocation that aborts with a message on failure: never returns NULL. */
+void *kv_xmalloc(size_t n);
+void *kv_xcalloc(size_t n, size_t size);
+void *kv_xrealloc(void *p, size_t n);
+char *kv_xstrdup(const char *s);
+char *kv_xstrndup(const char *s, size_t n);
+char *kv_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Abort with "panic: ..." on stderr: a broken invariant, i.e. a bug. */
+void kv_panic(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+/*
+ * struct sbuf: a growable, always NUL-terminated byte buffer.
+ * SBUF_INIT or sbuf_init() before use; sbuf_release() frees the memory;
+ * sbuf_detach() hands the buffer to the caller (free() it) and resets.
+ */
+struct sbuf {
+	char *buf;
+	size_t len, cap;
+};
+#define SBUF_INIT { NULL, 0, 0 }
+void sbuf_init(struct sbuf *sb);
+void sbuf_release(struct sbuf *sb);
+char *sbuf_detach(struct sbuf *sb, size_t *len);
+void sbuf_grow(struct sbuf *sb, size_t extra);
+void sbuf_add(struct sbuf *sb, const void *data, size_t len);
+void sbuf_adds(struct sbuf *sb, const char *s);
+void sbuf_addc(struct sbuf *sb, char c);
+void sbuf_addf(struct sbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sbuf_vaddf(struct sbuf *sb, const char *fmt, va_list ap);
+void sbuf_reset(struct sbuf *sb);
+
+/* A growable array of owned strings. */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+#define STRV_INIT { NULL, 0, 0 }
+void strv_push(struct strv *sv, const char *s);      /* copies s */
+void strv_push_owned(struct strv *sv, char *s);      /* takes s */
+void strv_release(struct strv *sv);
+
+/*
+ * Time. All stored times are int64 seconds since the epoch, UTC.
+ * kv_time_utc_iso: "2021-01-25T02:46:42Z" into buf (>= 21 bytes).
+ * kv_parse_date: "YYYY-MM-DD" (midnight UTC) or ISO 8601 with optional
+ *   time, fractional seconds and zone (Z, +hh:mm, +hhmm); 0 / -1.
+ * kv_timegm: struct tm (UTC fields) to seconds, no TZ involved.
+ * kv_gmtime: seconds to broken-down UTC (reentrant).
+ */
+struct tm;
+void kv_time_utc_iso(int64_t t, char *buf, size_t n);
+int kv_parse_date(const char *s, int64_t *out);
+int64_t kv_timegm(const struct tm *tm);
+void kv_gmtime(int64_t t, struct tm *tm);
+
+/*
+ * Zone conversion for display and windows. zone is an IANA name
+ * ("Asia/Shanghai", "UTC"). Returns the offset east of UTC in seconds at
+ * instant t, or -1 with err set when the zone is unknown (note: the return
+ * is the status; the offset goes to *off).
+ */
+int kv_zone_offset(const char *zone, int64_t t, int *off, struct kv_err *err);
+/* Local wall-clock time in zone -> UTC instant (first match on DST overlap). */
+int kv_zone_to_utc(const char *zone, const struct tm *local, int64_t *out, struct kv_err *err);
+
+/* UTF-8 helpers. kv_utf8_valid: 1 when s[0..len) is valid UTF-8.
+ * kv_utf8_sanitize: copy with invalid sequences replaced by U+FFFD and NUL
+ * and other C0 controls except \t \n dropped; caller frees. */
+int kv_utf8_valid(const char *s, size_t len);
+char *kv_utf8_sanitize(const char *s, size_t len);
+
+/* Read a whole file / stream into memory; caller frees *data. 0 / -1. */
+int kv_read_file(const char *path, char **data, size_t *len, struct kv_err *err);
+
+#endif
