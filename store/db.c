@@ -372,7 +372,7 @@ int db_cursor_del(struct db_cursor *c, struct kv_err *err)
 
 int db_cursor_count(struct db_cursor *c, size_t *n, struct kv_err *err)
 {
-	mdb_size_t cnt;
+	size_t cnt;
 	int rc = mdb_cursor_count(c->cur, &cnt);
 
 	if (rc != 0)
