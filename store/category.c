@@ -1,0 +1,309 @@
+/*
+ * category.c - the kind of a thread (PATCH, RFC, Bug Report, GIT PULL,
+ * Question, Other), decided from its root message (or its earliest one when
+ * the root was never seen). The digest groups threads by it.
+ *
+ * The rules, first match wins:
+ *
+ *  1. GIT PULL   a "PULL" tag ("[GIT PULL]", "[GIT PULL v2]", "[PULL]"), or a
+ *                title that starts with "GIT PULL" without brackets.
+ *  2. RFC        an RFC tag, also together with PATCH ("[RFC PATCH v2 1/3]",
+ *                "[PATCH RFC]"): it asks for comments, not for merging.
+ *  3. PATCH      a PATCH tag for any tree: "[PATCH]", "[kvm-unit-tests PATCH]",
+ *                "[PATCH kvmtool]", "[PATCH 6.1.y]", "[PATCHv2]"; also a tag
+ *                group with only a version or N/M ("[v2 1/3]"), and an
+ *                untagged root whose body carries a diff and a Signed-off-by.
+ *  4. Bug Report (strong signals) a syzbot tag or a sender at syzbot /
+ *                syzkaller; a title starting with a kernel splat header
+ *                ("BUG:", "WARNING:", "KASAN:", "UBSAN:", "KCSAN:",
+ *                "general protection fault", "Oops", "INFO: task ... blocked",
+ *                "kernel BUG", "Unable to handle kernel"); a kernel test robot
+ *                build report that says REGRESSION / error / warning (not
+ *                "BUILD SUCCESS", which is Other); a BUG/REGRESSION tag.
+ *  5. Question   a QUESTION tag, or a title starting with "question",
+ *                "Q:", "how to", "how do", "how can".
+ *  6. Bug Report (weak signals) a report word in the title as a whole word:
+ *                bug, crash, crashes, regression, panic, oops, warning,
+ *                splat, hang, deadlock, lockup, "fails"/"failure"/"broken";
+ *                or a splat in the body ("Call trace:", "[ cut here ]",
+ *                "Internal error:", "Unable to handle kernel").
+ *  7. Question   a title ending in "?" or starting with why / what / is /
+ *                does / can / should / any / where / when / which; or body
+ *                prose (first 2 KB, quoted lines skipped) asking: a line ending
+ *                in "?" or "does anyone", "any idea", "is it possible", ...
+ *  8. Other      announcements, CI results, everything else.
+ *
+ * Bug before Question in 4 and 6 because "why does the guest crash?" is a
+ * report first; the explicit question markers in 5 win over weak bug words
+ * because a poster who writes "[QUESTION]" means it.
+ */
+#include "subject.h"
+
+#include <ctype.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *const cat_names[CAT_COUNT] = {
+	[CAT_PATCH] = "PATCH",
+	[CAT_RFC] = "RFC",
+	[CAT_BUG] = "Bug Report",
+	[CAT_PULL] = "GIT PULL",
+	[CAT_QUESTION] = "Question",
+	[CAT_OTHER] = "Other",
+};
+
+const char *category_name(enum category c)
+{
+	if ((int)c < 0 || c >= CAT_COUNT)
+		return "Other";
+	return cat_names[c];
+}
+
+int category_from_name(const char *name)
+{
+	if (!name)
+		return -1;
+	for (int i = 0; i < CAT_COUNT; i++)
+		if (strcasecmp(name, cat_names[i]) == 0)
+			return i;
+	/* spellings used on command lines and in file names */
+	if (!strcasecmp(name, "bug") || !strcasecmp(name, "bug-report") ||
+	    !strcasecmp(name, "bug_report") || !strcasecmp(name, "bugreport"))
+		return CAT_BUG;
+	if (!strcasecmp(name, "pull") || !strcasecmp(name, "git-pull") ||
+	    !strcasecmp(name, "git_pull"))
+		return CAT_PULL;
+	return -1;
+}
+
+static int starts_with_ci(const char *s, const char *prefix)
+{
+	return strncasecmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* Is word w somewhere in s as a whole word (ASCII letters/digits as word
+ * characters), case-insensitively? */
+static int has_word(const char *s, size_t len, const char *w)
+{
+	size_t n = strlen(w);
+	if (n == 0 || len < n)
+		return 0;
+	for (size_t i = 0; i + n <= len; i++) {
+		if (strncasecmp(s + i, w, n) != 0)
+			continue;
+		if (i > 0 && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_'))
+			continue;
+		if (i + n < len && (isalnum((unsigned char)s[i + n]) || s[i + n] == '_'))
+			continue;
+		return 1;
+	}
+	return 0;
+}
+
+static int has_sub_ci(const char *s, size_t len, const char *w)
+{
+	size_t n = strlen(w);
+	for (size_t i = 0; i + n <= len; i++)
+		if (strncasecmp(s + i, w, n) == 0)
+			return 1;
+	return 0;
+}
+
+static int tag_has(const struct subject_info *si, const char *w)
+{
+	return has_word(si->tags, strlen(si->tags), w);
+}
+
+static int title_is_splat(const char *t)
+{
+	static const char *const heads[] = {
+		"BUG:", "WARNING:", "KASAN:", "UBSAN:", "KCSAN:", "KMSAN:",
+		"general protection fault", "Oops", "INFO: task", "INFO: rcu",
+		"kernel BUG", "Unable to handle kernel", "possible deadlock",
+		"inconsistent lock state", "INFO: trying to register non-static key",
+		"memory leak in", "panic:", "Kernel panic",
+	};
+	for (size_t i = 0; i < sizeof(heads) / sizeof(heads[0]); i++)
+		if (starts_with_ci(t, heads[i]))
+			return 1;
+	return 0;
+}
+
+static int from_is_syzbot(const char *from)
+{
+	return from && (has_sub_ci(from, strlen(from), "syzbot") ||
+			has_sub_ci(from, strlen(from), "syzkaller"));
+}
+
+/* The kernel test robot (lkp@intel.com) mails build results for trees, e.g.
+ * "[linux-next:master] BUILD REGRESSION 1234abcd" or
+ * "[kvmarm:next 3/9] arch/arm64/kvm/x.c:12:5: warning: unused variable". */
+static int is_robot_failure(const struct subject_info *si, const char *from)
+{
+	const char *t = si->title;
+	size_t n = strlen(t);
+	int robot = (from && (has_sub_ci(from, strlen(from), "lkp@intel.com") ||
+			      has_sub_ci(from, strlen(from), "kernel test robot"))) ||
+		    (si->project[0] && strchr(si->project, ':') &&
+		     starts_with_ci(t, "BUILD "));
+	if (!robot)
+		return 0;
+	if (starts_with_ci(t, "BUILD SUCCESS"))
+		return 0;
+	return has_word(t, n, "regression") || has_word(t, n, "error") ||
+	       has_word(t, n, "warning") || has_word(t, n, "failure") ||
+	       has_word(t, n, "undefined");
+}
+
+static int title_has_bug_word(const char *t)
+{
+	static const char *const words[] = {
+		"bug", "bugs", "crash", "crashes", "crashed", "crashing", "regression",
+		"regressions", "panic", "panics", "oops", "warning", "warnings",
+		"splat", "hang", "hangs", "hung", "deadlock", "lockup", "fails",
+		"failure", "failures", "broken", "segfault", "kasan", "ubsan",
+		"use-after-free", "null pointer", "lockdep",
+	};
+	size_t n = strlen(t);
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (has_word(t, n, words[i]))
+			return 1;
+	return 0;
+}
+
+/* Kernel splat markers in the body text. */
+static int body_has_splat(const char *text, size_t len)
+{
+	static const char *const marks[] = {
+		"Call trace:", "Call Trace:", "[ cut here ]", "Internal error:",
+		"Unable to handle kernel", "Kernel panic", "kernel BUG at",
+		"BUG: KASAN", "BUG: unable to handle",
+	};
+	if (!text)
+		return 0;
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
+		size_t n = strlen(marks[i]);
+		for (size_t j = 0; j + n <= len; j++)
+			if (memcmp(text + j, marks[i], n) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+static int body_has_patch(const char *text, size_t len)
+{
+	int diff = 0, sob = 0;
+	if (!text)
+		return 0;
+	for (size_t i = 0; i < len; i++) {
+		if (i > 0 && text[i - 1] != '\n')
+			continue;
+		if (len - i >= 11 && memcmp(text + i, "diff --git ", 11) == 0)
+			diff = 1;
+		else if (len - i >= 14 && memcmp(text + i, "Signed-off-by:", 14) == 0)
+			sob = 1;
+	}
+	return diff && sob;
+}
+
+/* Does the opening prose (quoted lines and everything after a signature or
+ * a diff skipped) ask something? */
+static int body_asks(const char *text, size_t len)
+{
+	static const char *const phrases[] = {
+		"does anyone", "does anybody", "any idea", "any ideas", "is it possible",
+		"how can i", "how do i", "how should i", "could someone", "can someone",
+		"could anyone", "can anyone", "i have a question", "my question is",
+		"i wonder", "i'm wondering", "i am wondering", "am i missing",
+		"is there a way", "is this expected", "what is the right way",
+		"would appreciate any", "please advise",
+	};
+	size_t limit = len < 2048 ? len : 2048;
+	size_t i = 0;
+
+	if (!text)
+		return 0;
+	while (i < limit) {
+		size_t e = i;
+		while (e < limit && text[e] != '\n')
+			e++;
+		const char *l = text + i;
+		size_t n = e - i;
+		if (n >= 3 && (memcmp(l, "-- ", 3) == 0 || memcmp(l, "---", 3) == 0))
+			break;
+		if (n >= 5 && memcmp(l, "diff ", 5) == 0)
+			break;
+		if (n > 0 && l[0] != '>') {
+			size_t m = n;
+			while (m > 0 && (l[m - 1] == ' ' || l[m - 1] == '\r' || l[m - 1] == '\t'))
+				m--;
+			if (m > 0 && l[m - 1] == '?')
+				return 1;
+			for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++)
+				if (has_sub_ci(l, n, phrases[k]))
+					return 1;
+		}
+		i = e + 1;
+	}
+	return 0;
+}
+
+static int title_is_question(const char *t)
+{
+	static const char *const starts[] = {
+		"why ", "what ", "is ", "are ", "does ", "do ", "can ", "could ",
+		"should ", "any ", "where ", "when ", "which ", "who ",
+	};
+	size_t n = strlen(t);
+	while (n > 0 && (t[n - 1] == ' ' || t[n - 1] == ')'))
+		n--;
+	if (n > 0 && t[n - 1] == '?')
+		return 1;
+	for (size_t i = 0; i < sizeof(starts) / sizeof(starts[0]); i++)
+		if (starts_with_ci(t, starts[i]))
+			return 1;
+	return 0;
+}
+
+enum category category_classify(const struct subject_info *si, const char *from_addr,
+				 const char *text, size_t text_len)
+{
+	const char *t = si->title;
+
+	if (!text)
+		text_len = 0;
+
+	/* 1. pull requests */
+	if (si->pull || starts_with_ci(t, "GIT PULL"))
+		return CAT_PULL;
+	/* 2. requests for comments */
+	if (si->rfc)
+		return CAT_RFC;
+	/* 3. patches, whatever tree they are for */
+	if (si->patch)
+		return CAT_PATCH;
+	if (si->tags[0] && !si->syzbot && (si->index >= 0 || si->version > 1) &&
+	    !strchr(si->project, ':'))
+		return CAT_PATCH;
+	if (!si->tags[0] && body_has_patch(text, text_len))
+		return CAT_PATCH;
+	/* 4. strong bug signals */
+	if (si->syzbot || from_is_syzbot(from_addr) || title_is_splat(t) ||
+	    is_robot_failure(si, from_addr) || tag_has(si, "bug") ||
+	    tag_has(si, "regression") || tag_has(si, "report"))
+		return CAT_BUG;
+	/* 5. explicit questions */
+	if (tag_has(si, "question") || starts_with_ci(t, "question") ||
+	    starts_with_ci(t, "Q:") || starts_with_ci(t, "how to ") ||
+	    starts_with_ci(t, "how do ") || starts_with_ci(t, "how can ") ||
+	    starts_with_ci(t, "how does ") || tag_has(si, "help"))
+		return CAT_QUESTION;
+	/* 6. weak bug signals; robot "BUILD SUCCESS" reports stay Other */
+	if (!starts_with_ci(t, "BUILD SUCCESS") &&
+	    (title_has_bug_word(t) || body_has_splat(text, text_len)))
+		return CAT_BUG;
+	/* 7. questions asked less explicitly */
+	if (title_is_question(t) || body_asks(text, text_len))
+		return CAT_QUESTION;
+	return CAT_OTHER;
+}
