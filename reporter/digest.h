@@ -50,9 +50,29 @@ struct digest_mail {
 	char *subject;           /* clean, one line */
 	char *from_name;         /* decoded; may be "" */
 	char *from_addr;
-	int is_patch;            /* a patch mail (not a reply): it gets a review line */
+	int is_patch;            /* a patch mail (not a reply) */
 	int patch_index;         /* N of N/M, -1 when none (0 = cover letter) */
-	struct digest_review review;   /* for is_patch mails (cover tags included) */
+};
+
+/* One patch of the thread (every non-reply patch mail, in or before the
+ * window), with its review line. Tags on the cover letter (index 0) count
+ * for every patch. */
+struct digest_patch {
+	int index, total;        /* -1 when the subject has no N/M */
+	int64_t date;
+	char *message_id;
+	char *subject;
+	int mail_number;         /* its number in the window list, 0 when before the window */
+	struct digest_review review;
+};
+
+/* A status fact with where it came from. */
+struct digest_event {
+	unsigned status;         /* one enum digest_status bit */
+	int64_t date;            /* of the mail that carries it (0 for DST_NEW_VERSION) */
+	char *who;               /* "Name <addr>" of that mail's sender, or "" */
+	char *detail;            /* commit ids, newer version "v3", ... or "" */
+	int mail_number;         /* in the window list, 0 when outside the window */
 };
 
 struct digest_version {
@@ -78,6 +98,7 @@ struct digest_thread {
 	uint64_t id;
 	char *subject;           /* the root's clean subject (also when the root predates the window) */
 	enum category category;
+	uint64_t root;           /* the root's store message number */
 	char *root_message_id;
 	char *root_from;         /* "Name <addr>" of the root's sender */
 	char *root_addr;
@@ -95,10 +116,19 @@ struct digest_thread {
 	size_t nversions;        /* every version of the series, ascending */
 	struct digest_version *versions;
 	/* facts */
-	unsigned status;         /* enum digest_status bits */
+	size_t npatches;
+	struct digest_patch *patches;   /* by index, then date */
+	unsigned status;         /* enum digest_status bits (whole thread) */
+	size_t nevents;
+	struct digest_event *events;    /* by date */
 	struct strv commits;     /* commit ids from "applied" replies */
-	struct strv status_notes;/* one line per status fact, e.g. "applied by Marc Zyngier <maz@kernel.org>" */
+	struct strv week_tags;   /* tags given in the window: "Reviewed-by: Name <addr> (2/5)" */
 	int diff_files, diff_ins, diff_del;  /* diffstat totals of the root/cover, -1 when none */
+	char *root_prose;        /* first paragraphs of the root's own prose, or "" */
+	uint32_t others_mails;   /* members (whole thread) from someone other than the root's sender */
+	uint32_t earlier_mails;  /* members dated before the window */
+	struct strv earlier_people;     /* their distinct senders */
+	char *last_summary;      /* remembered summary from an earlier run, or NULL */
 	char *facts;             /* plain-text fact lines (series, tags, status) for the LLM */
 	struct digest_summary summary;
 };
@@ -173,6 +203,13 @@ int digest_week_of(int64_t t, const char *zone, char *out, size_t n, struct kv_e
 int digest_parse_date(const char *s, const char *zone, int64_t *out, struct kv_err *err);
 /* Format instant t in zone with a strftime format into out. */
 void digest_fmt_time(int64_t t, const char *zone, const char *fmt, char *out, size_t n);
+
+/* Helpers shared by the reporter's modules. digest_one_line: s with every
+ * run of white space (line breaks included) made one space, trimmed.
+ * digest_person: "Name <addr>", or whichever is not empty. Caller frees. */
+char *digest_one_line(const char *s);
+char *digest_person(const char *name, const char *addr);
+int digest_strv_has(const struct strv *sv, const char *s);
 
 /* Lore link of a Message-ID: base + percent-encoded id + "/". Into sb. */
 void digest_lore_link(struct sbuf *sb, const char *base, const char *message_id);
