@@ -1,0 +1,468 @@
+/*
+ * milter.c - libmilter callbacks (see milter.h). One struct conn per SMTP
+ * connection and one struct msg per message, both reached through
+ * smfi_getpriv; nothing mutable is shared between connections except the
+ * statistics, which take a lock.
+ *
+ * Protocol choices, and why:
+ *  - No modification flags: the filter records, it never changes mail.
+ *  - Negotiated away: connect, HELO, MAIL, RCPT, DATA, unknown commands:
+ *    the message content is all we need. A message starts with its first
+ *    header (or its end-of-header when it has none).
+ *  - SMFIP_HDR_LEADSPC: the MTA passes the header value with the bytes
+ *    after the colon untouched, so the stored header is the one delivered.
+ *  - On a unix socket, headers and body chunks get no reply
+ *    (SMFIP_NR_HDR, SMFIP_NR_BODY): each reply is a round trip. On TCP
+ *    that would stall: a packet that gets no reply leaves the MTA's next
+ *    small write waiting for a delayed ACK (Nagle), about 40 ms per mail.
+ *    So with reply_every_packet (inet sockets) every step the MTA sends
+ *    is answered and nothing is negotiated away that would leave a bare
+ *    macro packet unanswered.
+ *  - End-of-header decides: not a list mail, or the digest's own mail,
+ *    is accepted there, so its body is never sent to us.
+ */
+#include <ctype.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
+
+#include "milter.h"
+#include "writer.h"
+#include "mime.h"
+#include "log.h"
+
+struct msg {
+	struct sbuf buf;      /* the message so far, LF line ends */
+	int is_list;          /* a List-Id header matched */
+	int marker;           /* the digest's marker header is present */
+	int oversize;         /* over max_size: buffer dropped, pass unrecorded */
+	int cr_pending;       /* a body chunk ended in CR */
+	int in_body;
+};
+
+struct conn {
+	unsigned long pflags;  /* protocol flags agreed in negotiation */
+	struct msg *msg;
+	unsigned nmsgs;
+};
+
+/* Set once before smfi_main; read-only afterwards. */
+static struct milter_opts opts;
+static struct writer *writer;
+
+/* Statistics (eom latency in microseconds, outcome counts). */
+#define STATS_MAX_SAMPLES (1u << 20)
+static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
+static uint32_t *stats_us;
+static size_t stats_n, stats_cap;
+static unsigned long stats_count[WR_FAILED + 1], stats_nonlist, stats_digest, stats_oversize;
+
+void milter_setup(const struct milter_opts *o, struct writer *w)
+{
+	opts = *o;
+	opts.list_ids = (struct strv)STRV_INIT;
+	for (size_t i = 0; i < o->list_ids.n; i++) {
+		char *id = milter_list_id(o->list_ids.v[i]);
+		strv_push_owned(&opts.list_ids, id);
+	}
+	opts.marker_header = kv_xstrdup(o->marker_header ? o->marker_header : "X-Kvmarm-Digest");
+	writer = w;
+}
+
+char *milter_list_id(const char *value)
+{
+	const char *lt = strrchr(value, '<');
+	const char *b, *e;
+	char *out;
+
+	if (lt && strchr(lt, '>')) {
+		b = lt + 1;
+		e = strchr(lt, '>');
+	} else {
+		b = value;
+		e = value + strlen(value);
+	}
+	while (b < e && isspace((unsigned char)*b))
+		b++;
+	while (e > b && isspace((unsigned char)e[-1]))
+		e--;
+	out = kv_xstrndup(b, (size_t)(e - b));
+	for (char *p = out; *p; p++)
+		*p = (char)tolower((unsigned char)*p);
+	return out;
+}
+
+static int list_id_wanted(const char *value)
+{
+	char *id = milter_list_id(value);
+	int hit = 0;
+	for (size_t i = 0; i < opts.list_ids.n && !hit; i++)
+		hit = strcmp(id, opts.list_ids.v[i]) == 0;
+	free(id);
+	return hit;
+}
+
+static const char *queue_id(SMFICTX *ctx)
+{
+	const char *q = smfi_getsymval(ctx, "i");
+	if (!q)
+		q = smfi_getsymval(ctx, "{i}");
+	return q ? q : "NOQUEUE";
+}
+
+static void stats_add(uint32_t us, enum writer_result r)
+{
+	pthread_mutex_lock(&stats_mu);
+	if (stats_n < STATS_MAX_SAMPLES) {
+		if (stats_n == stats_cap) {
+			stats_cap = stats_cap ? stats_cap * 2 : 1024;
+			stats_us = kv_xrealloc(stats_us, stats_cap * sizeof *stats_us);
+		}
+		stats_us[stats_n++] = us;
+	}
+	stats_count[r]++;
+	pthread_mutex_unlock(&stats_mu);
+}
+
+static void stats_bump(unsigned long *c)
+{
+	pthread_mutex_lock(&stats_mu);
+	(*c)++;
+	pthread_mutex_unlock(&stats_mu);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+void milter_log_stats(void)
+{
+	pthread_mutex_lock(&stats_mu);
+	log_info("mails: %lu recorded, %lu duplicate, %lu spooled, %lu not a mail, %lu failed; "
+		 "passed unrecorded: %lu not list mail, %lu digest, %lu over size limit",
+		 stats_count[WR_STORED], stats_count[WR_DUPLICATE], stats_count[WR_SPOOLED],
+		 stats_count[WR_SKIPPED], stats_count[WR_FAILED], stats_nonlist, stats_digest,
+		 stats_oversize);
+	if (stats_n > 0) {
+		qsort(stats_us, stats_n, sizeof *stats_us, cmp_u32);
+		log_info("eom latency over %zu mails: p50 %u us, p99 %u us, max %u us", stats_n,
+			 stats_us[stats_n / 2], stats_us[(stats_n * 99) / 100], stats_us[stats_n - 1]);
+	}
+	pthread_mutex_unlock(&stats_mu);
+}
+
+static struct conn *conn_get(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	if (!c) {
+		c = kv_xcalloc(1, sizeof *c);
+		smfi_setpriv(ctx, c);
+	}
+	return c;
+}
+
+static void msg_free(struct conn *c)
+{
+	if (c && c->msg) {
+		sbuf_release(&c->msg->buf);
+		free(c->msg);
+		c->msg = NULL;
+	}
+}
+
+static struct msg *msg_get(struct conn *c)
+{
+	if (!c->msg) {
+		c->msg = kv_xcalloc(1, sizeof *c->msg);
+		sbuf_init(&c->msg->buf);
+		c->nmsgs++;
+	}
+	return c->msg;
+}
+
+/* Append with CRLF turned into LF; a CR at the end of one chunk waits for
+ * the next chunk to know whether an LF follows. */
+static void add_lf(struct msg *m, const char *p, size_t n)
+{
+	size_t i = 0;
+	if (m->cr_pending) {
+		m->cr_pending = 0;
+		if (n > 0 && p[0] == '\n') {
+			sbuf_addc(&m->buf, '\n');
+			i = 1;
+		} else {
+			sbuf_addc(&m->buf, '\r');
+		}
+	}
+	while (i < n) {
+		const char *cr = memchr(p + i, '\r', n - i);
+		if (!cr) {
+			sbuf_add(&m->buf, p + i, n - i);
+			break;
+		}
+		sbuf_add(&m->buf, p + i, (size_t)(cr - (p + i)));
+		i = (size_t)(cr - p) + 1;
+		if (i == n) {
+			m->cr_pending = 1;
+		} else if (p[i] == '\n') {
+			sbuf_addc(&m->buf, '\n');
+			i++;
+		} else {
+			sbuf_addc(&m->buf, '\r');
+		}
+	}
+}
+
+static void check_size(SMFICTX *ctx, struct msg *m)
+{
+	if (opts.max_size > 0 && m->buf.len > opts.max_size) {
+		log_warn("queue id %s: message larger than max_message_size (%zu bytes): "
+			 "passes unrecorded", queue_id(ctx), opts.max_size);
+		m->oversize = 1;
+		sbuf_release(&m->buf);
+		stats_bump(&stats_oversize);
+	}
+}
+
+static sfsistat step_reply(struct conn *c, unsigned long nr_flag)
+{
+	return (c->pflags & nr_flag) ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+			     unsigned long f2, unsigned long f3, unsigned long *pf0,
+			     unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct conn *c = conn_get(ctx);
+	unsigned long want = SMFIP_HDR_LEADSPC;
+
+	if (!opts.reply_every_packet)
+		want |= SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | SMFIP_NORCPT |
+			SMFIP_NODATA | SMFIP_NOUNKNOWN | SMFIP_NR_HDR | SMFIP_NR_BODY;
+	c->pflags = want & f1;
+	*pf0 = 0;        /* no modification actions */
+	*pf1 = c->pflags;
+	*pf2 = 0;
+	*pf3 = 0;
+	return SMFIS_CONTINUE;
+}
+
+/* Steps we only see when the MTA cannot skip them (or on TCP, where every
+ * step is answered on purpose). */
+static sfsistat cb_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *sa)
+{
+	conn_get(ctx);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_helo(SMFICTX *ctx, char *name)
+{
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	/* A new transaction: anything left of the previous one is stale. */
+	msg_free(conn_get(ctx));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_data(SMFICTX *ctx)
+{
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_unknown(SMFICTX *ctx, const char *cmd)
+{
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m = msg_get(c);
+
+	if (m->oversize)
+		return step_reply(c, SMFIP_NR_HDR);
+	if (strcasecmp(name, "List-Id") == 0 && list_id_wanted(value))
+		m->is_list = 1;
+	if (strcasecmp(name, opts.marker_header) == 0)
+		m->marker = 1;
+	sbuf_adds(&m->buf, name);
+	/* Without HDR_LEADSPC the MTA dropped the space after the colon. */
+	sbuf_adds(&m->buf, (c->pflags & SMFIP_HDR_LEADSPC) ? ":" : ": ");
+	add_lf(m, value, strlen(value));
+	if (m->cr_pending) {
+		m->cr_pending = 0;
+		sbuf_addc(&m->buf, '\r');
+	}
+	sbuf_addc(&m->buf, '\n');
+	check_size(ctx, m);
+	return step_reply(c, SMFIP_NR_HDR);
+}
+
+static sfsistat cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m = msg_get(c);
+
+	if (m->marker) {
+		log_debug("queue id %s: the digest's own mail (%s): passes unrecorded",
+			  queue_id(ctx), opts.marker_header);
+		stats_bump(&stats_digest);
+		msg_free(c);
+		return SMFIS_ACCEPT;
+	}
+	if (!m->is_list) {
+		log_debug("queue id %s: not list mail: passes unrecorded", queue_id(ctx));
+		stats_bump(&stats_nonlist);
+		msg_free(c);
+		return SMFIS_ACCEPT;
+	}
+	if (m->oversize) {
+		msg_free(c);
+		return SMFIS_ACCEPT;
+	}
+	sbuf_addc(&m->buf, '\n');
+	m->in_body = 1;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m = c->msg;
+
+	if (m && !m->oversize) {
+		add_lf(m, (const char *)chunk, len);
+		check_size(ctx, m);
+	}
+	if (m && m->oversize && !(c->pflags & SMFIP_NR_BODY))
+		return SMFIS_ACCEPT;  /* no more body for this message, please */
+	return step_reply(c, SMFIP_NR_BODY);
+}
+
+static sfsistat cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = conn_get(ctx);
+	struct msg *m = c->msg;
+	struct timespec t0, t1;
+	struct mail *parsed;
+	struct kv_err err;
+	char why[2 * KV_ERR_MAX + 8], *raw, *msgid;
+	size_t len;
+	uint64_t num = 0;
+	int64_t arrival;
+	enum writer_result r;
+	const char *qid;
+	uint32_t us;
+
+	if (!m || m->oversize || !m->is_list || m->marker) {
+		msg_free(c);
+		return SMFIS_ACCEPT;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (m->cr_pending) {
+		m->cr_pending = 0;
+		sbuf_addc(&m->buf, '\r');
+	}
+	arrival = (int64_t)time(NULL);
+	raw = sbuf_detach(&m->buf, &len);
+	msg_free(c);
+
+	/* Parse here, in the session's thread, so the writer thread only
+	 * writes; the Message-ID also names the mail in the log. */
+	parsed = kv_xcalloc(1, sizeof *parsed);
+	if (mime_parse(raw, len, arrival, parsed, &err) < 0) {
+		free(parsed);
+		parsed = NULL;
+		msgid = kv_xstrdup("(none)");
+	} else {
+		msgid = kv_xstrdup(parsed->message_id);
+	}
+	qid = queue_id(ctx);
+	r = writer_submit(writer, raw, len, arrival, parsed, &num, why, sizeof why);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	us = (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
+	stats_add(us, r);
+
+	switch (r) {
+	case WR_STORED:
+		log_info("queue id %s: recorded <%s> as message %llu (%zu bytes)", qid, msgid,
+			 (unsigned long long)num, len);
+		break;
+	case WR_DUPLICATE:
+		log_info("queue id %s: <%s> already stored as message %llu", qid, msgid,
+			 (unsigned long long)num);
+		break;
+	case WR_SPOOLED:
+		log_warn("queue id %s: <%s> not recorded yet (%s): kept in the spool", qid, msgid, why);
+		break;
+	case WR_SKIPPED:
+		log_warn("queue id %s: <%s> not recorded: not a mail (%s)", qid, msgid, why);
+		break;
+	case WR_FAILED:
+		log_err("queue id %s: <%s> NOT recorded (%s)%s", qid, msgid, why,
+			opts.tempfail_on_error ? ": asking the MTA to retry" : "");
+		break;
+	}
+	log_debug("queue id %s: eom %u us", qid, us);
+	free(msgid);
+	if (r == WR_FAILED && opts.tempfail_on_error)
+		return SMFIS_TEMPFAIL;
+	return SMFIS_ACCEPT;
+}
+
+static sfsistat cb_abort(SMFICTX *ctx)
+{
+	msg_free(smfi_getpriv(ctx));
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat cb_close(SMFICTX *ctx)
+{
+	struct conn *c = smfi_getpriv(ctx);
+	if (c) {
+		msg_free(c);
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc desc = {
+	.xxfi_name = "kvmarm-milter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = SMFIF_NONE,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = cb_helo,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_unknown = cb_unknown,
+	.xxfi_data = cb_data,
+	.xxfi_negotiate = cb_negotiate,
+};
+
+struct smfiDesc *milter_desc(void)
+{
+	return &desc;
+}

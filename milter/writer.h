@@ -1,0 +1,66 @@
+/*
+ * writer.h - the milter's path to durable storage. One writer thread owns
+ * all store writes: end-of-message handlers queue a mail and wait; the
+ * writer takes everything queued, records it with one store_add_batch (one
+ * transaction, one fsync for the whole group) and wakes them. When the
+ * store cannot take a batch, each mail goes to a maildir-like spool
+ * (tmp/ -> fsync -> rename into new/) which the writer replays into the
+ * store at start and whenever a later commit shows the store writable.
+ *
+ * Thread-safe: writer_submit may be called from any number of threads.
+ */
+#ifndef KV_MILTER_WRITER_H
+#define KV_MILTER_WRITER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "kv.h"
+#include "mime.h"
+
+struct store;
+struct writer;
+
+/* What became of one submitted mail. */
+enum writer_result {
+	WR_STORED = 1,   /* recorded in the store (committed) */
+	WR_DUPLICATE,    /* the same mail was already stored */
+	WR_SPOOLED,      /* store failed; the raw mail is in the spool (durable) */
+	WR_SKIPPED,      /* the store says it is not a mail; kept in spool/skipped */
+	WR_FAILED,       /* neither store nor spool took it (why says why) */
+};
+
+struct writer_opts {
+	const char *spool_dir;     /* created when missing (with tmp/ new/ skipped/) */
+	int spool_on_error;        /* 0: a failed batch is not spooled (on_error=tempfail) */
+	int commit_interval_ms;    /* gather this long after the first queued mail; 0 = no wait */
+	int wait_ms;               /* longest a submitter waits for the commit before spooling itself */
+};
+
+/*
+ * Start the writer thread on store s (which must stay open until
+ * writer_stop). Replays the spool first (synchronously, so a start-up
+ * with a non-empty spool records it before the first new mail). -1 with
+ * err when the spool directory cannot be made.
+ */
+int writer_start(struct writer **wp, struct store *s, const struct writer_opts *o, struct kv_err *err);
+
+/*
+ * Hand over one mail and wait until it is durable (or wait_ms passed, in
+ * which case the caller's copy is spooled here). raw is taken over
+ * (malloc'd, freed by the writer); parsed (may be NULL) too: it is
+ * mail_release'd and freed by the writer. *num gets the message number
+ * for STORED / DUPLICATE; why (2 * KV_ERR_MAX + 8 bytes) a reason for the others.
+ */
+enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_t arrival,
+				 struct mail *parsed, uint64_t *num, char *why, size_t whylen);
+
+/* Write raw into the spool's new/ (tmp, fsync, rename, fsync dir). 0 / -1. */
+int writer_spool(struct writer *w, const char *raw, size_t len, const char *sub, struct kv_err *err);
+
+/* Replay spool/new into the store now; returns the number recorded or -1. */
+long writer_replay(struct writer *w, struct kv_err *err);
+
+/* Finish everything queued, commit, stop the thread, free w. */
+void writer_stop(struct writer *w);
+
+#endif
