@@ -70,4 +70,18 @@ char *llm_last_summary(struct store_reader *r, uint64_t thread_id);
 /* Remember a summary as the thread's newest (the extractive path calls it too). */
 int llm_remember_summary(struct store *s, uint64_t thread_id, const char *text, struct kv_err *err);
 
+/* Estimate of the tokens in s[0..len): ASCII at four bytes a token, each
+ * other code point (CJK above all) one token. */
+size_t llm_estimate_tokens(const char *s, size_t len);
+
+/*
+ * What llm_summarize_all would send for thread t, without sending it (for
+ * benchmarks and tests): the prompt text (header and fenced mails) is
+ * appended to out when out is not NULL; *tokens gets its estimate with the
+ * system prompt, *naive_tokens the estimate of the same mails sent whole.
+ * 0, or -1 with err (config, store).
+ */
+int llm_thread_input(struct store_reader *r, const struct kv_config *cfg, const struct llm_thread *t,
+		     struct sbuf *out, size_t *tokens, size_t *naive_tokens, struct kv_err *err);
+
 #endif

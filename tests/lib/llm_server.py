@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""llm_server.py - a stand-in for an OpenAI-compatible Chat Completions
+service, for the LLM tests and the benchmark. A real HTTP server on
+127.0.0.1 (never another address), bounded in time, that records every
+request it gets (headers included) as one JSON line each, and answers in
+the way the test asks for.
+
+  llm_server.py --port-file F --pid-file F --log F [--timeout S]
+                [--modes M1,M2,...] [--mode-file F] [--tls-cert C --tls-key K]
+
+Modes (comma-separated: request k of the run gets mode k, the last repeats;
+--mode-file, when given and present, is re-read on every request, so one
+server can serve several phases of a test):
+  normal        a well-formed summary {"about","before","week"} citing [1]
+  429[:N]       status 429 with Retry-After: N (default 1)
+  429date[:N]   status 429 with Retry-After as an HTTP-date N s ahead
+  500           status 500
+  slow[:N]      sleep N seconds (default 2), then answer normally
+  hang          sleep until the client gives up (60 s)
+  truncated     a JSON answer cut in the middle
+  refusal       the model says "I can't help with that." (not JSON)
+  links         a summary whose text carries http links, markdown links,
+                <script> and an out-of-range citation
+  reflect       a summary that repeats the last mail's text (what a model
+                fooled by a hostile mail would write)
+
+The normal answer is a function of the request's user message only (its
+SHA-256 is quoted in the text), so two runs that send the same content get
+the same summary.
+"""
+import argparse
+import email.utils
+import hashlib
+import json
+import os
+import re
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+LOCK = threading.Lock()
+STATE = {"seq": 0, "inflight": 0, "max_inflight": 0}
+
+
+def parse_args():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, default=0)
+    p.add_argument("--port-file", required=True)
+    p.add_argument("--pid-file")
+    p.add_argument("--log", required=True)
+    p.add_argument("--timeout", type=float, default=120)
+    p.add_argument("--modes", default="normal")
+    p.add_argument("--mode-file")
+    p.add_argument("--tls-cert")
+    p.add_argument("--tls-key")
+    return p.parse_args()
+
+
+ARGS = None
+
+
+def current_modes():
+    spec = ARGS.modes
+    if ARGS.mode_file and os.path.exists(ARGS.mode_file):
+        with open(ARGS.mode_file) as f:
+            spec = f.read().strip() or spec
+    return [m.strip() for m in spec.split(",") if m.strip()] or ["normal"]
+
+
+def user_text(req):
+    try:
+        msgs = req.get("messages") or []
+        return "\n".join(m.get("content", "") for m in msgs if m.get("role") == "user")
+    except AttributeError:
+        return ""
+
+
+def summary_for(req):
+    text = user_text(req)
+    h = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
+    m = re.search(r"^Subject: (.*)$", text, re.M)
+    subj = m.group(1).strip() if m else "a thread"
+    return {
+        "about": "The thread %s proposes a change (content %s)." % (subj[:80], h),
+        "before": "Earlier weeks: nothing new.",
+        "week": "The author posted the series and a reviewer answered [1].",
+    }
+
+
+def links_summary():
+    return {
+        "about": "See http://evil.example/x and [click](https://evil.example/y) for details.",
+        "before": "<script>alert(1)</script>Earlier: www.evil.example was discussed.",
+        "week": "A reviewer replied [1]; see also [9] and <a href=\"https://evil.example\">this</a>.",
+    }
+
+
+def reflect_summary(req):
+    text = user_text(req)
+    fences = re.findall(r"<<<MAIL (\d+)\n(.*?)\nMAIL \1>>>", text, re.S)
+    last = fences[-1][1] if fences else text
+    return {
+        "about": "Reflected: " + last[:300],
+        "before": "Nothing earlier.",
+        "week": last[:600] or "empty",
+    }
+
+
+def completion(content, model):
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model or "test-model",
+        "choices": [{"index": 0, "finish_reason": "stop",
+                     "message": {"role": "assistant", "content": content}}],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+    }
+
+
+class Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        pass
+
+    def send(self, status, body, ctype="application/json", extra=None):
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", ctype)
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (extra or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b""
+        with LOCK:
+            STATE["seq"] += 1
+            seq = STATE["seq"]
+            STATE["inflight"] += 1
+            inflight = STATE["inflight"]
+            STATE["max_inflight"] = max(STATE["max_inflight"], inflight)
+        try:
+            self.handle_post(seq, inflight, raw)
+        finally:
+            with LOCK:
+                STATE["inflight"] -= 1
+
+    def handle_post(self, seq, inflight, raw):
+        modes = current_modes()
+        mode = modes[min(seq, len(modes)) - 1]
+        name, _, arg = mode.partition(":")
+        try:
+            req = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            req = None
+        rec = {
+            "seq": seq, "t": time.time(), "path": self.path, "mode": mode,
+            "inflight": inflight, "headers": dict(self.headers.items()),
+            "body": req if req is not None else raw.decode("utf-8", "replace"),
+            "body_valid_json": req is not None,
+        }
+        with LOCK:
+            with open(ARGS.log, "a") as f:
+                f.write(json.dumps(rec) + "\n")
+        if not self.path.endswith("/chat/completions"):
+            self.send(404, '{"error":{"message":"not found"}}')
+            return
+        if req is None:
+            self.send(400, '{"error":{"message":"body is not JSON"}}')
+            return
+        model = req.get("model")
+        if name == "429":
+            self.send(429, '{"error":{"message":"rate limited"}}',
+                      extra={"Retry-After": arg or "1"})
+        elif name == "429date":
+            when = time.time() + float(arg or "2")
+            self.send(429, '{"error":{"message":"rate limited"}}',
+                      extra={"Retry-After": email.utils.formatdate(when, usegmt=True)})
+        elif name == "500":
+            self.send(500, '{"error":{"message":"internal error"}}')
+        elif name == "hang":
+            time.sleep(60)
+        elif name == "truncated":
+            full = json.dumps(completion(json.dumps(summary_for(req)), model))
+            self.send(200, full[: len(full) // 2])
+        elif name == "refusal":
+            self.send(200, json.dumps(completion("I can't help with that.", model)))
+        elif name == "links":
+            self.send(200, json.dumps(completion(json.dumps(links_summary()), model)))
+        elif name == "reflect":
+            self.send(200, json.dumps(completion(json.dumps(reflect_summary(req)), model)))
+        else:
+            if name == "slow":
+                time.sleep(float(arg or "2"))
+            self.send(200, json.dumps(completion(json.dumps(summary_for(req), ensure_ascii=False), model)))
+
+
+def main():
+    global ARGS
+    ARGS = parse_args()
+    srv = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
+    srv.daemon_threads = True
+    if ARGS.tls_cert:
+        import ssl
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(ARGS.tls_cert, ARGS.tls_key)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    if ARGS.pid_file:
+        with open(ARGS.pid_file, "w") as f:
+            f.write("%d\n" % os.getpid())
+    tmp = ARGS.port_file + ".tmp"
+    with open(tmp, "w") as f:
+        f.write("%d\n" % srv.server_address[1])
+    os.rename(tmp, ARGS.port_file)
+    # Bounded in time: a test that forgets us does not leave us running.
+    t = threading.Timer(ARGS.timeout, lambda: os._exit(0))
+    t.daemon = True
+    t.start()
+    try:
+        srv.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
