@@ -49,6 +49,10 @@ enum store_open_flags {
 
 /* Open (or create) the store in directory dir. -1 with err naming dir. */
 int store_open(struct store **sp, const char *dir, unsigned flags, struct kv_err *err);
+/* The same with the initial map size in bytes (0: 256 MB); the map still
+ * grows by itself when full. For tests and small installations. */
+int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_t mapsize,
+		       struct kv_err *err);
 void store_close(struct store *s);
 const char *store_path(const struct store *s);
 
