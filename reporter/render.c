@@ -1,0 +1,205 @@
+/*
+ * render.c - what the three renderers share: the label table (zh / en),
+ * escaping for Markdown and HTML, and "[n]" citations in summary text.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <ctype.h>
+#include <strings.h>
+#include "render.h"
+
+struct label_pair {
+	const char *zh, *en;
+};
+
+static const struct label_pair labels[L_COUNT] = {
+	[L_TITLE]              = { "KVMARM 邮件列表每周摘要", "KVMARM mailing list weekly digest" },
+	[L_GENERATED]          = { "生成时间", "Generated" },
+	[L_WINDOW]             = { "统计窗口", "Window" },
+	[L_STATS]              = { "总体统计", "Overview" },
+	[L_TOTAL_MAILS]        = { "本期邮件数", "Mails in the window" },
+	[L_TOTAL_THREADS]      = { "活跃 Thread 数", "Active threads" },
+	[L_LARGE]              = { "大型 Thread", "Large threads" },
+	[L_LARGE_UNIT]         = { "个", "" },
+	[L_CATEGORIES]         = { "分类分布", "By category" },
+	[L_THREADS_UNIT]       = { "threads", "threads" },
+	[L_MAILS_UNIT]         = { "封邮件", "mails" },
+	[L_CAT_COUNT]          = { "本类 thread 数", "Threads in this category" },
+	[L_THREAD]             = { "Thread", "Thread" },
+	[L_MAILS]              = { "本期邮件", "Mails this window" },
+	[L_PARTICIPANTS]       = { "参与者", "Participants" },
+	[L_STARTED]            = { "开始于", "Started" },
+	[L_SUMMARY]            = { "摘要", "Summary" },
+	[L_SUMMARY_EXTRACTIVE] = { "（由邮件内容自动摘录）", "(extracted from the mails)" },
+	[L_SUMMARY_LLM_FAILED] = { "（AI 摘要失败，改用邮件摘录）", "(AI summary failed; extracted from the mails instead)" },
+	[L_ABOUT]              = { "主题", "What it is about" },
+	[L_BEFORE]             = { "此前", "Before this window" },
+	[L_WEEK]               = { "本期进展", "In this window" },
+	[L_MAIL_LIST]          = { "邮件列表", "Mails" },
+	[L_SENDER]             = { "发件人", "From" },
+	[L_THREAD_LINK]        = { "存档", "archive" },
+	[L_SERIES]             = { "系列历史", "Series history" },
+	[L_SUPERSEDES]         = { "取代", "supersedes" },
+	[L_STATUS]             = { "状态", "Status" },
+	[L_REVIEW]             = { "审阅", "Review" },
+	[L_NO_TAGS]            = { "尚无标签", "no tags yet" },
+	[L_ATTENTION]          = { "需要关注", "Needs attention" },
+	[L_ATT_NO_REPLY]       = { "尚无回复的补丁", "Patches with no reply yet" },
+	[L_ATT_UNANSWERED]     = { "未获回答的问题", "Questions without an answer" },
+	[L_ATT_NONE]           = { "无", "nothing" },
+	[L_HEALTH]             = { "摘要自检", "Digest health" },
+	[L_HEALTH_LINE]        = { "窗口内存储记录 %zu 封邮件，其中 %zu 封带解析警告；存储共 %llu 封",
+				   "%zu mails recorded in the window, %zu with parse warnings; %llu in the store" },
+	[L_ROOT_BEFORE]        = { "（始于本期之前）", "(started before this window)" },
+	[L_NO_THREADS]         = { "本期没有邮件。", "No mail in this window." },
+	[L_COMMITS]            = { "提交", "commits" },
+	[L_ST_APPLIED]         = { "已合入", "applied" },
+	[L_ST_QUEUED]          = { "已排队", "queued" },
+	[L_ST_NAK]             = { "被 NAK", "NAKed" },
+	[L_ST_CHANGES]         = { "要求修改", "changes requested" },
+	[L_ST_NEW_VERSION]     = { "已有新版本", "new version posted" },
+	[L_ST_BUILD]           = { "构建失败（kernel test robot）", "build failure (kernel test robot)" },
+	[L_ST_SYZBOT]          = { "syzbot 报告", "syzbot report" },
+	[L_BY]                 = { "来自", "by" },
+	[L_INDEX_TITLE]        = { "KVMARM 每周摘要存档", "KVMARM weekly digest archive" },
+	[L_PATCH]              = { "补丁", "patch" },
+};
+
+const char *render_label(const struct digest *d, enum render_label l)
+{
+	if ((unsigned)l >= L_COUNT || !labels[l].en)
+		kv_panic("render_label: no label %d", (int)l);
+	return d->lang && strcmp(d->lang, "zh") == 0 ? labels[l].zh : labels[l].en;
+}
+
+const char *render_status_label(const struct digest *d, unsigned b)
+{
+	static const enum render_label map[DST_COUNT] = {
+		L_ST_APPLIED, L_ST_QUEUED, L_ST_NAK, L_ST_CHANGES, L_ST_NEW_VERSION, L_ST_BUILD,
+		L_ST_SYZBOT,
+	};
+	if (b >= DST_COUNT)
+		kv_panic("render_status_label: bit %u", b);
+	return render_label(d, map[b]);
+}
+
+void render_md_escape(struct sbuf *out, const char *s)
+{
+	const char *p = s ? s : "";
+	for (; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c == '\r' || c == '\n' || c == '\t' || c == '\v' || c == '\f') {
+			sbuf_addc(out, ' ');
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f)
+			continue;
+		if (strchr("\\`*_[]()<>#|!~&", c)) {
+			sbuf_addc(out, '\\');
+			sbuf_addc(out, (char)c);
+			continue;
+		}
+		/* "scheme://" and "www." would become links in GFM: break them */
+		if (c == ':' && p[1] == '/' && p[2] == '/') {
+			sbuf_adds(out, "\\:");
+			continue;
+		}
+		if ((c == '.') && p - s >= 3 && strncasecmp(p - 3, "www", 3) == 0) {
+			sbuf_adds(out, "\\.");
+			continue;
+		}
+		sbuf_addc(out, (char)c);
+	}
+}
+
+void render_html_escape(struct sbuf *out, const char *s)
+{
+	for (const char *p = s ? s : ""; *p; p++) {
+		unsigned char c = (unsigned char)*p;
+		switch (c) {
+		case '&': sbuf_adds(out, "&amp;"); break;
+		case '<': sbuf_adds(out, "&lt;"); break;
+		case '>': sbuf_adds(out, "&gt;"); break;
+		case '"': sbuf_adds(out, "&quot;"); break;
+		case '\'': sbuf_adds(out, "&#39;"); break;
+		case '\r': case '\n': case '\t': case '\v': case '\f': sbuf_addc(out, ' '); break;
+		default:
+			if (c >= 0x20 && c != 0x7f)
+				sbuf_addc(out, (char)c);
+		}
+	}
+}
+
+/* A citation "[n]" at s: its number (1..nmails) and length, else 0. */
+static int citation(const char *s, size_t nmails, size_t *len)
+{
+	if (s[0] != '[' || !isdigit((unsigned char)s[1]))
+		return 0;
+	size_t i = 1;
+	long n = 0;
+	while (isdigit((unsigned char)s[i]) && i < 8)
+		n = n * 10 + (s[i++] - '0');
+	if (s[i] != ']' || n < 1 || (size_t)n > nmails)
+		return 0;
+	*len = i + 1;
+	return (int)n;
+}
+
+void render_md_cited(struct sbuf *out, const struct digest *d, const struct digest_thread *t,
+		     const char *s)
+{
+	struct sbuf run = SBUF_INIT;
+	sbuf_adds(&run, "");
+	for (const char *p = s ? s : ""; *p;) {
+		size_t len;
+		int n = citation(p, t->nmails, &len);
+		if (!n) {
+			sbuf_addc(&run, *p++);
+			continue;
+		}
+		render_md_escape(out, run.buf);
+		sbuf_reset(&run);
+		sbuf_addf(out, "[\\[%d\\]](", n);
+		digest_lore_link(out, d->lore_url, t->mails[n - 1].message_id);
+		sbuf_addc(out, ')');
+		p += len;
+	}
+	render_md_escape(out, run.buf);
+	sbuf_release(&run);
+}
+
+void render_html_cited(struct sbuf *out, const struct digest *d, const struct digest_thread *t,
+		       const char *s)
+{
+	struct sbuf run = SBUF_INIT;
+	sbuf_adds(&run, "");
+	for (const char *p = s ? s : ""; *p;) {
+		size_t len;
+		int n = citation(p, t->nmails, &len);
+		if (!n) {
+			sbuf_addc(&run, *p++);
+			continue;
+		}
+		render_html_escape(out, run.buf);
+		sbuf_reset(&run);
+		struct sbuf url = SBUF_INIT;
+		digest_lore_link(&url, d->lore_url, t->mails[n - 1].message_id);
+		sbuf_adds(out, "<a href=\"");
+		render_html_escape(out, url.buf);
+		sbuf_addf(out, "\">[%d]</a>", n);
+		sbuf_release(&url);
+		p += len;
+	}
+	render_html_escape(out, run.buf);
+	sbuf_release(&run);
+}
+
+char *render_mail_subject(const struct digest *d)
+{
+	char a[32], b[32];
+	if (d->week)
+		return kv_xasprintf("%s %s", render_label(d, L_TITLE), d->week);
+	digest_fmt_time(d->since, d->zone, "%Y-%m-%d", a, sizeof(a));
+	digest_fmt_time(d->until, d->zone, "%Y-%m-%d", b, sizeof(b));
+	return kv_xasprintf("%s %s .. %s", render_label(d, L_TITLE), a, b);
+}

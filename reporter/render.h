@@ -1,0 +1,58 @@
+/*
+ * render.h - turning a struct digest into Markdown (the shape readers know
+ * from the old digests), HTML (same content, every mail-derived string
+ * entity-escaped, only links we build) and JSON (the same data for
+ * machines). Labels come in Chinese and English (d->lang "zh" or "en").
+ *
+ * Escaping is the renderer's job: everything taken from mail or from an
+ * LLM is text, never markup.
+ */
+#ifndef KV_RENDER_H
+#define KV_RENDER_H
+
+#include "kv.h"
+#include "digest.h"
+
+enum render_label {
+	L_TITLE, L_GENERATED, L_WINDOW, L_STATS, L_TOTAL_MAILS, L_TOTAL_THREADS, L_LARGE,
+	L_LARGE_UNIT, L_CATEGORIES, L_THREADS_UNIT, L_MAILS_UNIT, L_CAT_COUNT, L_THREAD,
+	L_MAILS, L_PARTICIPANTS, L_STARTED, L_SUMMARY, L_SUMMARY_EXTRACTIVE, L_SUMMARY_LLM_FAILED,
+	L_ABOUT, L_BEFORE, L_WEEK, L_MAIL_LIST, L_SENDER, L_THREAD_LINK, L_SERIES, L_SUPERSEDES,
+	L_STATUS, L_REVIEW, L_NO_TAGS, L_ATTENTION, L_ATT_NO_REPLY, L_ATT_UNANSWERED,
+	L_ATT_NONE, L_HEALTH, L_HEALTH_LINE, L_ROOT_BEFORE, L_NO_THREADS, L_COMMITS,
+	L_ST_APPLIED, L_ST_QUEUED, L_ST_NAK, L_ST_CHANGES, L_ST_NEW_VERSION, L_ST_BUILD,
+	L_ST_SYZBOT, L_BY, L_INDEX_TITLE, L_PATCH,
+	L_COUNT
+};
+
+/* The label in d->lang (English unless "zh"). */
+const char *render_label(const struct digest *d, enum render_label l);
+/* Label of status bit number b (0 .. DST_COUNT-1). */
+const char *render_status_label(const struct digest *d, unsigned b);
+
+/* Markdown inline text: every character that could start a link, image,
+ * HTML tag, emphasis, code span or table cell is backslash-escaped, URL
+ * schemes are broken so no autolink appears, and line breaks become
+ * spaces. */
+void render_md_escape(struct sbuf *out, const char *s);
+/* HTML text or attribute value: & < > " ' as entities; line breaks kept
+ * only when keep_nl (then as <br>). */
+void render_html_escape(struct sbuf *out, const char *s);
+
+/* Summary text with "[n]" citations: a valid n (1 <= n <= t->nmails)
+ * becomes a link to that mail; everything else is escaped text. */
+void render_md_cited(struct sbuf *out, const struct digest *d, const struct digest_thread *t,
+		     const char *s);
+void render_html_cited(struct sbuf *out, const struct digest *d, const struct digest_thread *t,
+		       const char *s);
+
+void render_md(const struct digest *d, struct sbuf *out);
+void render_html(const struct digest *d, struct sbuf *out);
+void render_json(const struct digest *d, struct sbuf *out);
+/* <!DOCTYPE> through <body>: charset, the strict CSP, the style sheet. */
+void render_html_head(struct sbuf *out, const char *lang, const char *title);
+
+/* The digest mail's subject, e.g. "KVM/arm64 weekly digest 2024-W10". */
+char *render_mail_subject(const struct digest *d);
+
+#endif
