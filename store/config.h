@@ -27,6 +27,10 @@ void config_list(const struct kv_config *cfg, const char *section, const char *k
 
 /* Override a value (command-line options). Panics on an unknown key. */
 void config_set(struct kv_config *cfg, const char *section, const char *key, const char *value);
+/* Like config_set for values a user typed: -1 with err naming the key and
+ * value when the key is unknown or the value has the wrong type. */
+int config_try_set(struct kv_config *cfg, const char *section, const char *key,
+		   const char *value, struct kv_err *err);
 
 /* Write the documented sample (every key, default, doc) to out. */
 void config_write_sample(struct sbuf *out);

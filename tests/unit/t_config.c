@@ -1,0 +1,298 @@
+/*
+ * t_config.c - the config table and loader: defaults, values from a file,
+ * errors that name the file, key and value, list parsing, overrides, and
+ * that conf/kvmarm-digest.conf documents exactly the keys of the table
+ * (found through $KV_SRC, else the current directory).
+ */
+#include "kv.h"
+#include "config.h"
+#include "tap.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+static char tmpdir[] = "/tmp/t_config.XXXXXX";
+
+static const char *write_tmp(const char *name, const char *text)
+{
+	static char path[512];
+	snprintf(path, sizeof(path), "%s/%s", tmpdir, name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	fputs(text, f);
+	fclose(f);
+	return path;
+}
+
+static int load_text(const char *text, struct kv_config **cfg, struct kv_err *err)
+{
+	return config_load(cfg, write_tmp("c.conf", text), err);
+}
+
+static void test_defaults(void)
+{
+	struct kv_config *cfg;
+	struct kv_err err = { "" };
+	struct strv sv = STRV_INIT;
+
+	ok(config_load(&cfg, NULL, &err) == 0, "defaults only");
+	is_str(config_str(cfg, "store", "path"), "/var/lib/kvmarm-digest/store", "store.path default");
+	is_int(config_int(cfg, "store", "map_size_mb"), 256, "map_size_mb default");
+	is_str(config_str(cfg, "milter", "socket"), "unix:/run/kvmarm-digest/milter.sock", "milter.socket default");
+	is_int(config_int(cfg, "milter", "socket_mode"), 0660, "socket_mode default is octal 0660");
+	is_str(config_str(cfg, "milter", "socket_mode"), "0660", "socket_mode as string");
+	is_int(config_int(cfg, "milter", "max_message_size"), 67108864, "max_message_size default");
+	is_str(config_str(cfg, "milter", "on_error"), "accept", "on_error default");
+	is_int(config_int(cfg, "milter", "commit_interval_ms"), 20, "commit_interval_ms default");
+	is_int(config_int(cfg, "milter", "timeout"), 600, "milter timeout default");
+	is_str(config_str(cfg, "milter", "syslog_facility"), "mail", "syslog facility default");
+	config_list(cfg, "milter", "list_ids", &sv);
+	ok(sv.n == 2 && !strcmp(sv.v[0], "kvmarm.lists.linux.dev") &&
+	   !strcmp(sv.v[1], "kvmarm.lists.cs.columbia.edu"), "list_ids default, trimmed");
+	strv_release(&sv);
+	is_str(config_str(cfg, "reporter", "timezone"), "Asia/Shanghai", "timezone default");
+	is_str(config_str(cfg, "reporter", "language"), "zh", "language default");
+	is_str(config_str(cfg, "reporter", "schedule"), "Mon 08:00", "schedule default");
+	config_list(cfg, "reporter", "formats", &sv);
+	ok(sv.n == 3 && !strcmp(sv.v[0], "md") && !strcmp(sv.v[2], "json"), "formats default");
+	strv_release(&sv);
+	is_str(config_str(cfg, "reporter", "transport"), "sendmail", "transport default");
+	ok(config_bool(cfg, "reporter", "smtp_starttls") == 1, "smtp_starttls default true");
+	is_int(config_int(cfg, "reporter", "large_thread"), 20, "large_thread default");
+	is_str(config_str(cfg, "reporter", "marker_header"), "X-Kvmarm-Digest", "marker_header default");
+	is_str(config_str(cfg, "llm", "base_url"), "", "llm off by default");
+	is_str(config_str(cfg, "llm", "api_key_env"), "KVMARM_LLM_API_KEY", "api_key_env default");
+	ok(config_double(cfg, "llm", "temperature") == 0.2, "temperature default");
+	is_int(config_int(cfg, "llm", "max_input_tokens"), 6000, "max_input_tokens default");
+	is_int(config_int(cfg, "llm", "max_output_tokens"), 800, "max_output_tokens default");
+	is_int(config_int(cfg, "llm", "retries"), 4, "retries default");
+	is_int(config_int(cfg, "llm", "deadline"), 1800, "deadline default");
+	ok(config_double(cfg, "llm", "timeout") == 60, "an integer key reads as a double too");
+	config_free(cfg);
+}
+
+static void test_file(void)
+{
+	struct kv_config *cfg = NULL;
+	struct kv_err err = { "" };
+	struct strv sv = STRV_INIT;
+
+	int rc = load_text("# comment\n"
+			   "[store]\n"
+			   "path = /srv/kv store  \n"
+			   "map_size_mb=1024\n"
+			   "\n"
+			   "[milter]\n"
+			   "socket_mode = 0600\n"
+			   "list_ids = a.example.org ,, b.example.org,  \n"
+			   "[reporter]\n"
+			   "smtp_starttls = no\n"
+			   "formats = html\n"
+			   "[llm]\n"
+			   "temperature = 0.75\n"
+			   "timeout = -3\n", &cfg, &err);
+	ok(rc == 0, "file with overrides loads %s", err.msg);
+	if (rc != 0)
+		return;
+	is_str(config_str(cfg, "store", "path"), "/srv/kv store", "string value trimmed, inner space kept");
+	is_int(config_int(cfg, "store", "map_size_mb"), 1024, "int without spaces around '='");
+	is_int(config_int(cfg, "milter", "socket_mode"), 0600, "octal mode");
+	config_list(cfg, "milter", "list_ids", &sv);
+	ok(sv.n == 2 && !strcmp(sv.v[0], "a.example.org") && !strcmp(sv.v[1], "b.example.org"),
+	   "list: trimmed, empty items dropped (%zu items)", sv.n);
+	strv_release(&sv);
+	ok(config_bool(cfg, "reporter", "smtp_starttls") == 0, "bool 'no'");
+	config_list(cfg, "reporter", "formats", &sv);
+	ok(sv.n == 1 && !strcmp(sv.v[0], "html"), "single-item list");
+	strv_release(&sv);
+	ok(config_double(cfg, "llm", "temperature") == 0.75, "double");
+	is_int(config_int(cfg, "llm", "timeout"), -3, "negative int");
+	is_str(config_str(cfg, "reporter", "language"), "zh", "keys not in the file keep defaults");
+
+	config_set(cfg, "reporter", "language", "en");
+	is_str(config_str(cfg, "reporter", "language"), "en", "config_set overrides");
+	ok(config_try_set(cfg, "llm", "retries", "x", &err) < 0 &&
+	   strstr(err.msg, "retries") && strstr(err.msg, "'x'"), "config_try_set refuses a bad int: %s", err.msg);
+	is_int(config_int(cfg, "llm", "retries"), 4, "refused value leaves the old one");
+	ok(config_try_set(cfg, "llm", "nope", "1", &err) < 0 && strstr(err.msg, "nope"),
+	   "config_try_set refuses an unknown key: %s", err.msg);
+	ok(config_try_set(cfg, "llm", "retries", "7", &err) == 0 && config_int(cfg, "llm", "retries") == 7,
+	   "config_try_set takes a good value");
+	config_list(cfg, "reporter", "to", &sv);
+	ok(sv.n == 1, "a string key can be read as a list");
+	strv_release(&sv);
+	config_free(cfg);
+}
+
+static void test_errors(void)
+{
+	struct kv_config *cfg = (struct kv_config *)&cfg;
+	struct kv_err err = { "" };
+	struct { const char *text; const char *need1, *need2; const char *name; } bad[] = {
+		{ "[store]\npaht = /x\n", "paht", "[store]", "unknown key named" },
+		{ "[stroe]\npath = /x\n", "[stroe]", "unknown section", "unknown section named" },
+		{ "[store]\nmap_size_mb = 12x\n", "map_size_mb", "'12x'", "bad int names key and value" },
+		{ "[store]\nmap_size_mb =\n", "map_size_mb", "not an integer", "empty int refused" },
+		{ "[store]\nmap_size_mb = 99999999999999999999999\n", "map_size_mb", "not an integer", "int overflow refused" },
+		{ "[reporter]\nsmtp_starttls = maybe\n", "smtp_starttls", "'maybe'", "bad bool names key and value" },
+		{ "[llm]\ntemperature = warm\n", "temperature", "'warm'", "bad double names key and value" },
+		{ "[milter]\nsocket_mode = 0990\n", "socket_mode", "'0990'", "bad octal mode" },
+		{ "path = /x\n", "c.conf", "", "key outside a section" },
+		{ "[store\n", "c.conf", "", "broken section line" },
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err.msg[0] = '\0';
+		int rc = load_text(bad[i].text, &cfg, &err);
+		ok(rc < 0 && cfg == NULL && strstr(err.msg, "c.conf") && strstr(err.msg, bad[i].need1) &&
+		   strstr(err.msg, bad[i].need2), "%s: %s", bad[i].name, err.msg);
+	}
+	err.msg[0] = '\0';
+	ok(config_load(&cfg, "/nonexistent/kv.conf", &err) < 0 && strstr(err.msg, "/nonexistent/kv.conf"),
+	   "missing file named: %s", err.msg);
+}
+
+/* Keys named in a sample text: "# key = value" or "key = value" lines,
+ * as "section.key". */
+static void sample_keys(const char *text, struct strv *out)
+{
+	char section[64] = "";
+	const char *p = text;
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		char line[512];
+		if (n >= sizeof(line))
+			n = sizeof(line) - 1;
+		memcpy(line, p, n);
+		line[n] = '\0';
+		if (line[0] == '[') {
+			char *close = strchr(line, ']');
+			if (close) {
+				*close = '\0';
+				snprintf(section, sizeof(section), "%s", line + 1);
+			}
+		} else {
+			char *l = line;
+			if (l[0] == '#' && l[1] == ' ')
+				l += 2;
+			char *eq = strstr(l, " =");
+			size_t kl = eq ? (size_t)(eq - l) : 0;
+			if (eq && kl > 0 && strspn(l, "abcdefghijklmnopqrstuvwxyz_0123456789") == kl)
+				strv_push_owned(out, kv_xasprintf("%s.%.*s", section, (int)kl, l));
+		}
+		if (!e)
+			break;
+		p = e + 1;
+	}
+}
+
+static int strv_has(const struct strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
+static void test_sample(void)
+{
+	struct sbuf gen = SBUF_INIT;
+	struct strv table = STRV_INIT, file = STRV_INIT;
+	struct kv_err err = { "" };
+	const char *src = getenv("KV_SRC");
+	char *path = kv_xasprintf("%s/conf/kvmarm-digest.conf", src && *src ? src : ".");
+	char *data = NULL;
+	size_t len = 0;
+
+	config_write_sample(&gen);
+	sample_keys(gen.buf, &table);
+	ok(table.n >= 44, "generated sample lists %zu keys", table.n);
+
+	if (kv_read_file(path, &data, &len, &err) < 0) {
+		ok(0, "read %s: %s", path, err.msg);
+		goto out;
+	}
+	sample_keys(data, &file);
+	int all_in = 1, none_extra = 1;
+	for (size_t i = 0; i < table.n; i++)
+		if (!strv_has(&file, table.v[i])) {
+			all_in = 0;
+			diag("%s: missing key %s", path, table.v[i]);
+		}
+	for (size_t i = 0; i < file.n; i++)
+		if (!strv_has(&table, file.v[i])) {
+			none_extra = 0;
+			diag("%s: key %s is not in the table", path, file.v[i]);
+		}
+	ok(all_in, "every table key is documented in conf/kvmarm-digest.conf");
+	ok(none_extra, "every key in conf/kvmarm-digest.conf is in the table");
+	ok(len == gen.len && memcmp(data, gen.buf, len) == 0,
+	   "conf/kvmarm-digest.conf is config_write_sample's output");
+
+	/* the sample loads as is, and with every line uncommented it loads
+	 * and gives the defaults back */
+	struct kv_config *cfg = NULL;
+	ok(config_load(&cfg, path, &err) == 0, "sample loads as is %s", err.msg);
+	config_free(cfg);
+	struct sbuf un = SBUF_INIT;
+	for (const char *p = data; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p + 1) : strlen(p);
+		size_t w = n > 2 ? strspn(p + 2, "abcdefghijklmnopqrstuvwxyz_0123456789") : 0;
+		if (n > 2 && p[0] == '#' && p[1] == ' ' && w > 0 && w + 4 <= n &&
+		    memcmp(p + 2 + w, " =", 2) == 0)
+			sbuf_add(&un, p + 2, n - 2);
+		else
+			sbuf_add(&un, p, n);
+		p += n;
+	}
+	cfg = NULL;
+	int rc = config_load(&cfg, write_tmp("uncommented.conf", un.buf), &err);
+	ok(rc == 0, "sample with every key uncommented loads %s", err.msg);
+	if (rc == 0) {
+		struct kv_config *def = NULL;
+		config_load(&def, NULL, &err);
+		int same = 1;
+		for (size_t i = 0; i < table.n; i++) {
+			char sec[64], key[128];
+			const char *dot = strchr(table.v[i], '.');
+			snprintf(sec, sizeof(sec), "%.*s", (int)(dot - table.v[i]), table.v[i]);
+			snprintf(key, sizeof(key), "%s", dot + 1);
+			if (strcmp(config_str(cfg, sec, key), config_str(def, sec, key)) != 0) {
+				same = 0;
+				diag("%s: '%s' vs default '%s'", table.v[i], config_str(cfg, sec, key),
+				     config_str(def, sec, key));
+			}
+		}
+		ok(same, "uncommented sample values equal the table defaults");
+		config_free(def);
+	}
+	config_free(cfg);
+	sbuf_release(&un);
+out:
+	free(data);
+	free(path);
+	strv_release(&table);
+	strv_release(&file);
+	sbuf_release(&gen);
+}
+
+int main(void)
+{
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 2;
+	}
+	test_defaults();
+	test_file();
+	test_errors();
+	test_sample();
+	unlink(write_tmp("c.conf", ""));
+	unlink(write_tmp("uncommented.conf", ""));
+	rmdir(tmpdir);
+	return done_testing();
+}
