@@ -26,6 +26,7 @@ struct db_env {
 struct db_txn {
 	struct db_env *e;
 	MDB_txn *txn;
+	int full;     /* a write hit MDB_MAP_FULL: the caller must grow and replay */
 };
 
 struct db_cursor {
@@ -251,6 +252,8 @@ int db_put(struct db_txn *t, db_dbi d, const void *k, size_t kn, const void *v, 
 
 	if (rc == MDB_KEYEXIST)
 		return 1;
+	if (rc == MDB_MAP_FULL)
+		t->full = 1;
 	if (rc != 0)
 		return db_fail(err, rc, "put");
 	return 0;
@@ -262,6 +265,8 @@ int db_reserve(struct db_txn *t, db_dbi d, const void *k, size_t kn, size_t vn, 
 	MDB_val key = { kn, (void *)k }, val = { vn, NULL };
 	int rc = mdb_put(t->txn, d, &key, &val, MDB_RESERVE);
 
+	if (rc == MDB_MAP_FULL)
+		t->full = 1;
 	if (rc != 0)
 		return db_fail(err, rc, "put");
 	*out = val.mv_data;
@@ -276,6 +281,8 @@ int db_del(struct db_txn *t, db_dbi d, const void *k, size_t kn, const void *v, 
 
 	if (rc == MDB_NOTFOUND)
 		return 1;
+	if (rc == MDB_MAP_FULL)
+		t->full = 1;
 	if (rc != 0)
 		return db_fail(err, rc, "delete");
 	return 0;
@@ -299,6 +306,11 @@ int db_drop(struct db_txn *t, db_dbi d, struct kv_err *err)
 	if (rc != 0)
 		return db_fail(err, rc, "drop");
 	return 0;
+}
+
+int db_txn_full(const struct db_txn *t)
+{
+	return t->full;
 }
 
 int db_cursor_open(struct db_txn *t, db_dbi d, struct db_cursor **cp, struct kv_err *err)

@@ -68,6 +68,9 @@ int db_txn_begin(struct db_env *e, int rdonly, struct db_txn **tp, struct kv_err
 /* 0, DB_FULL, -1. The txn is gone afterwards in every case. */
 int db_txn_commit(struct db_txn *t, struct kv_err *err);
 void db_txn_abort(struct db_txn *t);
+/* 1 when a write in t failed with DB_FULL (even if a caller turned that
+ * into -1 on its way up): abort, grow, replay. */
+int db_txn_full(const struct db_txn *t);
 
 /* Open a named database inside t (create it in a write txn when create).
  * Handles stay valid for the environment's life once t commits.

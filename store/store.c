@@ -1353,7 +1353,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 		if (!preps[i].ok)
 			continue;
 		if ((rc = add_one(&w, &items[i], &preps[i])) != 0) {
-			if (rc != DB_FULL) {
+			if (rc != DB_FULL && !db_txn_full(w.t)) {
 				char tmp[KV_ERR_MAX];
 				snprintf(tmp, sizeof(tmp), "message <%.200s>: %.290s", preps[i].m->message_id, err->msg);
 				kv_err_set(err, "%s", tmp);
@@ -1369,6 +1369,8 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 		goto fail;
 	return db_txn_commit(w.t, err);
 fail:
+	if (db_txn_full(w.t))
+		rc = DB_FULL;
 	db_txn_abort(w.t);
 	return rc == DB_FULL ? DB_FULL : -1;
 }
