@@ -13,13 +13,19 @@
  *                "[PATCH kvmtool]", "[PATCH 6.1.y]", "[PATCHv2]"; also a tag
  *                group with only a version or N/M ("[v2 1/3]"), and an
  *                untagged root whose body carries a diff and a Signed-off-by.
+ *  3b. Other    the stable team's notices about a patch ("Patch \"...\" has
+ *                been added to the 5.10-stable tree", "FAILED: patch ...
+ *                failed to apply"): bookkeeping, not a review thread, and
+ *                their titles quote words like "panic" from the patch.
  *  4. Bug Report (strong signals) a syzbot tag or a sender at syzbot /
  *                syzkaller; a title starting with a kernel splat header
  *                ("BUG:", "WARNING:", "KASAN:", "UBSAN:", "KCSAN:",
  *                "general protection fault", "Oops", "INFO: task ... blocked",
  *                "kernel BUG", "Unable to handle kernel"); a kernel test robot
  *                build report that says REGRESSION / error / warning (not
- *                "BUILD SUCCESS", which is Other); a BUG/REGRESSION tag.
+ *                "BUILD SUCCESS", which is Other); a compiler diagnostic
+ *                in the title ("x.c:40:10: fatal error: ..."); a
+ *                BUG/REGRESSION tag.
  *  5. Question   a QUESTION tag, or a title starting with "question",
  *                "Q:", "how to", "how do", "how can".
  *  6. Bug Report (weak signals) a report word in the title as a whole word:
@@ -127,6 +133,14 @@ static int title_is_splat(const char *t)
 		if (starts_with_ci(t, heads[i]))
 			return 1;
 	return 0;
+}
+
+/* "arch/arm64/kvm/hyp/nvhe/gen-hyprel.c:40:10: fatal error: ..." */
+static int title_is_diagnostic(const char *t)
+{
+	size_t n = strlen(t);
+	return has_sub_ci(t, n, ": fatal error:") || has_sub_ci(t, n, ": error:") ||
+	       has_sub_ci(t, n, ": warning:") || has_sub_ci(t, n, ": undefined reference to");
 }
 
 static int from_is_syzbot(const char *from)
@@ -287,9 +301,13 @@ enum category category_classify(const struct subject_info *si, const char *from_
 		return CAT_PATCH;
 	if (!si->tags[0] && body_has_patch(text, text_len))
 		return CAT_PATCH;
+	/* 3b. stable-tree bookkeeping */
+	if ((starts_with_ci(t, "Patch \"") && has_sub_ci(t, strlen(t), "has been added to the")) ||
+	    (starts_with_ci(t, "FAILED: patch") && has_sub_ci(t, strlen(t), "failed to apply")))
+		return CAT_OTHER;
 	/* 4. strong bug signals */
 	if (si->syzbot || from_is_syzbot(from_addr) || title_is_splat(t) ||
-	    is_robot_failure(si, from_addr) || tag_has(si, "bug") ||
+	    is_robot_failure(si, from_addr) || title_is_diagnostic(t) || tag_has(si, "bug") ||
 	    tag_has(si, "regression") || tag_has(si, "report"))
 		return CAT_BUG;
 	/* 5. explicit questions */

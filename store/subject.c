@@ -207,14 +207,15 @@ static int is_marker_word(const char *s, size_t n)
 		"ann", "wip", "draft", "fyi", "repost", "report", "for", "do", "not",
 		"merge", "dnm", "incomplete", "untested", "stable", "and",
 		"testing", "fix", "fixup", "followup", "follow-up", "update", "updated",
-		"rebased", "partial", "resent", "kvm?", "kvmarm?", "arm?", "help",
+		"rebased", "partial", "resent", "help",
 		"issue", "problem", "proposal", "idea", "topic", "tech", "lsf/mm/bpf",
 		"lsf/mm", "ping", "summary", "all",
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (word_is(s, n, words[i]))
 			return 1;
-	return 0;
+	/* syzbot's subsystem guesses: "[kvmarm?]", "[arm?]" */
+	return n > 1 && s[n - 1] == '?';
 }
 
 static void set_project(struct subject_info *si, const char *s, size_t n)
@@ -222,9 +223,14 @@ static void set_project(struct subject_info *si, const char *s, size_t n)
 	/* "[PATCH -next]" names linux-next */
 	while (n > 0 && *s == '-')
 		s++, n--;
-	/* "[PATCH for-6.2]" is for the 6.2 tree */
+	/* "[PATCH for-6.2]" is for the 6.2 tree, "stable-5.4" and "5.4-stable"
+	 * for 5.4 */
 	if (n > 4 && strncasecmp(s, "for-", 4) == 0)
 		s += 4, n -= 4;
+	if (n > 7 && strncasecmp(s, "stable-", 7) == 0 && isdigit((unsigned char)s[7]))
+		s += 7, n -= 7;
+	if (n > 7 && strncasecmp(s + n - 7, "-stable", 7) == 0 && isdigit((unsigned char)s[0]))
+		n -= 7;
 	if (si->project[0] || n == 0)
 		return;
 	if (n >= sizeof(si->project))
@@ -313,8 +319,15 @@ static void parse_group(struct subject_info *si, const char *s, size_t n)
 		while (i < n && (is_space((unsigned char)s[i]) || s[i] == ','))
 			i++;
 		size_t start = i;
-		while (i < n && !is_space((unsigned char)s[i]) && s[i] != ',')
+		int brace = 0;
+		/* "stable-4.{4, 9, 14}" is one word despite its commas and spaces */
+		while (i < n && (brace || (!is_space((unsigned char)s[i]) && s[i] != ','))) {
+			if (s[i] == '{')
+				brace++;
+			else if (s[i] == '}' && brace > 0)
+				brace--;
 			i++;
+		}
 		if (i == start)
 			break;
 		classify_word(si, s + start, i - start, &saw_git);

@@ -45,6 +45,14 @@ static const struct ccase cases[] = {
 	{ "[kvmarm:next 3/9] arch/arm64/kvm/arm.c:12:5: warning: unused variable 'x'", "lkp@intel.com", NULL, CAT_BUG },
 	{ "[BUG] arm64: guest stuck after migration", "x@example.org", NULL, CAT_BUG },
 	{ "[REGRESSION] 5.12-rc1: vcpu fails to start", "x@example.org", NULL, CAT_BUG },
+	{ "arm64: gen-hyprel.c:40:10: fatal error: generated/autoconf.h: No such file or directory",
+	  "x@example.org", NULL, CAT_BUG },
+	{ "[syzbot] [kvmarm?] [kvm?] WARNING: locking bug in vgic_put_irq", "syzbot+1@syzkaller.appspotmail.com", NULL, CAT_BUG },
+	/* stable-tree notices quote the patch title, "panic" included */
+	{ "Patch \"KVM: arm64: Fix nVHE hyp panic host context restore\" has been added to the 5.10-stable tree",
+	  "gregkh@linuxfoundation.org", NULL, CAT_OTHER },
+	{ "FAILED: patch \"[PATCH] KVM: arm64: Fix crash\" failed to apply to 5.4-stable tree",
+	  "gregkh@linuxfoundation.org", NULL, CAT_OTHER },
 	/* robot success mails are not bugs */
 	{ "[kvmarm:next] BUILD SUCCESS 0123456789abcdef", "lkp@intel.com", NULL, CAT_OTHER },
 	/* 5. explicit questions win over weak bug words */

@@ -173,7 +173,7 @@ static void sample_keys(const char *text, struct strv *out)
 			char *close = strchr(line, ']');
 			if (close) {
 				*close = '\0';
-				snprintf(section, sizeof(section), "%s", line + 1);
+				snprintf(section, sizeof(section), "%.63s", line + 1);
 			}
 		} else {
 			char *l = line;
