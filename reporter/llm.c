@@ -981,6 +981,8 @@ static int load_params(const struct kv_config *cfg, struct llm_params *p, struct
 		p->model = "";
 	p->language = config_str(cfg, "llm", "language");
 	if (!p->language || !*p->language)
+		p->language = config_str(cfg, "reporter", "language");
+	if (!p->language || !*p->language)
 		p->language = "en";
 	p->timeout = config_int(cfg, "llm", "timeout");
 	if (p->timeout <= 0)
