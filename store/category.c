@@ -195,29 +195,37 @@ static int body_has_splat(const char *text, size_t len)
 	};
 	if (!text)
 		return 0;
-	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++) {
-		size_t n = strlen(marks[i]);
-		for (size_t j = 0; j + n <= len; j++)
-			if (memcmp(text + j, marks[i], n) == 0)
-				return 1;
+	/* a report puts its splat near the top; do not walk a 50 MB body */
+	if (len > 256 * 1024)
+		len = 256 * 1024;
+	for (size_t i = 0; i < sizeof(marks) / sizeof(marks[0]); i++)
+		if (memmem(text, len, marks[i], strlen(marks[i])))
+			return 1;
+	return 0;
+}
+
+/* s starts a line in text[0..len) */
+static int has_line_start(const char *text, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+	if (len >= n && memcmp(text, s, n) == 0)
+		return 1;
+	for (const char *p = text; (p = memchr(p, '\n', len - (size_t)(p - text))) != NULL; p++) {
+		size_t left = len - (size_t)(p + 1 - text);
+		if (left < n)
+			return 0;
+		if (memcmp(p + 1, s, n) == 0)
+			return 1;
 	}
 	return 0;
 }
 
 static int body_has_patch(const char *text, size_t len)
 {
-	int diff = 0, sob = 0;
 	if (!text)
 		return 0;
-	for (size_t i = 0; i < len; i++) {
-		if (i > 0 && text[i - 1] != '\n')
-			continue;
-		if (len - i >= 11 && memcmp(text + i, "diff --git ", 11) == 0)
-			diff = 1;
-		else if (len - i >= 14 && memcmp(text + i, "Signed-off-by:", 14) == 0)
-			sob = 1;
-	}
-	return diff && sob;
+	return has_line_start(text, len, "Signed-off-by:") &&
+	       has_line_start(text, len, "diff --git ");
 }
 
 /* Does the opening prose (quoted lines and everything after a signature or
