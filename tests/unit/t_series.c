@@ -1,0 +1,251 @@
+/*
+ * t_series.c - patch series in the store: versions linked by author +
+ * title, by change-id when the title changed, by a "Link to v1" line; not
+ * linked when two authors send the same shape, nor across project tags;
+ * RESEND is a version again; replies and middle patches are no versions.
+ */
+#include "tap.h"
+#include "store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static char tmpdir[256];
+static int ndirs;
+
+static char *mk(const char *id, const char *irt, const char *from, const char *subj, int64_t date,
+		const char *body)
+{
+	struct sbuf sb = SBUF_INIT;
+	struct tm tm;
+	char d[64];
+
+	kv_gmtime(date, &tm);
+	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	sbuf_addf(&sb, "From: %s\nTo: kvmarm@lists.linux.dev\nSubject: %s\nDate: %s\nMessage-ID: <%s>\n",
+		  from, subj, d, id);
+	if (irt)
+		sbuf_addf(&sb, "In-Reply-To: <%s>\nReferences: <%s>\n", irt, irt);
+	sbuf_addf(&sb, "Content-Type: text/plain; charset=utf-8\n\n%s",
+		  body ? body : "A cover letter.\n\nSigned-off-by: Someone <s@x>\n");
+	return sbuf_detach(&sb, NULL);
+}
+
+static struct store *fresh(void)
+{
+	struct store *s;
+	struct kv_err err;
+	char *dir = kv_xasprintf("%s/s%d", tmpdir, ndirs++);
+
+	if (store_open(&s, dir, STORE_CREATE, &err) < 0) {
+		diag("open %s: %s", dir, err.msg);
+		exit(1);
+	}
+	free(dir);
+	return s;
+}
+
+static void add(struct store *s, const char *id, const char *irt, const char *from, const char *subj,
+		int64_t date, const char *body)
+{
+	char *raw = mk(id, irt, from, subj, date, body);
+	struct store_item it;
+	struct kv_err err;
+
+	if (store_add(s, raw, strlen(raw), date, &it, &err) < 0 || it.status != STORE_ADDED)
+		diag("add %s failed: %s", id, err.msg);
+	free(raw);
+}
+
+/* Series id of the thread holding message id (0: none). */
+static uint64_t series_of(struct store *s, const char *id)
+{
+	struct store_reader *r;
+	struct kv_err err;
+	struct msg_rec m;
+	struct thread_rec t;
+	uint64_t num, sid = 0;
+	size_t n;
+
+	store_reader_begin(s, &r, &err);
+	if (store_msg_find(r, id, &num, 1, &n, &err) == 0 && store_msg_get(r, num, &m, &err) == 0 &&
+	    store_thread_get(r, m.thread, &t, &err) == 0)
+		sid = t.series;
+	store_reader_end(r);
+	return sid;
+}
+
+/* "title|author|v1:id v2:id ..." */
+static char *describe(struct store *s, uint64_t sid)
+{
+	struct store_reader *r;
+	struct kv_err err;
+	struct series_rec sr;
+	struct sbuf sb = SBUF_INIT;
+
+	store_reader_begin(s, &r, &err);
+	if (store_series_get(r, sid, &sr, &err) != 0) {
+		store_reader_end(r);
+		return kv_xstrdup("(none)");
+	}
+	sbuf_addf(&sb, "%s|%s|", sr.title, sr.author);
+	for (size_t i = 0; i < sr.nversions; i++)
+		sbuf_addf(&sb, "%sv%d:%s", i ? " " : "", sr.versions[i].version, sr.versions[i].message_id);
+	free(sr.versions);
+	store_reader_end(r);
+	return sbuf_detach(&sb, NULL);
+}
+
+static void check_whole(struct store *s, const char *what)
+{
+	struct kv_err err;
+	int rc = store_check(s, &err);
+	ok(rc == 0, "%s: check passes%s%s", what, rc ? ": " : "", rc ? err.msg : "");
+}
+
+static void test_title_author(void)
+{
+	struct store *s = fresh();
+	char *d;
+
+	/* arrival order v3, v1, v2; v3 spells the title differently */
+	add(s, "v3@x", NULL, "Ana <ana@x>", "[PATCH v3 0/3] KVM: arm64: Fix the vgic.", 1000300000, NULL);
+	add(s, "v1@x", NULL, "Ana <ana@x>", "[PATCH 0/3] KVM: arm64: Fix the vgic", 1000100000, NULL);
+	add(s, "v1p1@x", "v1@x", "Ana <ana@x>", "[PATCH 1/3] KVM: arm64: part one", 1000100001, NULL);
+	add(s, "v2@x", NULL, "Ana <ANA@x>", "[PATCH v2 0/3] KVM: arm64: fix the vgic", 1000200000, NULL);
+	ok(series_of(s, "v1@x") != 0, "v1 cover letter is a series version");
+	ok(series_of(s, "v1@x") == series_of(s, "v2@x") && series_of(s, "v2@x") == series_of(s, "v3@x"),
+	   "v1, v2, v3 by one author with one title: one series");
+	ok(series_of(s, "v1p1@x") == series_of(s, "v1@x"), "a patch of v1 is in v1's thread, so its series");
+	d = describe(s, series_of(s, "v1@x"));
+	is_str(d, "KVM: arm64: Fix the vgic.|ana@x|v1:v1@x v2:v2@x v3:v3@x",
+	       "versions ascending, title of the newest");
+	free(d);
+	check_whole(s, "title");
+	store_close(s);
+}
+
+static void test_change_id(void)
+{
+	struct store *s = fresh();
+	const char *b1 = "Rework the timers.\n\n---\nAna (2):\n  one\n  two\n\n"
+		"base-commit: 0123456789abcdef\nchange-id: 20240101-timer-rework-1a2b3c\n\nBest regards,\n";
+	const char *b2 = "Rework the arch timer, second try.\n\nChanges in v2:\n- everything\n\n---\n"
+		"base-commit: 0123456789abcdef\nchange-id: 20240101-timer-rework-1a2b3c\n\nBest regards,\n";
+	char *d;
+
+	add(s, "t1@x", NULL, "Ana <ana@x>", "[PATCH 0/2] arm64: rework timers", 1000100000, b1);
+	add(s, "t2@x", NULL, "Ana <ana@x>", "[PATCH v2 0/2] KVM: arm64: Rework the arch timer", 1000200000, b2);
+	add(s, "o1@x", NULL, "Ana <ana@x>", "[PATCH 0/2] arm64: something else", 1000150000, NULL);
+	ok(series_of(s, "t1@x") && series_of(s, "t1@x") == series_of(s, "t2@x"),
+	   "same change-id, changed title: one series");
+	ok(series_of(s, "o1@x") != series_of(s, "t1@x"), "same author, other title, no change-id: another");
+	d = describe(s, series_of(s, "t2@x"));
+	is_str(d, "KVM: arm64: Rework the arch timer|ana@x|v1:t1@x v2:t2@x", "change-id series versions");
+	free(d);
+	check_whole(s, "change-id");
+	store_close(s);
+}
+
+static void test_link(void)
+{
+	const char *b2 = "A better fix.\n\nChanges in v2:\n- new approach\n"
+		"- Link to v1: https://lore.kernel.org/r/lone-v1@x\n\nSigned-off-by: Ana <ana@x>\n";
+
+	for (int rev = 0; rev < 2; rev++) {
+		struct store *s = fresh();
+		char *d;
+		if (!rev)
+			add(s, "lone-v1@x", NULL, "Ana <ana@x>", "[PATCH] KVM: arm64: one fix", 1000100000, NULL);
+		add(s, "lone-v2@x", NULL, "Ana <ana@x>", "[PATCH v2] KVM: arm64: a better fix", 1000200000, b2);
+		if (rev)
+			add(s, "lone-v1@x", NULL, "Ana <ana@x>", "[PATCH] KVM: arm64: one fix", 1000100000, NULL);
+		ok(series_of(s, "lone-v1@x") && series_of(s, "lone-v1@x") == series_of(s, "lone-v2@x"),
+		   "Link to v1 joins a retitled lone patch (%s)", rev ? "v2 first" : "v1 first");
+		d = describe(s, series_of(s, "lone-v1@x"));
+		is_str(d, "KVM: arm64: a better fix|ana@x|v1:lone-v1@x v2:lone-v2@x", "link series versions");
+		free(d);
+		check_whole(s, "link");
+		store_close(s);
+	}
+}
+
+static void test_not_merged(void)
+{
+	struct store *s = fresh();
+	char *d;
+
+	add(s, "a5@x", NULL, "Ana <ana@x>", "[PATCH 0/5] KVM: arm64: Cleanups", 1000100000, NULL);
+	add(s, "b5@y", NULL, "Bo <bo@y>", "[PATCH 0/5] KVM: arm64: Cleanups", 1000100500, NULL);
+	ok(series_of(s, "a5@x") && series_of(s, "b5@y") && series_of(s, "a5@x") != series_of(s, "b5@y"),
+	   "two authors, same [PATCH 0/5] shape and title: two series");
+	add(s, "kut@x", NULL, "Ana <ana@x>", "[kvm-unit-tests PATCH 0/2] arm64: timer tests", 1000200000, NULL);
+	add(s, "krn@x", NULL, "Ana <ana@x>", "[PATCH 0/2] arm64: timer tests", 1000200500, NULL);
+	ok(series_of(s, "kut@x") && series_of(s, "krn@x") && series_of(s, "kut@x") != series_of(s, "krn@x"),
+	   "kvm-unit-tests and kernel series of one title: separate");
+	add(s, "r2@x", NULL, "Ana <ana@x>", "[PATCH v2 0/2] arm64: timer tests", 1000300000, NULL);
+	add(s, "r2r@x", NULL, "Ana <ana@x>", "[PATCH v2 RESEND 0/2] arm64: timer tests", 1000400000, NULL);
+	ok(series_of(s, "r2r@x") == series_of(s, "krn@x"), "RESEND joins its series");
+	d = describe(s, series_of(s, "krn@x"));
+	is_str(d, "arm64: timer tests|ana@x|v1:krn@x v2:r2@x v2:r2r@x", "RESEND listed as version 2 again");
+	free(d);
+	add(s, "mid@x", "gone@x", "Ana <ana@x>", "[PATCH 2/3] KVM: arm64: middle", 1000500000, NULL);
+	add(s, "re@x", "gone2@x", "Ana <ana@x>", "Re: [PATCH 0/3] KVM: arm64: other", 1000500100, NULL);
+	add(s, "pull@x", NULL, "Ana <ana@x>", "[GIT PULL] KVM/arm64 fixes", 1000500200, NULL);
+	ok(!series_of(s, "mid@x"), "a middle patch as root is no series version");
+	ok(!series_of(s, "re@x"), "a reply as root is no series version");
+	ok(!series_of(s, "pull@x"), "a pull request is no series version");
+	{
+		struct store_reader *r;
+		struct store_counts c;
+		struct kv_err err;
+		store_reader_begin(s, &r, &err);
+		store_counts(r, &c, &err);
+		store_reader_end(r);
+		is_int(c.series, 4, "four series");
+	}
+	check_whole(s, "not merged");
+	store_close(s);
+}
+
+static void test_late_cover(void)
+{
+	struct store *s = fresh();
+	char *d;
+
+	add(s, "lc1@x", "lc0@x", "Ana <ana@x>", "[PATCH v2 1/2] KVM: arm64: late", 1000100001, NULL);
+	add(s, "lc2@x", "lc0@x", "Ana <ana@x>", "[PATCH v2 2/2] KVM: arm64: later", 1000100002, NULL);
+	ok(!series_of(s, "lc1@x"), "patches without their cover letter: no series yet");
+	add(s, "old0@x", NULL, "Ana <ana@x>", "[PATCH 0/2] KVM: arm64: Late cover", 1000000000, NULL);
+	add(s, "lc0@x", NULL, "Ana <ana@x>", "[PATCH v2 0/2] KVM: arm64: Late cover", 1000100000, NULL);
+	ok(series_of(s, "lc1@x") && series_of(s, "lc1@x") == series_of(s, "old0@x"),
+	   "the late cover letter makes the thread v2 of the series");
+	d = describe(s, series_of(s, "lc2@x"));
+	is_str(d, "KVM: arm64: Late cover|ana@x|v1:old0@x v2:lc0@x", "late cover versions");
+	free(d);
+	check_whole(s, "late cover");
+	store_close(s);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/t_series.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_title_author();
+	test_change_id();
+	test_link();
+	test_not_merged();
+	test_late_cover();
+	{
+		char *cmd = kv_xasprintf("rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			diag("could not remove %s", tmpdir);
+		free(cmd);
+	}
+	return done_testing();
+}
