@@ -9,7 +9,8 @@
  * after one repair request, link removal, and that a hostile mail changes
  * nothing outside its own thread.
  *
- * Hidden option for tests/bench/bench-llm.sh:
+ * Hidden options for tests/bench/bench-llm.sh:
+ *   t_llm --bench-import STORE_DIR MBOX            (fill a store)
  *   t_llm --bench-tokens STORE_DIR SINCE UNTIL   (input tokens, ours vs naive)
  *   t_llm --bench-wall STORE_DIR SINCE UNTIL URL CONCURRENCY
  */
@@ -22,6 +23,7 @@
 #include "json.h"
 #include "log.h"
 #include "body.h"
+#include "mbox.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -966,6 +968,50 @@ static void norm_ws(const char *s, size_t n, struct sbuf *out)
 	}
 }
 
+
+static int bench_import(const char *dir, const char *src)
+{
+	struct store *s;
+	struct mbox_reader *mr;
+	struct mbox_msg m;
+	struct kv_err err;
+	struct store_item items[256];
+	char *keep[256];
+	size_t n = 0, total = 0;
+	if (store_open(&s, dir, STORE_CREATE, &err) < 0 || mbox_open(&mr, src, MBOX_MBOXRD, &err) < 0) {
+		fprintf(stderr, "bench: %s\n", err.msg);
+		return 1;
+	}
+	memset(&m, 0, sizeof(m));
+	for (int more = 1; more;) {
+		more = mbox_next(mr, &m);
+		if (more && m.data) {
+			memset(&items[n], 0, sizeof(items[n]));
+			items[n].raw = m.data;
+			items[n].len = m.len;
+			items[n].arrival = m.arrival;
+			keep[n++] = m.data;
+			m.data = NULL;
+		}
+		if (more)
+			mbox_msg_release(&m);
+		if (n == 256 || (!more && n)) {
+			if (store_add_batch(s, items, n, &err) < 0) {
+				fprintf(stderr, "bench: %s\n", err.msg);
+				return 1;
+			}
+			for (size_t i = 0; i < n; i++)
+				free(keep[i]);
+			total += n;
+			n = 0;
+		}
+	}
+	mbox_close(mr);
+	store_close(s);
+	printf("imported=%zu\n", total);
+	return 0;
+}
+
 static int bench_main(int argc, char **argv)
 {
 	struct store *s;
@@ -973,6 +1019,8 @@ static int bench_main(int argc, char **argv)
 	struct kv_config *cfg;
 	int64_t since, until;
 	int wall = !strcmp(argv[1], "--bench-wall");
+	if (!strcmp(argv[1], "--bench-import"))
+		return argc < 4 ? 2 : bench_import(argv[2], argv[3]);
 	if (argc < 5 || (wall && argc < 7)) {
 		fprintf(stderr, "usage: t_llm --bench-tokens STORE SINCE UNTIL | --bench-wall STORE SINCE UNTIL URL CONC\n");
 		return 2;
