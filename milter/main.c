@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -80,7 +81,7 @@ static int setup_socket_perms(const char *path, const struct kv_config *cfg, str
 {
 	const char *owner = config_str(cfg, "milter", "socket_owner");
 	const char *group = config_str(cfg, "milter", "socket_group");
-	const char *mode = config_str(cfg, "milter", "socket_mode");
+	long long mode = config_int(cfg, "milter", "socket_mode");
 	uid_t uid;
 	gid_t gid;
 
@@ -94,14 +95,8 @@ static int setup_socket_perms(const char *path, const struct kv_config *cfg, str
 		if (chown(path, uid, gid) < 0)
 			return kv_err_set(err, "cannot chown socket %s: %s", path, strerror(errno));
 	}
-	if (mode && *mode) {
-		char *end;
-		long m = strtol(mode, &end, 8);
-		if (*end || m < 0 || m > 07777)
-			return kv_err_set(err, "socket_mode %s: not an octal mode", mode);
-		if (chmod(path, (mode_t)m) < 0)
-			return kv_err_set(err, "cannot chmod socket %s: %s", path, strerror(errno));
-	}
+	if (chmod(path, (mode_t)mode) < 0)
+		return kv_err_set(err, "cannot chmod socket %s: %s", path, strerror(errno));
 	return 0;
 }
 
@@ -253,11 +248,23 @@ int main(int argc, char **argv)
 
 	mime_init();
 	dbdir = config_str(cfg, "store", "path");
-	if (store_open(&store, dbdir, STORE_CREATE, &err) < 0) {
+	if (store_open_mapsize(&store, dbdir, STORE_CREATE,
+			       (size_t)config_int(cfg, "store", "map_size_mb") << 20, &err) < 0) {
 		log_err("%s", err.msg);
 		return 1;
 	}
 
+	{
+		/* libmilter's own thread takes SIGTERM/SIGHUP/SIGINT with
+		 * sigwait; a thread of ours started before smfi_main must not
+		 * take them instead (it would die with the default action). */
+		sigset_t set;
+		sigemptyset(&set);
+		sigaddset(&set, SIGTERM);
+		sigaddset(&set, SIGHUP);
+		sigaddset(&set, SIGINT);
+		pthread_sigmask(SIG_BLOCK, &set, NULL);
+	}
 	memset(&wo, 0, sizeof wo);
 	wo.spool_dir = config_str(cfg, "milter", "spool_dir");
 	wo.spool_on_error = strcmp(on_error, "accept") == 0;
@@ -288,6 +295,8 @@ int main(int argc, char **argv)
 	store_close(store);
 	if (pid_file && *pid_file)
 		unlink(pid_file);
+	if (upath)
+		unlink(upath);
 	log_info("stopped");
 	config_free(cfg);
 	free(sockspec);

@@ -252,6 +252,7 @@ static sfsistat cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = c->pflags;
 	*pf2 = 0;
 	*pf3 = 0;
+	log_debug("negotiated: MTA offers protocol flags %#lx, we take %#lx", f1, c->pflags);
 	return SMFIS_CONTINUE;
 }
 
@@ -350,8 +351,10 @@ static sfsistat cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 		add_lf(m, (const char *)chunk, len);
 		check_size(ctx, m);
 	}
-	if (m && m->oversize && !(c->pflags & SMFIP_NR_BODY))
+	if (m && m->oversize && !(c->pflags & SMFIP_NR_BODY)) {
+		msg_free(c);
 		return SMFIS_ACCEPT;  /* no more body for this message, please */
+	}
 	return step_reply(c, SMFIP_NR_BODY);
 }
 
