@@ -2128,6 +2128,79 @@ static int check_nodes(struct store *s, struct db_txn *t, struct kv_err *err)
 	return 0;
 }
 
+/* Threads and series name each other both ways. */
+static int check_series(struct store *s, struct db_txn *t, struct kv_err *err)
+{
+	struct db_cursor *c;
+	struct db_val kv, v, x;
+	int rc, ret = 0;
+
+	if (db_cursor_open(t, s->d[D_SERIES], &c, err) < 0)
+		return -1;
+	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0 && ret == 0;
+	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
+		uint64_t sid = db_get_be64(kv.p);
+		struct srec r;
+		if (srec_decode(&v, sid, &r, 0, NULL, NULL) < 0 || r.n == 0) {
+			ret = broken(err, "series %llu: malformed or empty record", (unsigned long long)sid);
+			srec_release(&r);
+			break;
+		}
+		for (size_t i = 0; i < r.n && ret == 0; i++) {
+			unsigned char k8[8];
+			struct thr_fixed f;
+			int g;
+			db_be64(k8, r.threads[i]);
+			g = db_get(t, s->d[D_THREAD], k8, 8, &x, err);
+			if (g < 0)
+				ret = -1;
+			else if (g == 1 || thr_decode(&x, r.threads[i], NULL, &f) < 0 || f.series != sid)
+				ret = broken(err, "series %llu: lists thread %llu, which is not in it",
+					     (unsigned long long)sid, (unsigned long long)r.threads[i]);
+		}
+		srec_release(&r);
+	}
+	db_cursor_close(c);
+	if (rc < 0 || ret)
+		return rc < 0 ? -1 : ret;
+	/* and every thread that names a series is listed there */
+	if (db_cursor_open(t, s->d[D_THREAD], &c, err) < 0)
+		return -1;
+	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0 && ret == 0;
+	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
+		uint64_t tid = db_get_be64(kv.p);
+		struct thr_fixed f;
+		unsigned char k8[8];
+		struct srec r;
+		size_t i;
+		int g;
+
+		if (thr_decode(&v, tid, NULL, &f) < 0 || !f.series)
+			continue;
+		db_be64(k8, f.series);
+		g = db_get(t, s->d[D_SERIES], k8, 8, &x, err);
+		if (g < 0) {
+			ret = -1;
+			break;
+		}
+		memset(&r, 0, sizeof(r));
+		if (g == 1 || srec_decode(&x, f.series, &r, 0, NULL, NULL) < 0) {
+			srec_release(&r);
+			ret = broken(err, "thread %llu: in series %llu, which does not exist",
+				     (unsigned long long)tid, (unsigned long long)f.series);
+			break;
+		}
+		for (i = 0; i < r.n && r.threads[i] != tid; i++)
+			;
+		if (i == r.n)
+			ret = broken(err, "thread %llu: in series %llu, which does not list it",
+				     (unsigned long long)tid, (unsigned long long)f.series);
+		srec_release(&r);
+	}
+	db_cursor_close(c);
+	return rc < 0 ? -1 : ret;
+}
+
 int store_check(struct store *s, struct kv_err *err)
 {
 	struct db_txn *t;
@@ -2158,7 +2231,9 @@ int store_check(struct store *s, struct kv_err *err)
 	}
 	if ((rc = check_threads(s, t, nmsg, err)) != 0)
 		goto out;
-	rc = check_nodes(s, t, err);
+	if ((rc = check_nodes(s, t, err)) != 0)
+		goto out;
+	rc = check_series(s, t, err);
 out:
 	db_txn_abort(t);
 	return rc;
