@@ -1,0 +1,400 @@
+/*
+ * import.c - `kvmarm-store import` and the benchmark aid `parse-only`.
+ *
+ * Messages come from mbox.c in batches (up to 1000 messages or 64 MB);
+ * each batch is parsed on every core (mime_parse is thread-safe), then
+ * recorded with one store_add_batch (one transaction, one fsync). A bad
+ * message is skipped with a line naming it and the import goes on; only a
+ * failing store stops it.
+ *
+ * Truncation policy: a message cut by the end of the input (no final
+ * newline, or a gzip stream cut short) whose header block is complete is
+ * imported as far as it goes, with a note naming it; one cut inside its
+ * header is skipped.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mbox.h"
+#include "mime.h"
+
+#define BATCH_MSGS  1000
+#define BATCH_BYTES (64u << 20)
+#define MAX_JOBS    8
+
+static const char import_usage[] =
+	"usage: kvmarm-store import [--mbox-format=mboxrd|mboxo] [--jobs N] FILE|DIR|-\n"
+	"\n"
+	"Record mail into the store. The input is recognised by its content:\n"
+	"an mbox (first line \"From \"), gzip-compressed or not; a maildir (a\n"
+	"directory with cur/ or new/: new/ then cur/); any other directory,\n"
+	"recursively; a single message file; '-' for stdin (mbox, gzip or one\n"
+	"message). A message already stored (same Message-ID and body) is\n"
+	"counted as already present, so importing twice is harmless.\n"
+	"\n"
+	"  --mbox-format=F  mboxrd (default): one '>' is removed from lines\n"
+	"                   matching /^>+From /; mboxo: only from /^>From /\n"
+	"  --jobs N         parser threads (default: the number of cores)\n"
+	"\n"
+	"Arrival time (the last fallback for a missing Date): the date of the\n"
+	"mbox From_ line when it has one, the file's mtime, else now.\n"
+	"Messages that are not mail (empty, binary, no header) are skipped with a\n"
+	"line on stderr naming the file, the message number and line in an mbox,\n"
+	"and the Message-ID when there is one; the import goes on. A last message\n"
+	"cut short by the end of the input is imported when its header is\n"
+	"complete (with a note), skipped otherwise. Progress is shown on stderr\n"
+	"when it is a terminal. At the end, stdout gets three lines:\n"
+	"\"imported N\", \"already present N\", \"skipped N\".\n"
+	"\n"
+	"Exit status: 0 when the import ran (even with skipped messages), 1 when\n"
+	"the input held no mail at all, 2 usage, 3 when the input cannot be read\n"
+	"or the store fails.\n";
+
+static const char parse_usage[] =
+	"usage: kvmarm-store parse-only [--mbox-format=mboxrd|mboxo] [--jobs N] FILE|DIR|-\n"
+	"\n"
+	"Benchmark aid: read mail like import does and parse every message with\n"
+	"the parser (gmime), storing nothing; prints the message count, bytes and\n"
+	"rate. --jobs defaults to 1 here (the single-core parsing floor).\n";
+
+struct job {
+	struct mbox_msg src;
+	struct mail mail;
+	int parsed;                 /* mail is filled */
+	char why[256];              /* parse failure */
+};
+
+struct batch {
+	struct job *jobs;
+	size_t n;
+	size_t bytes;
+	atomic_size_t next;         /* next job to parse */
+};
+
+static void *parse_worker(void *arg)
+{
+	struct batch *b = arg;
+	size_t i;
+	while ((i = atomic_fetch_add(&b->next, 1)) < b->n) {
+		struct job *j = &b->jobs[i];
+		struct kv_err err;
+		if (!j->src.data)
+			continue;
+		if (mime_parse(j->src.data, j->src.len, j->src.arrival, &j->mail, &err) == 0)
+			j->parsed = 1;
+		else
+			snprintf(j->why, sizeof(j->why), "%.250s", err.msg);
+	}
+	return NULL;
+}
+
+static void parse_batch(struct batch *b, int njobs)
+{
+	pthread_t th[MAX_JOBS];
+	int started = 0;
+	atomic_store(&b->next, 0);
+	if (njobs > 1 && b->n > 1)
+		for (int k = 1; k < njobs && k < MAX_JOBS; k++)
+			if (pthread_create(&th[started], NULL, parse_worker, b) == 0)
+				started++;
+	parse_worker(b);
+	for (int k = 0; k < started; k++)
+		pthread_join(th[k], NULL);
+}
+
+/* The Message-ID header of raw, for naming a message that did not parse:
+ * a plain scan of the header block (malloc'd, or NULL). */
+static char *scan_msgid(const char *raw, size_t len)
+{
+	const char *p = raw, *end = raw + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *le = nl ? nl : end;
+		if (le == p || (le - p == 1 && *p == '\r'))
+			break;
+		if (le - p > 11 && !strncasecmp(p, "Message-ID:", 11)) {
+			const char *v = p + 11;
+			while (v < le && (*v == ' ' || *v == '\t' || *v == '<'))
+				v++;
+			const char *ve = v;
+			while (ve < le && *ve != '>' && *ve != ' ' && *ve != '\r')
+				ve++;
+			if (ve > v && ve - v < 200)
+				return kv_xstrndup(v, ve - v);
+			return NULL;
+		}
+		p = le + 1;
+	}
+	return NULL;
+}
+
+/* "FILE", "FILE: message N (line L)", plus " <id>" into sb. */
+static void name_msg(struct sbuf *sb, const struct mbox_msg *m, const char *msgid)
+{
+	sbuf_reset(sb);
+	sbuf_adds(sb, m->file ? m->file : "?");
+	if (m->index)
+		sbuf_addf(sb, ": message %llu (line %llu)", (unsigned long long)m->index,
+			  (unsigned long long)m->line);
+	if (msgid && *msgid)
+		sbuf_addf(sb, " <%s>", msgid);
+}
+
+struct counts {
+	uint64_t imported, present, skipped, bytes;
+};
+
+static void skip_line(const char *cmd, struct job *j, const char *msgid, const char *why, struct counts *c)
+{
+	struct sbuf sb = SBUF_INIT;
+	char *own = NULL;
+	if (!msgid && j->src.data)
+		msgid = own = scan_msgid(j->src.data, j->src.len);
+	name_msg(&sb, &j->src, msgid);
+	cli_error(0, cmd, "skipped %s: %s", sb.buf, why);
+	c->skipped++;
+	sbuf_release(&sb);
+	free(own);
+}
+
+static int64_t now_s(void)
+{
+	return (int64_t)time(NULL);
+}
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Pre-checks that need no parser: skip notes, cut headers, non-mail. */
+static const char *precheck(struct job *j)
+{
+	if (j->src.skip)
+		return j->src.skip;
+	if (j->src.truncated && !j->src.header_complete)
+		return "truncated: the input ends inside the header";
+	if (!mbox_looks_like_mail(j->src.data, j->src.len))
+		return "not a mail: it does not start with a header field";
+	return NULL;
+}
+
+struct run {
+	const char *cmd;
+	struct store *store;      /* NULL for parse-only */
+	int njobs;
+	struct counts c;
+	int failed;
+	double last_progress;
+	int tty;
+};
+
+static void progress(struct run *R, struct mbox_reader *rd, int final)
+{
+	uint64_t done, total;
+	if (!R->tty)
+		return;
+	double t = mono();
+	if (!final && t - R->last_progress < 0.3)
+		return;
+	R->last_progress = t;
+	if (final) {
+		fprintf(stderr, "\r\033[K");
+		return;
+	}
+	mbox_progress(rd, &done, &total);
+	if (total)
+		fprintf(stderr, "\r%s: %llu messages, %.1f of %.1f MB read\033[K", R->cmd,
+			(unsigned long long)(R->c.imported + R->c.present + R->c.skipped),
+			done / 1048576.0, total / 1048576.0);
+	else
+		fprintf(stderr, "\r%s: %llu messages, %.1f MB read\033[K", R->cmd,
+			(unsigned long long)(R->c.imported + R->c.present + R->c.skipped), done / 1048576.0);
+}
+
+static void run_batch(struct run *R, struct batch *b)
+{
+	struct store_item *items = kv_xcalloc(b->n ? b->n : 1, sizeof(*items));
+	size_t *map = kv_xcalloc(b->n ? b->n : 1, sizeof(*map));
+	size_t ni = 0;
+	struct kv_err err;
+
+	parse_batch(b, R->njobs);
+	for (size_t i = 0; i < b->n; i++) {
+		struct job *j = &b->jobs[i];
+		if (!j->src.data)
+			continue;
+		if (!j->parsed) {
+			skip_line(R->cmd, j, NULL, j->why[0] ? j->why : "not a mail", &R->c);
+			continue;
+		}
+		if (j->src.truncated) {
+			struct sbuf sb = SBUF_INIT;
+			name_msg(&sb, &j->src, j->mail.message_id);
+			cli_error(0, R->cmd, "note: %s: the input ends inside this message; %s as far as it goes",
+				  sb.buf, R->store ? "imported" : "parsed");
+			sbuf_release(&sb);
+		}
+		R->c.bytes += j->src.len;
+		if (!R->store) {
+			R->c.imported++;
+			continue;
+		}
+		items[ni].raw = j->src.data;
+		items[ni].len = j->src.len;
+		items[ni].arrival = j->src.arrival;
+		items[ni].parsed = &j->mail;
+		map[ni++] = i;
+	}
+	if (R->store && ni) {
+		if (store_add_batch(R->store, items, ni, &err) < 0) {
+			cli_error(0, R->cmd, "%s", err.msg);
+			R->failed = 1;
+		}
+		for (size_t k = 0; k < ni; k++) {
+			struct job *j = &b->jobs[map[k]];
+			switch (items[k].status) {
+			case STORE_ADDED:
+				R->c.imported++;
+				break;
+			case STORE_DUPLICATE:
+				R->c.present++;
+				break;
+			default:
+				skip_line(R->cmd, j, j->mail.message_id, items[k].why[0] ? items[k].why : "not stored", &R->c);
+				break;
+			}
+		}
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->jobs[i].parsed)
+			mail_release(&b->jobs[i].mail);
+		mbox_msg_release(&b->jobs[i].src);
+		memset(&b->jobs[i], 0, sizeof(b->jobs[i]));
+	}
+	b->n = 0;
+	b->bytes = 0;
+	free(items);
+	free(map);
+}
+
+static int run_import(struct cli *cl, int argc, char **argv, int store_it)
+{
+	static const struct option opts[] = {
+		{ "mbox-format", required_argument, NULL, 'f' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *cmd = argv[0];
+	const char *usage = store_it ? import_usage : parse_usage;
+	enum mbox_format fmt = MBOX_MBOXRD;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int njobs = store_it ? (ncpu > 0 ? (int)ncpu : 1) : 1, o;
+	struct run R = { .cmd = cmd };
+	struct kv_err err;
+	struct mbox_reader *rd;
+	int rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+		switch (o) {
+		case 'f':
+			if (mbox_format_parse(optarg, &fmt) < 0)
+				return cli_error(CLI_USAGE, cmd, "--mbox-format: unknown format '%s' (mboxrd or mboxo)", optarg);
+			break;
+		case 'j':
+			njobs = atoi(optarg);
+			if (njobs < 1 || njobs > MAX_JOBS)
+				return cli_error(CLI_USAGE, cmd, "--jobs: want 1..%d, got '%s'", MAX_JOBS, optarg);
+			break;
+		case 'h':
+			return cli_usage(usage, 0);
+		default:
+			cli_error(CLI_USAGE, cmd, "unknown option '%s'", argv[optind - 1]);
+			return cli_usage(usage, CLI_USAGE);
+		}
+	}
+	if (argc - optind != 1) {
+		cli_error(CLI_USAGE, cmd, argc - optind ? "one input only" : "no input given");
+		return cli_usage(usage, CLI_USAGE);
+	}
+	const char *path = argv[optind];
+	if (mbox_open(&rd, path, fmt, &err) < 0)
+		return cli_error(CLI_FAIL, cmd, "%s", err.msg);
+	if (store_it && (rc = cli_open_store(cl, STORE_CREATE, &R.store)) != CLI_OK) {
+		mbox_close(rd);
+		return rc;
+	}
+	mime_init();
+	R.njobs = njobs;
+	R.tty = isatty(2);
+
+	struct batch b = { .jobs = kv_xcalloc(BATCH_MSGS, sizeof(struct job)) };
+	double t0 = mono();
+	int64_t now = now_s();
+	struct mbox_msg m;
+	while (!R.failed && mbox_next(rd, &m) == 1) {
+		struct job *j = &b.jobs[b.n];
+		const char *why;
+		j->src = m;
+		if (!j->src.arrival)
+			j->src.arrival = now;
+		if ((why = precheck(j))) {
+			skip_line(cmd, j, NULL, why, &R.c);
+			mbox_msg_release(&j->src);
+			continue;
+		}
+		b.n++;
+		b.bytes += j->src.len;
+		if (b.n == BATCH_MSGS || b.bytes >= BATCH_BYTES) {
+			run_batch(&R, &b);
+			progress(&R, rd, 0);
+		}
+	}
+	if (!R.failed && b.n)
+		run_batch(&R, &b);
+	progress(&R, rd, 1);
+	double dt = mono() - t0;
+	free(b.jobs);
+	mbox_close(rd);
+	if (R.store)
+		store_close(R.store);
+
+	if (store_it) {
+		printf("imported %llu\nalready present %llu\nskipped %llu\n",
+		       (unsigned long long)R.c.imported, (unsigned long long)R.c.present,
+		       (unsigned long long)R.c.skipped);
+	} else {
+		printf("parsed %llu messages, %.1f MB in %.3f s: %.0f msgs/s, %.1f MB/s (%d thread%s)\n",
+		       (unsigned long long)R.c.imported, R.c.bytes / 1048576.0, dt,
+		       dt > 0 ? R.c.imported / dt : 0.0, dt > 0 ? R.c.bytes / 1048576.0 / dt : 0.0,
+		       njobs, njobs == 1 ? "" : "s");
+	}
+	if (R.failed)
+		return CLI_FAIL;
+	if (R.c.imported + R.c.present == 0)
+		return CLI_NOT_FOUND;
+	return CLI_OK;
+}
+
+int cmd_import(struct cli *c, int argc, char **argv)
+{
+	return run_import(c, argc, argv, 1);
+}
+
+int cmd_parse_only(struct cli *c, int argc, char **argv)
+{
+	return run_import(c, argc, argv, 0);
+}
