@@ -8,9 +8,10 @@ the way the test asks for.
   llm_server.py --port-file F --pid-file F --log F [--timeout S]
                 [--modes M1,M2,...] [--mode-file F] [--tls-cert C --tls-key K]
 
-Modes (comma-separated: request k of the run gets mode k, the last repeats;
---mode-file, when given and present, is re-read on every request, so one
-server can serve several phases of a test):
+Modes (comma-separated: request k gets mode k, the last repeats;
+--mode-file, when given and present, is re-read on every request, and
+writing it again starts the count from request 1, so one server can serve
+several phases of a test):
   normal        a well-formed summary {"about","before","week"} citing [1]
   429[:N]       status 429 with Retry-After: N (default 1)
   429date[:N]   status 429 with Retry-After as an HTTP-date N s ahead
@@ -40,7 +41,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"seq": 0, "inflight": 0, "max_inflight": 0}
+STATE = {"seq": 0, "gen": None, "gen_seq": 0, "by_gen": {}}
 
 
 def parse_args():
@@ -61,11 +62,18 @@ ARGS = None
 
 
 def current_modes():
-    spec = ARGS.modes
-    if ARGS.mode_file and os.path.exists(ARGS.mode_file):
-        with open(ARGS.mode_file) as f:
-            spec = f.read().strip() or spec
-    return [m.strip() for m in spec.split(",") if m.strip()] or ["normal"]
+    """The mode list and its generation: a new generation (the mode file
+    written again) starts the request sequence from 1."""
+    spec, gen = ARGS.modes, None
+    if ARGS.mode_file:
+        try:
+            st = os.stat(ARGS.mode_file)
+            with open(ARGS.mode_file) as f:
+                spec = f.read().strip() or spec
+            gen = (st.st_mtime_ns, st.st_ino, spec)
+        except OSError:
+            pass
+    return [m.strip() for m in spec.split(",") if m.strip()] or ["normal"], gen
 
 
 def user_text(req):
@@ -141,21 +149,28 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         n = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(n) if n else b""
+        modes, gen = current_modes()
         with LOCK:
+            if gen != STATE.get("gen"):
+                STATE["gen"] = gen
+                STATE["gen_seq"] = 0
             STATE["seq"] += 1
+            STATE["gen_seq"] += 1
             seq = STATE["seq"]
-            STATE["inflight"] += 1
-            inflight = STATE["inflight"]
-            STATE["max_inflight"] = max(STATE["max_inflight"], inflight)
+            gseq = STATE["gen_seq"]
+            # Counted per generation: a request left hanging by an earlier
+            # phase must not count against this phase's concurrency.
+            byg = STATE.setdefault("by_gen", {})
+            byg[gen] = byg.get(gen, 0) + 1
+            inflight = byg[gen]
         try:
-            self.handle_post(seq, inflight, raw)
+            self.handle_post(seq, gseq, modes, inflight, raw)
         finally:
             with LOCK:
-                STATE["inflight"] -= 1
+                STATE["by_gen"][gen] -= 1
 
-    def handle_post(self, seq, inflight, raw):
-        modes = current_modes()
-        mode = modes[min(seq, len(modes)) - 1]
+    def handle_post(self, seq, gseq, modes, inflight, raw):
+        mode = modes[min(gseq, len(modes)) - 1]
         name, _, arg = mode.partition(":")
         try:
             req = json.loads(raw.decode("utf-8"))

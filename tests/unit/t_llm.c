@@ -424,8 +424,9 @@ static int run(struct kv_config *cfg, struct fixture *fx, struct llm_summary *ou
 
 static int has_link(const char *s)
 {
+	/* A bare '<' may stay (the renderer escapes it); tags may not. */
 	return !s || strstr(s, "http") || strstr(s, "www.") || strstr(s, "://") || strstr(s, "](") ||
-		strchr(s, '<') || strstr(s, "[9]");
+		strstr(s, "<script") || strstr(s, "<a ") || strstr(s, "[9]");
 }
 
 /* ---- the tests ---- */
@@ -714,6 +715,8 @@ static void test_hostile(void)
 	fill_basic(&fx, 1);
 	reset_requests("reflect");
 	ok(run(cfg, &fx, out) == 0, "ran");
+	if (out[2].ok)
+		diag("  hostile: about: %s | week: %s", out[2].about, out[2].week);
 	ok(!out[2].ok || (!has_link(out[2].about) && !has_link(out[2].before) && !has_link(out[2].week)),
 	   "the hostile thread's summary carries no link");
 	ok(out[0].ok && !strstr(out[0].week, "HOSTILE") && !strstr(out[0].about, "HOSTILE"),
