@@ -20,7 +20,7 @@ static const struct label_pair labels[L_COUNT] = {
 	[L_TOTAL_MAILS]        = { "本期邮件数", "Mails in the window" },
 	[L_TOTAL_THREADS]      = { "活跃 Thread 数", "Active threads" },
 	[L_LARGE]              = { "大型 Thread", "Large threads" },
-	[L_LARGE_UNIT]         = { "个", "" },
+	[L_LARGE_UNIT]         = { " 个", "" },
 	[L_CATEGORIES]         = { "分类分布", "By category" },
 	[L_THREADS_UNIT]       = { "threads", "threads" },
 	[L_MAILS_UNIT]         = { "封邮件", "mails" },
@@ -186,7 +186,7 @@ void render_html_cited(struct sbuf *out, const struct digest *d, const struct di
 		digest_lore_link(&url, d->lore_url, t->mails[n - 1].message_id);
 		sbuf_adds(out, "<a href=\"");
 		render_html_escape(out, url.buf);
-		sbuf_addf(out, "\">[%d]</a>", n);
+		sbuf_addf(out, "\" rel=\"noopener noreferrer\">[%d]</a>", n);
 		sbuf_release(&url);
 		p += len;
 	}

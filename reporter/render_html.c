@@ -221,7 +221,7 @@ void render_html(const struct digest *d, struct sbuf *out)
 	sbuf_addf(out, "<h2>📊 %s</h2>\n<ul>\n", render_label(d, L_STATS));
 	sbuf_addf(out, "<li><b>%s</b>: %zu</li>\n", render_label(d, L_TOTAL_MAILS), d->total_mails);
 	sbuf_addf(out, "<li><b>%s</b>: %zu</li>\n", render_label(d, L_TOTAL_THREADS), d->nthreads);
-	sbuf_addf(out, "<li><b>%s</b> (&gt;%d): %zu %s</li>\n</ul>\n", render_label(d, L_LARGE),
+	sbuf_addf(out, "<li><b>%s</b> (&gt;%d): %zu%s</li>\n</ul>\n", render_label(d, L_LARGE),
 		  d->large_threshold, d->large_threads, render_label(d, L_LARGE_UNIT));
 	sbuf_addf(out, "<h3>%s</h3>\n<ul>\n", render_label(d, L_CATEGORIES));
 	for (int c = 0; c < CAT_COUNT; c++)

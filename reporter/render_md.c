@@ -189,7 +189,7 @@ void render_md(const struct digest *d, struct sbuf *out)
 	sbuf_addf(out, "## 📊 %s\n\n", render_label(d, L_STATS));
 	sbuf_addf(out, "- **%s**: %zu\n", render_label(d, L_TOTAL_MAILS), d->total_mails);
 	sbuf_addf(out, "- **%s**: %zu\n", render_label(d, L_TOTAL_THREADS), d->nthreads);
-	sbuf_addf(out, "- **%s** (>%d): %zu %s\n\n", render_label(d, L_LARGE), d->large_threshold,
+	sbuf_addf(out, "- **%s** (>%d): %zu%s\n\n", render_label(d, L_LARGE), d->large_threshold,
 		  d->large_threads, render_label(d, L_LARGE_UNIT));
 	sbuf_addf(out, "### %s\n\n", render_label(d, L_CATEGORIES));
 	for (int c = 0; c < CAT_COUNT; c++)

@@ -1,0 +1,221 @@
+/*
+ * t_reporter.c - the reporter's pure parts: windows and ISO weeks in a zone
+ * (DST, UTC-7 Sunday night), lore links, Markdown/HTML escaping, "[n]"
+ * citations, the status scanner, and rendering a digest built by hand with
+ * a hostile subject and sender.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "tap.h"
+#include "kv.h"
+#include "digest.h"
+#include "facts.h"
+#include "render.h"
+#include "summary.h"
+
+static int64_t iso(const char *s)
+{
+	int64_t t = 0;
+	if (kv_parse_date(s, &t) < 0)
+		printf("# bad test date %s\n", s);
+	return t;
+}
+
+static void t_windows(void)
+{
+	int64_t a, b;
+	struct kv_err err;
+	ok(digest_week_window("2024-W10", "Asia/Shanghai", &a, &b, &err) == 0, "2024-W10 parses");
+	is_int(a, iso("2024-03-03T16:00:00Z"), "W10 starts Monday 00:00 +08");
+	is_int(b, iso("2024-03-10T16:00:00Z"), "W10 ends next Monday 00:00 +08");
+	ok(digest_week_window("2024-W10", "America/New_York", &a, &b, &err) == 0, "New York W10");
+	is_int(a, iso("2024-03-04T05:00:00Z"), "starts at EST midnight");
+	is_int(b, iso("2024-03-11T04:00:00Z"), "ends at EDT midnight (DST began 03-10)");
+	is_int(b - a, 7 * 86400 - 3600, "the DST week is one hour short");
+	ok(digest_week_window("2020-W53", "UTC", &a, &b, &err) == 0, "2020 has a week 53");
+	is_int(a, iso("2020-12-28T00:00:00Z"), "2020-W53 starts 2020-12-28");
+	ok(digest_week_window("2021-W53", "UTC", &a, &b, &err) < 0, "2021 has no week 53");
+	ok(digest_week_window("2024-10", "UTC", &a, &b, &err) < 0, "bad week text refused");
+	ok(digest_week_window("2021-W01", "UTC", &a, &b, &err) == 0 && a == iso("2021-01-04T00:00:00Z"),
+	   "2021-W01 starts 2021-01-04");
+
+	char w[16];
+	/* Sunday 23:59 at UTC-7 is Monday afternoon in Shanghai */
+	int64_t sun = iso("2024-03-10T23:59:00-07:00");
+	digest_week_of(sun, "Asia/Shanghai", w, sizeof(w), &err);
+	is_str(w, "2024-W11", "Sunday 23:59 -0700 is in W11 in Asia/Shanghai");
+	digest_week_of(sun, "America/Phoenix", w, sizeof(w), &err);
+	is_str(w, "2024-W10", "and in W10 in a UTC-7 zone");
+	ok(digest_week_window("2024-W11", "Asia/Shanghai", &a, &b, &err) == 0 && sun >= a && sun < b,
+	   "inside the W11 window [since, until)");
+	digest_week_of(iso("2024-03-10T16:00:00Z"), "Asia/Shanghai", w, sizeof(w), &err);
+	is_str(w, "2024-W11", "the until instant belongs to the next week (half-open)");
+
+	int64_t t;
+	ok(digest_parse_date("2024-03-04", "Asia/Shanghai", &t, &err) == 0 &&
+	   t == iso("2024-03-03T16:00:00Z"), "a date is local midnight in the zone");
+	ok(digest_parse_date("2024-03-04T10:00:00Z", "Asia/Shanghai", &t, &err) == 0 &&
+	   t == iso("2024-03-04T10:00:00Z"), "an ISO time is taken as written");
+	ok(digest_parse_date("yesterday", "UTC", &t, &err) < 0, "junk date refused");
+
+	char buf[64];
+	digest_fmt_time(iso("2024-03-10T06:59:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
+	is_str(buf, "03-10 01:59", "before the DST jump: EST");
+	digest_fmt_time(iso("2024-03-10T07:00:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
+	is_str(buf, "03-10 03:00", "after the DST jump: EDT");
+}
+
+static void t_escape(void)
+{
+	struct sbuf sb = SBUF_INIT;
+	digest_lore_link(&sb, "https://lore.kernel.org/kvmarm/", "a/b?c#d\"<x>@host");
+	is_str(sb.buf, "https://lore.kernel.org/kvmarm/a%2Fb%3Fc%23d%22%3Cx%3E@host/",
+	       "lore link percent-encodes everything but unreserved and @");
+	sbuf_reset(&sb);
+	render_md_escape(&sb, "[x](javascript:alert(1)) ![i](http://e/x.png) <b>*em*</b>\nline `c` # | \\");
+	is_str(sb.buf, "\\[x\\]\\(javascript:alert\\(1\\)\\) \\!\\[i\\]\\(http\\://e/x.png\\) "
+		       "\\<b\\>\\*em\\*\\</b\\> line \\`c\\` \\# \\| \\\\",
+	       "markdown escaping: no link, image, tag, emphasis, code or line break");
+	sbuf_reset(&sb);
+	render_html_escape(&sb, "<script>alert('x')</script> \" & <img onerror=x>");
+	is_str(sb.buf, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot; &amp; &lt;img onerror=x&gt;",
+	       "html escaping");
+	sbuf_release(&sb);
+}
+
+static void t_scan(void)
+{
+	struct strv commits = STRV_INIT;
+	const char *ty = "Applied to next, thanks!\n\n[1/2] KVM: arm64: fix\n      commit: 0123456789ab\n"
+			 "[2/2] KVM: arm64: more\n      commit: abcdef0123456\n\nCheers,\nM.\n";
+	unsigned st = facts_scan_prose(ty, strlen(ty), &commits);
+	ok(st & DST_APPLIED, "applied found");
+	is_int(commits.n, 2, "two commit ids");
+	if (commits.n == 2)
+		is_str(commits.v[1], "abcdef0123456", "second commit id");
+	strv_release(&commits);
+	const char *nak = "NAK. This breaks pKVM.\n";
+	ok(facts_scan_prose(nak, strlen(nak), NULL) & DST_NAK, "NAK line");
+	const char *nakword = "Nakamura reviewed this.\n";
+	ok(!(facts_scan_prose(nakword, strlen(nakword), NULL) & DST_NAK), "a name starting Nak is no NAK");
+	const char *q = "Queued for 6.9, thanks.\n";
+	ok(facts_scan_prose(q, strlen(q), NULL) & DST_QUEUED, "queued");
+	const char *ch = "This looks wrong to me; please fix the locking and respin.\n";
+	ok(facts_scan_prose(ch, strlen(ch), NULL) & DST_CHANGES, "changes requested");
+	const char *none = "Looks good to me.\n";
+	is_int(facts_scan_prose(none, strlen(none), NULL), 0, "plain praise has no status");
+	char *p = facts_first_paragraphs("Hi all,\n\nThis series fixes\nthe vgic.\n\nSecond para.\n\nThird.\n",
+					 62, 400);
+	is_str(p, "This series fixes the vgic. Second para.", "first paragraphs, greeting skipped");
+	free(p);
+}
+
+/* needle occurs with its first character not backslash-escaped */
+static int unescaped(const char *hay, const char *needle)
+{
+	for (const char *p = hay; (p = strstr(p, needle)); p++)
+		if (p == hay || p[-1] != '\\')
+			return 1;
+	return 0;
+}
+
+static void fill_mail(struct digest_mail *m, int n, const char *id, const char *subj, const char *name,
+		      const char *addr, int64_t date)
+{
+	m->number = n;
+	m->num = (uint64_t)n;
+	m->date = date;
+	m->message_id = kv_xstrdup(id);
+	m->subject = kv_xstrdup(subj);
+	m->from_name = kv_xstrdup(name);
+	m->from_addr = kv_xstrdup(addr);
+	m->patch_index = -1;
+}
+
+static void t_render(void)
+{
+	struct digest d = { 0 };
+	d.zone = kv_xstrdup("Asia/Shanghai");
+	d.lang = kv_xstrdup("en");
+	d.week = kv_xstrdup("2024-W10");
+	d.lore_url = kv_xstrdup("https://lore.kernel.org/kvmarm/");
+	digest_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
+	d.generated = d.until + 8 * 3600;
+	d.large_threshold = 20;
+	d.nthreads = 1;
+	d.threads = kv_xcalloc(1, sizeof(*d.threads));
+	struct digest_thread *t = &d.threads[0];
+	t->id = 7;
+	t->subject = kv_xstrdup("<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>");
+	t->category = CAT_OTHER;
+	t->root_message_id = kv_xstrdup("evil\"><script>@x");
+	t->root_from = kv_xstrdup("Mallory [click](javascript:alert(4)) <m@evil.example>");
+	t->root_addr = kv_xstrdup("m@evil.example");
+	t->first_date = d.since + 3600;
+	t->root_in_window = 1;
+	t->nmails = 2;
+	t->mails = kv_xcalloc(2, sizeof(*t->mails));
+	fill_mail(&t->mails[0], 1, "evil\"><script>@x", t->subject, "Mallory <b onmouseover=x>",
+		  "m@evil.example", d.since + 3600);
+	fill_mail(&t->mails[1], 2, "r1@x", "Re: *bold* _it_ `code`\nInjected: yes", "Bob", "bob@example.org",
+		  d.since + 7200);
+	strv_push(&t->participants, "Mallory <b onmouseover=x> <m@evil.example>");
+	t->diff_files = -1;
+	t->root_prose = kv_xstrdup("See [2] and [3] and [0] ![img](http://x/y) <iframe>");
+	digest_finish(&d);
+	summary_extractive(&d, t);
+	free(t->summary.about);
+	t->summary.about = kv_xstrdup(t->root_prose);
+
+	struct sbuf md = SBUF_INIT, html = SBUF_INIT, js = SBUF_INIT;
+	render_md(&d, &md);
+	render_html(&d, &html);
+	render_json(&d, &js);
+	if (getenv("T_REPORTER_DUMP"))
+		fprintf(stderr, "%s\n%s\n%s\n", md.buf, html.buf, js.buf);
+	ok(!unescaped(md.buf, "<script") && !strstr(md.buf, "](javascript") && !unescaped(md.buf, "<img") &&
+	   !unescaped(md.buf, "<iframe") && !unescaped(md.buf, "![") && !unescaped(md.buf, "[click]("),
+	   "markdown: no tag, script link or image");
+	ok(!strstr(md.buf, "\nInjected"), "markdown: a subject line break does not start a line");
+	ok(strstr(md.buf, "[\\[2\\]](https://lore.kernel.org/kvmarm/r1@x/)") != NULL,
+	   "markdown: a valid citation links to that mail");
+	ok(strstr(md.buf, "\\[3\\]") && strstr(md.buf, "\\[0\\]"), "markdown: invalid citations stay text");
+	ok(strstr(md.buf, "evil%22%3E%3Cscript%3E@x") != NULL, "markdown: message id encoded in links");
+	ok(!strstr(html.buf, "<script") && !strstr(html.buf, "<img") && !strstr(html.buf, "<iframe") &&
+	   !strstr(html.buf, "<b "), "html: no injected element");
+	ok(!strstr(html.buf, "javascript:alert(2)\"") && !strstr(html.buf, "href=\"javascript"),
+	   "html: no javascript: href");
+	ok(strstr(html.buf, "Content-Security-Policy") && strstr(html.buf, "default-src 'none'"),
+	   "html: strict CSP meta");
+	ok(strstr(html.buf, "<a href=\"https://lore.kernel.org/kvmarm/r1@x/\" rel=\"noopener noreferrer\">[2]</a>") != NULL,
+	   "html: citation link");
+	/* every href is a lore link */
+	int bad = 0;
+	for (const char *p = html.buf; (p = strstr(p, "href=\"")); p += 6)
+		if (strncmp(p + 6, "https://lore.kernel.org/kvmarm/", 31) != 0)
+			bad++;
+	is_int(bad, 0, "html: only lore links");
+	ok(strstr(js.buf, "\"subject\": \"<script>alert(1)<\\/script>") != NULL, "json keeps the text as data");
+	ok(strstr(md.buf, "[2024-03-04 00:00, 2024-03-11 00:00) (Asia/Shanghai)") != NULL,
+	   "window and zone in the header");
+	ok(strstr(md.buf, "**\\[03-04 02:00\\]**") != NULL, "mail time in the display zone");
+	sbuf_release(&md);
+	sbuf_release(&html);
+	sbuf_release(&js);
+
+	d.lang[0] = 'z';
+	d.lang[1] = 'h';
+	render_md(&d, &md);
+	ok(strstr(md.buf, "统计窗口") != NULL, "zh labels");
+	sbuf_release(&md);
+	digest_release(&d);
+}
+
+int main(void)
+{
+	t_windows();
+	t_escape();
+	t_scan();
+	t_render();
+	return done_testing();
+}
