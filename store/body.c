@@ -389,6 +389,18 @@ static int is_snip(const char *s, size_t n)
 	       (n >= 6 && s[0] == '<' && s[n - 1] == '>' && find(s, n, "snip"));
 }
 
+/* The footer mailman appends: a rule of underscores, then "<list> mailing list". */
+static int is_list_footer(const struct line *l, size_t i, size_t n)
+{
+	size_t len = rtrim_len(l[i].s, l[i].len);
+	if (len < 20 || i + 1 >= n)
+		return 0;
+	for (size_t k = 0; k < len; k++)
+		if (l[i].s[k] != '_')
+			return 0;
+	return ends_with(l[i + 1].s, l[i + 1].len, "mailing list");
+}
+
 /* ---------------------------------------------------------------------
  * Collecting facts.
  */
@@ -769,7 +781,8 @@ static void classify(struct line *l, size_t n, struct body_info *bi)
 			c->kind = SEG_SIGNATURE;
 			continue;
 		}
-		if ((len == 3 && !memcmp(s, "-- ", 3)) || (len == 2 && !memcmp(s, "--", 2) && n - i <= 10)) {
+		if ((len == 3 && !memcmp(s, "-- ", 3)) || (len == 2 && !memcmp(s, "--", 2) && n - i <= 10) ||
+		    is_list_footer(l, i, n)) {
 			sig = 1;
 			changes = 0;
 			c->kind = SEG_SIGNATURE;
