@@ -360,6 +360,12 @@ void subject_parse(const char *subject, struct subject_info *si)
 			p = q;
 			continue;
 		}
+		/* b4 answers "Re: (subset) [PATCH v6 0/5] ..." when it applied
+		 * only part of a series */
+		if (strncasecmp(p, "(subset)", 8) == 0) {
+			p += 8;
+			continue;
+		}
 		if (*p == '[') {
 			const char *end = strchr(p + 1, ']');
 			const char *nested = strchr(p + 1, '[');

@@ -168,6 +168,8 @@ static const struct want cases[] = {
 	  0, 0, 1, 0, 0, 0, 0, 1, -1, -1, "5.10", "PATCH 5.10-stable", "KVM: arm64: stable suffix" },
 	{ "[syzbot] [kvmarm?] [kvm?] WARNING: locking bug in vgic_put_irq",
 	  0, 0, 0, 0, 0, 0, 1, 1, -1, -1, "", "syzbot kvmarm? kvm?", "WARNING: locking bug in vgic_put_irq" },
+	{ "Re: (subset) [PATCH v6 0/5] ARM: arm64: Add SMCCC TRNG entropy service",
+	  1, 0, 1, 0, 0, 0, 0, 6, 0, 5, "", "PATCH v6 0/5", "ARM: arm64: Add SMCCC TRNG entropy service" },
 	{ "[PATCH] Re: [PATCH] double",
 	  1, 0, 1, 0, 0, 0, 0, 1, -1, -1, "", "PATCH PATCH", "double" },
 };
