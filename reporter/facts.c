@@ -121,6 +121,21 @@ static int is_greeting(const char *s, size_t n)
 	       starts_ci(s, n, "hey");
 }
 
+/* "Jane Doe (3):" opens a git shortlog: the prose is over. */
+static int is_shortlog(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n && i < 80; i++) {
+		if (s[i] != '(')
+			continue;
+		size_t k = i + 1;
+		while (k < n && isdigit((unsigned char)s[k]))
+			k++;
+		if (k > i + 1 && k + 1 < n + 1 && s[k] == ')' && k + 1 < n && s[k + 1] == ':')
+			return 1;
+	}
+	return 0;
+}
+
 char *facts_first_paragraphs(const char *prose, size_t len, size_t max)
 {
 	struct sbuf out = SBUF_INIT;
@@ -144,6 +159,10 @@ char *facts_first_paragraphs(const char *prose, size_t len, size_t max)
 			if (para.len)
 				sbuf_addc(&para, ' ');
 			sbuf_add(&para, l, n);
+		}
+		if (para.len && is_shortlog(para.buf, para.len)) {
+			sbuf_release(&para);
+			break;
 		}
 		if (para.len && !is_greeting(para.buf, para.len)) {
 			if (out.len)
