@@ -36,8 +36,12 @@
  *  7. Question   a title ending in "?" or starting with why / what / is /
  *                does / can / should / any / where / when / which; or body
  *                prose (first 2 KB, quoted lines skipped) asking: a line ending
- *                in "?" or "does anyone", "any idea", "is it possible", ...
- *  8. Other      announcements, CI results, everything else.
+ *                in "?", a "?" ending a sentence inside prose (not in log
+ *                lines), or "does anyone", "any idea", "has anyone seen",
+ *                "is it possible", ...
+ *  8. Bug Report a problem told in the opening prose without asking:
+ *                "I see the following warning", "the guest hangs when".
+ *  9. Other      announcements, CI results, everything else.
  *
  * Bug before Question in 4 and 6 because "why does the guest crash?" is a
  * report first; the explicit question markers in 5 win over weak bug words
@@ -238,7 +242,9 @@ static int body_asks(const char *text, size_t len)
 		"could anyone", "can anyone", "i have a question", "my question is",
 		"i wonder", "i'm wondering", "i am wondering", "am i missing",
 		"is there a way", "is this expected", "what is the right way",
-		"would appreciate any", "please advise",
+		"would appreciate any", "please advise", "has anyone seen",
+		"has anybody seen", "any pointer", "any hint", "any suggestion",
+		"would be appreciated", "what am i doing wrong",
 	};
 	size_t limit = len < 2048 ? len : 2048;
 	size_t i = 0;
@@ -261,12 +267,40 @@ static int body_asks(const char *text, size_t len)
 				m--;
 			if (m > 0 && l[m - 1] == '?')
 				return 1;
+			/* "... seen this before? Any pointer ..." inside prose;
+			 * kernel log lines ("[  12.3] ...") are not prose */
+			if (l[0] != '[' && l[0] != ' ' && l[0] != '\t')
+				for (size_t k = 0; k + 1 < m; k++)
+					if (l[k] == '?' && l[k + 1] == ' ' && k > 0 && isalnum((unsigned char)l[k - 1]))
+						return 1;
 			for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++)
 				if (has_sub_ci(l, n, phrases[k]))
 					return 1;
 		}
 		i = e + 1;
 	}
+	return 0;
+}
+
+/* A problem described in the opening prose without a splat: "I see the
+ * following warning", "the guest crashes when ...". */
+static int body_reports(const char *text, size_t len)
+{
+	static const char *const phrases[] = {
+		"the following warning", "the following error", "the following crash",
+		"the following splat", "the following oops", "the following panic",
+		"the following bug", "the following lockdep", "the following kasan",
+		"crashes when", "crashes on", "hangs when", "hangs on", "hangs early",
+		"panics when", "panics on", "fails to boot", "regressed",
+		"this regression", "a regression",
+	};
+	if (!text)
+		return 0;
+	if (len > 2048)
+		len = 2048;
+	for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++)
+		if (has_sub_ci(text, len, phrases[k]))
+			return 1;
 	return 0;
 }
 
@@ -331,5 +365,8 @@ enum category category_classify(const struct subject_info *si, const char *from_
 	/* 7. questions asked less explicitly */
 	if (title_is_question(t) || body_asks(text, text_len))
 		return CAT_QUESTION;
+	/* 8. a problem told in prose, asking nothing */
+	if (body_reports(text, text_len))
+		return CAT_BUG;
 	return CAT_OTHER;
 }

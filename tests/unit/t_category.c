@@ -73,7 +73,17 @@ static const struct ccase cases[] = {
 	  "Hello,\n\nDoes anyone know whether KVM works on the M1 yet.\n\nThanks\n", CAT_QUESTION },
 	{ "Stage-2 mappings for device memory", "x@example.org",
 	  "> quoted? text?\n\nI read the code in mmu.c. Should these be mapped as normal memory?\n", CAT_QUESTION },
-	/* 8. other */
+	{ "kvm_arch_vcpu_ioctl_run returns -EINVAL after migration", "x@example.org",
+	  "Hi all,\n\nI see the following warning in dmesg when starting more than 64 vcpus.\n"
+	  "Has anyone seen this before? Any pointer would be appreciated. I am\ntrying to boot.\n", CAT_QUESTION },
+	/* a "?" inside a kernel log line asks nothing */
+	{ "Unexpected PMCR_EL0 trap", "x@example.org",
+	  "Hi all,\n\n[  1.0] kvm: what? no\nI am using QEMU 8.2.\n", CAT_OTHER },
+	/* 8. a problem in prose */
+	{ "Unexpected PMCR_EL0 trap on Neoverse-V2", "x@example.org",
+	  "Hi all,\n\nI see the following warning in dmesg when starting 64 vcpus.\n\n"
+	  "[  419.05] kvm [6999]: Unsupported guest sys_reg access at: 1d9afc02 [c2a01a14]\n\nThanks,\n", CAT_BUG },
+	/* 9. other */
 	{ "[ANNOUNCE] KVM Forum 2021 call for presentations", "x@example.org",
 	  "The KVM Forum will be held online.\n", CAT_OTHER },
 	{ "KVM/arm64 maintainership changes", "x@example.org", "Hi all,\n\nJust a note.\n", CAT_OTHER },
