@@ -1245,16 +1245,19 @@ int mime_parse(const char *raw, size_t len, int64_t arrival, struct mail *m, str
 	}
 	if (w.ntext == 0)
 		m->flags |= MAIL_NO_BODY_TEXT;
-	if (w.text.len > MAIL_MAX_TEXT) {
-		size_t cut = MAIL_MAX_TEXT;
-		while (cut && ((unsigned char)w.text.buf[cut] & 0xc0) == 0x80)
-			cut--;
-		w.text.len = cut;
-		w.text.buf[cut] = '\0';
-		m->flags |= MAIL_TEXT_TRUNCATED;
-	}
 	if (!w.text.buf)
 		sbuf_adds(&w.text, "");
+	else if (w.text.len && w.text.buf[w.text.len - 1] != '\n')
+		sbuf_addc(&w.text, '\n');   /* whole lines, as body_analyze expects */
+	if (w.text.len > MAIL_MAX_TEXT) {
+		size_t cut = MAIL_MAX_TEXT - 1;
+		while (cut && ((unsigned char)w.text.buf[cut] & 0xc0) == 0x80)
+			cut--;
+		w.text.buf[cut] = '\n';
+		w.text.len = cut + 1;
+		w.text.buf[w.text.len] = '\0';
+		m->flags |= MAIL_TEXT_TRUNCATED;
+	}
 	m->text = sbuf_detach(&w.text, &m->text_len);
 
 	g_object_unref(msg);
