@@ -4,9 +4,10 @@
  *
  * The writer never produces invalid JSON from any input bytes: invalid
  * UTF-8 becomes U+FFFD, every control character is escaped, and "</" is
- * written "<\/" so the text can sit inside an HTML <script> element. The
- * reader follows RFC 8259, refuses nesting deeper than JSON_MAX_DEPTH (the
- * input comes from a remote service) and names the byte offset of an error.
+ * written "<\/" (and "<!" as "\u003c!") so the text can sit inside an HTML
+ * <script> element. The reader follows RFC 8259, refuses nesting deeper
+ * than JSON_MAX_DEPTH (the input comes from a remote service) and names the
+ * byte offset of an error.
  */
 #include "json.h"
 
@@ -194,11 +195,20 @@ void json_escape(struct sbuf *out, const char *str, size_t n)
 		char ubuf[8];
 		size_t adv = 1;
 
-		if (c >= 0x20 && c != '"' && c != '\\' && c != '/' && c < 0x7F) {
+		if (c >= 0x20 && c != '"' && c != '\\' && c != '/' && c != '<' && c < 0x7F) {
 			i++, run++;
 			continue;
 		}
-		if (c == '"')
+		if (c == '<') {
+			/* "<!--" inside <script> switches the HTML parser's
+			 * state: no raw "<!" */
+			if (i + 1 < n && s[i + 1] == '!')
+				esc = "\\u003c";
+			else {
+				i++, run++;
+				continue;
+			}
+		} else if (c == '"')
 			esc = "\\\"";
 		else if (c == '\\')
 			esc = "\\\\";

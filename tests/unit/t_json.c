@@ -32,6 +32,7 @@ static void test_escape(void)
 	check_esc("\x01\x1f\x7f", 3, "\"\\u0001\\u001f\\u007f\"", "other controls as \\u");
 	check_esc("a\0b", 3, "\"a\\u0000b\"", "embedded NUL");
 	check_esc("</script>", 9, "\"<\\/script>\"", "</ escaped for HTML");
+	check_esc("<!-- x", 6, "\"\\u003c!-- x\"", "<! escaped for HTML");
 	check_esc("a/b", 3, "\"a/b\"", "lone slash kept");
 	check_esc("caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80", 14,
 		  "\"caf\xC3\xA9 \xE4\xB8\xAD \xF0\x9F\x98\x80\"", "valid UTF-8 kept");
