@@ -479,7 +479,7 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	struct stat st;
 	int rdonly = !!(flags & STORE_RDONLY);
 	struct db_val v;
-	int rc;
+	int rc, probe;
 
 	*sp = NULL;
 	pthread_once(&mime_once, mime_init_once);
@@ -504,11 +504,17 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	if (db_env_open(&s->env, dir, mapsize ? mapsize : STORE_DEFAULT_MAP, D_COUNT + 4,
 			rdonly, err) < 0)
 		goto fail;
+	/* A read transaction first: opening an existing store must not wait
+	 * for the writer lock a milter may be holding. Only a new (or
+	 * incomplete) store takes a write transaction to create what is missing. */
+	probe = 1;
 	for (int tries = 0;; tries++) {
-		if (db_txn_begin(s->env, rdonly, &t, err) < 0)
+		if (db_txn_begin(s->env, probe || rdonly, &t, err) < 0)
 			goto fail;
 		for (int i = 0; i < D_COUNT; i++) {
-			rc = db_dbi_open(t, dbdefs[i].name, dbdefs[i].flags, !rdonly, &s->d[i], err);
+			rc = db_dbi_open(t, dbdefs[i].name, dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
+			if (rc == 1 && probe && !rdonly)
+				goto create;
 			if (rc == 1) {
 				kv_err_set(err, "%s: not a kvmarm store (database %s missing)", dir,
 					   dbdefs[i].name);
@@ -521,11 +527,12 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 		if (rc < 0)
 			goto fail;
 		if (rc == 0) {
-			char buf[32];
+			char buf[32], want[16];
 			size_t n = v.n < sizeof(buf) - 1 ? v.n : sizeof(buf) - 1;
 			memcpy(buf, v.p, n);
 			buf[n] = 0;
-			if (strcmp(buf, "1") != 0) {
+			snprintf(want, sizeof(want), "%d", STORE_SCHEMA_VERSION);
+			if (strcmp(buf, want) != 0) {
 				kv_err_set(err, "%s: unknown store schema version %s (this program knows %d)",
 					   dir, buf, STORE_SCHEMA_VERSION);
 				goto fail;
@@ -533,6 +540,8 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 		} else if (rdonly) {
 			kv_err_set(err, "%s: store has no schema version", dir);
 			goto fail;
+		} else if (probe) {
+			goto create;
 		} else {
 			char buf[16];
 			int n = snprintf(buf, sizeof(buf), "%d", STORE_SCHEMA_VERSION);
@@ -550,6 +559,10 @@ retry:
 		if (rc == DB_FULL && tries < 10 && db_env_grow(s->env, err) == 0)
 			continue;
 		goto fail;
+create:
+		db_txn_abort(t);
+		t = NULL;
+		probe = 0;
 	}
 	*sp = s;
 	return 0;
