@@ -87,7 +87,7 @@ def user_text(req):
 def summary_for(req):
     text = user_text(req)
     h = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:12]
-    m = re.search(r"^Subject: (.*)$", text, re.M)
+    m = re.search(r"^(?:Thread subject|Subject): (.*)$", text, re.M)
     subj = m.group(1).strip() if m else "a thread"
     return {
         "about": "The thread %s proposes a change (content %s)." % (subj[:80], h),
