@@ -442,13 +442,6 @@ static int trec_save(struct db_txn *tx, struct store *s, const struct trec *t, s
 
 /* ---- opening ---- */
 
-static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
-
-static void mime_init_once(void)
-{
-	mime_init();
-}
-
 static int mkdir_p(const char *dir, struct kv_err *err)
 {
 	char *tmp = kv_xstrdup(dir);
@@ -482,7 +475,6 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	int rc, probe;
 
 	*sp = NULL;
-	pthread_once(&mime_once, mime_init_once);
 	if (stat(dir, &st) < 0) {
 		if (errno != ENOENT || rdonly || !(flags & STORE_CREATE))
 			return kv_err_set(err, "%s: %s", dir, strerror(errno));
@@ -1399,6 +1391,8 @@ int store_add_batch(struct store *s, struct store_item *items, size_t n, struct 
 		err = &lerr;
 	if (s->rdonly)
 		return kv_err_set(err, "%s: store opened read-only", s->dir);
+	/* gmime is set up on first use: readers (query commands) never pay for it */
+	mime_init();
 	preps = kv_xcalloc(n ? n : 1, sizeof(*preps));
 	/* parse and encode outside the write transaction: the lock is held
 	 * only for the puts, and a replay after growing the map is cheap */
