@@ -28,6 +28,12 @@ class Handler(socketserver.StreamRequestHandler):
         self.wfile.flush()
 
     def handle(self):
+        try:
+            self.session()
+        except (ConnectionError, OSError):
+            pass  # a client that goes away (port probes) is no news
+
+    def session(self):
         self.reply("220 smtpsink.localdomain ESMTP test sink")
         while True:
             line = self.rfile.readline(65536)
