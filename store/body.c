@@ -938,10 +938,17 @@ static void mark_attributions(struct line *l, size_t n)
 		}
 	}
 	/* "[...]" and "<snip>" markers next to quotes are part of the quote */
-	for (size_t i = 0; i < n; i++)
-		if (l[i].kind == SEG_PROSE && is_snip(l[i].s, l[i].len) &&
-		    ((i > 0 && l[i - 1].kind == SEG_QUOTE) || (i + 1 < n && l[i + 1].kind == SEG_QUOTE)))
+	for (size_t i = 0; i < n; i++) {
+		if (l[i].kind != SEG_PROSE || !is_snip(l[i].s, l[i].len))
+			continue;
+		size_t p = i, q = i + 1;
+		if (p > 0 && l[p - 1].blank)
+			p--;
+		if (q < n && l[q].blank)
+			q++;
+		if ((p > 0 && l[p - 1].kind == SEG_QUOTE) || (q < n && l[q].kind == SEG_QUOTE))
 			l[i].kind = SEG_QUOTE;
+	}
 	/* blank lines following a quote line stay with the quote */
 	for (size_t i = 1; i < n; i++)
 		if (l[i].blank && l[i - 1].kind == SEG_QUOTE)
