@@ -205,7 +205,9 @@ static void t_many_references(void)
 	ok(has(&m, MAIL_REFS_TRUNCATED), "10,000 references: flagged");
 	is_str(m.refs.v[0], "ref0@example.org", "10,000 references: root kept");
 	is_str(m.refs.v[m.refs.n - 1], "ref9999@example.org", "10,000 references: parent kept");
-	ok(dt < 2.0, "10,000 references: parsed in %.3f s", dt);
+	/* milliseconds normally; generous because ASan makes gmime's header
+	 * buffer growth (realloc copies) much slower */
+	ok(dt < 10.0, "10,000 references: parsed in %.3f s", dt);
 	mail_release(&m);
 	sbuf_release(&sb);
 }
