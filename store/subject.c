@@ -19,24 +19,41 @@ static int is_space(unsigned char c)
 	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' || c == '\f';
 }
 
+/* Length of the white space character at p: ASCII white space, or a
+ * no-break space (U+00A0) that some clients put into subjects; 0 if none. */
+static size_t space_len(const char *p, size_t left)
+{
+	if (left >= 1 && is_space((unsigned char)p[0]))
+		return 1;
+	if (left >= 2 && (unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0)
+		return 2;
+	return 0;
+}
+
 static const char *skip_space(const char *p)
 {
-	while (*p && is_space((unsigned char)*p))
-		p++;
+	size_t k;
+	while ((k = space_len(p, strnlen(p, 2))) > 0)
+		p += k;
 	return p;
 }
 
 /*
  * Reply and forward markers in the languages list mail arrives in: Re (all
  * cases), Fwd/Fw, the German AW/WG, the Scandinavian SV/VS, the Dutch Antw,
- * the French TR. "Re[2]:" and "Re^2:" counters and a space before the colon
- * ("re :") are accepted. Returns the text after the colon, or NULL.
+ * the French TR, and the Chinese clients' 回复/答复/回覆 and 转发. "Re[2]:" and
+ * "Re^2:" counters, a space before the colon ("re :") and the full-width
+ * colon "：" are accepted. Returns the text after the colon, or NULL.
  */
 static const char *match_prefix(const char *p, int *forward)
 {
 	static const struct { const char *word; int fwd; } words[] = {
 		{ "antw", 0 }, { "fwd", 1 }, { "fw", 1 }, { "re", 0 }, { "aw", 0 },
 		{ "sv", 0 }, { "vs", 0 }, { "wg", 1 }, { "tr", 1 },
+		{ "\xE5\x9B\x9E\xE5\xA4\x8D", 0 },   /* 回复 */
+		{ "\xE7\xAD\x94\xE5\xA4\x8D", 0 },   /* 答复 */
+		{ "\xE5\x9B\x9E\xE8\xA6\x86", 0 },   /* 回覆 */
+		{ "\xE8\xBD\xAC\xE5\x8F\x91", 1 },   /* 转发 */
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
 		size_t n = strlen(words[i].word);
@@ -61,10 +78,14 @@ static const char *match_prefix(const char *p, int *forward)
 		}
 		while (*q == ' ' || *q == '\t')
 			q++;
-		if (*q != ':')
-			continue;
-		*forward = words[i].fwd;
-		return q + 1;
+		if (*q == ':') {
+			*forward = words[i].fwd;
+			return q + 1;
+		}
+		if (strncmp(q, "\xEF\xBC\x9A", 3) == 0) {   /* full-width colon */
+			*forward = words[i].fwd;
+			return q + 3;
+		}
 	}
 	return NULL;
 }
@@ -94,8 +115,10 @@ static void copy_collapsed(char *dst, size_t cap, const char *s, size_t n)
 	int pending = 0;
 	for (size_t i = 0; i < n && s[i]; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (is_space(c)) {
+		size_t k = space_len(s + i, n - i);
+		if (k) {
 			pending = o > 0;
+			i += k - 1;
 			continue;
 		}
 		if (pending) {

@@ -170,6 +170,12 @@ static const struct want cases[] = {
 	  0, 0, 0, 0, 0, 0, 1, 1, -1, -1, "", "syzbot kvmarm? kvm?", "WARNING: locking bug in vgic_put_irq" },
 	{ "Re: (subset) [PATCH v6 0/5] ARM: arm64: Add SMCCC TRNG entropy service",
 	  1, 0, 1, 0, 0, 0, 0, 6, 0, 5, "", "PATCH v6 0/5", "ARM: arm64: Add SMCCC TRNG entropy service" },
+	{ "\xE5\x9B\x9E\xE5\xA4\x8D\xEF\xBC\x9A [PATCH v2 1/3] KVM: arm64: Chinese reply, full-width colon",
+	  1, 0, 1, 0, 0, 0, 0, 2, 1, 3, "", "PATCH v2 1/3", "KVM: arm64: Chinese reply, full-width colon" },
+	{ "\xE8\xBD\xAC\xE5\x8F\x91: Re: KVM forum",
+	  1, 1, 0, 0, 0, 0, 0, 1, -1, -1, "", "", "KVM forum" },
+	{ "Re:\xC2\xA0[PATCH]\xC2\xA0KVM: no-break\xC2\xA0\xC2\xA0spaces\xC2\xA0",
+	  1, 0, 1, 0, 0, 0, 0, 1, -1, -1, "", "PATCH", "KVM: no-break spaces" },
 	{ "[PATCH] Re: [PATCH] double",
 	  1, 0, 1, 0, 0, 0, 0, 1, -1, -1, "", "PATCH PATCH", "double" },
 };
