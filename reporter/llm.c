@@ -686,6 +686,7 @@ struct pool {
 	size_t next;
 	size_t njobs;
 	struct job *jobs;
+	size_t *order;            /* jobs, biggest first */
 };
 
 struct job {
@@ -957,20 +958,49 @@ static int run_job(struct pool *pl, struct job *j, unsigned *seed, struct kv_err
 	return rc;
 }
 
+static size_t job_tokens(const struct job *j)
+{
+	size_t t = 0;
+	for (size_t b = 0; b < j->in.nblocks; b++)
+		t += j->in.blocks[b].tokens;
+	return t;
+}
+
+/* Biggest threads first: a thread summarised in parts takes several
+ * requests in a row, and started last it would set the digest's wall time. */
+static void order_jobs(struct pool *pl)
+{
+	pl->order = kv_xcalloc(pl->njobs ? pl->njobs : 1, sizeof(*pl->order));
+	size_t *tok = kv_xcalloc(pl->njobs ? pl->njobs : 1, sizeof(*tok));
+	for (size_t i = 0; i < pl->njobs; i++) {
+		pl->order[i] = i;
+		tok[i] = job_tokens(&pl->jobs[i]);
+	}
+	for (size_t i = 1; i < pl->njobs; i++) {   /* insertion sort: stable, n is small */
+		size_t v = pl->order[i], k = i;
+		while (k > 0 && tok[pl->order[k - 1]] < tok[v]) {
+			pl->order[k] = pl->order[k - 1];
+			k--;
+		}
+		pl->order[k] = v;
+	}
+	free(tok);
+}
+
 static void *worker(void *arg)
 {
 	struct pool *pl = arg;
 	unsigned seed = (unsigned)(now_mono() * 1e6) ^ (unsigned)(uintptr_t)&seed;
 	for (;;) {
 		pthread_mutex_lock(&pl->mu);
-		size_t i = pl->next;
-		while (i < pl->njobs && pl->jobs[i].done)
-			i++;
-		pl->next = i + 1;
+		size_t k = pl->next;
+		while (k < pl->njobs && pl->jobs[pl->order[k]].done)
+			k++;
+		pl->next = k + 1;
 		pthread_mutex_unlock(&pl->mu);
-		if (i >= pl->njobs)
+		if (k >= pl->njobs)
 			break;
-		struct job *j = &pl->jobs[i];
+		struct job *j = &pl->jobs[pl->order[k]];
 		struct kv_err err = { "" };
 		if (remaining(pl) <= 0.5) {
 			j->out->error = kv_xstrdup("llm deadline reached before this thread was summarised");
@@ -1212,6 +1242,7 @@ int llm_summarize_all(const struct kv_config *cfg, struct store *s, struct llm_t
 	store_reader_end(r);
 
 	/* Phase 2: the workers. */
+	order_jobs(&pl);
 	size_t todo = n - cached;
 	size_t nw = todo < (size_t)p.max_concurrency ? todo : (size_t)p.max_concurrency;
 	pthread_t *tids = kv_xcalloc(nw ? nw : 1, sizeof(*tids));
@@ -1277,6 +1308,7 @@ int llm_summarize_all(const struct kv_config *cfg, struct store *s, struct llm_t
 		answer_release(&pl.jobs[i].ans);
 	}
 	free(pl.jobs);
+	free(pl.order);
 	pthread_mutex_destroy(&pl.mu);
 	sbuf_release(&sys);
 	params_release(&p);
