@@ -516,6 +516,13 @@ static char *clean_text(const char *s, size_t nmails, int *removed)
 		if (c == '<' && i + 1 < n && (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/' || s[i + 1] == '!')) {
 			const char *e = memchr(s + i, '>', n - i);
 			if (e) {
+				/* A script or style element goes with its content. */
+				if (!strncasecmp(s + i, "<script", 7) || !strncasecmp(s + i, "<style", 6)) {
+					const char *close = strcasestr(e, s[i + 2] == 'c' || s[i + 2] == 'C' ? "</script" : "</style");
+					const char *ce = close ? strchr(close, '>') : NULL;
+					if (ce)
+						e = ce;
+				}
 				i = (size_t)(e - s) + 1;
 				(*removed)++;
 				continue;
@@ -1235,6 +1242,8 @@ int llm_summarize_all(const struct kv_config *cfg, struct store *s, struct llm_t
 				j->done = 1;
 				out[i].cached = 1;
 				cached++;
+				log_debug("llm: thread %llu: summary from the cache, nothing sent",
+					  (unsigned long long)j->t->thread_id);
 			}
 			free(txt);
 		}

@@ -662,6 +662,7 @@ static void test_links(void)
 		if (out[i].ok)
 			diag("  about: %s | before: %s | week: %s", out[i].about, out[i].before, out[i].week);
 	}
+	ok(out[0].ok && !strstr(out[0].before, "alert"), "a script element goes with its content");
 	ok(out[0].ok && strstr(out[0].week, "[1]") && strstr(out[0].about, "for details"),
 	   "the text around the links is kept, valid citations too");
 	release_all(out, fx.n);
