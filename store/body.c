@@ -177,6 +177,9 @@ static int is_diff_start(const struct line *l, const struct line *next)
 		return 1;
 	if (next && starts(l->s, l->len, "Index: ") && starts(next->s, next->len, "===="))
 		return 1;
+	/* the "--- a/x" line lost or mangled by a mail client */
+	if (next && starts(l->s, l->len, "+++ ") && starts(next->s, next->len, "@@ -"))
+		return 1;
 	return 0;
 }
 
@@ -709,6 +712,8 @@ static void classify(struct line *l, size_t n, struct body_info *bi)
 		/* inside a diff, the hunk counts decide */
 		if (ds == D_HUNK) {
 			char ch = len ? s[0] : ' ';
+			if (len >= 2 && (unsigned char)s[0] == 0xc2 && (unsigned char)s[1] == 0xa0)
+				ch = ' ';   /* a context line whose space became U+00A0 */
 			if (ch == '\\') {
 				c->kind = SEG_DIFF;
 				continue;
@@ -721,6 +726,16 @@ static void classify(struct line *l, size_t n, struct body_info *bi)
 				c->kind = SEG_DIFF;
 				if (old <= 0 && new <= 0)
 					ds = D_AFTER;
+				continue;
+			}
+			/* webmail wraps long lines: a stray line followed by more
+			 * hunk lines is the tail of the line before it */
+			if (!c->blank && i + 1 < n && l[i + 1].len &&
+			    (l[i + 1].s[0] == ' ' || l[i + 1].s[0] == '+' || l[i + 1].s[0] == '-' ||
+			     starts(l[i + 1].s, l[i + 1].len, "\xc2\xa0") ||
+			     starts(l[i + 1].s, l[i + 1].len, "@@ ")) &&
+			    !is_quote(s, len) && !(len == 3 && !memcmp(s, "-- ", 3))) {
+				c->kind = SEG_DIFF;
 				continue;
 			}
 			ds = D_AFTER;   /* a damaged hunk: the diff ends here */
@@ -747,6 +762,12 @@ static void classify(struct line *l, size_t n, struct body_info *bi)
 					note_diff_file(bi, c);
 				continue;
 			}
+			if (ds == D_HEADER && !c->blank && i + 1 < n &&
+			    (starts(l[i + 1].s, l[i + 1].len, "+++ ") || starts(l[i + 1].s, l[i + 1].len, "@@ -"))) {
+				/* a header line a mail client mangled ("- - - a/x") */
+				c->kind = SEG_DIFF;
+				continue;
+			}
 			if (ds == D_AFTER && is_diff_start(c, &l[i + 1])) {
 				ds = D_HEADER;
 				c->kind = SEG_DIFF;
@@ -767,6 +788,14 @@ static void classify(struct line *l, size_t n, struct body_info *bi)
 		if (is_quote(s, len)) {
 			c->kind = SEG_QUOTE;
 			changes = 0;
+			continue;
+		}
+		if (starts(s, len, "@@ -") && parse_hunk(s, len, &old, &new)) {
+			/* a hunk pasted without its file headers */
+			c->kind = SEG_DIFF;
+			note_diff_func(bi, c);
+			ds = (old > 0 || new > 0) ? D_HUNK : D_AFTER;
+			sig = changes = after_sep = 0;
 			continue;
 		}
 		if (is_diff_start(c, &l[i + 1])) {
