@@ -69,6 +69,7 @@ struct job {
 	struct mbox_msg src;
 	struct mail mail;
 	int parsed;                 /* mail is filled */
+	long item;                  /* index in the batch's items, -1 for none */
 	char why[256];              /* parse failure */
 };
 
@@ -77,6 +78,13 @@ struct batch {
 	size_t n;
 	size_t bytes;
 	atomic_size_t next;         /* next job to parse */
+	/* for the store */
+	struct store *store;
+	struct store_item *items;
+	size_t *map;                /* item -> job */
+	size_t ni;
+	int failed;
+	struct kv_err err;
 };
 
 static void *parse_worker(void *arg)
@@ -222,18 +230,44 @@ static void progress(struct run *R, struct mbox_reader *rd, int final)
 			(unsigned long long)(R->c.imported + R->c.present + R->c.skipped), done / 1048576.0);
 }
 
-static void run_batch(struct run *R, struct batch *b)
+/* Parse b and build its store items (parse failures get no item). */
+static void prepare_batch(struct run *R, struct batch *b)
 {
-	struct store_item *items = kv_xcalloc(b->n ? b->n : 1, sizeof(*items));
-	size_t *map = kv_xcalloc(b->n ? b->n : 1, sizeof(*map));
-	size_t ni = 0;
-	struct kv_err err;
-
 	parse_batch(b, R->njobs);
+	b->items = kv_xcalloc(b->n ? b->n : 1, sizeof(*b->items));
+	b->map = kv_xcalloc(b->n ? b->n : 1, sizeof(*b->map));
+	b->ni = 0;
 	for (size_t i = 0; i < b->n; i++) {
 		struct job *j = &b->jobs[i];
-		if (!j->src.data)
+		j->item = -1;
+		if (!j->parsed || !R->store)
 			continue;
+		struct store_item *it = &b->items[b->ni];
+		it->raw = j->src.data;
+		it->len = j->src.len;
+		it->arrival = j->src.arrival;
+		it->parsed = &j->mail;
+		j->item = (long)b->ni;
+		b->map[b->ni++] = i;
+	}
+}
+
+static void *write_batch(void *arg)
+{
+	struct batch *b = arg;
+	b->failed = b->ni && store_add_batch(b->store, b->items, b->ni, &b->err) < 0;
+	return NULL;
+}
+
+/* Report b in message order (counts, skip lines, notes) and empty it. */
+static void finish_batch(struct run *R, struct batch *b)
+{
+	if (b->failed) {
+		cli_error(0, R->cmd, "%s", b->err.msg);
+		R->failed = 1;
+	}
+	for (size_t i = 0; i < b->n; i++) {
+		struct job *j = &b->jobs[i];
 		if (!j->parsed) {
 			skip_line(R->cmd, j, NULL, j->why[0] ? j->why : "not a mail", &R->c);
 			continue;
@@ -250,30 +284,17 @@ static void run_batch(struct run *R, struct batch *b)
 			R->c.imported++;
 			continue;
 		}
-		items[ni].raw = j->src.data;
-		items[ni].len = j->src.len;
-		items[ni].arrival = j->src.arrival;
-		items[ni].parsed = &j->mail;
-		map[ni++] = i;
-	}
-	if (R->store && ni) {
-		if (store_add_batch(R->store, items, ni, &err) < 0) {
-			cli_error(0, R->cmd, "%s", err.msg);
-			R->failed = 1;
-		}
-		for (size_t k = 0; k < ni; k++) {
-			struct job *j = &b->jobs[map[k]];
-			switch (items[k].status) {
-			case STORE_ADDED:
-				R->c.imported++;
-				break;
-			case STORE_DUPLICATE:
-				R->c.present++;
-				break;
-			default:
-				skip_line(R->cmd, j, j->mail.message_id, items[k].why[0] ? items[k].why : "not stored", &R->c);
-				break;
-			}
+		const struct store_item *it = &b->items[j->item];
+		switch (it->status) {
+		case STORE_ADDED:
+			R->c.imported++;
+			break;
+		case STORE_DUPLICATE:
+			R->c.present++;
+			break;
+		default:
+			skip_line(R->cmd, j, j->mail.message_id, it->why[0] ? it->why : "not stored", &R->c);
+			break;
 		}
 	}
 	for (size_t i = 0; i < b->n; i++) {
@@ -282,10 +303,55 @@ static void run_batch(struct run *R, struct batch *b)
 		mbox_msg_release(&b->jobs[i].src);
 		memset(&b->jobs[i], 0, sizeof(b->jobs[i]));
 	}
-	b->n = 0;
+	free(b->items);
+	free(b->map);
+	b->items = NULL;
+	b->map = NULL;
+	b->n = b->ni = 0;
 	b->bytes = 0;
-	free(items);
-	free(map);
+	b->failed = 0;
+}
+
+/*
+ * The pipeline: while the store writes one batch (a thread of its own),
+ * the next one is read and parsed. Reports come out in input order.
+ */
+struct pipe {
+	struct batch b[2];
+	struct batch *cur;          /* being filled */
+	struct batch *inflight;     /* being written, or NULL */
+	pthread_t writer;
+	int threaded;               /* writer is a running thread */
+};
+
+static void pipe_wait(struct run *R, struct pipe *P)
+{
+	if (!P->inflight)
+		return;
+	if (P->threaded)
+		pthread_join(P->writer, NULL);
+	finish_batch(R, P->inflight);
+	P->inflight = NULL;
+	P->threaded = 0;
+}
+
+/* Hand the full current batch on; last = 1 writes it before returning. */
+static void pipe_push(struct run *R, struct pipe *P, int last)
+{
+	struct batch *b = P->cur;
+	prepare_batch(R, b);
+	pipe_wait(R, P);
+	b->store = R->store;
+	P->inflight = b;
+	P->cur = b == &P->b[0] ? &P->b[1] : &P->b[0];
+	if (!last && R->store && pthread_create(&P->writer, NULL, write_batch, b) == 0) {
+		P->threaded = 1;
+		return;
+	}
+	if (R->store)
+		write_batch(b);
+	if (last)
+		pipe_wait(R, P);
 }
 
 static int run_import(struct cli *cl, int argc, char **argv, int store_it)
@@ -341,12 +407,17 @@ static int run_import(struct cli *cl, int argc, char **argv, int store_it)
 	R.njobs = njobs;
 	R.tty = isatty(2);
 
-	struct batch b = { .jobs = kv_xcalloc(BATCH_MSGS, sizeof(struct job)) };
+	struct pipe P;
+	memset(&P, 0, sizeof(P));
+	P.b[0].jobs = kv_xcalloc(BATCH_MSGS, sizeof(struct job));
+	P.b[1].jobs = kv_xcalloc(BATCH_MSGS, sizeof(struct job));
+	P.cur = &P.b[0];
 	double t0 = mono();
 	int64_t now = now_s();
 	struct mbox_msg m;
 	while (!R.failed && mbox_next(rd, &m) == 1) {
-		struct job *j = &b.jobs[b.n];
+		struct batch *b = P.cur;
+		struct job *j = &b->jobs[b->n];
 		const char *why;
 		j->src = m;
 		if (!j->src.arrival)
@@ -356,18 +427,23 @@ static int run_import(struct cli *cl, int argc, char **argv, int store_it)
 			mbox_msg_release(&j->src);
 			continue;
 		}
-		b.n++;
-		b.bytes += j->src.len;
-		if (b.n == BATCH_MSGS || b.bytes >= BATCH_BYTES) {
-			run_batch(&R, &b);
+		b->n++;
+		b->bytes += j->src.len;
+		if (b->n == BATCH_MSGS || b->bytes >= BATCH_BYTES) {
+			pipe_push(&R, &P, 0);
 			progress(&R, rd, 0);
 		}
 	}
-	if (!R.failed && b.n)
-		run_batch(&R, &b);
+	if (!R.failed && P.cur->n)
+		pipe_push(&R, &P, 1);
+	pipe_wait(&R, &P);
 	progress(&R, rd, 1);
 	double dt = mono() - t0;
-	free(b.jobs);
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < P.b[k].n; i++)
+			mbox_msg_release(&P.b[k].jobs[i].src);
+		free(P.b[k].jobs);
+	}
 	mbox_close(rd);
 	if (R.store)
 		store_close(R.store);
