@@ -95,6 +95,7 @@ DEB_PKGS := build-essential pkg-config libmilter-dev libgmime-3.0-dev liblmdb-de
 	python3 perl ca-certificates
 # the reporter's HTML test opens the digest in headless Chromium
 EXTRA_DEB_PKGS += chromium chromium-driver
+BENCH_DEB_PKGS := notmuch maildir-utils hyperfine time
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 2; fi
 	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \

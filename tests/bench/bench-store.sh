@@ -25,7 +25,7 @@ KS="$KV_BUILD/kvmarm-store"
 NMSG="${KV_BENCH_MESSAGES:-100000}"
 PEERS="${KV_BENCH_PEERS:-1}"
 CORPUS="${KV_CORPUS:-$KV_SRC/../shared/corpus/kvmarm-2021-dev.mbox.gz}"
-BENCH_PKGS="notmuch maildir-utils hyperfine time"
+BENCH_PKGS="${BENCH_DEB_PKGS:-notmuch maildir-utils hyperfine time}"
 
 [ -x "$KS" ] || { echo "bench-store: kvmarm-store not built at $KS"; exit 1; }
 if [ -n "${KV_BENCH_DIR:-}" ]; then
