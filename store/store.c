@@ -9,9 +9,7 @@
  *            next_series, raw_bytes, ghosts
  *   msg      num -> record (fixed fields, then NUL-terminated strings), so a
  *            struct msg_rec points straight into the map
- *   raw      num -> the bytes as received, plus a NUL
- *   text     num -> 'T' text NUL, or 'R' when the text is the tail of the
- *            raw bytes (a plain-text mail's body), so it is not kept twice
+ *   (raw bytes and body text live outside LMDB in raw.dat, see below)
  *   mid      idkey(Message-ID) -> num (dups: same id, different content)
  *   ident    SHA-256(Message-ID, body bytes) -> num: "delivered twice"
  *   date     date || num -> "" for windows
@@ -22,6 +20,17 @@
  *   tmember  thread id -> date || num (dups, fixed): members in date order
  *   series   series id -> record; skey: match key -> series id
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
+ *
+ * raw.dat: append-only, each added message's raw bytes, a NUL, then (unless
+ * the body text is the tail of the raw bytes, as for a plain-text mail) the
+ * text and a NUL. The record holds the offsets; meta "blob_end" is the
+ * committed length. A writer (holding LMDB's write lock) writes past
+ * blob_end, syncs, then commits the LMDB transaction that references the
+ * bytes: an aborted batch leaves an unreferenced tail the next writer
+ * overwrites. Keeping the large bytes out of the B-trees keeps the indexes
+ * dense in the map, so a query touches few pages (a page fault costs tens
+ * of microseconds on the virtual machines this runs on), and no page is
+ * half wasted on an overflow chain.
  */
 #include "store.h"
 #include "db.h"
@@ -34,14 +43,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <glib.h>
 
 #define STORE_DEFAULT_MAP ((size_t)256 << 20)
 #define IDKEY_MAX 400   /* LMDB keys and dup values stop at 511 bytes */
 
 enum {
-	D_META, D_MSG, D_RAW, D_TEXT, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
+	D_META, D_MSG, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
 	D_TNODES, D_THREAD, D_TMEMBER, D_SERIES, D_SKEY,
 	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_COUNT
 };
@@ -52,8 +65,6 @@ static const struct {
 } dbdefs[D_COUNT] = {
 	[D_META] = { "meta", 0 },
 	[D_MSG] = { "msg", 0 },
-	[D_RAW] = { "raw", 0 },
-	[D_TEXT] = { "text", 0 },
 	[D_MID] = { "mid", DB_DUPSORT | DB_DUPFIXED },
 	[D_IDENT] = { "ident", 0 },
 	[D_DATE] = { "date", 0 },
@@ -74,13 +85,24 @@ struct store {
 	struct db_env *env;
 	char *dir;
 	int rdonly;
+	int blob_fd;            /* raw.dat, -1 when absent (empty read-only store) */
 	db_dbi d[D_COUNT];
+};
+
+/* The committed part of raw.dat as one reader sees it. */
+struct blobmap {
+	const char *p;
+	uint64_t len;
 };
 
 struct store_reader {
 	struct store *s;
 	struct db_txn *t;
+	struct blobmap map;     /* mapped on the first raw/text access */
+	int mapped;
 };
+
+static int reader_map(struct store_reader *r, struct kv_err *err);
 
 const char *store_path(const struct store *s)
 {
@@ -170,6 +192,8 @@ static int meta_put_u64(struct db_txn *t, struct store *s, const char *name, uin
 
 struct msg_fixed {
 	int64_t date;
+	uint64_t raw_off;       /* in raw.dat */
+	uint64_t text_off;
 	uint64_t raw_len;
 	uint64_t text_len;
 	int32_t tz;
@@ -294,34 +318,73 @@ static int msg_load(struct db_txn *t, struct store *s, uint64_t num, struct msg_
 	return 0;
 }
 
-static int text_load(struct db_txn *t, struct store *s, uint64_t num, const char **text,
-		     size_t *len, struct kv_err *err)
+/* Where message num's bytes are in raw.dat. 0 / 1 / -1. */
+static int msg_offsets(struct db_txn *t, struct store *s, uint64_t num, struct msg_fixed *f,
+		       struct kv_err *err)
 {
 	unsigned char k[8];
-	struct db_val v, r;
+	struct db_val v;
 	int rc;
 
 	db_be64(k, num);
-	rc = db_get(t, s->d[D_TEXT], k, 8, &v, err);
+	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
 	if (rc != 0)
 		return rc;
-	if (v.n >= 9 && ((const char *)v.p)[0] == 'R') {
-		uint64_t tl = db_get_be64((const char *)v.p + 1);
-		rc = db_get(t, s->d[D_RAW], k, 8, &r, err);
-		if (rc != 0)
-			return rc < 0 ? -1 : kv_err_set(err, "message %llu: text without raw bytes",
-							 (unsigned long long)num);
-		if (r.n < tl + 1)
-			return kv_err_set(err, "message %llu: text longer than raw bytes",
-					  (unsigned long long)num);
-		*text = (const char *)r.p + (r.n - 1 - tl);
-		*len = tl;
+	if (v.n < sizeof(*f))
+		return kv_err_set(err, "message %llu: malformed record", (unsigned long long)num);
+	memcpy(f, v.p, sizeof(*f));
+	return 0;
+}
+
+/* Bytes [off, off + len) of raw.dat: a view into map when there is one
+ * (readers), else read into *owned (the writer, whose bytes are not
+ * committed yet). */
+static int blob_bytes(struct store *s, const struct blobmap *map, uint64_t off, uint64_t len,
+		      const char **p, char **owned, struct kv_err *err)
+{
+	*owned = NULL;
+	if (map) {
+		if (off > map->len || len > map->len - off)
+			return kv_err_set(err, "%s/raw.dat: bytes %llu..%llu lie past the committed end %llu",
+					  s->dir, (unsigned long long)off, (unsigned long long)(off + len),
+					  (unsigned long long)map->len);
+		*p = map->p + off;
 		return 0;
 	}
-	if (v.n < 2 || ((const char *)v.p)[0] != 'T')
-		return kv_err_set(err, "message %llu: malformed text record", (unsigned long long)num);
-	*text = (const char *)v.p + 1;
-	*len = v.n - 2;
+	if (s->blob_fd < 0)
+		return kv_err_set(err, "%s/raw.dat: missing", s->dir);
+	*owned = kv_xmalloc(len + 1);
+	for (uint64_t got = 0; got < len;) {
+		ssize_t n = pread(s->blob_fd, *owned + got, len - got, (off_t)(off + got));
+		if (n <= 0) {
+			free(*owned);
+			*owned = NULL;
+			return kv_err_set(err, "%s/raw.dat: cannot read %llu bytes at %llu: %s", s->dir,
+					  (unsigned long long)len, (unsigned long long)off,
+					  n < 0 ? strerror(errno) : "file too short");
+		}
+		got += (uint64_t)n;
+	}
+	(*owned)[len] = 0;
+	*p = *owned;
+	return 0;
+}
+
+/* Map the committed part of raw.dat for reader-side views. */
+static int blob_map(struct store *s, struct db_txn *t, struct blobmap *map, struct kv_err *err);
+
+static int text_load(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
+		     const char **text, size_t *len, char **owned, struct kv_err *err)
+{
+	struct msg_fixed f;
+	int rc = msg_offsets(t, s, num, &f, err);
+
+	*owned = NULL;
+	if (rc != 0)
+		return rc;
+	if (blob_bytes(s, map, f.text_off, f.text_len, text, owned, err) < 0)
+		return -1;
+	*len = f.text_len;
 	return 0;
 }
 
@@ -491,6 +554,7 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			return kv_err_set(err, "%s: no store here (data.mdb missing)", dir);
 	}
 	s = kv_xcalloc(1, sizeof(*s));
+	s->blob_fd = -1;
 	s->dir = kv_xstrdup(dir);
 	s->rdonly = rdonly;
 	if (db_env_open(&s->env, dir, mapsize ? mapsize : STORE_DEFAULT_MAP, D_COUNT + 4,
@@ -556,6 +620,16 @@ create:
 		t = NULL;
 		probe = 0;
 	}
+	{
+		char *f = kv_xasprintf("%s/raw.dat", dir);
+		s->blob_fd = open(f, rdonly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (s->blob_fd < 0 && !(rdonly && errno == ENOENT)) {
+			kv_err_set(err, "%s: %s", f, strerror(errno));
+			free(f);
+			goto fail;
+		}
+		free(f);
+	}
 	*sp = s;
 	return 0;
 fail:
@@ -577,6 +651,8 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	db_env_close(s->env);
+	if (s->blob_fd >= 0)
+		close(s->blob_fd);
 	free(s->dir);
 	free(s);
 }
@@ -631,6 +707,7 @@ struct wctx {
 	struct db_txn *t;
 	struct kv_err *err;
 	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
+	uint64_t blob_end, blob_cur;   /* raw.dat: committed end, where the next bytes go */
 };
 
 /* Is any of m's references (not itself) a stored message? 1 / 0 / -1. */
@@ -675,6 +752,7 @@ static int set_root(struct wctx *w, struct trec *t, const struct msg_rec *m, int
 {
 	struct subject_info si;
 	const char *text = "";
+	char *owned;
 	size_t tl = 0;
 
 	t->root = m->num;
@@ -685,9 +763,10 @@ static int set_root(struct wctx *w, struct trec *t, const struct msg_rec *m, int
 	t->subject = kv_xstrdup(m->subject);
 	t->root_mid = kv_xstrdup(m->message_id);
 	subject_parse(t->subject, &si);
-	if (text_load(w->t, w->s, m->num, &text, &tl, w->err) < 0)
+	if (text_load(w->t, w->s, NULL, m->num, &text, &tl, &owned, w->err) < 0)
 		return -1;
 	t->category = (uint32_t)category_classify(&si, m->from_addr, text, tl);
+	free(owned);
 	return 0;
 }
 
@@ -1162,6 +1241,7 @@ static int series_update(struct wctx *w, struct trec *t)
 	struct msg_rec m;
 	struct srec r;
 	const char *text = "";
+	char *owned;
 	size_t tl = 0, i;
 	char norm[SUBJ_MAX];
 	struct sbuf tkey = SBUF_INIT, ck = SBUF_INIT, lk = SBUF_INIT;
@@ -1181,9 +1261,10 @@ static int series_update(struct wctx *w, struct trec *t)
 	subject_parse(m.subject, &si);
 	if (!root_is_series(&si))
 		return 0;
-	if (text_load(w->t, w->s, t->root, &text, &tl, w->err) < 0)
+	if (text_load(w->t, w->s, NULL, t->root, &text, &tl, &owned, w->err) < 0)
 		return -1;
 	body_analyze(text, tl, &bi);
+	free(owned);
 	subject_norm_title(si.title, norm, sizeof(norm));
 	sbuf_addf(&tkey, "t:%s%c%s%c%s", m.from_addr, 0, si.project, 0, norm);
 	/* change-id first, then links either way, then author + title */
@@ -1261,6 +1342,31 @@ out:
 
 /* ---- the batch ---- */
 
+/* Write iov at off in raw.dat, all of it. */
+static int blob_write(struct store *s, struct iovec *iov, int n, uint64_t off, struct kv_err *err)
+{
+	while (n > 0) {
+		ssize_t w = pwritev(s->blob_fd, iov, n, (off_t)off);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return kv_err_set(err, "%s/raw.dat: write at %llu: %s", s->dir,
+					  (unsigned long long)off, strerror(errno));
+		}
+		off += (uint64_t)w;
+		while (n > 0 && (size_t)w >= iov->iov_len) {
+			w -= (ssize_t)iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n > 0) {
+			iov->iov_base = (char *)iov->iov_base + w;
+			iov->iov_len -= (size_t)w;
+		}
+	}
+	return 0;
+}
+
 static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 {
 	struct store *s = w->s;
@@ -1269,7 +1375,7 @@ static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 	struct msg_rec m;
 	struct idkey ik;
 	uint64_t num;
-	void *dst;
+	struct msg_fixed f;
 	int rc;
 
 	rc = db_get(w->t, s->d[D_IDENT], p->ident, 32, &v, w->err);
@@ -1282,23 +1388,21 @@ static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 	}
 	num = w->next_num++;
 	db_be64(k, num);
-	if ((rc = db_put(w->t, s->d[D_MSG], k, 8, p->rec.buf, p->rec.len, DB_APPEND, w->err)) != 0)
-		return rc;
-	if ((rc = db_reserve(w->t, s->d[D_RAW], k, 8, it->len + 1, &dst, w->err)) != 0)
-		return rc;
-	memcpy(dst, it->raw, it->len);
-	((char *)dst)[it->len] = 0;
-	if (p->text_tail) {
-		unsigned char tb[9];
-		tb[0] = 'R';
-		db_be64(tb + 1, p->m->text_len);
-		rc = db_put(w->t, s->d[D_TEXT], k, 8, tb, 9, DB_APPEND, w->err);
-	} else if ((rc = db_reserve(w->t, s->d[D_TEXT], k, 8, p->m->text_len + 2, &dst, w->err)) == 0) {
-		((char *)dst)[0] = 'T';
-		memcpy((char *)dst + 1, p->m->text, p->m->text_len);
-		((char *)dst)[p->m->text_len + 1] = 0;
+	/* the bytes first, past the committed end of raw.dat */
+	memcpy(&f, p->rec.buf, sizeof(f));
+	f.raw_off = w->blob_cur;
+	f.text_off = p->text_tail ? f.raw_off + it->len - p->m->text_len : f.raw_off + it->len + 1;
+	{
+		struct iovec iov[4] = {
+			{ (void *)it->raw, it->len }, { (void *)"", 1 },
+			{ (void *)p->m->text, p->m->text_len }, { (void *)"", 1 },
+		};
+		if (blob_write(s, iov, p->text_tail ? 2 : 4, w->blob_cur, w->err) < 0)
+			return -1;
+		w->blob_cur += it->len + 1 + (p->text_tail ? 0 : p->m->text_len + 1);
 	}
-	if (rc != 0)
+	memcpy(p->rec.buf, &f, sizeof(f));
+	if ((rc = db_put(w->t, s->d[D_MSG], k, 8, p->rec.buf, p->rec.len, DB_APPEND, w->err)) != 0)
 		return rc;
 	idkey_make(&ik, p->m->message_id);
 	if ((rc = db_put(w->t, s->d[D_MID], ik.b, ik.n, k, 8, 0, w->err)) != 0)
@@ -1344,10 +1448,12 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	    meta_get_u64(w.t, s, "next_thread", &w.next_thread, err) < 0 ||
 	    meta_get_u64(w.t, s, "next_series", &w.next_series, err) < 0 ||
 	    meta_get_u64(w.t, s, "raw_bytes", &w.raw_bytes, err) < 0 ||
-	    meta_get_u64(w.t, s, "ghosts", &w.ghosts, err) < 0) {
+	    meta_get_u64(w.t, s, "ghosts", &w.ghosts, err) < 0 ||
+	    meta_get_u64(w.t, s, "blob_end", &w.blob_end, err) < 0) {
 		rc = -1;
 		goto fail;
 	}
+	w.blob_cur = w.blob_end;
 	if (!w.next_num)
 		w.next_num = 1;
 	if (!w.next_thread)
@@ -1370,8 +1476,14 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	    (rc = meta_put_u64(w.t, s, "next_thread", w.next_thread, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_series", w.next_series, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "raw_bytes", w.raw_bytes, err)) != 0 ||
-	    (rc = meta_put_u64(w.t, s, "ghosts", w.ghosts, err)) != 0)
+	    (rc = meta_put_u64(w.t, s, "ghosts", w.ghosts, err)) != 0 ||
+	    (rc = meta_put_u64(w.t, s, "blob_end", w.blob_cur, err)) != 0)
 		goto fail;
+	/* the bytes reach the disk before the records that name them */
+	if (w.blob_cur > w.blob_end && fdatasync(s->blob_fd) < 0) {
+		rc = kv_err_set(err, "%s/raw.dat: sync: %s", s->dir, strerror(errno));
+		goto fail;
+	}
 	return db_txn_commit(w.t, err);
 fail:
 	if (db_txn_full(w.t))
@@ -1546,10 +1658,55 @@ int store_reader_begin(struct store *s, struct store_reader **rp, struct kv_err 
 	return 0;
 }
 
+static int blob_map(struct store *s, struct db_txn *t, struct blobmap *map, struct kv_err *err)
+{
+	struct stat st;
+	void *p;
+
+	map->p = "";
+	map->len = 0;
+	if (meta_get_u64(t, s, "blob_end", &map->len, err) < 0)
+		return -1;
+	if (map->len == 0)
+		return 0;
+	if (s->blob_fd < 0 || fstat(s->blob_fd, &st) < 0 || (uint64_t)st.st_size < map->len) {
+		uint64_t want = map->len;
+		map->len = 0;
+		return kv_err_set(err, "%s/raw.dat: missing or shorter than the %llu committed bytes",
+				  s->dir, (unsigned long long)want);
+	}
+	p = mmap(NULL, map->len, PROT_READ, MAP_SHARED, s->blob_fd, 0);
+	if (p == MAP_FAILED) {
+		map->len = 0;
+		return kv_err_set(err, "%s/raw.dat: mmap: %s", s->dir, strerror(errno));
+	}
+	map->p = p;
+	return 0;
+}
+
+static void blob_unmap(struct blobmap *map)
+{
+	if (map->len)
+		munmap((void *)map->p, map->len);
+	map->p = "";
+	map->len = 0;
+}
+
+static int reader_map(struct store_reader *r, struct kv_err *err)
+{
+	if (r->mapped)
+		return 0;
+	if (blob_map(r->s, r->t, &r->map, err) < 0)
+		return -1;
+	r->mapped = 1;
+	return 0;
+}
+
 void store_reader_end(struct store_reader *r)
 {
 	if (!r)
 		return;
+	blob_unmap(&r->map);
 	db_txn_abort(r->t);
 	free(r);
 }
@@ -1616,25 +1773,26 @@ int store_msg_find(struct store_reader *r, const char *message_id, uint64_t *num
 int store_msg_raw(struct store_reader *r, uint64_t num, const char **data, size_t *len,
 		  struct kv_err *err)
 {
-	unsigned char k[8];
-	struct db_val v;
-	int rc;
+	struct msg_fixed f;
+	char *owned;
+	int rc = msg_offsets(r->t, r->s, num, &f, err);
 
-	db_be64(k, num);
-	rc = db_get(r->t, r->s->d[D_RAW], k, 8, &v, err);
 	if (rc != 0)
 		return rc;
-	if (v.n < 1)
-		return kv_err_set(err, "message %llu: malformed raw record", (unsigned long long)num);
-	*data = v.p;
-	*len = v.n - 1;
+	if (reader_map(r, err) < 0 || blob_bytes(r->s, &r->map, f.raw_off, f.raw_len, data, &owned, err) < 0)
+		return -1;
+	*len = f.raw_len;
 	return 0;
 }
 
 int store_msg_text(struct store_reader *r, uint64_t num, const char **text, size_t *len,
 		   struct kv_err *err)
 {
-	return text_load(r->t, r->s, num, text, len, err);
+	char *owned;
+
+	if (reader_map(r, err) < 0)
+		return -1;
+	return text_load(r->t, r->s, &r->map, num, text, len, &owned, err);
 }
 
 static int first_num(struct db_txn *t, struct store *s, const char *id, uint64_t *num,
@@ -1912,11 +2070,14 @@ static int broken(struct kv_err *err, const char *fmt, ...) __attribute__((forma
 static int broken(struct kv_err *err, const char *fmt, ...)
 {
 	va_list ap;
+	char buf[KV_ERR_MAX];
 
+	/* through a copy: callers may quote err->msg itself */
 	if (err) {
 		va_start(ap, fmt);
-		vsnprintf(err->msg, sizeof(err->msg), fmt, ap);
+		vsnprintf(buf, sizeof(buf), fmt, ap);
 		va_end(ap);
+		memcpy(err->msg, buf, sizeof(buf));
 	}
 	return 1;
 }
@@ -1935,7 +2096,8 @@ static int has_pair(struct db_txn *t, db_dbi d, const void *k, size_t kn, const 
 	return rc;
 }
 
-static int check_messages(struct store *s, struct db_txn *t, uint64_t *nmsg, struct kv_err *err)
+static int check_messages(struct store *s, struct db_txn *t, const struct blobmap *map, uint64_t *nmsg,
+			  struct kv_err *err)
 {
 	struct db_cursor *c;
 	struct db_val kv, v, x;
@@ -1951,8 +2113,9 @@ static int check_messages(struct store *s, struct db_txn *t, uint64_t *nmsg, str
 		struct msg_rec m;
 		struct idkey ik;
 		unsigned char k8[8], k16[16], tk[8], ident[32];
-		const char *text;
-		size_t tl;
+		struct msg_fixed f;
+		const char *raw, *text;
+		char *owned;
 		int r;
 
 		(*nmsg)++;
@@ -1960,26 +2123,30 @@ static int check_messages(struct store *s, struct db_txn *t, uint64_t *nmsg, str
 			ret = broken(err, "message %llu: malformed record", un);
 			break;
 		}
+		memcpy(&f, v.p, sizeof(f));
 		db_be64(k8, num);
-		if ((r = db_get(t, s->d[D_RAW], k8, 8, &x, err)) != 0) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: no raw bytes", un, m.message_id);
+		if (blob_bytes(s, map, f.raw_off, f.raw_len + 1, &raw, &owned, err) < 0) {
+			ret = broken(err, "message %llu <%s>: raw bytes: %s", un, m.message_id, err->msg);
 			break;
 		}
-		if (x.n != m.raw_len + 1) {
-			ret = broken(err, "message %llu <%s>: raw bytes are %zu long, record says %llu",
-				     un, m.message_id, x.n - 1, (unsigned long long)m.raw_len);
+		if (raw[f.raw_len] != 0) {
+			ret = broken(err, "message %llu <%s>: raw bytes not NUL-terminated in raw.dat",
+				     un, m.message_id);
 			break;
 		}
-		ident_hash(m.message_id, x.p, x.n - 1, ident);
+		if (blob_bytes(s, map, f.text_off, f.text_len + 1, &text, &owned, err) < 0) {
+			ret = broken(err, "message %llu <%s>: body text: %s", un, m.message_id, err->msg);
+			break;
+		}
+		if (text[f.text_len] != 0) {
+			ret = broken(err, "message %llu <%s>: body text not NUL-terminated in raw.dat",
+				     un, m.message_id);
+			break;
+		}
+		ident_hash(m.message_id, raw, f.raw_len, ident);
 		if ((r = db_get(t, s->d[D_IDENT], ident, 32, &x, err)) != 0 || db_get_be64(x.p) != num) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: identity index does not point at it",
-						  un, m.message_id);
-			break;
-		}
-		if ((r = text_load(t, s, num, &text, &tl, err)) != 0 || tl != m.text_len) {
-			ret = r < 0 ? broken(err, "message %llu <%s>: %s", un, m.message_id, err->msg) :
-				broken(err, "message %llu <%s>: body text missing or of the wrong length",
-				       un, m.message_id);
+			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: raw bytes do not match the identity index"
+						  " (changed in raw.dat?)", un, m.message_id);
 			break;
 		}
 		idkey_make(&ik, m.message_id);
@@ -2214,7 +2381,8 @@ int store_check(struct store *s, struct kv_err *err)
 	struct db_val v;
 	uint64_t nmsg, n;
 	int rc;
-	static const int same[] = { D_RAW, D_TEXT, D_MID, D_IDENT, D_DATE, D_MTHR };
+	static const int same[] = { D_MID, D_IDENT, D_DATE, D_MTHR };
+	struct blobmap map;
 
 	if (db_txn_begin(s->env, 1, &t, err) < 0)
 		return -1;
@@ -2225,7 +2393,13 @@ int store_check(struct store *s, struct kv_err *err)
 		rc = broken(err, "schema version key missing or unknown");
 		goto out;
 	}
-	if ((rc = check_messages(s, t, &nmsg, err)) != 0)
+	if (blob_map(s, t, &map, err) < 0) {
+		rc = broken(err, "%s", err->msg);
+		goto out;
+	}
+	rc = check_messages(s, t, &map, &nmsg, err);
+	blob_unmap(&map);
+	if (rc != 0)
 		goto out;
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
 		if ((rc = db_entries(t, s->d[same[i]], &n, err)) < 0)
