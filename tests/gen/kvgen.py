@@ -389,6 +389,9 @@ def _code_pool():
 
 
 CODE = _code_pool()
+CTX = [' ' + x for x in CODE]
+MINUS = ['-' + x for x in CODE]
+PLUS = ['+' + x for x in CODE]
 
 PROSE = {
     'cover': [
@@ -605,7 +608,7 @@ SPECIALS = set('()<>@,;:\\".[]')
 def fmt_name(name, enc='', cs='utf-8', upper=True):
     if not name:
         return ''
-    if enc or any(ord(c) > 127 for c in name):
+    if enc or not name.isascii():
         return enc_word(name, cs, enc or 'B', upper)
     if any(c in SPECIALS for c in name):
         return '"%s"' % name.replace('\\', '\\\\').replace('"', '\\"')
@@ -719,6 +722,7 @@ class Series:
                                           r.choice(OBJECTS))
                              for _ in range(self.n)]
         self.change_id = None
+        self.no_links = False       # renamed and linked by change-id only
         if self.style == 'b4':
             slug = re.sub(r'[^a-z0-9]+', '-', self.title.lower()).strip('-')[:40]
             self.change_id = '2024%02d%02d-%s-%s' % (r.randint(1, 12), r.randint(1, 28),
@@ -1261,7 +1265,7 @@ def file_plan(r, s, v, i, size):
     nfiles = r.choice([1, 1, 1, 2, 2, 3])
     files = r.sample(s.files, min(nfiles, len(s.files)))
     if size:
-        budget = max(4, (size - 900) // 34)
+        budget = max(4, (size - 1200) // 42)
     else:
         budget = int(min(3000, r.lognormvariate(3.9, 1.0))) + 2
     out = []
@@ -1318,41 +1322,38 @@ def render_diff(r, plan, out):
             while k > 0:
                 o = r.randrange(0, len(CODE) - 200)
                 take = min(k, 200)
-                out.extend(['+' + x for x in CODE[o:o + take]])
+                out.extend(PLUS[o:o + take])
                 k -= take
             continue
         out.append('index %s..%s 100644' % (hexid(r, 12), hexid(r, 12)))
         out.append('--- a/%s' % path)
         out.append('+++ b/%s' % path)
-        line = r.randint(10, 400)
+        rnd = r.random     # int(rnd() * n) is several times cheaper than randint
+        npool = len(CODE) - 60
+        line = 10 + int(rnd() * 400)
         shift = 0
         li, ld = ins, dele
+        # big patches get big hunks, as real ones do
+        maxi = 14 if ins + dele < 200 else 40
         while li > 0 or ld > 0:
-            hi = min(li, r.randint(1, 14)) if li else 0
-            hd = min(ld, r.randint(0, 8)) if ld else 0
+            hi = min(li, 1 + int(rnd() * maxi)) if li else 0
+            hd = min(ld, int(rnd() * (maxi // 2 + 1))) if ld else 0
             if hi == 0 and hd == 0:
                 hd = ld
             li -= hi
             ld -= hd
-            o = r.randrange(0, len(CODE) - 40)
-            ctx1 = CODE[o:o + 3]
-            rem = CODE[o + 3:o + 3 + hd]
-            o2 = r.randrange(0, len(CODE) - 40)
-            add = CODE[o2:o2 + hi]
-            ctx2 = CODE[o + 3 + hd:o + 6 + hd]
-            while len(add) < hi:   # only when hi > pool slice (never here)
-                add.append('\t/* %d */' % len(add))
+            o = int(rnd() * npool)
+            o2 = int(rnd() * npool)
             old_len = 6 + hd
             new_len = 6 + hi
-            out.append('@@ -%d,%d +%d,%d @@ %s' % (
-                line, old_len, line + shift, new_len,
-                'static int %s(struct kvm_vcpu *vcpu)' % FUNCS[o % len(FUNCS)]))
-            out.extend([' ' + x for x in ctx1])
-            out.extend(['-' + x for x in rem])
-            out.extend(['+' + x for x in add])
-            out.extend([' ' + x for x in ctx2])
+            out.append('@@ -%d,%d +%d,%d @@ static int %s(struct kvm_vcpu *vcpu)' % (
+                line, old_len, line + shift, new_len, FUNCS[o % len(FUNCS)]))
+            out.extend(CTX[o:o + 3])
+            out.extend(MINUS[o + 3:o + 3 + hd])
+            out.extend(PLUS[o2:o2 + hi])
+            out.extend(CTX[o + 3 + hd:o + 6 + hd])
             shift += hi - hd
-            line += old_len + r.randint(5, 120)
+            line += old_len + 5 + int(rnd() * 115)
 
 
 def lore(mid):
@@ -1397,7 +1398,7 @@ def render_patch(m, size):
     if ch:
         out.append('Changes in v%d:' % v)
         out.extend('- ' + c for c in ch)
-        if v > 1 and (v - 1) in s.covers:
+        if v > 1 and (v - 1) in s.covers and not s.no_links:
             out.append('- Link to v%d: %s' % (v - 1, lore(s.covers[v - 1].mid)))
         out.append('')
     plan = file_plan(random.Random('kvgen-files:' + m.mid), s, v, i, size)
@@ -1439,7 +1440,7 @@ def render_cover(m, size):
                 out.extend('- ' + c for c in ch)
             else:
                 out.append('- Addressed review comments')
-            if (vv - 1) in s.covers:
+            if (vv - 1) in s.covers and not s.no_links:
                 out.append('- Link to v%d: %s' % (vv - 1, lore(s.covers[vv - 1].mid)))
             out.append('')
         out.append('---')
@@ -1671,10 +1672,10 @@ def render_pull(m):
     tag = 'kvmarm-%s-%s' % ('fixes' if m.d['fixes'] else 'for', rel)
     items = ['- %s %s' % (r.choice(VERBS), r.choice(OBJECTS)) for _ in range(r.randint(2, 6))]
     names = r.sample(AUTHORS, r.randint(2, 4))
-    out = ['Paolo,', '',
-           wrap('Here is the %s pull request for %s. %s' % (
-               'next fixes' if m.d['fixes'] else 'main KVM/arm64', rel,
-               paragraph(r, 'cover', 2))), '',
+    intro = 'Here is the %s pull request for %s. %s' % (
+        'next fixes' if m.d['fixes'] else 'main KVM/arm64', rel,
+        ' '.join(fill(r, x, {}) for x in r.sample(PROSE['commit'], 2)))
+    out = ['Paola,', '', wrap(intro), '',
            'Please pull,', '', '\tM.', '',
            'The following changes since commit %s:' % hexid(r, 40), '',
            '  Linux %s-rc%d (%s)' % (rel, r.randint(1, 7), time.strftime('%Y-%m-%d %H:%M:%S -0800', time.gmtime(m.date - 9 * DAY))), '',
@@ -1794,6 +1795,8 @@ class Renderer:
             h.append('Date: %s' % r.choice(['Mon, 32 Foo 2024 25:61:00 +9999', 'yesterday afternoon',
                                             'Tue, 5 Mar 24 10:00:00 GMT+0800 (China Standard Time) junk',
                                             '0000-00-00 00:00:00']))
+        elif 'date_style' in m.d:
+            h.append('Date: %s' % rfc_date(m.date, m.tz, m.d['date_style']))
         elif m.date_mode != 'missing':
             st = 3 if (m.frm.client == 'outlook' and r.random() < 0.5) else r.choice([0, 0, 0, 1, 2]) if r.random() < 0.2 else 0
             h.append('Date: %s' % rfc_date(m.date, m.tz, st))
@@ -1833,7 +1836,7 @@ class Renderer:
 
     def subject_header(self, m, r, sep):
         s = m.subject
-        if any(ord(c) > 127 for c in s):
+        if not s.isascii():
             # split into encoded words of at most ~15 characters each
             words = []
             k = 0
@@ -2125,10 +2128,9 @@ def digest_scenario(pl):
     sB, b1 = series('d-cid', b, 'KVM: arm64: Add support for FEAT_TCR2', 3, 1,
                     '2024-02-29 14:00:00 +0800', 'series_by_change_id', style='b4', change_id=cid)
     sB.titles[2] = 'KVM: arm64: Expose TCR2_EL1 to guests'
-    sB.covers.pop(1)   # v2 must not carry a Link to v1: change-id only
+    sB.no_links = True   # v2 must not carry a Link to v1: change-id only
     sB, b2 = series('d-cid', b, None, 3, 2, '2024-03-06 15:00:00 +0800', 'series_by_change_id',
                     style='b4', changes=['Renamed the series', 'Rebased on v6.8-rc7'], s=sB)
-    sB.covers[1] = b1[0]
     items['series_by_change_id'] = {'key': 'd-cid', 'versions': {'1': b1[0].mid, '2': b2[0].mid},
                                     'titles': {'1': sB.title, '2': sB.titles[2]}, 'change_id': cid, 'link': 'change-id'}
 
@@ -2277,6 +2279,7 @@ def digest_scenario(pl):
     senders = [PEOPLE[20], PEOPLE[26], PEOPLE[27], PEOPLE[28], PEOPLE[21], PEOPLE[14], PEOPLE[22]]
     for (name, when), who in zip(edges, senders):
         m = mk(who, when, 'Question: %s at %s' % (name.replace('_', ' '), when), 'question', item=name)
+        m.d['date_style'] = 0
         items[name] = {'message': m.mid, 'date_header': when, 'date': iso(m.date)}
     return items
 
