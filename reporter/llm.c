@@ -624,6 +624,10 @@ static int has_content(const char *s)
 static int parse_answer(const char *content, size_t nmails, struct answer *a, char *why, size_t whylen)
 {
 	static const char *const names[3] = { "about", "before", "week" };
+	/* Reasoning models (served by Ollama, llama.cpp) may think aloud first. */
+	const char *think = strstr(content, "</think>");
+	if (think)
+		content = think + 8;
 	const char *b = strchr(content, '{'), *e = strrchr(content, '}');
 	struct kv_err jerr;
 	struct json_val *v;

@@ -20,6 +20,8 @@ several phases of a test):
   hang          sleep until the client gives up (60 s)
   truncated     a JSON answer cut in the middle
   refusal       the model says "I can't help with that." (not JSON)
+  think         a reasoning model's answer: <think>...</think>, then the
+                summary inside a ```json code fence
   links         a summary whose text carries http links, markdown links,
                 <script> and an out-of-range citation
   reflect       a summary that repeats the last mail's text (what a model
@@ -206,6 +208,10 @@ class Handler(BaseHTTPRequestHandler):
         elif name == "truncated":
             full = json.dumps(completion(json.dumps(summary_for(req)), model))
             self.send(200, full[: len(full) // 2])
+        elif name == "think":
+            content = ("<think>The user wants {a summary}; mails say {x}.</think>\n```json\n"
+                       + json.dumps(summary_for(req)) + "\n```")
+            self.send(200, json.dumps(completion(content, model)))
         elif name == "refusal":
             self.send(200, json.dumps(completion("I can't help with that.", model)))
         elif name == "links":

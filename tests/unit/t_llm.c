@@ -667,6 +667,19 @@ static void test_links(void)
 	   "the text around the links is kept, valid citations too");
 	release_all(out, fx.n);
 	store_close(fx.s);
+
+	diag("a reasoning model: <think> first, JSON in a code fence");
+	open_store(&fx, "think");
+	fill_basic(&fx, 0);
+	fx.n = 1;
+	reset_requests("think");
+	ok(run(cfg, &fx, out) == 0 && out[0].ok && strstr(out[0].about, "vgic-its"), "the JSON after </think> is used");
+	struct reqs rs;
+	reqs_load(&rs);
+	is_int(rs.n, 1, "no repair needed");
+	reqs_free(&rs);
+	release_all(out, fx.n);
+	store_close(fx.s);
 	config_free(cfg);
 }
 
