@@ -1279,8 +1279,15 @@ static int is_addr_header(const char *name)
 static GMimeTextPart *digest_part(const char *subtype, const char *content)
 {
 	GMimeTextPart *tp = g_mime_text_part_new_with_subtype(subtype);
-	g_mime_text_part_set_text(tp, content ? content : "");
-	g_mime_text_part_set_charset(tp, "utf-8");
+	/* not g_mime_text_part_set_text(): it re-encodes to the "best"
+	 * charset (latin1 when it can), and we promise utf-8 */
+	const char *c = content ? content : "";
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(c, strlen(c));
+	GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(st, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(GMIME_PART(tp), dw);
+	g_object_unref(dw);
+	g_object_unref(st);
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(tp), "charset", "utf-8");
 	/* 7-bit transport safe: quoted-printable or base64, whichever is smaller */
 	GMimeContentEncoding enc = g_mime_part_get_best_content_encoding(GMIME_PART(tp),
 									GMIME_ENCODING_CONSTRAINT_7BIT);

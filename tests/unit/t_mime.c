@@ -620,6 +620,30 @@ static void t_digest_roundtrip(void)
 	sbuf_release(&out);
 }
 
+static void t_digest_latin1_range(void)
+{
+	/* text that latin1 could hold must still go out as UTF-8 */
+	const char *hdrs[] = { "Subject", "caf\xc3\xa9", NULL };
+	const char *text = "- Daniel D\xc3\xad" "az\n";
+	struct sbuf out = SBUF_INIT;
+	struct kv_err err = { { 0 } };
+	struct mail m;
+	if (!ok(mime_build_digest(hdrs, text, "<p>D\xc3\xad" "az</p>\n", &out, &err) == 0, "digest latin1-range: built"))
+		return;
+	int ascii = 1;
+	for (size_t i = 0; i < out.len; i++)
+		if ((unsigned char)out.buf[i] >= 0x80)
+			ascii = 0;
+	ok(ascii, "digest latin1-range: 7-bit output");
+	ok(strstr(out.buf, "=ED") == NULL, "digest latin1-range: no latin1 byte quoted");
+	if (parse_n(out.buf, out.len, ARRIVAL, &m) == 0) {
+		is_str(m.text, text, "digest latin1-range: round trip");
+		is_str(m.subject, "caf\xc3\xa9", "digest latin1-range: subject round trip");
+		mail_release(&m);
+	}
+	sbuf_release(&out);
+}
+
 struct thr_arg {
 	const char *raw;
 	int fails;
@@ -696,6 +720,7 @@ int main(void)
 	t_attachments();
 	t_huge_message();
 	t_digest_roundtrip();
+	t_digest_latin1_range();
 	t_threads();
 	t_flag_names();
 	return done_testing();
