@@ -156,6 +156,18 @@ static void name_msg(struct sbuf *sb, const struct mbox_msg *m, const char *msgi
 		sbuf_addf(sb, " <%s>", msgid);
 }
 
+/* A progress line is on the terminal (stderr): clear it before a report
+ * line. Only the main thread prints. */
+static int progress_on;
+
+static void clear_progress(void)
+{
+	if (progress_on) {
+		fputs("\r\033[K", stderr);
+		progress_on = 0;
+	}
+}
+
 struct counts {
 	uint64_t imported, present, skipped, bytes;
 };
@@ -167,6 +179,7 @@ static void skip_line(const char *cmd, struct job *j, const char *msgid, const c
 	if (!msgid && j->src.data)
 		msgid = own = scan_msgid(j->src.data, j->src.len);
 	name_msg(&sb, &j->src, msgid);
+	clear_progress();
 	cli_error(0, cmd, "skipped %s: %s", sb.buf, why);
 	c->skipped++;
 	sbuf_release(&sb);
@@ -217,16 +230,17 @@ static void progress(struct run *R, struct mbox_reader *rd, int final)
 		return;
 	R->last_progress = t;
 	if (final) {
-		fprintf(stderr, "\r\033[K");
+		clear_progress();
 		return;
 	}
+	progress_on = 1;
 	mbox_progress(rd, &done, &total);
 	if (total)
-		fprintf(stderr, "\r%s: %llu messages, %.1f of %.1f MB read\033[K", R->cmd,
+		fprintf(stderr, "\r%s: %llu messages done, %.1f of %.1f MB read\033[K", R->cmd,
 			(unsigned long long)(R->c.imported + R->c.present + R->c.skipped),
 			done / 1048576.0, total / 1048576.0);
 	else
-		fprintf(stderr, "\r%s: %llu messages, %.1f MB read\033[K", R->cmd,
+		fprintf(stderr, "\r%s: %llu messages done, %.1f MB read\033[K", R->cmd,
 			(unsigned long long)(R->c.imported + R->c.present + R->c.skipped), done / 1048576.0);
 }
 
@@ -263,6 +277,7 @@ static void *write_batch(void *arg)
 static void finish_batch(struct run *R, struct batch *b)
 {
 	if (b->failed) {
+		clear_progress();
 		cli_error(0, R->cmd, "%s", b->err.msg);
 		R->failed = 1;
 	}
@@ -275,6 +290,7 @@ static void finish_batch(struct run *R, struct batch *b)
 		if (j->src.truncated) {
 			struct sbuf sb = SBUF_INIT;
 			name_msg(&sb, &j->src, j->mail.message_id);
+			clear_progress();
 			cli_error(0, R->cmd, "note: %s: the input ends inside this message; %s as far as it goes",
 				  sb.buf, R->store ? "imported" : "parsed");
 			sbuf_release(&sb);
