@@ -327,7 +327,11 @@ static int is_changes_header(const char *s, size_t n)
 
 	if (pn == 0 || pn > 100)
 		return 0;
-	if (istarts(p, pn, "change") || istarts(p, pn, "changelog") || istarts(p, pn, "change log")) {
+	/* "Changes ...", "Changelog", "Change log", "Change since/from/in vN",
+	 * but not an imperative "Change the foo to bar:" */
+	if (istarts(p, pn, "changes") || istarts(p, pn, "changelog") || istarts(p, pn, "change log") ||
+	    istarts(p, pn, "change-log") || istarts(p, pn, "change history") || istarts(p, pn, "change since") ||
+	    istarts(p, pn, "change from") || istarts(p, pn, "change in v") || istarts(p, pn, "change(s)")) {
 		int colon = p[pn - 1] == ':';
 		const char *v = p;
 		int hasv = 0;

@@ -379,6 +379,7 @@ static void t_changes_shapes(void)
 	static const char *const nots[] = {
 		"Changes to the vgic are needed because of the way we do things here. And more.",
 		"v2 of the spec says otherwise.",
+		"Change the lock to a spinlock:",
 	};
 	for (size_t i = 0; i < sizeof(nots) / sizeof(nots[0]); i++) {
 		struct body_info bi;
