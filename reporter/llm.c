@@ -402,6 +402,18 @@ static int same_subject(const char *a, const char *b)
 }
 
 /*
+ * Tokens left for mail text in one request: the budget less the system
+ * prompt, the thread header and room for the line that introduces a part
+ * (and for the spaces fence neutralisation may add).
+ */
+static size_t mail_budget(const struct llm_params *p, size_t sys_tokens, size_t header_tokens)
+{
+	size_t fixed = sys_tokens + header_tokens + 96;
+	size_t max = (size_t)p->max_input_tokens;
+	return max > fixed + LLM_MIN_BUDGET ? max - fixed : LLM_MIN_BUDGET;
+}
+
+/*
  * Read the thread's mails through r and build the prompt pieces. A mail
  * whose prose is larger than one request's mail budget is cut to it (the
  * per-message cap), marked as cut.
@@ -413,8 +425,7 @@ static int build_input(struct store_reader *r, const struct llm_params *p, const
 	in->header = thread_header(t, (size_t)p->max_input_tokens, 1);
 	in->key_header = thread_header(t, (size_t)p->max_input_tokens, 0);
 	in->header_tokens = llm_estimate_tokens(in->header, strlen(in->header));
-	size_t budget = (size_t)p->max_input_tokens > sys_tokens + in->header_tokens + LLM_MIN_BUDGET
-		? (size_t)p->max_input_tokens - sys_tokens - in->header_tokens : LLM_MIN_BUDGET;
+	size_t budget = mail_budget(p, sys_tokens, in->header_tokens);
 	in->blocks = kv_xcalloc(t->nmails ? t->nmails : 1, sizeof(*in->blocks));
 	for (size_t i = 0; i < t->nmails; i++) {
 		const struct llm_mail *m = &t->mails[i];
@@ -892,8 +903,7 @@ static int run_job(struct pool *pl, struct job *j, unsigned *seed, struct kv_err
 	const struct llm_params *p = pl->p;
 	const struct thread_input *in = &j->in;
 	size_t sys_tokens = llm_estimate_tokens(pl->sys, strlen(pl->sys));
-	size_t budget = (size_t)p->max_input_tokens > sys_tokens + in->header_tokens + LLM_MIN_BUDGET
-		? (size_t)p->max_input_tokens - sys_tokens - in->header_tokens - 64 : LLM_MIN_BUDGET;
+	size_t budget = mail_budget(p, sys_tokens, in->header_tokens);
 	size_t total = 0;
 	for (size_t i = 0; i < in->nblocks; i++)
 		total += in->blocks[i].tokens;
@@ -942,18 +952,18 @@ static int run_job(struct pool *pl, struct job *j, unsigned *seed, struct kv_err
 	if (rc == 0) {
 		/* Reduce: the part summaries, each cut to its share of the budget. */
 		struct sbuf u = SBUF_INIT;
-		size_t share = budget / nparts * 4 / 3; /* bytes per field, roughly */
+		size_t share = budget / (nparts * 3 + 1); /* tokens per field; the fences fit in the rest */
 		sbuf_adds(&u, in->header);
 		sbuf_addf(&u, "\nThis week's mails were summarised in %zu parts; the part summaries follow, "
 			  "each between <<<PART k and PART k>>>, citing mails by their numbers. Combine them "
 			  "into the one answer for the whole thread, keeping the citations.\n", nparts);
 		for (size_t k = 0; k < nparts; k++) {
 			sbuf_addf(&u, "<<<PART %zu\nabout: ", k + 1);
-			add_neutral(&u, parts[k].about, utf8_cut(parts[k].about, strlen(parts[k].about), share), 1);
+			add_neutral(&u, parts[k].about, cap_bytes_for_tokens(parts[k].about, strlen(parts[k].about), share), 1);
 			sbuf_adds(&u, "\nbefore: ");
-			add_neutral(&u, parts[k].before, utf8_cut(parts[k].before, strlen(parts[k].before), share), 1);
+			add_neutral(&u, parts[k].before, cap_bytes_for_tokens(parts[k].before, strlen(parts[k].before), share), 1);
 			sbuf_adds(&u, "\nweek: ");
-			add_neutral(&u, parts[k].week, utf8_cut(parts[k].week, strlen(parts[k].week), share), 1);
+			add_neutral(&u, parts[k].week, cap_bytes_for_tokens(parts[k].week, strlen(parts[k].week), share), 1);
 			sbuf_addf(&u, "\nPART %zu>>>\n", k + 1);
 		}
 		j->out->input_tokens += sys_tokens + llm_estimate_tokens(u.buf, u.len);
