@@ -1,7 +1,7 @@
 /*
  * archive.c - the output directory: one file per digest and format, and an
  * index.html listing them. Files appear whole or not at all (temporary file,
- * fsync, rename), so a reader of the archive never sees half a digest.
+ * then rename), so a reader of the archive never sees half a digest.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,7 +63,9 @@ int archive_write(const char *dir, const char *name, const char *ext, const char
 		p += w;
 		n -= (size_t)w;
 	}
-	if (fsync(fd) < 0 || close(fd) < 0) {
+	/* no fsync: the archive can be rebuilt from the store at any time; the
+	 * rename alone keeps readers from seeing half a file */
+	if (close(fd) < 0) {
 		kv_err_set(err, "%s: %s", tmp, strerror(errno));
 		unlink(tmp);
 		goto out;

@@ -115,11 +115,78 @@ int digest_parse_date(const char *s, const char *zone, int64_t *out, struct kv_e
 	return 0;
 }
 
+/*
+ * Offsets are memoised: looking a zone up (kv_zone_offset) maps and parses
+ * its tzfile every time, which made a digest of a few thousand time stamps
+ * spend most of its run in mmap/munmap. A day whose first and last second
+ * have the same offset has that offset throughout (zones do not change
+ * twice in one day); a day with a change is looked up per quarter hour
+ * (changes fall on whole quarter hours). Single-threaded use only (the
+ * renderers and digest_build run in the main thread).
+ */
+#define OFF_SLOTS 256
+struct off_slot {
+	char zone[64];
+	int64_t bucket;
+	int off;
+	int state;          /* 0 empty, 1 uniform, 2 mixed (day slots only) */
+};
+static struct off_slot day_cache[OFF_SLOTS], quarter_cache[OFF_SLOTS];
+
+static struct off_slot *off_slot(struct off_slot *cache, const char *zone, int64_t b)
+{
+	struct off_slot *sl = &cache[(uint64_t)b % OFF_SLOTS];
+	if (sl->state && sl->bucket == b && strcmp(sl->zone, zone) == 0)
+		return sl;
+	return NULL;
+}
+
+static void off_store(struct off_slot *cache, const char *zone, int64_t b, int off, int state)
+{
+	struct off_slot *sl = &cache[(uint64_t)b % OFF_SLOTS];
+	if (strlen(zone) >= sizeof(sl->zone))
+		return;
+	snprintf(sl->zone, sizeof(sl->zone), "%s", zone);
+	sl->bucket = b;
+	sl->off = off;
+	sl->state = state;
+}
+
+int digest_zone_offset(const char *zone, int64_t t, int *off)
+{
+	int64_t day = floordiv(t, 86400), q = floordiv(t, 900);
+	struct off_slot *sl = off_slot(day_cache, zone, day);
+	if (!sl) {
+		int a, b;
+		if (kv_zone_offset(zone, day * 86400, &a, NULL) < 0 ||
+		    kv_zone_offset(zone, day * 86400 + 86399, &b, NULL) < 0)
+			return -1;
+		off_store(day_cache, zone, day, a, a == b ? 1 : 2);
+		sl = off_slot(day_cache, zone, day);
+		if (!sl) {   /* zone name too long to cache */
+			return kv_zone_offset(zone, t, off, NULL);
+		}
+	}
+	if (sl->state == 1) {
+		*off = sl->off;
+		return 0;
+	}
+	struct off_slot *qs = off_slot(quarter_cache, zone, q);
+	if (qs) {
+		*off = qs->off;
+		return 0;
+	}
+	if (kv_zone_offset(zone, q * 900, off, NULL) < 0)
+		return -1;
+	off_store(quarter_cache, zone, q, *off, 1);
+	return 0;
+}
+
 void digest_fmt_time(int64_t t, const char *zone, const char *fmt, char *out, size_t n)
 {
 	int off = 0;
 	struct tm tm;
-	if (kv_zone_offset(zone, t, &off, NULL) < 0)
+	if (digest_zone_offset(zone, t, &off) < 0)
 		off = 0;
 	kv_gmtime(t + off, &tm);
 	if (!strftime(out, n, fmt, &tm) && n)

@@ -201,6 +201,8 @@ int digest_week_of(int64_t t, const char *zone, char *out, size_t n, struct kv_e
 /* A command-line date: "YYYY-MM-DD" means local midnight in zone; ISO 8601
  * with a time is taken as written (UTC when no zone given). */
 int digest_parse_date(const char *s, const char *zone, int64_t *out, struct kv_err *err);
+/* kv_zone_offset, memoised (the renderers format thousands of times). */
+int digest_zone_offset(const char *zone, int64_t t, int *off);
 /* Format instant t in zone with a strftime format into out. */
 void digest_fmt_time(int64_t t, const char *zone, const char *fmt, char *out, size_t n);
 

@@ -37,12 +37,25 @@ static int starts_ci(const char *s, size_t len, const char *word)
 	return len >= n && strncasecmp(s, word, n) == 0;
 }
 
+/* needle (lowercase) in s[0..len), ignoring ASCII case of s. Finds the
+ * first character with memchr on both cases, so a scan costs little more
+ * than a memchr (this runs on every reply's prose). */
 static int contains_ci(const char *s, size_t len, const char *needle)
 {
 	size_t n = strlen(needle);
-	for (size_t i = 0; i + n <= len; i++)
-		if (strncasecmp(s + i, needle, n) == 0)
+	if (!n || len < n)
+		return n == 0;
+	char lo = needle[0], up = (char)toupper((unsigned char)lo);
+	for (const char *p = s, *end = s + len - n + 1; p < end;) {
+		const char *a = memchr(p, lo, (size_t)(end - p));
+		const char *b = lo != up ? memchr(p, up, (size_t)(end - p)) : NULL;
+		const char *c = !a ? b : !b ? a : a < b ? a : b;
+		if (!c)
+			return 0;
+		if (strncasecmp(c, needle, n) == 0)
 			return 1;
+		p = c + 1;
+	}
 	return 0;
 }
 
@@ -186,6 +199,8 @@ char *facts_first_paragraphs(const char *prose, size_t len, size_t max)
 /* ---- a thread's facts ---- */
 
 struct member {
+	struct msg_rec rec;  /* views valid while the reader is open */
+	int parent_known;
 	uint64_t num, parent;
 	int64_t date;
 	char *from;          /* "Name <addr>" */
@@ -227,12 +242,19 @@ static int find_member(const struct member *ms, size_t n, uint64_t num)
 	return -1;
 }
 
-/* The patch a reply is about: up the parent chain to the nearest patch mail. */
-static int target_patch(const struct member *ms, size_t n, int i)
+/* The patch a reply is about: up the parent chain to the nearest patch
+ * mail. Parents are looked up lazily: most mails carry no tag. */
+static int target_patch(struct store_reader *r, struct member *ms, size_t n, int i)
 {
 	for (int depth = 0; i >= 0 && depth < 256; depth++) {
 		if (ms[i].patch >= 0)
 			return ms[i].patch;
+		if (!ms[i].parent_known) {
+			struct kv_err err;
+			if (store_msg_parent(r, &ms[i].rec, &ms[i].parent, &err) < 0)
+				ms[i].parent = 0;
+			ms[i].parent_known = 1;
+		}
 		if (!ms[i].parent)
 			return -1;
 		i = find_member(ms, n, ms[i].parent);
@@ -280,10 +302,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		x->from = digest_person(m.from_name, m.from_addr);
 		x->addr = kv_xstrdup(m.from_addr);
 		x->patch = -1;
-		if (store_msg_parent(r, &m, &x->parent, err) < 0) {
-			nms++;
-			goto out;
-		}
+		x->rec = m;   /* the parent is looked up only when a tag needs it */
 		struct subject_info si;
 		subject_parse(m.subject, &si);
 		x->is_patch = si.patch && !si.reply && !si.forward;
@@ -320,9 +339,15 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			p->mail_number = x->number;
 			x->patch = (int)t->npatches++;
 		}
-		if (store_msg_text(r, m.num, &texts[nms], &tlens[nms], err) < 0) {
-			nms++;
-			goto out;
+		/* A patch's own body (commit message, diff) carries no tag that
+		 * counts (a tag counts only from its sender's own address) and no
+		 * status; skipping it saves reading and scanning the biggest
+		 * mails. The root keeps its text for the diffstat and prose. */
+		if (!x->is_patch || m.num == t->root) {
+			if (store_msg_text(r, m.num, &texts[nms], &tlens[nms], err) < 0) {
+				nms++;
+				goto out;
+			}
 		}
 		body_analyze(texts[nms] ? texts[nms] : "", texts[nms] ? tlens[nms] : 0, &bis[nms]);
 		nms++;
@@ -363,7 +388,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			}
 			if (tr->kind != TR_REVIEWED && tr->kind != TR_ACKED && tr->kind != TR_TESTED)
 				continue;
-			int p = target_patch(ms, nms, (int)i);
+			int p = target_patch(r, ms, nms, (int)i);
 			if (p < 0 && t->npatches == 1)
 				p = 0;
 			if (p < 0)
