@@ -178,6 +178,7 @@ static char *header_clean(const char *s, unsigned *flags)
 	struct sbuf sb = SBUF_INIT;
 	const unsigned char *p = (const unsigned char *)(s ? s : "");
 	size_t n = strlen((const char *)p);
+	const unsigned char *end = p + n;
 	int space = 0;
 
 	sbuf_grow(&sb, n < MAIL_MAX_HEADER ? n + 1 : MAIL_MAX_HEADER + 4);
@@ -204,7 +205,7 @@ static char *header_clean(const char *s, unsigned *flags)
 			p++;
 			continue;
 		}
-		int l = utf8_seq(p, strlen((const char *)p) < 4 ? strlen((const char *)p) : 4);
+		int l = utf8_seq(p, (size_t)(end - p));
 		if (l) {
 			sbuf_add(&sb, p, (size_t)l);
 			p += l;
@@ -712,13 +713,9 @@ static void add_attachment(struct walk *w, const char *filename, const char *typ
 	struct mail_attachment *a = &m->atts[m->natts++];
 	unsigned dummy = 0;
 	a->filename = filename ? header_clean(filename, &dummy) : NULL;
-	a->content_type = g_ascii_strdown(type, -1);
-	/* g_ascii_strdown allocates with g_malloc: hand back a malloc copy */
-	{
-		char *t = kv_xstrdup(a->content_type);
-		g_free(a->content_type);
-		a->content_type = t;
-	}
+	a->content_type = header_clean(type, &dummy);
+	for (char *q = a->content_type; *q; q++)
+		*q = g_ascii_tolower(*q);
 	a->size = size;
 }
 
@@ -845,13 +842,33 @@ static const char *trim(const char *s, size_t *n)
 	return s;
 }
 
-/* Copy s[0..n) without white space (folds inside an id), NULL if empty. */
+/*
+ * Copy s[0..n) without white space (folds inside an id), NULL if empty.
+ * Ids are ASCII by RFC 5322 and UTF-8 by RFC 6532; other 8-bit bytes are
+ * written as %XX so the id stays valid UTF-8 and Message-ID and References
+ * still map the same bytes to the same id.
+ */
 static char *id_dup(const char *s, size_t n)
 {
-	char *r = kv_xmalloc(n + 1), *o = r;
-	for (size_t i = 0; i < n; i++)
-		if (!g_ascii_isspace(s[i]) && (unsigned char)s[i] >= 0x20)
-			*o++ = s[i];
+	char *r = kv_xmalloc(n * 3 + 1), *o = r;
+	int utf8 = -1;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (g_ascii_isspace(c) || c < 0x20 || c == 0x7f)
+			continue;
+		if (c >= 0x80) {
+			if (utf8 < 0)
+				utf8 = g_utf8_validate(s, (gssize)n, NULL);
+			if (!utf8) {
+				static const char hex[] = "0123456789ABCDEF";
+				*o++ = '%';
+				*o++ = hex[c >> 4];
+				*o++ = hex[c & 15];
+				continue;
+			}
+		}
+		*o++ = (char)c;
+	}
 	*o = '\0';
 	if (o == r) {
 		free(r);

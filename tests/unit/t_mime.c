@@ -152,6 +152,12 @@ static void t_message_id_repairs(void)
 	ok(!has(&m, MAIL_MSGID_REPAIRED), "folded msgid: not a repair");
 	mail_release(&m);
 
+	if (parse("Message-ID: <caf\xe9@example.org>\nReferences: <caf\xe9@example.org> <ok@x>\n\nb\n", &m))
+		return;
+	is_str(m.message_id, "caf%E9@example.org", "8-bit msgid: percent-encoded to stay UTF-8");
+	ok(m.refs.n == 2 && !strcmp(m.refs.v[0], m.message_id), "8-bit msgid: the same id in References");
+	mail_release(&m);
+
 	if (parse("Message-ID: <unclosed@example.org\nSubject: x\n\nb\n", &m))
 		return;
 	is_str(m.message_id, "unclosed@example.org", "msgid missing '>': repaired");
@@ -423,7 +429,11 @@ static void t_long_header(void)
 	sbuf_adds(&sb, "\nSubject: ");
 	for (int i = 0; i < (1 << 20); i++)
 		sbuf_addc(&sb, i % 50 == 49 ? ' ' : 'b');
-	sbuf_adds(&sb, "\nFrom: L <l@x>\n\nafter the long lines\n");
+	/* and a 1 MB non-ASCII name: must not be quadratic */
+	sbuf_adds(&sb, "\nFrom: ");
+	for (int i = 0; i < (1 << 19); i++)
+		sbuf_adds(&sb, i % 40 == 39 ? " " : "\xc3\xa9");
+	sbuf_adds(&sb, " <l@x>\n\nafter the long lines\n");
 	double t0 = now();
 	if (parse_n(sb.buf, sb.len, ARRIVAL, &m)) {
 		sbuf_release(&sb);
