@@ -932,6 +932,8 @@ class Planner:
                 s.titles[v] = '%s%s %s' % (SUBSYS[0], r.choice(VERBS), r.choice(OBJECTS))
                 if s.style != 'b4':
                     s.link_forced = True
+                elif r.random() < 0.5:
+                    s.no_links = True
             changes = None
             if v > 1:
                 changes = [fill(r, x, {}) for x in r.sample([
@@ -992,6 +994,12 @@ class Planner:
                 if r.random() < 0.015:
                     rep.extra_refs.insert(0, '%s@offlist.example' % hexid(r, 16))
                     rep.flags.append('ghost_ref')
+                if r.random() < 0.03 and len(self.recent_series) > 1:
+                    other = r.choice(self.recent_series)
+                    if other is not s and other.covers:
+                        rep.d['extra_text'] = 'This overlaps with %s, see\n%s' % (
+                            other.title, lore(list(other.covers.values())[-1].mid))
+                        rep.flags.append('mentions_other_thread')
                 # author answers, reviewer answers back
                 cur = rep
                 for depth in range(r.choice([0, 0, 1, 1, 2, 3])):
@@ -1040,6 +1048,9 @@ class Planner:
         q.cc = [fmt_addr(MAINTAINER)] if r.random() < 0.5 else []
         if r.random() < 0.15:
             q.d['attach'] = True
+        elif asker.client in ('outlook', 'gmail') and r.random() < 0.15:
+            q.d['html_only'] = True
+            q.flags.append('html_only')
         self.keep(q)
         cur = q
         for k in range(r.choice([0, 1, 1, 2, 3, 4])):
@@ -1267,7 +1278,7 @@ def file_plan(r, s, v, i, size):
     if size:
         budget = max(4, (size - 1200) // 42)
     else:
-        budget = int(min(3000, r.lognormvariate(3.9, 1.0))) + 2
+        budget = int(min(4000, r.lognormvariate(4.2, 1.1))) + 2
     out = []
     left = budget
     for k, f in enumerate(files):
@@ -1548,6 +1559,10 @@ def render_reply(m, parent_text, size):
             'answer': 'answer', 'question': 'question'}.get(mode, 'review')
     chunks = r.randint(1, 3)
     pos = 0
+    long_quote = mode in ('review', 'nak') and r.random() < 0.3
+    if long_quote:
+        # inline review of a whole patch: long quotes, comments between
+        chunks = r.randint(3, 6)
     if plines and r.random() < 0.3:
         # quote the whole commit message and trailers, as reviewers do
         end = plines.index('---') if '---' in plines else min(len(plines), 12)
@@ -1557,7 +1572,7 @@ def render_reply(m, parent_text, size):
     for c in range(chunks):
         if plines and pos < len(plines) - 1:
             start = r.randint(pos, max(pos, min(len(plines) - 1, pos + 40)))
-            n = r.randint(2, 12)
+            n = r.randint(2, 12) if not long_quote else r.randint(10, 60)
             q = plines[start:start + n]
             out.append(quote_block(q))
             out.append('')
@@ -1728,6 +1743,13 @@ def render_other(m):
     return '\n'.join(out)
 
 
+def to_html(text):
+    esc = text.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;')
+    return ('<html><head><meta charset="utf-8"></head><body><div dir="ltr">' +
+            ''.join('<div>%s</div>' % (x or '<br>') for x in esc.split('\n')) +
+            '</div></body></html>\n')
+
+
 class Renderer:
     def __init__(self, list_id, list_addr, size=None):
         self.list_id = list_id
@@ -1875,6 +1897,11 @@ class Renderer:
                 payload += b'=\n'
         else:
             payload = raw
+        if m.d.get('html_only'):
+            h.append('MIME-Version: 1.0')
+            h.append('Content-Type: text/html; charset="utf-8"')
+            h.append('Content-Transfer-Encoding: quoted-printable')
+            return binascii.b2a_qp(to_html(text).encode('utf-8'))
         if m.frm.client == 'gmail' and m.kind in ('reply', 'question') and not m.d.get('plain_only'):
             return self.alternative(m, r, text, h)
         if m.d.get('attach'):
@@ -1890,8 +1917,7 @@ class Renderer:
 
     def alternative(self, m, r, text, h):
         b = '000000000000%s' % hexid(r, 12)
-        html = ('<div dir="ltr">' + ''.join('<div>%s</div>' % (x.replace('&', '&amp;').replace('<', '&lt;').replace('>', '&gt;') or '<br>')
-                                            for x in text.split('\n')) + '</div>\n')
+        html = to_html(text)
         h.append('MIME-Version: 1.0')
         h.append('Content-Type: multipart/alternative; boundary="%s"' % b)
         parts = [b'--' + b.encode(), b'Content-Type: text/plain; charset="UTF-8"',
