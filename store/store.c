@@ -7,8 +7,7 @@
  * is numeric order):
  *   meta     name -> value: schema_version, next_num, next_thread,
  *            next_series, raw_bytes, ghosts
- *   msg      num -> record (fixed fields, then NUL-terminated strings), so a
- *            struct msg_rec points straight into the map
+ *   msg      num -> where its record is in rec.dat (offset, length)
  *   (raw bytes and body text live outside LMDB in raw.dat, see below)
  *   mid      idkey(Message-ID) -> num (dups: same id, different content)
  *   ident    SHA-256(Message-ID, body bytes) -> num: "delivered twice"
@@ -21,13 +20,16 @@
  *   series   series id -> record; skey: match key -> series id
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
  *
+ * rec.dat: append-only, the records (fixed fields, then NUL-terminated
+ * strings, so a struct msg_rec points straight into the mapped file), in
+ * number order: a week's records are a few contiguous pages.
  * raw.dat: append-only, each added message's raw bytes, a NUL, then (unless
  * the body text is the tail of the raw bytes, as for a plain-text mail) the
- * text and a NUL. The record holds the offsets; meta "blob_end" is the
- * committed length. A writer (holding LMDB's write lock) writes past
- * blob_end, syncs, then commits the LMDB transaction that references the
- * bytes: an aborted batch leaves an unreferenced tail the next writer
- * overwrites. Keeping the large bytes out of the B-trees keeps the indexes
+ * text and a NUL. The record holds the offsets.
+ * For both files meta holds the committed length ("blob_end", "rec_end").
+ * A writer (holding LMDB's write lock) writes past it, syncs, then commits
+ * the LMDB transaction that references the bytes: an aborted batch leaves
+ * an unreferenced tail the next writer overwrites. Keeping the large bytes out of the B-trees keeps the indexes
  * dense in the map, so a query touches few pages (a page fault costs tens
  * of microseconds on the virtual machines this runs on), and no page is
  * half wasted on an overflow chain.
@@ -81,11 +83,19 @@ static const struct {
 	[D_UMETA] = { "umeta", 0 },
 };
 
+enum { F_RAW, F_REC, F_COUNT };
+static const struct {
+	const char *name, *endkey;
+} files[F_COUNT] = {
+	[F_RAW] = { "raw.dat", "blob_end" },
+	[F_REC] = { "rec.dat", "rec_end" },
+};
+
 struct store {
 	struct db_env *env;
 	char *dir;
 	int rdonly;
-	int blob_fd;            /* raw.dat, -1 when absent (empty read-only store) */
+	int fd[F_COUNT];        /* -1 when absent (empty read-only store) */
 	db_dbi d[D_COUNT];
 };
 
@@ -98,11 +108,11 @@ struct blobmap {
 struct store_reader {
 	struct store *s;
 	struct db_txn *t;
-	struct blobmap map;     /* mapped on the first raw/text access */
-	int mapped;
+	struct blobmap map[F_COUNT];  /* mapped on first use */
+	int mapped[F_COUNT];
 };
 
-static int reader_map(struct store_reader *r, struct kv_err *err);
+static int reader_map(struct store_reader *r, int f, struct kv_err *err);
 
 const char *store_path(const struct store *s)
 {
@@ -298,69 +308,31 @@ static int msg_decode(const struct db_val *v, uint64_t num, struct msg_rec *m)
 	return 0;
 }
 
-static int msg_load(struct db_txn *t, struct store *s, uint64_t num, struct msg_rec *m,
-		    struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	int rc;
-
-	db_be64(k, num);
-	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (msg_decode(&v, num, m) < 0)
-		return kv_err_set(err, "message %llu: malformed record", (unsigned long long)num);
-	rc = db_get(t, s->d[D_MTHR], k, 8, &v, err);
-	if (rc < 0)
-		return -1;
-	m->thread = (rc == 0 && v.n == 8) ? db_get_be64(v.p) : 0;
-	return 0;
-}
-
-/* Where message num's bytes are in raw.dat. 0 / 1 / -1. */
-static int msg_offsets(struct db_txn *t, struct store *s, uint64_t num, struct msg_fixed *f,
-		       struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	int rc;
-
-	db_be64(k, num);
-	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (v.n < sizeof(*f))
-		return kv_err_set(err, "message %llu: malformed record", (unsigned long long)num);
-	memcpy(f, v.p, sizeof(*f));
-	return 0;
-}
-
-/* Bytes [off, off + len) of raw.dat: a view into map when there is one
+/* Bytes [off, off + len) of file f: a view into map when there is one
  * (readers), else read into *owned (the writer, whose bytes are not
  * committed yet). */
-static int blob_bytes(struct store *s, const struct blobmap *map, uint64_t off, uint64_t len,
+static int blob_bytes(struct store *s, int f, const struct blobmap *map, uint64_t off, uint64_t len,
 		      const char **p, char **owned, struct kv_err *err)
 {
 	*owned = NULL;
 	if (map) {
 		if (off > map->len || len > map->len - off)
-			return kv_err_set(err, "%s/raw.dat: bytes %llu..%llu lie past the committed end %llu",
-					  s->dir, (unsigned long long)off, (unsigned long long)(off + len),
-					  (unsigned long long)map->len);
+			return kv_err_set(err, "%s/%s: bytes %llu..%llu lie past the committed end %llu",
+					  s->dir, files[f].name, (unsigned long long)off,
+					  (unsigned long long)(off + len), (unsigned long long)map->len);
 		*p = map->p + off;
 		return 0;
 	}
-	if (s->blob_fd < 0)
-		return kv_err_set(err, "%s/raw.dat: missing", s->dir);
+	if (s->fd[f] < 0)
+		return kv_err_set(err, "%s/%s: missing", s->dir, files[f].name);
 	*owned = kv_xmalloc(len + 1);
 	for (uint64_t got = 0; got < len;) {
-		ssize_t n = pread(s->blob_fd, *owned + got, len - got, (off_t)(off + got));
+		ssize_t n = pread(s->fd[f], *owned + got, len - got, (off_t)(off + got));
 		if (n <= 0) {
 			free(*owned);
 			*owned = NULL;
-			return kv_err_set(err, "%s/raw.dat: cannot read %llu bytes at %llu: %s", s->dir,
-					  (unsigned long long)len, (unsigned long long)off,
+			return kv_err_set(err, "%s/%s: cannot read %llu bytes at %llu: %s", s->dir,
+					  files[f].name, (unsigned long long)len, (unsigned long long)off,
 					  n < 0 ? strerror(errno) : "file too short");
 		}
 		got += (uint64_t)n;
@@ -370,19 +342,91 @@ static int blob_bytes(struct store *s, const struct blobmap *map, uint64_t off, 
 	return 0;
 }
 
-/* Map the committed part of raw.dat for reader-side views. */
-static int blob_map(struct store *s, struct db_txn *t, struct blobmap *map, struct kv_err *err);
+/* The record bytes of message num (view in map, or read into *owned). 0 / 1 / -1. */
+static int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
+		   struct db_val *rv, char **owned, struct kv_err *err)
+{
+	unsigned char k[8];
+	struct db_val v;
+	const char *p;
+	uint64_t off, len;
+	int rc;
 
-static int text_load(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
-		     const char **text, size_t *len, char **owned, struct kv_err *err)
+	*owned = NULL;
+	db_be64(k, num);
+	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
+	if (rc != 0)
+		return rc;
+	if (v.n != 16)
+		return kv_err_set(err, "message %llu: malformed index entry", (unsigned long long)num);
+	off = db_get_be64(v.p);
+	len = db_get_be64((const char *)v.p + 8);
+	if (len < sizeof(struct msg_fixed))
+		return kv_err_set(err, "message %llu: record of %llu bytes", (unsigned long long)num,
+				  (unsigned long long)len);
+	if (blob_bytes(s, F_REC, map, off, len, &p, owned, err) < 0)
+		return -1;
+	rv->p = p;
+	rv->n = len;
+	return 0;
+}
+
+/* Record and thread of message num; with map NULL the strings live in
+ * *owned (free it after use). */
+static int msg_load(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
+		    struct msg_rec *m, char **owned, struct kv_err *err)
+{
+	unsigned char k[8];
+	struct db_val v;
+	int rc = rec_get(t, s, map, num, &v, owned, err);
+
+	if (rc != 0)
+		return rc;
+	if (msg_decode(&v, num, m) < 0) {
+		free(*owned);
+		*owned = NULL;
+		return kv_err_set(err, "message %llu: malformed record", (unsigned long long)num);
+	}
+	db_be64(k, num);
+	rc = db_get(t, s->d[D_MTHR], k, 8, &v, err);
+	if (rc < 0) {
+		free(*owned);
+		*owned = NULL;
+		return -1;
+	}
+	m->thread = (rc == 0 && v.n == 8) ? db_get_be64(v.p) : 0;
+	return 0;
+}
+
+/* Where message num's bytes are in raw.dat. 0 / 1 / -1. */
+static int msg_offsets(struct db_txn *t, struct store *s, const struct blobmap *recmap, uint64_t num,
+		       struct msg_fixed *f, struct kv_err *err)
+{
+	struct db_val v;
+	char *owned;
+	int rc = rec_get(t, s, recmap, num, &v, &owned, err);
+
+	if (rc != 0)
+		return rc;
+	memcpy(f, v.p, sizeof(*f));
+	free(owned);
+	return 0;
+}
+
+/* Map the committed part of file f for reader-side views. */
+static int blob_map(struct store *s, int f, struct db_txn *t, struct blobmap *map, struct kv_err *err);
+
+static int text_load(struct db_txn *t, struct store *s, const struct blobmap *recmap,
+		     const struct blobmap *rawmap, uint64_t num, const char **text, size_t *len,
+		     char **owned, struct kv_err *err)
 {
 	struct msg_fixed f;
-	int rc = msg_offsets(t, s, num, &f, err);
+	int rc = msg_offsets(t, s, recmap, num, &f, err);
 
 	*owned = NULL;
 	if (rc != 0)
 		return rc;
-	if (blob_bytes(s, map, f.text_off, f.text_len, text, owned, err) < 0)
+	if (blob_bytes(s, F_RAW, rawmap, f.text_off, f.text_len, text, owned, err) < 0)
 		return -1;
 	*len = f.text_len;
 	return 0;
@@ -554,7 +598,8 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			return kv_err_set(err, "%s: no store here (data.mdb missing)", dir);
 	}
 	s = kv_xcalloc(1, sizeof(*s));
-	s->blob_fd = -1;
+	for (int i = 0; i < F_COUNT; i++)
+		s->fd[i] = -1;
 	s->dir = kv_xstrdup(dir);
 	s->rdonly = rdonly;
 	if (db_env_open(&s->env, dir, mapsize ? mapsize : STORE_DEFAULT_MAP, D_COUNT + 4,
@@ -620,10 +665,10 @@ create:
 		t = NULL;
 		probe = 0;
 	}
-	{
-		char *f = kv_xasprintf("%s/raw.dat", dir);
-		s->blob_fd = open(f, rdonly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-		if (s->blob_fd < 0 && !(rdonly && errno == ENOENT)) {
+	for (int i = 0; i < F_COUNT; i++) {
+		char *f = kv_xasprintf("%s/%s", dir, files[i].name);
+		s->fd[i] = open(f, rdonly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		if (s->fd[i] < 0 && !(rdonly && errno == ENOENT)) {
 			kv_err_set(err, "%s: %s", f, strerror(errno));
 			free(f);
 			goto fail;
@@ -635,6 +680,9 @@ create:
 fail:
 	if (t)
 		db_txn_abort(t);
+	for (int i = 0; i < F_COUNT; i++)
+		if (s->fd[i] >= 0)
+			close(s->fd[i]);
 	db_env_close(s->env);
 	free(s->dir);
 	free(s);
@@ -651,8 +699,9 @@ void store_close(struct store *s)
 	if (!s)
 		return;
 	db_env_close(s->env);
-	if (s->blob_fd >= 0)
-		close(s->blob_fd);
+	for (int i = 0; i < F_COUNT; i++)
+		if (s->fd[i] >= 0)
+			close(s->fd[i]);
 	free(s->dir);
 	free(s);
 }
@@ -707,7 +756,7 @@ struct wctx {
 	struct db_txn *t;
 	struct kv_err *err;
 	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
-	uint64_t blob_end, blob_cur;   /* raw.dat: committed end, where the next bytes go */
+	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
 };
 
 /* Is any of m's references (not itself) a stored message? 1 / 0 / -1. */
@@ -763,7 +812,7 @@ static int set_root(struct wctx *w, struct trec *t, const struct msg_rec *m, int
 	t->subject = kv_xstrdup(m->subject);
 	t->root_mid = kv_xstrdup(m->message_id);
 	subject_parse(t->subject, &si);
-	if (text_load(w->t, w->s, NULL, m->num, &text, &tl, &owned, w->err) < 0)
+	if (text_load(w->t, w->s, NULL, NULL, m->num, &text, &tl, &owned, w->err) < 0)
 		return -1;
 	t->category = (uint32_t)category_classify(&si, m->from_addr, text, tl);
 	free(owned);
@@ -779,7 +828,7 @@ static int root_recompute(struct wctx *w, struct trec *t)
 	struct db_val kv = { k, 8 }, v;
 	uint64_t best = 0, any = 0;
 	int64_t best_date = 0, any_date = 0;
-	char *best_mid = NULL, *any_mid = NULL;
+	char *best_mid = NULL, *any_mid = NULL, *owned = NULL;
 	int rc, ret = -1;
 	struct msg_rec m;
 
@@ -794,7 +843,9 @@ static int root_recompute(struct wctx *w, struct trec *t)
 
 		if (best && d > best_date)
 			break;
-		if (msg_load(w->t, w->s, num, &m, w->err) != 0)
+		free(owned);
+		owned = NULL;
+		if (msg_load(w->t, w->s, NULL, num, &m, &owned, w->err) != 0)
 			goto out;
 		if (!any || earlier(d, m.message_id, any_date, any_mid)) {
 			free(any_mid);
@@ -819,11 +870,14 @@ static int root_recompute(struct wctx *w, struct trec *t)
 	}
 	db_cursor_close(c);
 	c = NULL;
-	if (msg_load(w->t, w->s, best ? best : any, &m, w->err) != 0)
+	free(owned);
+	owned = NULL;
+	if (msg_load(w->t, w->s, NULL, best ? best : any, &m, &owned, w->err) != 0)
 		goto out;
 	ret = set_root(w, t, &m, best != 0);
 out:
 	db_cursor_close(c);
+	free(owned);
 	free(best_mid);
 	free(any_mid);
 	return ret;
@@ -1241,7 +1295,7 @@ static int series_update(struct wctx *w, struct trec *t)
 	struct msg_rec m;
 	struct srec r;
 	const char *text = "";
-	char *owned;
+	char *owned, *mown = NULL;
 	size_t tl = 0, i;
 	char norm[SUBJ_MAX];
 	struct sbuf tkey = SBUF_INIT, ck = SBUF_INIT, lk = SBUF_INIT;
@@ -1255,14 +1309,18 @@ static int series_update(struct wctx *w, struct trec *t)
 			return -1;
 		t->series = 0;
 	}
-	if ((rc = msg_load(w->t, w->s, t->root, &m, w->err)) != 0)
+	if ((rc = msg_load(w->t, w->s, NULL, t->root, &m, &mown, w->err)) != 0)
 		return rc < 0 ? -1 : kv_err_set(w->err, "thread %llu: root %llu missing",
 						 (unsigned long long)t->id, (unsigned long long)t->root);
 	subject_parse(m.subject, &si);
-	if (!root_is_series(&si))
+	if (!root_is_series(&si)) {
+		free(mown);
 		return 0;
-	if (text_load(w->t, w->s, NULL, t->root, &text, &tl, &owned, w->err) < 0)
+	}
+	if (text_load(w->t, w->s, NULL, NULL, t->root, &text, &tl, &owned, w->err) < 0) {
+		free(mown);
 		return -1;
+	}
 	body_analyze(text, tl, &bi);
 	free(owned);
 	subject_norm_title(si.title, norm, sizeof(norm));
@@ -1332,6 +1390,7 @@ static int series_update(struct wctx *w, struct trec *t)
 	t->series = sid;
 	ret = 0;
 out:
+	free(mown);
 	body_info_release(&bi);
 	srec_release(&r);
 	sbuf_release(&tkey);
@@ -1343,14 +1402,15 @@ out:
 /* ---- the batch ---- */
 
 /* Write iov at off in raw.dat, all of it. */
-static int blob_write(struct store *s, struct iovec *iov, int n, uint64_t off, struct kv_err *err)
+static int blob_write(struct store *s, int f, struct iovec *iov, int n, uint64_t off,
+		      struct kv_err *err)
 {
 	while (n > 0) {
-		ssize_t w = pwritev(s->blob_fd, iov, n, (off_t)off);
+		ssize_t w = pwritev(s->fd[f], iov, n, (off_t)off);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return kv_err_set(err, "%s/raw.dat: write at %llu: %s", s->dir,
+			return kv_err_set(err, "%s/%s: write at %llu: %s", s->dir, files[f].name,
 					  (unsigned long long)off, strerror(errno));
 		}
 		off += (uint64_t)w;
@@ -1388,22 +1448,28 @@ static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 	}
 	num = w->next_num++;
 	db_be64(k, num);
-	/* the bytes first, past the committed end of raw.dat */
+	/* the bytes first, past the committed ends of raw.dat and rec.dat */
 	memcpy(&f, p->rec.buf, sizeof(f));
-	f.raw_off = w->blob_cur;
+	f.raw_off = w->cur[F_RAW];
 	f.text_off = p->text_tail ? f.raw_off + it->len - p->m->text_len : f.raw_off + it->len + 1;
+	memcpy(p->rec.buf, &f, sizeof(f));
 	{
 		struct iovec iov[4] = {
 			{ (void *)it->raw, it->len }, { (void *)"", 1 },
 			{ (void *)p->m->text, p->m->text_len }, { (void *)"", 1 },
 		};
-		if (blob_write(s, iov, p->text_tail ? 2 : 4, w->blob_cur, w->err) < 0)
+		struct iovec riov[1] = { { p->rec.buf, p->rec.len } };
+		unsigned char loc[16];
+
+		if (blob_write(s, F_RAW, iov, p->text_tail ? 2 : 4, w->cur[F_RAW], w->err) < 0 ||
+		    blob_write(s, F_REC, riov, 1, w->cur[F_REC], w->err) < 0)
 			return -1;
-		w->blob_cur += it->len + 1 + (p->text_tail ? 0 : p->m->text_len + 1);
+		key16(loc, w->cur[F_REC], p->rec.len);
+		w->cur[F_RAW] += it->len + 1 + (p->text_tail ? 0 : p->m->text_len + 1);
+		w->cur[F_REC] += p->rec.len;
+		if ((rc = db_put(w->t, s->d[D_MSG], k, 8, loc, 16, DB_APPEND, w->err)) != 0)
+			return rc;
 	}
-	memcpy(p->rec.buf, &f, sizeof(f));
-	if ((rc = db_put(w->t, s->d[D_MSG], k, 8, p->rec.buf, p->rec.len, DB_APPEND, w->err)) != 0)
-		return rc;
 	idkey_make(&ik, p->m->message_id);
 	if ((rc = db_put(w->t, s->d[D_MID], ik.b, ik.n, k, 8, 0, w->err)) != 0)
 		return rc;
@@ -1413,18 +1479,12 @@ static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 	if ((rc = db_put(w->t, s->d[D_DATE], dk, 16, "", 0, 0, w->err)) != 0)
 		return rc;
 	w->raw_bytes += it->len;
-	/* thread from the stored record, so the writer and readers agree */
-	if ((rc = db_get(w->t, s->d[D_MSG], k, 8, &v, w->err)) != 0)
-		return rc < 0 ? -1 : kv_err_set(w->err, "message %llu vanished", (unsigned long long)num);
+	/* thread from the record as stored, so the writer and readers agree */
 	{
-		/* copy: thread_add writes, which may move the page under v */
-		char *copy = kv_xmalloc(v.n);
-		struct db_val cv = { copy, v.n };
-		memcpy(copy, v.p, v.n);
-		msg_decode(&cv, num, &m);
-		rc = thread_add(w, &m);
-		free(copy);
-		if (rc < 0)
+		struct db_val cv = { p->rec.buf, p->rec.len };
+		if (msg_decode(&cv, num, &m) < 0)
+			return kv_err_set(w->err, "message %llu: malformed record", (unsigned long long)num);
+		if ((rc = thread_add(w, &m)) < 0)
 			return rc;
 	}
 	it->status = STORE_ADDED;
@@ -1449,11 +1509,13 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	    meta_get_u64(w.t, s, "next_series", &w.next_series, err) < 0 ||
 	    meta_get_u64(w.t, s, "raw_bytes", &w.raw_bytes, err) < 0 ||
 	    meta_get_u64(w.t, s, "ghosts", &w.ghosts, err) < 0 ||
-	    meta_get_u64(w.t, s, "blob_end", &w.blob_end, err) < 0) {
+	    meta_get_u64(w.t, s, files[F_RAW].endkey, &w.end[F_RAW], err) < 0 ||
+	    meta_get_u64(w.t, s, files[F_REC].endkey, &w.end[F_REC], err) < 0) {
 		rc = -1;
 		goto fail;
 	}
-	w.blob_cur = w.blob_end;
+	w.cur[F_RAW] = w.end[F_RAW];
+	w.cur[F_REC] = w.end[F_REC];
 	if (!w.next_num)
 		w.next_num = 1;
 	if (!w.next_thread)
@@ -1477,12 +1539,15 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	    (rc = meta_put_u64(w.t, s, "next_series", w.next_series, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "raw_bytes", w.raw_bytes, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "ghosts", w.ghosts, err)) != 0 ||
-	    (rc = meta_put_u64(w.t, s, "blob_end", w.blob_cur, err)) != 0)
+	    (rc = meta_put_u64(w.t, s, files[F_RAW].endkey, w.cur[F_RAW], err)) != 0 ||
+	    (rc = meta_put_u64(w.t, s, files[F_REC].endkey, w.cur[F_REC], err)) != 0)
 		goto fail;
-	/* the bytes reach the disk before the records that name them */
-	if (w.blob_cur > w.blob_end && fdatasync(s->blob_fd) < 0) {
-		rc = kv_err_set(err, "%s/raw.dat: sync: %s", s->dir, strerror(errno));
-		goto fail;
+	/* the bytes reach the disk before the index entries that name them */
+	for (int f = 0; f < F_COUNT; f++) {
+		if (w.cur[f] > w.end[f] && fdatasync(s->fd[f]) < 0) {
+			rc = kv_err_set(err, "%s/%s: sync: %s", s->dir, files[f].name, strerror(errno));
+			goto fail;
+		}
 	}
 	return db_txn_commit(w.t, err);
 fail:
@@ -1658,27 +1723,27 @@ int store_reader_begin(struct store *s, struct store_reader **rp, struct kv_err 
 	return 0;
 }
 
-static int blob_map(struct store *s, struct db_txn *t, struct blobmap *map, struct kv_err *err)
+static int blob_map(struct store *s, int f, struct db_txn *t, struct blobmap *map, struct kv_err *err)
 {
 	struct stat st;
 	void *p;
 
 	map->p = "";
 	map->len = 0;
-	if (meta_get_u64(t, s, "blob_end", &map->len, err) < 0)
+	if (meta_get_u64(t, s, files[f].endkey, &map->len, err) < 0)
 		return -1;
 	if (map->len == 0)
 		return 0;
-	if (s->blob_fd < 0 || fstat(s->blob_fd, &st) < 0 || (uint64_t)st.st_size < map->len) {
+	if (s->fd[f] < 0 || fstat(s->fd[f], &st) < 0 || (uint64_t)st.st_size < map->len) {
 		uint64_t want = map->len;
 		map->len = 0;
-		return kv_err_set(err, "%s/raw.dat: missing or shorter than the %llu committed bytes",
-				  s->dir, (unsigned long long)want);
+		return kv_err_set(err, "%s/%s: missing or shorter than the %llu committed bytes",
+				  s->dir, files[f].name, (unsigned long long)want);
 	}
-	p = mmap(NULL, map->len, PROT_READ, MAP_SHARED, s->blob_fd, 0);
+	p = mmap(NULL, map->len, PROT_READ, MAP_SHARED, s->fd[f], 0);
 	if (p == MAP_FAILED) {
 		map->len = 0;
-		return kv_err_set(err, "%s/raw.dat: mmap: %s", s->dir, strerror(errno));
+		return kv_err_set(err, "%s/%s: mmap: %s", s->dir, files[f].name, strerror(errno));
 	}
 	map->p = p;
 	return 0;
@@ -1692,13 +1757,13 @@ static void blob_unmap(struct blobmap *map)
 	map->len = 0;
 }
 
-static int reader_map(struct store_reader *r, struct kv_err *err)
+static int reader_map(struct store_reader *r, int f, struct kv_err *err)
 {
-	if (r->mapped)
+	if (r->mapped[f])
 		return 0;
-	if (blob_map(r->s, r->t, &r->map, err) < 0)
+	if (blob_map(r->s, f, r->t, &r->map[f], err) < 0)
 		return -1;
-	r->mapped = 1;
+	r->mapped[f] = 1;
 	return 0;
 }
 
@@ -1706,7 +1771,8 @@ void store_reader_end(struct store_reader *r)
 {
 	if (!r)
 		return;
-	blob_unmap(&r->map);
+	for (int f = 0; f < F_COUNT; f++)
+		blob_unmap(&r->map[f]);
 	db_txn_abort(r->t);
 	free(r);
 }
@@ -1733,7 +1799,11 @@ int store_kv_get(struct store_reader *r, const char *table, const char *key,
 
 int store_msg_get(struct store_reader *r, uint64_t num, struct msg_rec *m, struct kv_err *err)
 {
-	return msg_load(r->t, r->s, num, m, err);
+	char *owned;
+
+	if (reader_map(r, F_REC, err) < 0)
+		return -1;
+	return msg_load(r->t, r->s, &r->map[F_REC], num, m, &owned, err);
 }
 
 int store_msg_find(struct store_reader *r, const char *message_id, uint64_t *nums, size_t max,
@@ -1775,11 +1845,13 @@ int store_msg_raw(struct store_reader *r, uint64_t num, const char **data, size_
 {
 	struct msg_fixed f;
 	char *owned;
-	int rc = msg_offsets(r->t, r->s, num, &f, err);
+	int rc;
 
-	if (rc != 0)
+	if (reader_map(r, F_REC, err) < 0 || reader_map(r, F_RAW, err) < 0)
+		return -1;
+	if ((rc = msg_offsets(r->t, r->s, &r->map[F_REC], num, &f, err)) != 0)
 		return rc;
-	if (reader_map(r, err) < 0 || blob_bytes(r->s, &r->map, f.raw_off, f.raw_len, data, &owned, err) < 0)
+	if (blob_bytes(r->s, F_RAW, &r->map[F_RAW], f.raw_off, f.raw_len, data, &owned, err) < 0)
 		return -1;
 	*len = f.raw_len;
 	return 0;
@@ -1790,9 +1862,9 @@ int store_msg_text(struct store_reader *r, uint64_t num, const char **text, size
 {
 	char *owned;
 
-	if (reader_map(r, err) < 0)
+	if (reader_map(r, F_REC, err) < 0 || reader_map(r, F_RAW, err) < 0)
 		return -1;
-	return text_load(r->t, r->s, &r->map, num, text, len, &owned, err);
+	return text_load(r->t, r->s, &r->map[F_REC], &r->map[F_RAW], num, text, len, &owned, err);
 }
 
 static int first_num(struct db_txn *t, struct store *s, const char *id, uint64_t *num,
@@ -1848,9 +1920,12 @@ int store_iter_window(struct store_reader *r, int64_t since, int64_t until,
 	unsigned char k[16];
 	struct db_val kv = { k, 16 }, v;
 	struct msg_rec m;
+	char *owned;
 	int rc, ret = 0;
 
 	key16(k, date_bias(since), 0);
+	if (reader_map(r, F_REC, err) < 0)
+		return -1;
 	if (db_cursor_open(r->t, r->s->d[D_DATE], &c, err) < 0)
 		return -1;
 	for (rc = db_cursor_get(c, DB_SET_RANGE, &kv, &v, err); rc == 0;
@@ -1861,7 +1936,7 @@ int store_iter_window(struct store_reader *r, int64_t since, int64_t until,
 		if (date_unbias(db_get_be64(kv.p)) >= until)
 			break;
 		num = db_get_be64((const char *)kv.p + 8);
-		rc = msg_load(r->t, r->s, num, &m, err);
+		rc = msg_load(r->t, r->s, &r->map[F_REC], num, &m, &owned, err);
 		if (rc != 0) {
 			if (rc == 1)
 				kv_err_set(err, "date index names message %llu, which is missing",
@@ -1883,14 +1958,17 @@ int store_iter_all(struct store_reader *r, store_msg_cb cb, void *ctx, struct kv
 	struct db_cursor *c;
 	struct db_val kv, v;
 	struct msg_rec m;
+	char *owned;
 	int rc, ret = 0;
 
+	if (reader_map(r, F_REC, err) < 0)
+		return -1;
 	if (db_cursor_open(r->t, r->s->d[D_MSG], &c, err) < 0)
 		return -1;
 	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0;
 	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
 		uint64_t num = db_get_be64(kv.p);
-		if ((rc = msg_load(r->t, r->s, num, &m, err)) != 0) {
+		if ((rc = msg_load(r->t, r->s, &r->map[F_REC], num, &m, &owned, err)) != 0) {
 			ret = -1;
 			break;
 		}
@@ -2096,7 +2174,7 @@ static int has_pair(struct db_txn *t, db_dbi d, const void *k, size_t kn, const 
 	return rc;
 }
 
-static int check_messages(struct store *s, struct db_txn *t, const struct blobmap *map, uint64_t *nmsg,
+static int check_messages(struct store *s, struct db_txn *t, const struct blobmap *maps, uint64_t *nmsg,
 			  struct kv_err *err)
 {
 	struct db_cursor *c;
@@ -2119,13 +2197,17 @@ static int check_messages(struct store *s, struct db_txn *t, const struct blobma
 		int r;
 
 		(*nmsg)++;
-		if (kv.n != 8 || msg_decode(&v, num, &m) < 0) {
+		if (kv.n != 8 || (r = rec_get(t, s, &maps[F_REC], num, &x, &owned, err)) != 0) {
+			ret = broken(err, "message %llu: record: %s", un, kv.n != 8 ? "bad key" : err->msg);
+			break;
+		}
+		if (msg_decode(&x, num, &m) < 0) {
 			ret = broken(err, "message %llu: malformed record", un);
 			break;
 		}
-		memcpy(&f, v.p, sizeof(f));
+		memcpy(&f, x.p, sizeof(f));
 		db_be64(k8, num);
-		if (blob_bytes(s, map, f.raw_off, f.raw_len + 1, &raw, &owned, err) < 0) {
+		if (blob_bytes(s, F_RAW, &maps[F_RAW], f.raw_off, f.raw_len + 1, &raw, &owned, err) < 0) {
 			ret = broken(err, "message %llu <%s>: raw bytes: %s", un, m.message_id, err->msg);
 			break;
 		}
@@ -2134,7 +2216,7 @@ static int check_messages(struct store *s, struct db_txn *t, const struct blobma
 				     un, m.message_id);
 			break;
 		}
-		if (blob_bytes(s, map, f.text_off, f.text_len + 1, &text, &owned, err) < 0) {
+		if (blob_bytes(s, F_RAW, &maps[F_RAW], f.text_off, f.text_len + 1, &text, &owned, err) < 0) {
 			ret = broken(err, "message %llu <%s>: body text: %s", un, m.message_id, err->msg);
 			break;
 		}
@@ -2382,7 +2464,7 @@ int store_check(struct store *s, struct kv_err *err)
 	uint64_t nmsg, n;
 	int rc;
 	static const int same[] = { D_MID, D_IDENT, D_DATE, D_MTHR };
-	struct blobmap map;
+	struct blobmap map[F_COUNT];
 
 	if (db_txn_begin(s->env, 1, &t, err) < 0)
 		return -1;
@@ -2393,12 +2475,18 @@ int store_check(struct store *s, struct kv_err *err)
 		rc = broken(err, "schema version key missing or unknown");
 		goto out;
 	}
-	if (blob_map(s, t, &map, err) < 0) {
-		rc = broken(err, "%s", err->msg);
-		goto out;
+	for (int f = 0; f < F_COUNT; f++)
+		map[f].len = 0;
+	for (int f = 0; f < F_COUNT; f++) {
+		if (blob_map(s, f, t, &map[f], err) < 0) {
+			rc = broken(err, "%s", err->msg);
+			break;
+		}
 	}
-	rc = check_messages(s, t, &map, &nmsg, err);
-	blob_unmap(&map);
+	if (rc == 0)
+		rc = check_messages(s, t, map, &nmsg, err);
+	for (int f = 0; f < F_COUNT; f++)
+		blob_unmap(&map[f]);
 	if (rc != 0)
 		goto out;
 	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
