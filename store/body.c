@@ -412,9 +412,12 @@ static int is_list_footer(const struct line *l, size_t i, size_t n)
  * Collecting facts.
  */
 
+/* Enough for a treewide patch; keeps the unique check from going quadratic. */
+#define BODY_MAX_LIST 4096
+
 static void strv_add_unique(struct strv *sv, const char *s, size_t n)
 {
-	if (n == 0)
+	if (n == 0 || sv->n >= BODY_MAX_LIST)
 		return;
 	for (size_t i = 0; i < sv->n; i++)
 		if (strlen(sv->v[i]) == n && !memcmp(sv->v[i], s, n))
@@ -783,7 +786,8 @@ static void classify(struct line *l, size_t n, struct body_info *bi)
 
 		if (c->blank) {
 			c->kind = i ? l[i - 1].kind : SEG_PROSE;
-			if (changes && !changes_continue(l, i, n)) {
+			/* one look-ahead per run of blank lines, not per line */
+			if (changes && (i == 0 || !l[i - 1].blank) && !changes_continue(l, i, n)) {
 				changes = 0;
 				c->kind = SEG_CHANGES;
 			}

@@ -884,15 +884,16 @@ static char *id_dup(const char *s, size_t n)
  */
 static void ids_foreach(const char *v, int (*fn)(char *id, void *arg), void *arg)
 {
-	const char *p = v;
+	const char *p = v, *vend = v + strlen(v);
 	int any = 0;
-	while ((p = strchr(p, '<'))) {
-		const char *e = strchr(p + 1, '>');
-		const char *next = strchr(p + 1, '<');
+	while ((p = memchr(p, '<', (size_t)(vend - p)))) {
+		/* "<a@b <c@d>": the first lost its '>', so look no further than
+		 * the next '<' (which also keeps this linear) */
+		const char *next = memchr(p + 1, '<', (size_t)(vend - p - 1));
+		const char *lim = next ? next : vend;
+		const char *e = memchr(p + 1, '>', (size_t)(lim - p - 1));
 		if (!e)
-			e = p + strlen(p);
-		if (next && next < e)
-			e = next;   /* "<a@b <c@d>": the first lost its '>' */
+			e = lim;
 		char *id = id_dup(p + 1, (size_t)(e - p - 1));
 		if (id) {
 			any = 1;

@@ -438,6 +438,31 @@ static void t_edges(void)
 	is_str(seg_kind_name(SEG_CHANGES), "changes", "seg_kind_name");
 }
 
+static void t_hostile(void)
+{
+	/* inputs that would be quadratic in a naive classifier; each must
+	 * finish quickly (the parser caps text at 4 MB) */
+	struct sbuf sb = SBUF_INIT;
+	struct body_info bi;
+	sbuf_adds(&sb, "Changes since v1:\n- x\n");
+	for (int i = 0; i < 1000000; i++)
+		sbuf_addc(&sb, '\n');
+	sbuf_adds(&sb, "  - still notes\n");
+	body_analyze(sb.buf, sb.len, &bi);
+	is_kind(sb.buf, &bi, "still notes", SEG_CHANGES);
+	body_info_release(&bi);
+
+	sbuf_reset(&sb);
+	for (int i = 0; i < 40000; i++)
+		sbuf_addf(&sb, "diff --git a/f%d.c b/f%d.c\n--- a/f%d.c\n+++ b/f%d.c\n@@ -1 +1 @@ fn%d(void)\n-a\n+b\n",
+			  i, i, i, i, i);
+	body_analyze(sb.buf, sb.len, &bi);
+	ok(bi.diff_files.n > 1000 && bi.diff_files.n <= 4096, "40,000 files: list capped (%zu)", bi.diff_files.n);
+	ok(bi.has_diff, "40,000 files: a diff");
+	body_info_release(&bi);
+	sbuf_release(&sb);
+}
+
 int main(void)
 {
 	t_cover_letter();
@@ -445,5 +470,6 @@ int main(void)
 	t_reply();
 	t_changes_shapes();
 	t_edges();
+	t_hostile();
 	return done_testing();
 }

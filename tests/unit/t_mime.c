@@ -218,6 +218,24 @@ static void t_many_references(void)
 	sbuf_release(&sb);
 }
 
+static void t_hostile_references(void)
+{
+	/* 1 MB of '<' with no '>': must stay linear */
+	struct sbuf sb = SBUF_INIT;
+	struct mail m;
+	sbuf_adds(&sb, "Message-ID: <h@x>\nReferences: ");
+	for (int i = 0; i < (1 << 20); i++)
+		sbuf_addc(&sb, i % 70 == 69 ? '\n' : (i % 70 == 0 && i ? ' ' : '<'));
+	sbuf_adds(&sb, "\n\nbody\n");
+	double t0 = now();
+	if (parse_n(sb.buf, sb.len, ARRIVAL, &m) == 0) {
+		ok(now() - t0 < 10.0, "1 MB of '<' in References: parsed in time");
+		ok(m.refs.n == 0, "1 MB of '<' in References: no ids");
+		mail_release(&m);
+	}
+	sbuf_release(&sb);
+}
+
 static void t_dates(void)
 {
 	struct mail m;
@@ -717,6 +735,7 @@ int main(void)
 	t_message_id_repairs();
 	t_references();
 	t_many_references();
+	t_hostile_references();
 	t_dates();
 	t_raw_8bit_headers();
 	t_rfc2047();
