@@ -2049,6 +2049,34 @@ def manifest_entry(m):
     return e
 
 
+def thread_summary(entries, weeks):
+    """Per thread key: what a digest would say about it, so tests need not
+    recompute it (list mail only)."""
+    out = {}
+    for e in sorted(entries, key=lambda e: (e['date'], e['message_id'])):
+        if not e['list']:
+            continue
+        t = out.get(e['thread'])
+        if t is None:
+            t = out[e['thread']] = {'root_subject': e['subject'], 'messages': 0,
+                                    'first_date': e['date'], 'last_date': e['date'],
+                                    'participants': []}
+            if weeks:
+                t['in_utc_week'] = 0
+                t['in_shanghai_week'] = 0
+                t['participants_utc_week'] = []
+        t['messages'] += 1
+        t['last_date'] = e['date']
+        if e['from_address'] not in t['participants']:
+            t['participants'].append(e['from_address'])
+        if weeks:
+            t['in_utc_week'] += e['in_utc_week']
+            t['in_shanghai_week'] += e['in_shanghai_week']
+            if e['in_utc_week'] and e['from_address'] not in t['participants_utc_week']:
+                t['participants_utc_week'].append(e['from_address'])
+    return out
+
+
 def emit(msgs, renderer, fmt, out):
     w = Writer(fmt, out)
     nbytes = 0
@@ -2504,6 +2532,10 @@ def main(argv=None):
     ap.add_argument('--manifest')
     ap.add_argument('--quiet', action='store_true')
     a = ap.parse_args(argv)
+    if a.weeks < 1:
+        ap.error('--weeks must be at least 1')
+    if a.messages is not None and a.messages < 0:
+        ap.error('--messages must not be negative')
     list_id = a.list_id
     list_addr = list_id.replace('.', '@', 1)
     t0 = time.monotonic()
@@ -2549,7 +2581,8 @@ def main(argv=None):
             entries.append(e)
         man = {'seed': a.seed, 'scenario': a.scenario, 'list_id': list_id,
                'window': {'start': iso(start), 'end': iso(end)},
-               'count': len(entries), 'messages': entries, 'items': items}
+               'count': len(entries), 'messages': entries, 'items': items,
+               'threads': thread_summary(entries, a.scenario == 'digest')}
         if a.manifest:
             with open(a.manifest, 'w') as f:
                 json.dump(man, f, indent=1, ensure_ascii=False)

@@ -77,6 +77,15 @@ $CHK parse "$T/d.mbox" "$T/d.json"; ok $? "digest mails parse"
 $GEN --seed 1 --scenario digest --out "$T/d2.mbox" 2>"$T/d2.err"
 grep -q 'edge_local_sunday' "$T/d2.err"; ok $? "digest prints a manifest to stderr without --manifest"
 
+"$PYTHON" - "$T/d.json" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+t = m['threads'][m['messages'][[e['message_id'] for e in m['messages']].index(m['items']['old_root_thread']['root'])]['thread']]
+sys.exit(0 if (t['messages'], t['in_utc_week']) == (3, 2) else 1)
+PY
+ok $? "digest thread summary: old root thread has 3 mails, 2 in the week"
+$GEN --weeks 0 --out "$T/x.mbox" 2>/dev/null; is "$?" 2 "--weeks 0 is a usage error (exit 2)"
+
 # bad scenario
 $GEN --scenario bad --out "$T/bad" --quiet
 $CHK bad "$T/bad"; ok $? "bad scenario writes every case"
