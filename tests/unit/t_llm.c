@@ -560,6 +560,25 @@ static void test_retries(void)
 	release_all(out, fx.n);
 	store_close(fx.s);
 
+	config_free(cfg);
+
+	diag("429 with a Retry-After beyond the deadline");
+	cfg = make_config("max_concurrency = 1\ndeadline = 5\n");
+	open_store(&fx, "retry429long");
+	fill_basic(&fx, 0);
+	fx.n = 1;
+	reset_requests("429:600,normal");
+	t0 = now();
+	ok(run(cfg, &fx, out) == 0 && !out[0].ok, "Retry-After: 600 with 5 s left: no summary");
+	ok(now() - t0 < 2.0, "gave up at once instead of sleeping past the deadline (%.1f s)", now() - t0);
+	reqs_load(&rs);
+	is_int(rs.n, 1, "no second request");
+	reqs_free(&rs);
+	release_all(out, fx.n);
+	store_close(fx.s);
+	config_free(cfg);
+	cfg = make_config("max_concurrency = 1\n");
+
 	diag("500 twice then normal");
 	open_store(&fx, "retry500");
 	fill_basic(&fx, 0);
