@@ -34,7 +34,7 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 echo "bench-llm: importing $CORPUS"
-"$DRV" --bench-import "$T/store" "$CORPUS" || { echo "bench-llm: import failed"; exit 0; }
+"$DRV" --bench-import "$T/store" "$CORPUS" || { echo "bench-llm: import failed"; exit 1; }
 
 echo "bench-llm: input tokens per weekly digest (estimate: ASCII/4 + 1 per non-ASCII code point)"
 echo "week      threads mails   ours      naive(win) ours/naive  naive(thread) ours/naive  sentences reached"
