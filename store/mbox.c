@@ -164,6 +164,7 @@ struct input {
 	int error;         /* the stream ended by an error (truncated gzip, I/O) */
 	char errmsg[160];
 	uint64_t lineno;   /* lines handed out so far */
+	size_t chunk;      /* read size: small for small files (maildirs) */
 	int64_t mtime;
 	uint64_t size;
 };
@@ -214,8 +215,13 @@ static struct input *input_open(const char *path, char **why)
 		*why = kv_xstrdup("cannot open: out of memory in zlib");
 		return NULL;
 	}
-	gzbuffer(in->gz, READ_CHUNK);
-	in->cap = READ_CHUNK;
+	/* A maildir is many small files: buffers sized to the file avoid
+	 * allocating and faulting in 1 MB per message. */
+	in->chunk = READ_CHUNK;
+	while (in->size && in->chunk > 16384 && in->chunk / 2 > in->size)
+		in->chunk /= 2;
+	gzbuffer(in->gz, (unsigned)in->chunk);
+	in->cap = in->chunk * 2;
 	in->buf = kv_xmalloc(in->cap);
 	return in;
 }
@@ -227,7 +233,7 @@ static void input_fill(struct input *in)
 		in->end -= in->pos;
 		in->pos = 0;
 	}
-	if (in->cap - in->end < READ_CHUNK / 2) {
+	if (in->cap - in->end < in->chunk / 2) {
 		in->cap *= 2;
 		in->buf = kv_xrealloc(in->buf, in->cap);
 	}
