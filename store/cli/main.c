@@ -107,13 +107,17 @@ char *cli_clean_id(const char *arg)
 
 int cli_find_msg(struct store_reader *r, const char *arg, uint64_t *num, size_t *nmatch, struct kv_err *err)
 {
-	uint64_t nums[1];
+	uint64_t nums[64];
 	size_t n = 0;
 	char *id = cli_clean_id(arg);
-	int rc = *id ? store_msg_find(r, id, nums, 1, &n, err) : 1;
+	int rc = *id ? store_msg_find(r, id, nums, 64, &n, err) : 1;
 	*nmatch = n;
 	if (rc == 0) {
+		/* several messages with one Message-ID: the first stored */
 		*num = nums[0];
+		for (size_t i = 1; i < n && i < 64; i++)
+			if (nums[i] < *num)
+				*num = nums[i];
 	} else if (rc == 1 && *id && strspn(id, "0123456789") == strlen(id)) {
 		struct msg_rec m;
 		uint64_t v = strtoull(id, NULL, 10);
