@@ -126,6 +126,30 @@ static int drop_privileges(const char *user, const char *group, struct kv_err *e
 	return 0;
 }
 
+/* Before dropping root: make dir (one level) and give it to the user the
+ * milter will run as, so the store and spool can be created under
+ * /var/lib and /var/spool. Best effort: errors show up at open time. */
+static void prepare_dir(const char *dir, const char *user, const char *group)
+{
+	uid_t uid;
+	gid_t gid;
+	struct kv_err err;
+	struct stat st;
+
+	if (geteuid() != 0 || !dir || !*dir || !(user && *user))
+		return;
+	if (lookup_ids(user, group, &uid, &gid, &err) < 0)
+		return;
+	if (stat(dir, &st) < 0) {
+		if (mkdir(dir, 0750) < 0)
+			return;
+	} else if (st.st_uid != 0) {
+		return;  /* somebody chose its owner already */
+	}
+	if (chown(dir, uid, gid) < 0)
+		log_warn("cannot chown %s to %s: %s", dir, user, strerror(errno));
+}
+
 static int write_pid_file(const char *path, struct kv_err *err)
 {
 	FILE *f = fopen(path, "w");
@@ -240,6 +264,10 @@ int main(int argc, char **argv)
 		log_err("%s", err.msg);
 		return 1;
 	}
+	prepare_dir(config_str(cfg, "store", "path"), config_str(cfg, "milter", "user"),
+		    config_str(cfg, "milter", "group"));
+	prepare_dir(config_str(cfg, "milter", "spool_dir"), config_str(cfg, "milter", "user"),
+		    config_str(cfg, "milter", "group"));
 	if (drop_privileges(config_str(cfg, "milter", "user"), config_str(cfg, "milter", "group"),
 			    &err) < 0) {
 		log_err("%s", err.msg);
