@@ -31,13 +31,18 @@ Usage (the stable interface; other tools call it like this):
                   stdout.
   --list-id ID    the list's List-Id (default kvmarm.lists.linux.dev); the
                   list address is derived from it (kvmarm@lists.linux.dev).
-  --size BYTES    approximate body size of patch mails (benchmarks).
+  --size BYTES    approximate body size of patch mails (benchmarks), within
+                  about 15%; the other mails keep their size, so the mean
+                  message is smaller: --size 8000 gives about 5.6 KB per
+                  message, --size 16000 about 7.5 KB.  Without --size, patch
+                  sizes follow a long-tailed distribution (mean about 5 KB).
   --non-list N    also write N mails without the list's List-Id (off-list
                   replies, other lists, personal mail), marked in the
                   manifest with "list": false.
   --manifest FILE write a JSON manifest (see below).  With --scenario digest
-                  and no --manifest, a one-line-per-message manifest is
-                  printed to stderr.
+                  and neither --manifest nor --quiet, a one-line-per-message
+                  manifest (id, thread, date, from, item) goes to stderr.
+  --quiet         no summary line (and no stderr manifest) on stderr.
   --big           with --scenario bad: also write the 50 MB message.
 
 Default scenario: several weeks of list traffic shaped like
@@ -1284,7 +1289,7 @@ def file_plan(r, s, v, i, size):
     nfiles = r.choice([1, 1, 1, 2, 2, 3])
     files = r.sample(s.files, min(nfiles, len(s.files)))
     if size:
-        budget = max(4, (size - 1200) // 42)
+        budget = max(4, (size - 400) // 64)
     else:
         mu, sigma, cap = PATCH_LINES
         budget = int(min(cap, r.lognormvariate(mu, sigma))) + 2
@@ -2607,7 +2612,7 @@ def main(argv=None):
             with open(a.manifest, 'w') as f:
                 json.dump(man, f, indent=1, ensure_ascii=False)
                 f.write('\n')
-        else:
+        elif not a.quiet:
             for e in entries:
                 print('%s\t%s\t%s\t%s <%s>\t%s' % (e['message_id'], e['thread'], e['date'], e['from_name'],
                                                    e['from_address'], e.get('item') or ''), file=sys.stderr)
