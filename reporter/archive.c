@@ -114,7 +114,8 @@ int archive_index(const char *dir, const char *lang, struct kv_err *err)
 		strv_push_owned(&names, kv_xstrndup(de->d_name, n - 5));
 	}
 	closedir(dh);
-	qsort(names.v, names.n, sizeof(*names.v), name_cmp_desc);
+	if (names.n)
+		qsort(names.v, names.n, sizeof(*names.v), name_cmp_desc);
 
 	struct digest d = { 0 };
 	d.lang = (char *)lang;

@@ -404,7 +404,8 @@ int digest_build(struct store_reader *r, const struct digest_opts *o, struct dig
 	}
 	d->store_messages = sc.messages;
 
-	qsort(w.v, w.n, sizeof(*w.v), win_cmp);
+	if (w.n)
+		qsort(w.v, w.n, sizeof(*w.v), win_cmp);
 	size_t nthreads = 0;
 	for (size_t i = 0; i < w.n; i++)
 		if (i == 0 || w.v[i].thread != w.v[i - 1].thread)
