@@ -31,6 +31,9 @@
 
 enum { EX_DONE = 0, EX_NOTHING = 1, EX_USAGE = 2, EX_FAIL = 3 };
 
+/* seconds before the daemon retries a digest that failed (delivery down) */
+#define RETRY_AFTER 600
+
 static const char usage_text[] =
 "usage: kvmarm-reporter [--config FILE] [--db DIR] --once [--week YYYY-Www | --since D --until D]\n"
 "                       [--no-send] [--resend] [--output DIR] [--format md,html,json] [--lang zh|en]\n"
@@ -61,7 +64,8 @@ static const char usage_text[] =
 "\"Mon 08:00\", in [reporter] timezone). Sent weeks are recorded in the store\n"
 "(table \"sent\"); at start it sends the last complete week once if it is due\n"
 "and not yet sent, so a missed Monday is caught up once and a restart never\n"
-"sends twice. SIGTERM/SIGINT stop it.\n"
+"sends twice. A failed digest (e.g. the MTA is down) is retried every 10\n"
+"minutes while its week is due. SIGTERM/SIGINT stop it.\n"
 "\n"
 "Test hooks: the environment variable KVMARM_NOW (or --now T), an ISO 8601\n"
 "time or epoch seconds, replaces the clock (generated time, default week,\n"
@@ -359,6 +363,11 @@ static int run_daemon(struct ctx *c)
 					log_warn("daemon: %s", err.msg);
 			} else if (rc != EX_DONE) {
 				ret = rc;
+				/* the week stays unsent: try again in ten minutes rather
+				 * than at next week's send time, when it is no longer due */
+				if (now + RETRY_AFTER < next)
+					next = now + RETRY_AFTER;
+				log_warn("daemon: digest %s failed; retrying in %d s", due, RETRY_AFTER);
 			}
 		}
 		iter++;
@@ -375,7 +384,6 @@ static int run_daemon(struct ctx *c)
 				break;
 			sleep(left > 60 ? 60 : (unsigned)left);
 		}
-		/* a failed delivery is retried at the next wake-up only if still unsent */
 	}
 	log_info("daemon: stopping");
 	return ret;

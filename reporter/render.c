@@ -94,6 +94,14 @@ void render_md_escape(struct sbuf *out, const char *s)
 		}
 		if (c < 0x20 || c == 0x7f)
 			continue;
+		/* U+0085, U+2028, U+2029 end lines in some viewers: a space */
+		if ((c == 0xC2 && (unsigned char)p[1] == 0x85) ||
+		    (c == 0xE2 && (unsigned char)p[1] == 0x80 &&
+		     ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))) {
+			p += c == 0xC2 ? 1 : 2;
+			sbuf_addc(out, ' ');
+			continue;
+		}
 		if (strchr("\\`*_[]()<>#|!~&", c)) {
 			sbuf_addc(out, '\\');
 			sbuf_addc(out, (char)c);

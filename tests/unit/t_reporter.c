@@ -77,6 +77,9 @@ static void t_escape(void)
 		       "\\<b\\>\\*em\\*\\</b\\> line \\`c\\` \\# \\| \\\\",
 	       "markdown escaping: no link, image, tag, emphasis, code or line break");
 	sbuf_reset(&sb);
+	render_md_escape(&sb, "a\xe2\x80\xa8" "b\xc2\x85" "c\xe2\x80\xa9" "d\re");
+	is_str(sb.buf, "a b c d e", "markdown: Unicode line and paragraph separators become spaces");
+	sbuf_reset(&sb);
 	render_html_escape(&sb, "<script>alert('x')</script> \" & <img onerror=x>");
 	is_str(sb.buf, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot; &amp; &lt;img onerror=x&gt;",
 	       "html escaping");
