@@ -15,8 +15,10 @@ ok $? "imported the digest scenario (weeks W08..W11)"
 mkdir -p "$T/sent"
 cat > "$T/sendmail" <<SH
 #!/bin/sh
-# stand-in MTA: check the fixed arguments, keep the message
+# stand-in MTA: check the fixed arguments, keep the message; fail once
+# (temporary failure, like an MTA that is down) when asked to
 [ "\$*" = "-oi -t" ] || { echo "bad arguments: \$*" >&2; exit 64; }
+if [ -f "$T/fail-once" ]; then rm -f "$T/fail-once"; cat > /dev/null; exit 75; fi
 n=\$(ls "$T/sent" | wc -l)
 cat > "$T/sent/\$((n + 1)).eml"
 SH
@@ -63,6 +65,18 @@ KVMARM_NOW=2024-03-27T09:00:00+08:00 kvmarm-reporter --config "$T/conf" -f --max
 	> /dev/null 2> "$T/d4.err"
 is "$?" 0 "late start"
 is "$(sent)" 2 "an empty last week sends nothing, and W11 is not caught up in a burst"
+
+# a failed delivery is retried ten minutes later, not a week later
+sed 's|^output_dir = .*|output_dir = '"$T"'/out2|' "$T/conf" > "$T/conf2"
+rm -rf "$T/db2"; cp -r "$T/db" "$T/db2"
+sed -i 's|^path = .*|path = '"$T"'/db2|' "$T/conf2"
+: > "$T/fail-once"
+KVMARM_NOW=2024-03-20T12:00:00+08:00 kvmarm-reporter --config "$T/conf2" -f --max-iterations 2 \
+	> /dev/null 2> "$T/d6.err"
+rc=$?
+[ "$rc" -gt 2 ]; ok $? "the failed attempt is reported in the exit status ($rc)"
+grep -q 'digest 2024-W11 failed; retrying in 600 s' "$T/d6.err"; ok $? "logs the retry"
+is "$(weeks)" "2024-W10 2024-W09 2024-W11 " "the retry ten minutes later sent W11"
 
 # the real clock: starts, finds nothing due, sleeps; SIGTERM stops it
 kvmarm-reporter --config "$T/conf" -f > /dev/null 2> "$T/d5.err" &
