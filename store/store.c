@@ -795,6 +795,7 @@ static int earlier(int64_t da, const char *ma, int64_t db, const char *mb)
 
 static int series_update(struct wctx *w, struct trec *t);
 static int series_remove(struct wctx *w, uint64_t sid, uint64_t tid);
+static int series_touch(struct wctx *w, uint64_t sid, uint64_t tid, int64_t first);
 
 /* Set t's root to message num (record m) and derive subject and category. */
 static int set_root(struct wctx *w, struct trec *t, const struct msg_rec *m, int cand)
@@ -969,6 +970,7 @@ static int thread_add(struct wctx *w, const struct msg_rec *m)
 	const char *x;
 	uint32_t nrefs = m->refs.n + 1;
 	int changed_root = 0;
+	int64_t first_before;
 
 	memset(&t, 0, sizeof(t));
 	memset(&u, 0, sizeof(u));
@@ -1091,6 +1093,7 @@ static int thread_add(struct wctx *w, const struct msg_rec *m)
 	db_be64(mv, m->num);
 	if (db_put(w->t, s->d[D_MTHR], mv, 8, v8, 8, 0, w->err) < 0)
 		goto out;
+	first_before = t.count ? t.first : INT64_MIN;
 	if (t.count == 0 || m->date < t.first)
 		t.first = m->date;
 	if (t.count == 0 || m->date > t.last)
@@ -1115,6 +1118,9 @@ static int thread_add(struct wctx *w, const struct msg_rec *m)
 	}
 	if (changed_root && series_update(w, &t) < 0)
 		goto out;
+	if (!changed_root && t.series && t.first != first_before &&
+	    series_touch(w, t.series, t.id, t.first) < 0)
+		goto out;
 	if (trec_save(w->t, s, &t, w->err) < 0)
 		goto out;
 	ret = 0;
@@ -1127,61 +1133,85 @@ out:
 
 /* ---- series ---- */
 
+/* A version as the series record keeps it, so reading a series costs one
+ * lookup, not one per version. */
+struct sver {
+	uint64_t thread;
+	int32_t version;
+	int64_t date;            /* the thread's first date */
+	const char *mid, *subject;
+};
+
 struct srec {
 	uint64_t id;
 	uint32_t maxver;
-	uint64_t *threads;
+	struct sver *v;
 	size_t n;
-	char *title, *author, *project;
+	const char *title, *author, *project;
+	char *buf;               /* copy of the stored value the strings point into */
+	struct strv own;         /* strings added since */
 };
 
 static void srec_release(struct srec *r)
 {
-	free(r->threads);
-	free(r->title);
-	free(r->author);
-	free(r->project);
+	free(r->v);
+	free(r->buf);
+	strv_release(&r->own);
 	memset(r, 0, sizeof(*r));
 }
 
-/* layout: u32 n, u32 maxver, u64 threads[n] (BE), title\0 author\0 project\0 */
-static int srec_decode(const struct db_val *v, uint64_t id, struct srec *r, int copy,
-		       const char **title, const char **author)
+/* layout: u32 n, u32 maxver, title\0 author\0 project\0, then n times
+ * { u64 thread (BE), i32 version, i64 date, message-id\0 subject\0 }.
+ * With copy the strings point into a private copy, else into v. */
+static int srec_decode(const struct db_val *v, uint64_t id, struct srec *r, int copy)
 {
-	const unsigned char *p = v->p;
-	const char *end = (const char *)v->p + v->n, *q;
+	const char *p, *end;
 	uint32_t n, mv;
 
 	memset(r, 0, sizeof(*r));
-	if (v->n < 8)
+	if (v->n < 11)
 		return -1;
+	if (copy) {
+		r->buf = kv_xmalloc(v->n);
+		memcpy(r->buf, v->p, v->n);
+		p = r->buf;
+	} else {
+		p = v->p;
+	}
+	end = p + v->n;
 	memcpy(&n, p, 4);
 	memcpy(&mv, p + 4, 4);
-	if (v->n < 8 + (size_t)n * 8 + 3)
-		return -1;
 	r->id = id;
 	r->maxver = mv;
-	r->n = n;
-	r->threads = kv_xmalloc(sizeof(uint64_t) * (n + 1));
-	for (uint32_t i = 0; i < n; i++)
-		r->threads[i] = db_get_be64(p + 8 + 8 * i);
-	q = (const char *)p + 8 + 8 * n;
-	if (title)
-		*title = q;
-	if (copy)
-		r->title = kv_xstrdup(q);
-	if (!(q = skip_strs(q, end, 1)))
+	p += 8;
+	r->title = p;
+	if (!(p = skip_strs(p, end, 1)))
 		return -1;
-	if (author)
-		*author = q;
-	if (copy)
-		r->author = kv_xstrdup(q);
-	if (!(q = skip_strs(q, end, 1)))
+	r->author = p;
+	if (!(p = skip_strs(p, end, 1)))
 		return -1;
-	if (copy)
-		r->project = kv_xstrndup(q, (size_t)(end - q));
-	if (!skip_strs(q, end, 1))
+	r->project = p;
+	if (!(p = skip_strs(p, end, 1)))
 		return -1;
+	if (n > v->n / 22)
+		return -1;
+	r->v = kv_xcalloc(n ? n : 1, sizeof(*r->v));
+	for (uint32_t i = 0; i < n; i++) {
+		struct sver *e = &r->v[i];
+		if (end - p < 22)
+			return -1;
+		e->thread = db_get_be64(p);
+		memcpy(&e->version, p + 8, 4);
+		memcpy(&e->date, p + 12, 8);
+		p += 20;
+		e->mid = p;
+		if (!(p = skip_strs(p, end, 1)))
+			return -1;
+		e->subject = p;
+		if (!(p = skip_strs(p, end, 1)))
+			return -1;
+		r->n++;
+	}
 	return 0;
 }
 
@@ -1195,7 +1225,7 @@ static int srec_load(struct wctx *w, uint64_t id, struct srec *r)
 	rc = db_get(w->t, w->s->d[D_SERIES], k, 8, &v, w->err);
 	if (rc != 0)
 		return rc;
-	if (srec_decode(&v, id, r, 1, NULL, NULL) < 0) {
+	if (srec_decode(&v, id, r, 1) < 0) {
 		srec_release(r);
 		return kv_err_set(w->err, "series %llu: malformed record", (unsigned long long)id);
 	}
@@ -1216,17 +1246,47 @@ static int srec_save(struct wctx *w, const struct srec *r)
 	}
 	sbuf_add(&sb, &n, 4);
 	sbuf_add(&sb, &r->maxver, 4);
-	for (size_t i = 0; i < r->n; i++) {
-		unsigned char b[8];
-		db_be64(b, r->threads[i]);
-		sbuf_add(&sb, b, 8);
-	}
 	put_str(&sb, r->title);
 	put_str(&sb, r->author);
 	put_str(&sb, r->project);
+	for (size_t i = 0; i < r->n; i++) {
+		unsigned char b[8];
+		db_be64(b, r->v[i].thread);
+		sbuf_add(&sb, b, 8);
+		sbuf_add(&sb, &r->v[i].version, 4);
+		sbuf_add(&sb, &r->v[i].date, 8);
+		put_str(&sb, r->v[i].mid);
+		put_str(&sb, r->v[i].subject);
+	}
 	rc = db_put(w->t, w->s->d[D_SERIES], k, 8, sb.buf, sb.len, 0, w->err);
 	sbuf_release(&sb);
 	return rc < 0 ? -1 : 0;
+}
+
+/* A string that lives as long as r. */
+static const char *srec_str(struct srec *r, const char *x)
+{
+	strv_push(&r->own, x);
+	return r->own.v[r->own.n - 1];
+}
+
+/* Thread tid's first date moved: keep its series entry in step. */
+static int series_touch(struct wctx *w, uint64_t sid, uint64_t tid, int64_t first)
+{
+	struct srec r;
+	int rc = srec_load(w, sid, &r), changed = 0;
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	for (size_t i = 0; i < r.n; i++) {
+		if (r.v[i].thread == tid && r.v[i].date != first) {
+			r.v[i].date = first;
+			changed = 1;
+		}
+	}
+	rc = changed ? srec_save(w, &r) : 0;
+	srec_release(&r);
+	return rc;
 }
 
 static int series_remove(struct wctx *w, uint64_t sid, uint64_t tid)
@@ -1238,8 +1298,8 @@ static int series_remove(struct wctx *w, uint64_t sid, uint64_t tid)
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	for (i = j = 0; i < r.n; i++)
-		if (r.threads[i] != tid)
-			r.threads[j++] = r.threads[i];
+		if (r.v[i].thread != tid)
+			r.v[j++] = r.v[i];
 	r.n = j;
 	rc = srec_save(w, &r);
 	srec_release(&r);
@@ -1364,15 +1424,18 @@ static int series_update(struct wctx *w, struct trec *t)
 		}
 	} else {
 		r.id = sid = w->next_series++;
-		r.threads = kv_xmalloc(sizeof(uint64_t));
-		r.author = kv_xstrdup(m.from_addr);
-		r.project = kv_xstrdup(si.project);
+		r.author = srec_str(&r, m.from_addr);
+		r.project = srec_str(&r, si.project);
 	}
-	r.threads = kv_xrealloc(r.threads, sizeof(uint64_t) * (r.n + 1));
-	r.threads[r.n++] = t->id;
+	r.v = kv_xrealloc(r.v, sizeof(*r.v) * (r.n + 1));
+	r.v[r.n].thread = t->id;
+	r.v[r.n].version = si.version;
+	r.v[r.n].date = t->first;
+	r.v[r.n].mid = srec_str(&r, m.message_id);
+	r.v[r.n].subject = srec_str(&r, m.subject);
+	r.n++;
 	if (!r.title || (uint32_t)si.version >= r.maxver) {
-		free(r.title);
-		r.title = kv_xstrdup(si.title);
+		r.title = srec_str(&r, si.title);
 		r.maxver = (uint32_t)si.version;
 	}
 	if (srec_save(w, &r) < 0)
@@ -2084,7 +2147,6 @@ int store_series_get(struct store_reader *r, uint64_t id, struct series_rec *sr,
 	unsigned char k[8];
 	struct db_val v;
 	struct srec rec;
-	const char *title, *author;
 	int rc;
 
 	memset(sr, 0, sizeof(*sr));
@@ -2092,41 +2154,26 @@ int store_series_get(struct store_reader *r, uint64_t id, struct series_rec *sr,
 	rc = db_get(r->t, r->s->d[D_SERIES], k, 8, &v, err);
 	if (rc != 0)
 		return rc;
-	if (srec_decode(&v, id, &rec, 0, &title, &author) < 0) {
+	if (srec_decode(&v, id, &rec, 0) < 0) {
 		srec_release(&rec);
 		return kv_err_set(err, "series %llu: malformed record", (unsigned long long)id);
 	}
 	sr->id = id;
-	sr->title = title;
-	sr->author = author;
+	sr->title = rec.title;
+	sr->author = rec.author;
 	sr->versions = kv_xcalloc(rec.n ? rec.n : 1, sizeof(*sr->versions));
 	for (size_t i = 0; i < rec.n; i++) {
-		struct thread_rec t;
-		struct subject_info si;
-		struct series_version *sv = &sr->versions[sr->nversions];
-
-		rc = store_thread_get(r, rec.threads[i], &t, err);
-		if (rc < 0)
-			goto fail;
-		if (rc == 1)
-			continue;
-		subject_parse(t.subject, &si);
-		sv->thread = t.id;
-		sv->version = si.version;
-		sv->date = t.first_date;
-		sv->message_id = t.root_message_id;
-		sv->subject = t.subject;
-		sr->nversions++;
+		struct series_version *sv = &sr->versions[i];
+		sv->thread = rec.v[i].thread;
+		sv->version = rec.v[i].version;
+		sv->date = rec.v[i].date;
+		sv->message_id = rec.v[i].mid;
+		sv->subject = rec.v[i].subject;
 	}
+	sr->nversions = rec.n;
 	srec_release(&rec);
 	qsort(sr->versions, sr->nversions, sizeof(*sr->versions), cmp_version);
 	return 0;
-fail:
-	srec_release(&rec);
-	free(sr->versions);
-	sr->versions = NULL;
-	sr->nversions = 0;
-	return -1;
 }
 
 int store_counts(struct store_reader *r, struct store_counts *c, struct kv_err *err)
@@ -2397,7 +2444,7 @@ static int check_series(struct store *s, struct db_txn *t, struct kv_err *err)
 	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
 		uint64_t sid = db_get_be64(kv.p);
 		struct srec r;
-		if (srec_decode(&v, sid, &r, 0, NULL, NULL) < 0 || r.n == 0) {
+		if (srec_decode(&v, sid, &r, 0) < 0 || r.n == 0) {
 			ret = broken(err, "series %llu: malformed or empty record", (unsigned long long)sid);
 			srec_release(&r);
 			break;
@@ -2405,14 +2452,19 @@ static int check_series(struct store *s, struct db_txn *t, struct kv_err *err)
 		for (size_t i = 0; i < r.n && ret == 0; i++) {
 			unsigned char k8[8];
 			struct thr_fixed f;
+			struct thread_rec tr;
+			unsigned long long us = (unsigned long long)sid, ut = (unsigned long long)r.v[i].thread;
 			int g;
-			db_be64(k8, r.threads[i]);
+			db_be64(k8, r.v[i].thread);
 			g = db_get(t, s->d[D_THREAD], k8, 8, &x, err);
 			if (g < 0)
 				ret = -1;
-			else if (g == 1 || thr_decode(&x, r.threads[i], NULL, &f) < 0 || f.series != sid)
-				ret = broken(err, "series %llu: lists thread %llu, which is not in it",
-					     (unsigned long long)sid, (unsigned long long)r.threads[i]);
+			else if (g == 1 || thr_decode(&x, r.v[i].thread, &tr, &f) < 0 || f.series != sid)
+				ret = broken(err, "series %llu: lists thread %llu, which is not in it", us, ut);
+			else if (r.v[i].date != tr.first_date || strcmp(r.v[i].mid, tr.root_message_id) != 0)
+				ret = broken(err, "series %llu: its entry for thread %llu says <%s> from %lld, "
+					     "the thread <%s> from %lld", us, ut, r.v[i].mid, (long long)r.v[i].date,
+					     tr.root_message_id, (long long)tr.first_date);
 		}
 		srec_release(&r);
 	}
@@ -2440,13 +2492,13 @@ static int check_series(struct store *s, struct db_txn *t, struct kv_err *err)
 			break;
 		}
 		memset(&r, 0, sizeof(r));
-		if (g == 1 || srec_decode(&x, f.series, &r, 0, NULL, NULL) < 0) {
+		if (g == 1 || srec_decode(&x, f.series, &r, 0) < 0) {
 			srec_release(&r);
 			ret = broken(err, "thread %llu: in series %llu, which does not exist",
 				     (unsigned long long)tid, (unsigned long long)f.series);
 			break;
 		}
-		for (i = 0; i < r.n && r.threads[i] != tid; i++)
+		for (i = 0; i < r.n && r.v[i].thread != tid; i++)
 			;
 		if (i == r.n)
 			ret = broken(err, "thread %llu: in series %llu, which does not list it",

@@ -123,6 +123,19 @@ static void test_title_author(void)
 	is_str(d, "KVM: arm64: Fix the vgic.|ana@x|v1:v1@x v2:v2@x v3:v3@x",
 	       "versions ascending, title of the newest");
 	free(d);
+	/* a reply dated before its cover letter (a skewed clock) moves the
+	 * thread's first date but not its root: the series follows */
+	add(s, "skew@x", "v1@x", "Bo <bo@y>", "Re: [PATCH 0/3] KVM: arm64: Fix the vgic", 1000000000, "ok\n");
+	{
+		struct store_reader *r;
+		struct series_rec sr;
+		struct kv_err err;
+		store_reader_begin(s, &r, &err);
+		ok(store_series_get(r, series_of(s, "v1@x"), &sr, &err) == 0 && sr.nversions == 3 &&
+		   sr.versions[0].date == 1000000000, "v1's date is its thread's new first date");
+		free(sr.versions);
+		store_reader_end(r);
+	}
 	check_whole(s, "title");
 	store_close(s);
 }
