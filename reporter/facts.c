@@ -79,6 +79,35 @@ static const char *const changes_phrases[] = {
 unsigned facts_scan_prose(const char *prose, size_t len, struct strv *commits)
 {
 	unsigned st = 0;
+	/* phrases may be anywhere and may wrap: search them once in a lowercase
+	 * copy with white space runs made single spaces */
+	char *low = kv_xmalloc(len + 1);
+	size_t nl_len = 0;
+	int sp = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)prose[i];
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+			sp = 1;
+			continue;
+		}
+		if (sp && nl_len)
+			low[nl_len++] = ' ';
+		sp = 0;
+		low[nl_len++] = (char)tolower(c);
+	}
+	low[nl_len] = '\0';
+	static const char *const applied_phrases[] = {
+		"applied to next", "applied to kvmarm", "applied to kvm-arm",
+	};
+	for (size_t i = 0; i < sizeof(applied_phrases) / sizeof(*applied_phrases); i++)
+		if (memmem(low, nl_len, applied_phrases[i], strlen(applied_phrases[i])))
+			st |= DST_APPLIED;
+	for (size_t i = 0; i < sizeof(changes_phrases) / sizeof(*changes_phrases); i++)
+		if (memmem(low, nl_len, changes_phrases[i], strlen(changes_phrases[i])))
+			st |= DST_CHANGES;
+	free(low);
+
+	/* what counts only at the start of a line */
 	const char *p = prose, *end = prose + len;
 	while (p < end) {
 		size_t n;
@@ -87,16 +116,12 @@ unsigned facts_scan_prose(const char *prose, size_t len, struct strv *commits)
 		p = nl ? nl + 1 : end;
 		if (!n)
 			continue;
-		if (starts_ci(l, n, "applied") || contains_ci(l, n, "applied to next") ||
-		    contains_ci(l, n, "applied to kvmarm") || contains_ci(l, n, "applied to kvm-arm"))
+		if (starts_ci(l, n, "applied"))
 			st |= DST_APPLIED;
 		if (starts_ci(l, n, "queued"))
 			st |= DST_QUEUED;
 		if (starts_ci(l, n, "nak") && (n == 3 || !isalpha((unsigned char)l[3])))
 			st |= DST_NAK;
-		for (size_t i = 0; i < sizeof(changes_phrases) / sizeof(*changes_phrases); i++)
-			if (contains_ci(l, n, changes_phrases[i]))
-				st |= DST_CHANGES;
 		/* "commit: 0123abcd" lines as b4 ty writes them; also "commit 0123abcd" */
 		if (commits && (starts_ci(l, n, "commit:") || starts_ci(l, n, "commit "))) {
 			size_t k = 6;

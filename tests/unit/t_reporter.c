@@ -105,6 +105,8 @@ static void t_scan(void)
 	ok(facts_scan_prose(q, strlen(q), NULL) & DST_QUEUED, "queued");
 	const char *ch = "This looks wrong to me; please fix the locking and respin.\n";
 	ok(facts_scan_prose(ch, strlen(ch), NULL) & DST_CHANGES, "changes requested");
+	const char *wrapped = "The locking is wrong here; please\nfix it before v3.\n";
+	ok(facts_scan_prose(wrapped, strlen(wrapped), NULL) & DST_CHANGES, "a phrase wrapped over two lines");
 	const char *none = "Looks good to me.\n";
 	is_int(facts_scan_prose(none, strlen(none), NULL), 0, "plain praise has no status");
 	char *p = facts_first_paragraphs("Hi all,\n\nThis series fixes\nthe vgic.\n\nSecond para.\n\nThird.\n",
