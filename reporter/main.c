@@ -49,7 +49,7 @@ static const char usage_text[] =
 "                    complete ISO week in [reporter] timezone)\n"
 "  --week YYYY-Www   the ISO week: Monday 00:00 to the next Monday 00:00 in\n"
 "                    [reporter] timezone\n"
-"  --since D --until D  the window [D, D); YYYY-MM-DD is midnight in\n"
+"  --since D --until D  the window [since, until); YYYY-MM-DD is midnight in\n"
 "                    [reporter] timezone, ISO 8601 with a time is taken as written\n"
 "  --no-send         write the archive files only; do not mail or mark as sent\n"
 "  --resend          mail it even if this week was sent before\n"
