@@ -80,7 +80,7 @@ check-layering:
 TESTS ?= $(sort $(wildcard tests/t/*.t))
 check: all check-layering
 	KV_BUILD=$(abspath $(BUILD)) KV_SRC=$(CURDIR) PYTHON=$(PYTHON) \
-	  prove -f $(UNITS) $(TESTS)
+	  prove -f --timer $(UNITS) $(TESTS)
 
 bench: all
 	KV_BUILD=$(abspath $(BUILD)) KV_SRC=$(CURDIR) PYTHON=$(PYTHON) \
