@@ -83,10 +83,38 @@ const char *render_status_label(const struct digest *d, unsigned b)
 	return render_label(d, map[b]);
 }
 
+/* Bytes that pass through unchanged (1), looked up per byte so that runs
+ * of ordinary text are copied in one go: digests run to megabytes. */
+static unsigned char md_plain[256], html_plain[256];
+
+static void plain_init(void)
+{
+	if (md_plain['a'])
+		return;
+	for (int c = 0x20; c < 256; c++) {
+		md_plain[c] = c != 0x7f && !strchr("\\`*_[]()<>#|!~&:.", c) && c != 0xC2 && c != 0xE2;
+		html_plain[c] = c != 0x7f && !strchr("&<>\"'", c);
+	}
+}
+
+static const char *plain_run(struct sbuf *out, const char *p, const unsigned char *plain)
+{
+	const char *q = p;
+	while (*q && plain[(unsigned char)*q])
+		q++;
+	if (q > p)
+		sbuf_add(out, p, (size_t)(q - p));
+	return q;
+}
+
 void render_md_escape(struct sbuf *out, const char *s)
 {
 	const char *p = s ? s : "";
+	plain_init();
 	for (; *p; p++) {
+		p = plain_run(out, p, md_plain);
+		if (!*p)
+			break;
 		unsigned char c = (unsigned char)*p;
 		if (c == '\r' || c == '\n' || c == '\t' || c == '\v' || c == '\f') {
 			sbuf_addc(out, ' ');
@@ -122,7 +150,11 @@ void render_md_escape(struct sbuf *out, const char *s)
 
 void render_html_escape(struct sbuf *out, const char *s)
 {
+	plain_init();
 	for (const char *p = s ? s : ""; *p; p++) {
+		p = plain_run(out, p, html_plain);
+		if (!*p)
+			break;
 		unsigned char c = (unsigned char)*p;
 		switch (c) {
 		case '&': sbuf_adds(out, "&amp;"); break;
