@@ -92,7 +92,7 @@ demo:
 # Every Debian package that building, testing, benchmarks and the demo use.
 DEB_PKGS := build-essential pkg-config libmilter-dev libgmime-3.0-dev liblmdb-dev \
 	lmdb-utils libcurl4-openssl-dev libglib2.0-dev zlib1g-dev postfix miltertest \
-	python3 perl ca-certificates
+	python3 perl ca-certificates m4 libwrap0
 # the reporter's HTML test opens the digest in headless Chromium
 EXTRA_DEB_PKGS += chromium chromium-driver
 BENCH_DEB_PKGS := notmuch maildir-utils hyperfine time
