@@ -710,6 +710,10 @@ struct pool {
 
 struct job {
 	const struct llm_thread *t;
+	struct llm_thread tcopy;  /* the caller's, with the earlier summary we use */
+	char *earlier;            /* owned replacement of tcopy.earlier, or NULL */
+	int64_t oldest, newest;   /* dates of the window's mails */
+	int remember;             /* 0: a later window is remembered already */
 	struct llm_summary *out;
 	struct thread_input in;
 	char *key;
@@ -1148,16 +1152,85 @@ void llm_summary_release(struct llm_summary *sm)
 	sm->about = sm->before = sm->week = sm->error = NULL;
 }
 
-char *llm_last_summary(struct store_reader *r, uint64_t thread_id)
+/*
+ * Table "summary_last", key the thread id. Written by llm_summarize_all the
+ * value is "@kv1 OLDEST NEWEST TEXTLEN\n" + text + prev: the dates of the
+ * mails it summarises, the summary, and the earlier summary it was built on.
+ * With the dates, re-running an older week neither takes a later week's
+ * summary as its "earlier" nor replaces the newest memory with an older one.
+ * llm_remember_summary (the extractive path) writes the bare text.
+ */
+struct last_rec {
+	int has_range;
+	int64_t oldest, newest;
+	char *text, *prev;
+};
+
+static void last_rec_release(struct last_rec *lr)
+{
+	free(lr->text);
+	free(lr->prev);
+	memset(lr, 0, sizeof(*lr));
+}
+
+static int last_read(struct store_reader *r, uint64_t thread_id, struct last_rec *lr)
 {
 	char key[32];
 	const void *v;
 	size_t len;
 	struct kv_err err;
+	memset(lr, 0, sizeof(*lr));
 	snprintf(key, sizeof(key), "%llu", (unsigned long long)thread_id);
 	if (store_kv_get(r, "summary_last", key, &v, &len, &err) != 0 || !len)
+		return 1;
+	const char *d = v, *nl = memchr(d, '\n', len);
+	long long o, n;
+	unsigned long long tl;
+	char head[128];
+	if (len > 5 && !memcmp(d, "@kv1 ", 5) && nl && (size_t)(nl - d) < sizeof(head)) {
+		memcpy(head, d, (size_t)(nl - d));
+		head[nl - d] = '\0';
+		size_t rest = len - (size_t)(nl - d) - 1;
+		if (sscanf(head, "@kv1 %lld %lld %llu", &o, &n, &tl) == 3 && tl <= rest) {
+			lr->has_range = 1;
+			lr->oldest = o;
+			lr->newest = n;
+			lr->text = kv_xstrndup(nl + 1, (size_t)tl);
+			lr->prev = kv_xstrndup(nl + 1 + tl, rest - (size_t)tl);
+			return 0;
+		}
+	}
+	lr->text = kv_xstrndup(d, len);
+	return 0;
+}
+
+static int last_write(struct store *s, uint64_t thread_id, const struct last_rec *lr, struct kv_err *err)
+{
+	char key[32];
+	struct sbuf v = SBUF_INIT;
+	sbuf_addf(&v, "@kv1 %lld %lld %zu\n", (long long)lr->oldest, (long long)lr->newest, strlen(lr->text));
+	sbuf_adds(&v, lr->text);
+	if (lr->prev)
+		sbuf_adds(&v, lr->prev);
+	snprintf(key, sizeof(key), "%llu", (unsigned long long)thread_id);
+	int rc = store_kv_put(s, "summary_last", key, v.buf, v.len, err);
+	sbuf_release(&v);
+	return rc;
+}
+
+char *llm_last_summary(struct store_reader *r, uint64_t thread_id)
+{
+	struct last_rec lr;
+	if (last_read(r, thread_id, &lr) != 0)
 		return NULL;
-	return kv_xstrndup(v, len);
+	char *t = lr.text;
+	lr.text = NULL;
+	last_rec_release(&lr);
+	if (!*t) {
+		free(t);
+		return NULL;
+	}
+	return t;
 }
 
 int llm_remember_summary(struct store *s, uint64_t thread_id, const char *text, struct kv_err *err)
@@ -1167,6 +1240,48 @@ int llm_remember_summary(struct store *s, uint64_t thread_id, const char *text, 
 		return 0;
 	snprintf(key, sizeof(key), "%llu", (unsigned long long)thread_id);
 	return store_kv_put(s, "summary_last", key, text, strlen(text), err);
+}
+
+/*
+ * Phase 1 for one thread: the window's dates, and the earlier summary to
+ * send. When the caller's "earlier" is our remembered summary of this very
+ * window (a re-run) or of a later one (an old week regenerated), it is not
+ * earlier discussion: the summary that one was built on is used instead.
+ */
+static void job_memory(struct store_reader *r, struct job *j, const struct llm_thread *t)
+{
+	struct last_rec lr;
+	j->tcopy = *t;
+	j->t = &j->tcopy;
+	j->remember = 1;
+	j->oldest = INT64_MAX;
+	j->newest = INT64_MIN;
+	for (size_t i = 0; i < t->nmails; i++) {
+		struct msg_rec m;
+		struct kv_err err;
+		if (store_msg_get(r, t->mails[i].num, &m, &err) != 0)
+			continue;
+		if (m.date < j->oldest)
+			j->oldest = m.date;
+		if (m.date > j->newest)
+			j->newest = m.date;
+	}
+	if (j->oldest > j->newest)
+		j->oldest = j->newest = 0;
+	if (last_read(r, t->thread_id, &lr) != 0)
+		return;
+	if (lr.has_range && lr.newest >= j->oldest) {
+		int later = lr.oldest > j->newest;
+		if (t->earlier && !strcmp(t->earlier, lr.text)) {
+			/* A re-run: what this window was built on. An older week
+			 * regenerated: we do not know its earlier discussion. */
+			j->earlier = !later && lr.prev && *lr.prev ? kv_xstrdup(lr.prev) : NULL;
+			j->tcopy.earlier = j->earlier;
+		}
+		if (later)
+			j->remember = 0;   /* a later week is remembered: keep it */
+	}
+	last_rec_release(&lr);
 }
 
 /* What next week's "earlier" starts from: the whole of this week's summary. */
@@ -1238,7 +1353,7 @@ int llm_summarize_all(const struct kv_config *cfg, struct store *s, struct llm_t
 		struct job *j = &pl.jobs[i];
 		const void *v;
 		size_t vl;
-		j->t = &threads[i];
+		job_memory(r, j, &threads[i]);
 		j->out = &out[i];
 		if (build_input(r, &p, j->t, &j->in, sys_tokens, err) < 0) {
 			store_reader_end(r);
@@ -1311,11 +1426,14 @@ int llm_summarize_all(const struct kv_config *cfg, struct store *s, struct llm_t
 					 (unsigned long long)j->t->thread_id, werr.msg);
 			free(js);
 		}
-		char *rt = remember_text(&j->ans);
-		if (llm_remember_summary(s, j->t->thread_id, rt, &werr) < 0)
-			log_warn("llm: thread %llu: cannot remember the summary: %s",
-				 (unsigned long long)j->t->thread_id, werr.msg);
-		free(rt);
+		if (j->remember) {
+			struct last_rec lr = { 1, j->oldest, j->newest, remember_text(&j->ans),
+					       kv_xstrdup(j->t->earlier ? j->t->earlier : "") };
+			if (last_write(s, j->t->thread_id, &lr, &werr) < 0)
+				log_warn("llm: thread %llu: cannot remember the summary: %s",
+					 (unsigned long long)j->t->thread_id, werr.msg);
+			last_rec_release(&lr);
+		}
 	}
 	log_info("llm: digest: %zu thread(s), %zu from cache, %zu failed, %zu request(s), "
 		 "~%zu input tokens sent (~%zu with cached), %.1f s",
@@ -1324,6 +1442,7 @@ int llm_summarize_all(const struct kv_config *cfg, struct store *s, struct llm_t
 	for (size_t i = 0; i < n; i++) {
 		thread_input_release(&pl.jobs[i].in);
 		free(pl.jobs[i].key);
+		free(pl.jobs[i].earlier);
 		answer_release(&pl.jobs[i].ans);
 	}
 	free(pl.jobs);
@@ -1337,6 +1456,7 @@ fail:
 	for (size_t i = 0; i < n; i++) {
 		thread_input_release(&pl.jobs[i].in);
 		free(pl.jobs[i].key);
+		free(pl.jobs[i].earlier);
 		answer_release(&pl.jobs[i].ans);
 	}
 	free(pl.jobs);

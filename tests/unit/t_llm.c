@@ -240,7 +240,9 @@ static uint64_t add_mail(struct store *s, const char *msgid, const char *irt, co
 	sbuf_adds(&m, "List-Id: <kvmarm.lists.linux.dev>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n");
 	sbuf_adds(&m, body);
 	memset(&it, 0, sizeof(it));
-	if (store_add(s, m.buf, m.len, 1611540000 + mail_seq++, &it, &err) < 0)
+	/* Arrival after every Date used here: a Date far after its arrival
+	 * would be taken for a wrong clock. */
+	if (store_add(s, m.buf, m.len, 1700000000 + mail_seq++, &it, &err) < 0)
 		kv_panic("store_add %s: %s", msgid, err.msg);
 	sbuf_release(&m);
 	return it.num;
@@ -525,11 +527,53 @@ static void test_basic(void)
 	is_int(rs.n, 1, "next week: one request");
 	ok(rs.n && strstr(rs.r[0].user, "<<<EARLIER") && strstr(rs.r[0].user, "Earlier weeks"),
 	   "last week's summary is sent as the earlier discussion");
-	ok(rs.n && !strstr(strstr(rs.r[0].user, "<<<EARLIER"), "[1]"), "old citations are stripped from it");
+	ok(rs.n && strstr(rs.r[0].user, "<<<EARLIER") && !strstr(strstr(rs.r[0].user, "<<<EARLIER"), "[1]"),
+	   "old citations are stripped from it");
 	ok(rs.n && !strstr(rs.r[0].user, "QUOTED_MARKER_THREE") && strstr(rs.r[0].user, "SENTENCE_NEXT_WEEK"),
 	   "only the new prose of the new mail");
 	reqs_free(&rs);
 	release_all(out, fx2.n);
+
+	/* Re-runs with another model (no cache) once week 2 is remembered. */
+	store_reader_begin(fx.s, &r, &err);
+	char *last2 = llm_last_summary(r, fx.th[0].thread_id);
+	store_reader_end(r);
+	ok(last2 && strcmp(last2, last), "week 2's summary is now the thread's memory");
+	config_set(cfg, "llm", "model", "other-model");
+	diag("week 2 again, another model: earlier must be week 1's, not its own");
+	fx2.th[0].earlier = last2;
+	reset_requests("normal");
+	ok(run(cfg, &fx2, out) == 0 && out[0].ok && !out[0].cached, "week 2 re-run summarised");
+	reqs_load(&rs);
+	{
+		/* The summaries differ in their "(content HASH)" part. */
+		char *p1 = kv_xstrndup(last, strcspn(last, ")") + 1), *p2 = kv_xstrndup(last2, strcspn(last2, ")") + 1);
+		const char *e = rs.n == 1 ? strstr(rs.r[0].user, "<<<EARLIER") : NULL;
+		ok(e && strstr(e, p1) && !strstr(e, p2), "the re-run's earlier is what week 2 was built on, not itself");
+		free(p1);
+		free(p2);
+	}
+	reqs_free(&rs);
+	release_all(out, fx2.n);
+	store_reader_begin(fx.s, &r, &err);
+	char *last3 = llm_last_summary(r, fx.th[0].thread_id);
+	store_reader_end(r);
+	diag("week 1 regenerated after week 2: no later memory as earlier, memory kept");
+	fx.n = 1;
+	fx.th[0].earlier = last3;
+	reset_requests("normal");
+	ok(run(cfg, &fx, out) == 0 && out[0].ok && !out[0].cached, "week 1 re-run summarised");
+	reqs_load(&rs);
+	ok(rs.n == 1 && !strstr(rs.r[0].user, "<<<EARLIER"), "a later week's summary is not sent as earlier");
+	reqs_free(&rs);
+	release_all(out, fx.n);
+	store_reader_begin(fx.s, &r, &err);
+	char *last4 = llm_last_summary(r, fx.th[0].thread_id);
+	store_reader_end(r);
+	is_str(last4, last3, "regenerating an older week keeps the newest memory");
+	free(last2);
+	free(last3);
+	free(last4);
 	free(last);
 	free(w0);
 	free(a1);
