@@ -498,34 +498,55 @@ def hexid(r, n):
     return '%0*x' % (n, r.getrandbits(4 * n))
 
 
+_SLOT = re.compile(r'\{(\w+)\}')
+_TEMPLATES = {}
+
+
+def _compile(s):
+    """Split a template into literal text and slot names (cached)."""
+    parts = []
+    pos = 0
+    for m in _SLOT.finditer(s):
+        parts.append((False, s[pos:m.start()]))
+        parts.append((True, m.group(1)))
+        pos = m.end()
+    parts.append((False, s[pos:]))
+    _TEMPLATES[s] = parts
+    return parts
+
+
 def fill(r, s, ctx):
-    """Substitute {slots} in a prose template."""
-    def sub(m):
-        k = m.group(1)
-        if k in ctx:
-            return str(ctx[k])
-        if k == 'fn':
-            return r.choice(FUNCS)
-        if k == 'reg':
-            return r.choice(SYSREGS)
-        if k == 'feat':
-            return 'FEAT_' + r.choice(FEATURES)
-        if k == 'obj':
-            return r.choice(OBJECTS)
-        if k == 'verb_l':
-            return r.choice(['reworks', 'fixes', 'simplifies', 'cleans up'])
-        if k == 'sha':
-            return hexid(r, 12)
-        if k == 'other':
-            return 'KVM: arm64: ' + r.choice(VERBS) + ' ' + r.choice(OBJECTS)
-        if k == 'tag':
-            return 'v6.%d-rc%d' % (r.randint(6, 9), r.randint(1, 7))
-        if k == 'k':
-            return str(r.randint(2, 4))
-        if k == 'next':
-            return '2'
-        return k
-    return re.sub(r'\{(\w+)\}', sub, s)
+    """Substitute {slots} in a prose template, left to right."""
+    parts = _TEMPLATES.get(s) or _compile(s)
+    out = []
+    for is_slot, k in parts:
+        if not is_slot:
+            out.append(k)
+        elif k in ctx:
+            out.append(str(ctx[k]))
+        elif k == 'fn':
+            out.append(r.choice(FUNCS))
+        elif k == 'reg':
+            out.append(r.choice(SYSREGS))
+        elif k == 'feat':
+            out.append('FEAT_' + r.choice(FEATURES))
+        elif k == 'obj':
+            out.append(r.choice(OBJECTS))
+        elif k == 'verb_l':
+            out.append(r.choice(['reworks', 'fixes', 'simplifies', 'cleans up']))
+        elif k == 'sha':
+            out.append(hexid(r, 12))
+        elif k == 'other':
+            out.append('KVM: arm64: ' + r.choice(VERBS) + ' ' + r.choice(OBJECTS))
+        elif k == 'tag':
+            out.append('v6.%d-rc%d' % (r.randint(6, 9), r.randint(1, 7)))
+        elif k == 'k':
+            out.append(str(r.randint(2, 4)))
+        elif k == 'next':
+            out.append('2')
+        else:
+            out.append(k)
+    return ''.join(out)
 
 
 def paragraph(r, kind, n, ctx=None):
