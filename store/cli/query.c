@@ -207,7 +207,8 @@ int cmd_threads(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	qsort(w.g, w.n, sizeof(*w.g), cmp_group);
+	if (w.n)
+		qsort(w.g, w.n, sizeof(*w.g), cmp_group);
 
 	struct sbuf out = SBUF_INIT;
 	if (json) {
