@@ -22,8 +22,8 @@ Usage (the stable interface; other tools call it like this):
   --start-date    a Monday (or any day) as YYYY-MM-DD; the window starts at
                   00:00 UTC of that day.
   --weeks W       window length in weeks (default 1).
-  --messages N    total number of list messages (exact unless the window
-                  cannot hold them); default: 150..300 per week.
+  --messages N    exactly N list messages in the window (the newest are
+                  dropped to hit N); default: 150..300 per week.
   --format        mboxrd (default; lines matching /^>*From / get one more
                   '>'), mboxo (only /^From / is escaped, as '>From '),
                   maildir (PATH/{cur,new,tmp}, unique names), files (one
@@ -35,7 +35,8 @@ Usage (the stable interface; other tools call it like this):
                   about 15%; the other mails keep their size, so the mean
                   message is smaller: --size 8000 gives about 5.6 KB per
                   message, --size 16000 about 7.5 KB.  Without --size, patch
-                  sizes follow a long-tailed distribution (mean about 5 KB).
+                  sizes follow a long-tailed distribution (median about
+                  5 KB, mean about 7 KB, a few near 50 KB).
   --non-list N    also write N mails without the list's List-Id (off-list
                   replies, other lists, personal mail), marked in the
                   manifest with "list": false.
@@ -2560,20 +2561,22 @@ def main(argv=None):
     ap = argparse.ArgumentParser(
         prog='kvgen.py', description=__doc__.split('\n\n')[0],
         epilog=__doc__[__doc__.index('Usage'):], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument('--seed', type=int, default=1)
-    ap.add_argument('--start')
-    ap.add_argument('--start-date')
-    ap.add_argument('--weeks', type=int, default=1)
-    ap.add_argument('--messages', type=int)
-    ap.add_argument('--format', default='mboxrd', choices=['mboxrd', 'mboxo', 'maildir', 'files'])
-    ap.add_argument('--out', required=True)
-    ap.add_argument('--list-id', default='kvmarm.lists.linux.dev')
-    ap.add_argument('--size', type=int)
-    ap.add_argument('--non-list', type=int, default=0)
-    ap.add_argument('--scenario', default='default', choices=['default', 'digest', 'bad'])
-    ap.add_argument('--big', action='store_true')
-    ap.add_argument('--manifest')
-    ap.add_argument('--quiet', action='store_true')
+    ap.add_argument('--seed', type=int, default=1, help='random seed (default 1)')
+    ap.add_argument('--start', help='first ISO week, e.g. 2024-W10 (the default)')
+    ap.add_argument('--start-date', help='first day, YYYY-MM-DD (00:00 UTC)')
+    ap.add_argument('--weeks', type=int, default=1, help='weeks of traffic (default 1)')
+    ap.add_argument('--messages', type=int, help='list mails in all (default 150..300 a week)')
+    ap.add_argument('--format', default='mboxrd', choices=['mboxrd', 'mboxo', 'maildir', 'files'],
+                    help='output format (default mboxrd)')
+    ap.add_argument('--out', required=True, help="mbox file, maildir or directory; '-' = stdout")
+    ap.add_argument('--list-id', default='kvmarm.lists.linux.dev', help='List-Id of the list')
+    ap.add_argument('--size', type=int, help='approximate body bytes of patch mails')
+    ap.add_argument('--non-list', type=int, default=0, help='also write N mails without the List-Id')
+    ap.add_argument('--scenario', default='default', choices=['default', 'digest', 'bad'],
+                    help='realistic traffic, the fixed digest week, or bad input')
+    ap.add_argument('--big', action='store_true', help='bad scenario: add the 50 MB message')
+    ap.add_argument('--manifest', help='write a JSON manifest here')
+    ap.add_argument('--quiet', action='store_true', help='nothing on stderr unless an error')
     a = ap.parse_args(argv)
     if a.weeks < 1:
         ap.error('--weeks must be at least 1')
