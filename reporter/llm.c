@@ -8,8 +8,9 @@
  *     their diffstat and file / function names), each mail fenced as
  *     quoted material with fence-like text in it neutralised;
  *  2. cache: the hash of what would be sent (plus model, language and the
- *     prompt version) names a row of the store's "summary" table; a hit
- *     sends nothing;
+ *     prompt version; less the earlier summary, which is our own memory
+ *     and changes when the same week runs again) names a row of the
+ *     store's "summary" table; a hit sends nothing;
  *  3. requests: a pool of up to max_concurrency workers, each request
  *     retried with exponential backoff and jitter on 429, 5xx and
  *     timeouts (honouring a capped Retry-After), all bounded by the
@@ -18,7 +19,11 @@
  *  4. output: the answer must be a JSON object with three non-empty
  *     strings; links, markup and out-of-range citations are removed; a
  *     malformed answer gets one repair request, then the thread fails
- *     (ok = 0) and the reporter falls back to its extractive summary.
+ *     (ok = 0) and the reporter falls back to its extractive summary;
+ *  5. memory: each summary is remembered per thread ("summary_last") with
+ *     the dates of its window, so next week's "earlier" starts from it
+ *     while re-runs and regenerated old weeks do not feed a summary back
+ *     into itself.
  *
  * The API key comes from api_key_file or the environment variable named by
  * api_key_env; it goes into the Authorization header and nowhere else (not
