@@ -6,9 +6,8 @@
  * Databases (all in one LMDB environment, integers big-endian so byte order
  * is numeric order):
  *   meta     name -> value: schema_version, next_num, next_thread,
- *            next_series, raw_bytes, ghosts
+ *            next_series, raw_bytes, ghosts, blob_end, rec_end
  *   msg      num -> where its record is in rec.dat (offset, length)
- *   (raw bytes and body text live outside LMDB in raw.dat, see below)
  *   mid      idkey(Message-ID) -> num (dups: same id, different content)
  *   ident    SHA-256(Message-ID, body bytes) -> num: "delivered twice"
  *   date     date || num -> "" for windows
@@ -17,7 +16,9 @@
  *   tnodes   thread id -> idkeys (dups), so a merge can relabel them
  *   thread   thread id -> record
  *   tmember  thread id -> date || num (dups, fixed): members in date order
- *   series   series id -> record; skey: match key -> series id
+ *   series   series id -> record with each version's thread, version,
+ *            date, root id and subject (one lookup per series)
+ *   skey     "c:"change-id, "l:"linked id, "t:"author/project/title -> series
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
  *
  * rec.dat: append-only, the records (fixed fields, then NUL-terminated
@@ -29,10 +30,21 @@
  * For both files meta holds the committed length ("blob_end", "rec_end").
  * A writer (holding LMDB's write lock) writes past it, syncs, then commits
  * the LMDB transaction that references the bytes: an aborted batch leaves
- * an unreferenced tail the next writer overwrites. Keeping the large bytes out of the B-trees keeps the indexes
- * dense in the map, so a query touches few pages (a page fault costs tens
- * of microseconds on the virtual machines this runs on), and no page is
- * half wasted on an overflow chain.
+ * an unreferenced tail the next writer overwrites. Keeping records and
+ * bytes out of the B-trees keeps the indexes dense in the map, so a query
+ * touches few pages (a page fault costs tens of microseconds on the
+ * virtual machines this runs on), and no page is half wasted on an
+ * overflow chain.
+ *
+ * Threading: a message joins the thread of any of its ids (own,
+ * In-Reply-To, References) already known as a node; when they name several
+ * threads the one with most nodes absorbs the others (its nodes and members
+ * relabelled), so the partition is the connected components whatever the
+ * arrival order. The root is recomputed only when a merge happened or the
+ * message's own id was already known (it may now be the stored parent of
+ * earlier members); otherwise the new message can only take the root by
+ * being earlier. Ties in date go to the smaller Message-ID, not the
+ * number, so roots do not depend on arrival order either.
  */
 #include "store.h"
 #include "db.h"
