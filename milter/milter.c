@@ -44,6 +44,7 @@ struct msg {
 	int oversize;         /* over max_size: buffer dropped, pass unrecorded */
 	int cr_pending;       /* a body chunk ended in CR */
 	int in_body;
+	char *msgid;          /* Message-ID header value, trimmed, for the log */
 };
 
 struct conn {
@@ -61,7 +62,7 @@ static struct writer *writer;
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
 static uint32_t *stats_us;
 static size_t stats_n, stats_cap;
-static unsigned long stats_count[WR_FAILED + 1], stats_nonlist, stats_digest, stats_oversize;
+static unsigned long stats_count[WR_JOURNALED + 1], stats_nonlist, stats_digest, stats_oversize;
 
 void milter_setup(const struct milter_opts *o, struct writer *w)
 {
@@ -75,7 +76,8 @@ void milter_setup(const struct milter_opts *o, struct writer *w)
 	writer = w;
 }
 
-char *milter_list_id(const char *value)
+/* The id inside the last <...> (else the trimmed value), case kept. */
+static char *angle_id(const char *value)
 {
 	const char *lt = strrchr(value, '<');
 	const char *b, *e;
@@ -93,6 +95,12 @@ char *milter_list_id(const char *value)
 	while (e > b && isspace((unsigned char)e[-1]))
 		e--;
 	out = kv_xstrndup(b, (size_t)(e - b));
+	return out;
+}
+
+char *milter_list_id(const char *value)
+{
+	char *out = angle_id(value);
 	for (char *p = out; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
 	return out;
@@ -146,9 +154,11 @@ static int cmp_u32(const void *a, const void *b)
 void milter_log_stats(void)
 {
 	pthread_mutex_lock(&stats_mu);
-	log_info("mails: %lu recorded, %lu duplicate, %lu spooled, %lu not a mail, %lu failed; "
+	log_info("mails: %lu journaled, %lu recorded directly, %lu duplicate, %lu spooled, "
+		 "%lu not a mail, %lu failed; "
 		 "passed unrecorded: %lu not list mail, %lu digest, %lu over size limit",
-		 stats_count[WR_STORED], stats_count[WR_DUPLICATE], stats_count[WR_SPOOLED],
+		 stats_count[WR_JOURNALED], stats_count[WR_STORED], stats_count[WR_DUPLICATE],
+		 stats_count[WR_SPOOLED],
 		 stats_count[WR_SKIPPED], stats_count[WR_FAILED], stats_nonlist, stats_digest,
 		 stats_oversize);
 	if (stats_n > 0) {
@@ -173,6 +183,7 @@ static void msg_free(struct conn *c)
 {
 	if (c && c->msg) {
 		sbuf_release(&c->msg->buf);
+		free(c->msg->msgid);
 		free(c->msg);
 		c->msg = NULL;
 	}
@@ -302,6 +313,8 @@ static sfsistat cb_header(SMFICTX *ctx, char *name, char *value)
 		m->is_list = 1;
 	if (strcasecmp(name, opts.marker_header) == 0)
 		m->marker = 1;
+	if (!m->msgid && strcasecmp(name, "Message-ID") == 0)
+		m->msgid = angle_id(value);
 	sbuf_adds(&m->buf, name);
 	/* Without HDR_LEADSPC the MTA dropped the space after the colon. */
 	sbuf_adds(&m->buf, (c->pflags & SMFIP_HDR_LEADSPC) ? ":" : ": ");
@@ -363,12 +376,9 @@ static sfsistat cb_eom(SMFICTX *ctx)
 	struct conn *c = conn_get(ctx);
 	struct msg *m = c->msg;
 	struct timespec t0, t1;
-	struct mail *parsed;
-	struct kv_err err;
 	char why[2 * KV_ERR_MAX + 8], *raw, *msgid;
 	size_t len;
 	uint64_t num = 0;
-	int64_t arrival;
 	enum writer_result r;
 	const char *qid;
 	uint32_t us;
@@ -382,47 +392,20 @@ static sfsistat cb_eom(SMFICTX *ctx)
 		m->cr_pending = 0;
 		sbuf_addc(&m->buf, '\r');
 	}
-	arrival = (int64_t)time(NULL);
 	raw = sbuf_detach(&m->buf, &len);
+	msgid = m->msgid;
+	m->msgid = NULL;
 	msg_free(c);
-
-	/* Parse here, in the session's thread, so the writer thread only
-	 * writes; the Message-ID also names the mail in the log. */
-	parsed = kv_xcalloc(1, sizeof *parsed);
-	if (mime_parse(raw, len, arrival, parsed, &err) < 0) {
-		free(parsed);
-		parsed = NULL;
-		msgid = kv_xstrdup("(none)");
-	} else {
-		msgid = kv_xstrdup(parsed->message_id);
-	}
 	qid = queue_id(ctx);
-	r = writer_submit(writer, raw, len, arrival, parsed, &num, why, sizeof why);
+
+	/* Parsing and recording happen in the writer's store thread; here
+	 * only the (group) sync of the journal is waited for. */
+	r = writer_submit(writer, raw, len, (int64_t)time(NULL), qid, msgid, &num, why, sizeof why);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	us = (uint32_t)((t1.tv_sec - t0.tv_sec) * 1000000 + (t1.tv_nsec - t0.tv_nsec) / 1000);
 	stats_add(us, r);
-
-	switch (r) {
-	case WR_STORED:
-		log_info("queue id %s: recorded <%s> as message %llu (%zu bytes)", qid, msgid,
-			 (unsigned long long)num, len);
-		break;
-	case WR_DUPLICATE:
-		log_info("queue id %s: <%s> already stored as message %llu", qid, msgid,
-			 (unsigned long long)num);
-		break;
-	case WR_SPOOLED:
-		log_warn("queue id %s: <%s> not recorded yet (%s): kept in the spool", qid, msgid, why);
-		break;
-	case WR_SKIPPED:
-		log_warn("queue id %s: <%s> not recorded: not a mail (%s)", qid, msgid, why);
-		break;
-	case WR_FAILED:
-		log_err("queue id %s: <%s> NOT recorded (%s)%s", qid, msgid, why,
-			opts.tempfail_on_error ? ": asking the MTA to retry" : "");
-		break;
-	}
-	log_debug("queue id %s: eom %u us", qid, us);
+	log_debug("queue id %s: <%s> %s, eom %u us", qid, msgid ? msgid : "(none)",
+		  r == WR_JOURNALED ? "journaled" : "handled", us);
 	free(msgid);
 	if (r == WR_FAILED && opts.tempfail_on_error)
 		return SMFIS_TEMPFAIL;

@@ -1,10 +1,21 @@
 /*
- * writer.c - group commit for the milter (see writer.h). Why a thread:
- * an LMDB commit costs one fsync (about 0.5 ms here); with one commit per
- * mail, ten SMTP sessions would queue behind each other's fsyncs. The
- * writer commits whatever accumulated while the previous commit ran, so
- * under load one fsync covers many mails and no mail waits for more than
- * about two commits.
+ * writer.c - the milter's durable path (see writer.h). Why two threads:
+ *
+ *  - An fsync costs about 0.5-2 ms here, and recording a mail in the store
+ *    (parse, thread, index, commit with two syncs) several more. Neither
+ *    should be paid per mail on the SMTP path.
+ *  - The journal thread takes every mail queued by end-of-message
+ *    handlers, appends them to one journal file and calls fdatasync once
+ *    for the group; then the handlers answer. A mail is durable from then.
+ *  - The store thread records journaled mails in the store, a group per
+ *    transaction, and empties the journal whenever everything in it is
+ *    committed. If the store fails, the mails go to the spool (tmp/,
+ *    fsync, rename into new/) before the journal may forget them.
+ *  - At start the journal is replayed into the store (a crash between the
+ *    two steps leaves a mail in both: the store sees a duplicate), then
+ *    the spool.
+ * When the journal itself cannot be written, a group falls back to the
+ * store directly (and the spool), still before the answer.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,8 +35,11 @@
 
 /* Spool replay is attempted at most this often while the store fails. */
 #define REPLAY_RETRY_MS 30000
-/* Spooled mails replayed per transaction. */
+/* Spooled or journaled mails replayed per transaction. */
 #define REPLAY_BATCH 64
+/* Journal record: magic, then the length as 8 little-endian bytes. */
+#define JMAGIC "KVJ1"
+#define JHDR 12
 
 enum job_state { JOB_QUEUED, JOB_COMMITTING, JOB_DONE };
 
@@ -33,8 +48,9 @@ struct job {
 	size_t len;
 	int64_t arrival;
 	struct mail *parsed;
+	char *qid, *msgid;       /* for the log line */
 	enum job_state state;
-	int abandoned;           /* the submitter gave up waiting; writer frees */
+	int refs;                /* submitter + writer; freed at 0 (under mu) */
 	enum writer_result result;
 	uint64_t num;
 	char why[2 * KV_ERR_MAX + 8];
@@ -49,15 +65,22 @@ struct writer {
 	int wait_ms;
 
 	pthread_mutex_t mu;
-	pthread_cond_t work_cv;   /* writer waits: queue non-empty or stop */
-	pthread_cond_t done_cv;   /* submitters wait: their job done */
-	struct job *head, **tail;
-	int stop;
+	pthread_cond_t work_cv;   /* journal thread: queue non-empty or stop */
+	pthread_cond_t done_cv;   /* submitters: their job done */
+	pthread_cond_t store_cv;  /* store thread: journaled mails waiting */
+	struct job *head, **tail; /* waiting for the journal */
+	struct job *shead, **stail; /* journaled, waiting for the store */
+	int stop, sstop;
 	int spool_pending;        /* spool/new may hold mails to replay */
-	int spool_pending_new;    /* set by submitters that spooled themselves */
+	int spool_pending_new;
 	int64_t last_replay_ms;
 	unsigned long long seq;   /* spool file names */
-	pthread_t thread;
+
+	int jfd;                  /* journal, -1 when unusable */
+	char *jpath;
+	uint64_t jappended, jcommitted; /* records; guarded by mu */
+
+	pthread_t thread, sthread;
 };
 
 static int64_t now_ms(void)
@@ -74,7 +97,16 @@ static void job_free(struct job *j)
 		free(j->parsed);
 	}
 	free(j->raw);
+	free(j->qid);
+	free(j->msgid);
 	free(j);
+}
+
+/* Drop one reference; call with mu held. */
+static void job_unref(struct job *j)
+{
+	if (--j->refs == 0)
+		job_free(j);
 }
 
 static int mkdir_p1(const char *path, struct kv_err *err)
@@ -224,11 +256,11 @@ long writer_replay(struct writer *w, struct kv_err *err)
 }
 
 /* Spool every job of a failed batch; mark its result. */
-static void spool_batch(struct writer *w, struct job *list, const char *why)
+static void spool_batch(struct writer *w, struct job *list, const char *why, int force)
 {
 	for (struct job *j = list; j; j = j->next) {
 		struct kv_err e;
-		if (!w->spool_on_error) {
+		if (!w->spool_on_error && !force) {
 			j->result = WR_FAILED;
 			snprintf(j->why, sizeof j->why, "%s", why);
 		} else if (writer_spool(w, j->raw, j->len, "new", &e) == 0) {
@@ -242,7 +274,9 @@ static void spool_batch(struct writer *w, struct job *list, const char *why)
 }
 
 /* 0 when the batch committed, -1 when it went to the spool (or failed). */
-static int commit_batch(struct writer *w, struct job *list)
+
+/* 0 when the batch committed, -1 when it went to the spool (or failed). */
+static int commit_batch(struct writer *w, struct job *list, int force_spool)
 {
 	size_t n = 0, i = 0;
 	struct store_item *items;
@@ -259,7 +293,7 @@ static int commit_batch(struct writer *w, struct job *list)
 	}
 	if (store_add_batch(w->store, items, n, &err) < 0) {
 		log_err("store write failed for %zu mail(s): %s", n, err.msg);
-		spool_batch(w, list, err.msg);
+		spool_batch(w, list, err.msg, force_spool);
 		free(items);
 		return -1;
 	}
@@ -290,6 +324,144 @@ static int commit_batch(struct writer *w, struct job *list)
 	return 0;
 }
 
+/* One log line per mail, once its fate in the store is known. */
+static void log_outcome(const struct job *j)
+{
+	const char *q = j->qid ? j->qid : "NOQUEUE", *m = j->msgid ? j->msgid : "(none)";
+	switch (j->result) {
+	case WR_STORED:
+		log_info("queue id %s: recorded <%s> as message %llu (%zu bytes)", q, m,
+			 (unsigned long long)j->num, j->len);
+		break;
+	case WR_DUPLICATE:
+		log_info("queue id %s: <%s> already stored as message %llu", q, m,
+			 (unsigned long long)j->num);
+		break;
+	case WR_SPOOLED:
+		log_warn("queue id %s: <%s> not recorded yet (%s): kept in the spool", q, m, j->why);
+		break;
+	case WR_SKIPPED:
+		log_warn("queue id %s: <%s> not recorded: not a mail (%s)", q, m, j->why);
+		break;
+	case WR_FAILED:
+		log_err("queue id %s: <%s> NOT recorded (%s)", q, m, j->why);
+		break;
+	case WR_JOURNALED:
+		break;
+	}
+}
+
+/* Append the group to the journal and sync it. 0 / -1 (journal unusable). */
+static int journal_append(struct writer *w, struct job *list)
+{
+	for (struct job *j = list; j; j = j->next) {
+		unsigned char hdr[JHDR];
+		struct iovec iov[2];
+		size_t want = JHDR + j->len, done = 0;
+		uint64_t len = j->len;
+
+		memcpy(hdr, JMAGIC, 4);
+		for (int k = 0; k < 8; k++)
+			hdr[4 + k] = (unsigned char)(len >> (8 * k));
+		while (done < want) {
+			ssize_t n;
+			if (done < JHDR) {
+				iov[0].iov_base = hdr + done;
+				iov[0].iov_len = JHDR - done;
+				iov[1].iov_base = j->raw;
+				iov[1].iov_len = j->len;
+				n = writev(w->jfd, iov, 2);
+			} else {
+				n = write(w->jfd, j->raw + (done - JHDR), want - done);
+			}
+			if (n < 0) {
+				if (errno == EINTR)
+					continue;
+				log_err("cannot write journal %s: %s", w->jpath, strerror(errno));
+				return -1;
+			}
+			done += (size_t)n;
+		}
+	}
+	if (fdatasync(w->jfd) < 0) {
+		log_err("cannot sync journal %s: %s", w->jpath, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Everything appended is in the store: the journal may start over. */
+static void journal_maybe_reset(struct writer *w)
+{
+	if (w->jfd >= 0 && w->jcommitted == w->jappended && w->jappended > 0) {
+		if (ftruncate(w->jfd, 0) == 0) {
+			w->jappended = w->jcommitted = 0;
+		} else {
+			log_warn("cannot truncate journal %s: %s", w->jpath, strerror(errno));
+		}
+	}
+}
+
+static void *store_main(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct job *list;
+		size_t n = 0;
+		int pending;
+
+		while (!w->shead && !w->sstop) {
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_sec += REPLAY_RETRY_MS / 1000;
+			pthread_cond_timedwait(&w->store_cv, &w->mu, &ts);
+			if (!w->shead && (w->spool_pending || w->spool_pending_new) &&
+			    now_ms() - w->last_replay_ms >= REPLAY_RETRY_MS)
+				break;
+		}
+		if (!w->shead && w->sstop)
+			break;
+		list = w->shead;
+		w->shead = NULL;
+		w->stail = &w->shead;
+		pending = w->spool_pending || w->spool_pending_new;
+		w->spool_pending_new = 0;
+		pthread_mutex_unlock(&w->mu);
+
+		int failed = 0;
+		if (list)
+			failed = commit_batch(w, list, 1) < 0;
+		for (struct job *j = list; j; j = j->next, n++)
+			log_outcome(j);
+		if (pending && !failed && now_ms() - w->last_replay_ms >= (list ? 0 : REPLAY_RETRY_MS)) {
+			struct kv_err e;
+			w->last_replay_ms = now_ms();
+			if (writer_replay(w, &e) >= 0)
+				pending = 0;
+			else
+				log_warn("spool replay failed: %s", e.msg);
+		}
+
+		pthread_mutex_lock(&w->mu);
+		if (failed)
+			pending = 1;
+		w->spool_pending = pending || w->spool_pending_new;
+		w->spool_pending_new = 0;
+		/* Committed or spooled (or logged as lost): the journal may
+		 * forget them. */
+		w->jcommitted += n;
+		journal_maybe_reset(w);
+		for (struct job *j = list, *next; j; j = next) {
+			next = j->next;
+			job_unref(j);
+		}
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -297,20 +469,15 @@ static void *writer_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct job *list;
-		int pending, failed = 0;
+		size_t n = 0;
+		int journaled = 0;
 
-		while (!w->head && !w->stop) {
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += REPLAY_RETRY_MS / 1000;
-			pthread_cond_timedwait(&w->work_cv, &w->mu, &ts);
-			if (!w->head && (w->spool_pending || w->spool_pending_new) && now_ms() - w->last_replay_ms >= REPLAY_RETRY_MS)
-				break;
-		}
+		while (!w->head && !w->stop)
+			pthread_cond_wait(&w->work_cv, &w->mu);
 		if (!w->head && w->stop)
 			break;
-		if (w->head && w->commit_interval_ms > 0 && !w->stop) {
-			/* Let more sessions join this commit. */
+		if (w->commit_interval_ms > 0 && !w->stop) {
+			/* Let more sessions join this group. */
 			struct timespec ts;
 			int64_t until = now_ms() + w->commit_interval_ms;
 			pthread_mutex_unlock(&w->mu);
@@ -323,40 +490,103 @@ static void *writer_main(void *arg)
 		list = w->head;
 		w->head = NULL;
 		w->tail = &w->head;
-		for (struct job *j = list; j; j = j->next)
+		for (struct job *j = list; j; j = j->next, n++)
 			j->state = JOB_COMMITTING;
-		pending = w->spool_pending || w->spool_pending_new;
-		w->spool_pending_new = 0;
 		pthread_mutex_unlock(&w->mu);
 
-		if (list)
-			failed = commit_batch(w, list) < 0;
-		/* A batch just committed (or time passed): try the spool. */
-		if (pending && !failed && now_ms() - w->last_replay_ms >= (list ? 0 : REPLAY_RETRY_MS)) {
-			struct kv_err e;
-			w->last_replay_ms = now_ms();
-			if (writer_replay(w, &e) >= 0)
-				pending = 0;
-			else
-				log_warn("spool replay failed: %s", e.msg);
+		if (w->jfd >= 0 && journal_append(w, list) == 0) {
+			journaled = 1;
+		} else {
+			/* No journal: the store (or the spool) before the answer. */
+			commit_batch(w, list, 0);
+			for (struct job *j = list; j; j = j->next)
+				log_outcome(j);
 		}
 
 		pthread_mutex_lock(&w->mu);
-		if (failed && w->spool_on_error)
-			pending = 1;
-		/* Keep a flag set by a submitter meanwhile. */
-		w->spool_pending = pending || w->spool_pending_new;
-		w->spool_pending_new = 0;
-		for (struct job *j = list, *next; j; j = next) {
-			next = j->next;
-			j->state = JOB_DONE;
-			if (j->abandoned)
-				job_free(j);
+		if (journaled) {
+			w->jappended += n;
+			for (struct job *j = list; j; j = j->next)
+				j->result = WR_JOURNALED;
 		}
+		for (struct job *j = list; j; j = j->next)
+			j->state = JOB_DONE;
 		pthread_cond_broadcast(&w->done_cv);
+		if (journaled) {
+			/* The whole group moves on to the store thread. */
+			*w->stail = list;
+			while (*w->stail)
+				w->stail = &(*w->stail)->next;
+			pthread_cond_signal(&w->store_cv);
+		} else {
+			for (struct job *j = list, *next; j; j = next) {
+				next = j->next;
+				job_unref(j);
+			}
+		}
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
+}
+
+/* Record what a previous run left in the journal, then empty it. */
+static void journal_replay(struct writer *w)
+{
+	char *data;
+	size_t len, off = 0, nrec = 0, ntorn = 0;
+	struct kv_err err;
+
+	if (kv_read_file(w->jpath, &data, &len, &err) < 0) {
+		log_warn("journal replay: %s", err.msg);
+		return;
+	}
+	while (off < len) {
+		struct store_item items[REPLAY_BATCH];
+		size_t k = 0;
+		memset(items, 0, sizeof items);
+		while (off < len && k < REPLAY_BATCH) {
+			uint64_t l = 0;
+			if (len - off < JHDR || memcmp(data + off, JMAGIC, 4) != 0) {
+				ntorn++;
+				off = len;
+				break;
+			}
+			for (int b = 0; b < 8; b++)
+				l |= (uint64_t)(unsigned char)data[off + 4 + b] << (8 * b);
+			if (l > len - off - JHDR) {
+				/* Cut short by a crash before its sync: never answered. */
+				ntorn++;
+				off = len;
+				break;
+			}
+			items[k].raw = data + off + JHDR;
+			items[k].len = (size_t)l;
+			items[k].arrival = (int64_t)time(NULL);
+			k++;
+			off += JHDR + (size_t)l;
+		}
+		if (k == 0)
+			break;
+		if (store_add_batch(w->store, items, k, &err) < 0) {
+			log_err("journal replay: store write failed: %s; spooling", err.msg);
+			for (size_t i = 0; i < k; i++) {
+				struct kv_err e;
+				if (writer_spool(w, items[i].raw, items[i].len, "new", &e) < 0) {
+					log_err("journal replay: %s; journal kept", e.msg);
+					free(data);
+					return;
+				}
+			}
+			w->spool_pending = 1;
+		}
+		nrec += k;
+	}
+	free(data);
+	if (nrec > 0 || ntorn > 0)
+		log_info("journal replay: %zu mail(s) from %s%s", nrec, w->jpath,
+			 ntorn ? " (a torn last record, never answered, dropped)" : "");
+	if (ftruncate(w->jfd, 0) < 0)
+		log_warn("cannot truncate journal %s: %s", w->jpath, strerror(errno));
 }
 
 int writer_start(struct writer **wp, struct store *s, const struct writer_opts *o, struct kv_err *err)
@@ -372,11 +602,14 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	w->commit_interval_ms = o->commit_interval_ms;
 	w->wait_ms = o->wait_ms > 0 ? o->wait_ms : 5000;
 	w->tail = &w->head;
+	w->stail = &w->shead;
+	w->jfd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->work_cv, &ca);
 	pthread_cond_init(&w->done_cv, &ca);
+	pthread_cond_init(&w->store_cv, &ca);
 	pthread_condattr_destroy(&ca);
 
 	if (mkdir_p1(w->spool, err) < 0)
@@ -388,26 +621,38 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 		if (n < 0)
 			goto fail;
 	}
+	w->jpath = kv_xasprintf("%s/journal", w->spool);
+	w->jfd = open(w->jpath, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (w->jfd < 0)
+		log_warn("cannot open journal %s: %s (mails go to the store before the answer)",
+			 w->jpath, strerror(errno));
+	else
+		journal_replay(w);
 	n = writer_replay(w, err);
 	if (n < 0) {
 		log_warn("spool replay at start failed: %s (retried later)", err->msg);
 		w->spool_pending = 1;
 		w->last_replay_ms = now_ms();
 	}
-	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
-		kv_err_set(err, "cannot start the writer thread");
+	if (pthread_create(&w->sthread, NULL, store_main, w) != 0 ||
+	    pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+		kv_err_set(err, "cannot start the writer threads");
 		goto fail;
 	}
 	*wp = w;
 	return 0;
 fail:
+	if (w->jfd >= 0)
+		close(w->jfd);
+	free(w->jpath);
 	free(w->spool);
 	free(w);
 	return -1;
 }
 
 enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_t arrival,
-				 struct mail *parsed, uint64_t *num, char *why, size_t whylen)
+				 const char *qid, const char *msgid,
+				 uint64_t *num, char *why, size_t whylen)
 {
 	struct job *j = kv_xcalloc(1, sizeof *j);
 	struct timespec ts;
@@ -417,8 +662,10 @@ enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_
 	j->raw = raw;
 	j->len = len;
 	j->arrival = arrival;
-	j->parsed = parsed;
+	j->qid = qid ? kv_xstrdup(qid) : NULL;
+	j->msgid = msgid ? kv_xstrdup(msgid) : NULL;
 	j->state = JOB_QUEUED;
+	j->refs = 2;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += w->wait_ms / 1000;
@@ -435,42 +682,40 @@ enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_
 	while (j->state != JOB_DONE && rc == 0)
 		rc = pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
 	if (j->state == JOB_DONE) {
-		pthread_mutex_unlock(&w->mu);
 		r = j->result;
 		*num = j->num;
 		snprintf(why, whylen, "%s", j->why);
-		job_free(j);
+		job_unref(j);
+		pthread_mutex_unlock(&w->mu);
 		return r;
 	}
 	pthread_mutex_unlock(&w->mu);
 
-	/* The store is stuck (a long write lock elsewhere?): make the mail
-	 * durable in the spool ourselves; if the writer commits it later too,
-	 * the replay finds a duplicate. j->raw is not freed by the writer
-	 * until abandoned is set. */
+	/* Stuck (a disk that does not answer, a store held by a long write
+	 * in the fallback path): make the mail durable in the spool
+	 * ourselves; if the writer records it later too, the store finds a
+	 * duplicate. j->raw stays valid: we still hold a reference. */
 	{
 		struct kv_err e;
-		if (!w->spool_on_error) {
-			r = WR_FAILED;
-			snprintf(why, whylen, "store commit took longer than %d ms", w->wait_ms);
-		} else if (writer_spool(w, j->raw, j->len, "new", &e) == 0) {
+		if (writer_spool(w, j->raw, j->len, "new", &e) == 0) {
 			r = WR_SPOOLED;
-			snprintf(why, whylen, "store commit took longer than %d ms", w->wait_ms);
+			snprintf(why, whylen, "journal/store took longer than %d ms", w->wait_ms);
 		} else {
 			r = WR_FAILED;
-			snprintf(why, whylen, "store commit took longer than %d ms; %s", w->wait_ms, e.msg);
+			snprintf(why, whylen, "journal/store took longer than %d ms; %s", w->wait_ms, e.msg);
 		}
 	}
+	if (r == WR_SPOOLED)
+		log_warn("queue id %s: <%s> not recorded yet (%s): kept in the spool",
+			 qid ? qid : "NOQUEUE", msgid ? msgid : "(none)", why);
+	else
+		log_err("queue id %s: <%s> NOT recorded (%s)", qid ? qid : "NOQUEUE",
+			msgid ? msgid : "(none)", why);
 	pthread_mutex_lock(&w->mu);
 	if (r == WR_SPOOLED)
 		w->spool_pending_new = 1;
-	if (j->state == JOB_DONE) {
-		pthread_mutex_unlock(&w->mu);
-		job_free(j);
-	} else {
-		j->abandoned = 1;
-		pthread_mutex_unlock(&w->mu);
-	}
+	job_unref(j);
+	pthread_mutex_unlock(&w->mu);
 	*num = 0;
 	return r;
 }
@@ -484,9 +729,18 @@ void writer_stop(struct writer *w)
 	pthread_cond_signal(&w->work_cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->thread, NULL);
+	pthread_mutex_lock(&w->mu);
+	w->sstop = 1;
+	pthread_cond_signal(&w->store_cv);
+	pthread_mutex_unlock(&w->mu);
+	pthread_join(w->sthread, NULL);
+	if (w->jfd >= 0)
+		close(w->jfd);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work_cv);
 	pthread_cond_destroy(&w->done_cv);
+	pthread_cond_destroy(&w->store_cv);
+	free(w->jpath);
 	free(w->spool);
 	free(w);
 }

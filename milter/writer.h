@@ -1,11 +1,13 @@
 /*
- * writer.h - the milter's path to durable storage. One writer thread owns
- * all store writes: end-of-message handlers queue a mail and wait; the
- * writer takes everything queued, records it with one store_add_batch (one
- * transaction, one fsync for the whole group) and wakes them. When the
- * store cannot take a batch, each mail goes to a maildir-like spool
- * (tmp/ -> fsync -> rename into new/) which the writer replays into the
- * store at start and whenever a later commit shows the store writable.
+ * writer.h - the milter's path to durable storage. End-of-message
+ * handlers queue a mail and wait; a journal thread appends everything
+ * queued to one journal file with one fdatasync for the group and wakes
+ * them; a store thread then records the journaled mails with
+ * store_add_batch (one transaction per group) and empties the journal.
+ * When the store cannot take a batch, each mail goes to a maildir-like
+ * spool (tmp/ -> fsync -> rename into new/), replayed into the store at
+ * start and whenever a later commit shows the store writable; the
+ * journal is replayed at start too.
  *
  * Thread-safe: writer_submit may be called from any number of threads.
  */
@@ -27,6 +29,7 @@ enum writer_result {
 	WR_SPOOLED,      /* store failed; the raw mail is in the spool (durable) */
 	WR_SKIPPED,      /* the store says it is not a mail; kept in spool/skipped */
 	WR_FAILED,       /* neither store nor spool took it (why says why) */
+	WR_JOURNALED,    /* synced to the journal; the store thread records it next */
 };
 
 struct writer_opts {
@@ -45,14 +48,18 @@ struct writer_opts {
 int writer_start(struct writer **wp, struct store *s, const struct writer_opts *o, struct kv_err *err);
 
 /*
- * Hand over one mail and wait until it is durable (or wait_ms passed, in
- * which case the caller's copy is spooled here). raw is taken over
- * (malloc'd, freed by the writer); parsed (may be NULL) too: it is
- * mail_release'd and freed by the writer. *num gets the message number
- * for STORED / DUPLICATE; why (2 * KV_ERR_MAX + 8 bytes) a reason for the others.
+ * Hand over one mail and wait until it is durable: normally synced to the
+ * journal (WR_JOURNALED; the store thread records it and logs the
+ * outcome), else recorded or spooled directly; after wait_ms the caller's
+ * copy is spooled here. raw is taken over (malloc'd, freed by the
+ * writer); qid and msgid (may be NULL) are copied for the log lines. *num
+ * gets the message number for STORED / DUPLICATE; why
+ * (2 * KV_ERR_MAX + 8 bytes) a reason for the others. Every outcome but
+ * WR_JOURNALED is logged by the writer.
  */
 enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_t arrival,
-				 struct mail *parsed, uint64_t *num, char *why, size_t whylen);
+				 const char *qid, const char *msgid,
+				 uint64_t *num, char *why, size_t whylen);
 
 /* Write raw into the spool's new/ (tmp, fsync, rename, fsync dir). 0 / -1. */
 int writer_spool(struct writer *w, const char *raw, size_t len, const char *sub, struct kv_err *err);

@@ -37,9 +37,9 @@ now_ms() { date +%s%3N; }
 run() {
 	name=$1 size=$2 count=$3 kind=$4 sock=${5:-unix:$T/$1.sock}
 	sinkport=$(free_port); port=$(free_port)
-	smtp-sink 127.0.0.1:$sinkport 1024 > /dev/null 2>&1 &
+	smtp-sink -u postfix 127.0.0.1:$sinkport 1024 > "$T/$name.sink" 2>&1 &
 	sinkpid=$!
-	wait_for_port "$sinkport" 50
+	wait_for_port "$sinkport" 50 || { echo "# $name: smtp-sink did not start: $(cat "$T/$name.sink")"; return; }
 	mpid=""
 	case $kind in
 	none) pfmilter="" ;;

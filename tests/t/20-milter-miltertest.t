@@ -107,7 +107,7 @@ n=$(grep -c ': recorded <' "$T/main.log")
 is "$n" "4" "four mails recorded by the main milter"
 grep -q 'warn.*queue id QD0001: message larger than max_message_size' "$T/small.log"
 ok $? "oversize mail logged as a warning with its queue id"
-grep -q 'mails: 4 recorded.*1 not list mail, 1 digest' "$T/main.log"
+grep -q 'mails: 4 journaled.*1 not list mail, 1 digest' "$T/main.log"
 ok $? "exit statistics count the skipped mails"
 grep -q 'eom latency over 4 mails' "$T/main.log"
 ok $? "exit statistics give eom latency"

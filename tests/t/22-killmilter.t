@@ -30,7 +30,7 @@ commit_interval_ms = 0
 path = $T/db
 EOF
 start_milter() {
-	kvmarm-milter --config "$T/milter.conf" -f 2>> "$T/milter.log" &
+	kvmarm-milter --config "$T/milter.conf" -f -v 2>> "$T/milter.log" &
 	MPID=$!
 	track_pid $MPID
 	i=0; while [ ! -S "$T/milter.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -102,9 +102,12 @@ grep -q 'milter' "$T/pf/maillog" && diag "postfix on the dead milter: $(grep -c 
 kvmarm-store --db "$T/db" check > "$T/check.out" 2>&1
 ok $? "kvmarm-store check passes after the kill"
 
-# Every mail the milter said it recorded (before answering eom) is there.
-grep -o 'recorded <[^>]*>' "$T/milter.log" | sed 's/recorded <\(.*\)>/\1/' > "$T/recorded.ids"
+# Every mail the milter had made durable before answering eom (it logs
+# "journaled" at debug level, then answers) is there: recorded by the
+# store thread, or replayed from the journal at the restart.
+grep -o '<[^>]*> journaled' "$T/milter.log" | sed 's/<\(.*\)> journaled/\1/' > "$T/recorded.ids"
 nrec=$(wc -l < "$T/recorded.ids")
+grep -q 'journal replay: [1-9]' "$T/milter.log" && diag "$(grep 'journal replay' "$T/milter.log")"
 missing=0
 while read -r id; do
 	kvmarm-store --db "$T/db" msg --raw "$id" > /dev/null 2>&1 || { missing=$((missing + 1)); diag "missing: $id"; }
