@@ -107,7 +107,8 @@ static int remap_lock(struct db_env *e, struct kv_err *err)
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	ts.tv_sec += 30;
+	/* bounded: a thread that holds a reader itself would wait for ever */
+	ts.tv_sec += 5;
 	rc = pthread_rwlock_timedwrlock(&e->remap, &ts);
 	if (rc != 0)
 		return kv_err_set(err, "%s: cannot resize the database map while readers stay open: %s",
