@@ -16,6 +16,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
 	   -D_GNU_SOURCE -Istore -Ireporter -Imilter $(PKG_CFLAGS)
+LDFLAGS += -Wl,--as-needed -Wl,-O1
 LDLIBS  := $(PKG_LIBS) -lpthread -lm
 ifeq ($(SANITIZE),1)
 CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
