@@ -27,6 +27,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -100,6 +101,8 @@ static int start_server(void)
 	char *pf = path("llm.port"), *log = path("requests.log"), *mf = path("mode");
 	pid_t p = fork();
 	if (p == 0) {
+		/* Die with the test even when it crashes before its atexit. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		char *argv[] = { (char *)python(), script, "--port-file", pf, "--log", log, "--mode-file", mf,
 				 "--timeout", "300", NULL };
 		execv(argv[0], argv);

@@ -12,6 +12,7 @@
 #include "http.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -56,6 +57,8 @@ static pid_t spawn(char *const argv[])
 {
 	pid_t p = fork();
 	if (p == 0) {
+		/* Die with the test even when it crashes before its atexit. */
+		prctl(PR_SET_PDEATHSIG, SIGTERM);
 		execv(argv[0], argv);
 		_exit(127);
 	}
