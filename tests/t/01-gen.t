@@ -19,6 +19,8 @@ $GEN --seed 7 --weeks 2 --out "$T/b.mbox" --quiet
 cmp -s "$T/a.mbox" "$T/b.mbox"; ok $? "same seed, same bytes (mboxrd)"
 PYTHONHASHSEED=12345 $GEN --seed 7 --weeks 2 --out "$T/h.mbox" --quiet
 cmp -s "$T/a.mbox" "$T/h.mbox"; ok $? "output does not depend on Python's hash seed"
+$GEN --seed 7 --weeks 2 --out "$T/j.mbox" --jobs 2 --quiet
+cmp -s "$T/a.mbox" "$T/j.mbox"; ok $? "--jobs 2 writes the same bytes"
 $GEN --seed 8 --weeks 2 --out "$T/c.mbox" --quiet
 cmp -s "$T/a.mbox" "$T/c.mbox"; [ $? -ne 0 ]; ok $? "different seed, different bytes"
 $GEN --seed 7 --weeks 1 --format maildir --out "$T/md1" --quiet
