@@ -36,7 +36,7 @@ struct smfiDesc *milter_desc(void);
 void milter_log_stats(void);
 
 /* Parse a List-Id header value: the id inside the last <...>, else the
- * trimmed value; lowercased, malloc'd. Exposed for the unit test. */
+ * trimmed value; lowercased, malloc'd. Also used for config list_ids. */
 char *milter_list_id(const char *value);
 
 #endif
