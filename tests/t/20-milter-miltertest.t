@@ -34,7 +34,7 @@ EOF
 
 # stop_milter PID NAME: SIGTERM, wait (libmilter needs ~5 s), exit status.
 stop_milter() {
-	kill -TERM "$1"
+	kill -TERM "$1" 2>/dev/null
 	i=0
 	while kill -0 "$1" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
 	wait "$1"
