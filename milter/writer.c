@@ -40,6 +40,10 @@
 /* Journal record: magic, then the length as 8 little-endian bytes. */
 #define JMAGIC "KVJ1"
 #define JHDR 12
+/* Past this size the journal thread lets the store thread catch up (and
+ * the journal be emptied) before it appends more: under a sustained
+ * overload the journal stays bounded. */
+#define JOURNAL_SOFT_MAX (64u << 20)
 
 enum job_state { JOB_QUEUED, JOB_COMMITTING, JOB_DONE };
 
@@ -79,6 +83,8 @@ struct writer {
 	int jfd;                  /* journal, -1 when unusable */
 	char *jpath;
 	uint64_t jappended, jcommitted; /* records; guarded by mu */
+	uint64_t jbytes;          /* journal size since it was last emptied */
+	pthread_cond_t caught_cv; /* journal thread: the journal was emptied */
 
 	pthread_t thread, sthread;
 };
@@ -396,6 +402,8 @@ static void journal_maybe_reset(struct writer *w)
 	if (w->jfd >= 0 && w->jcommitted == w->jappended && w->jappended > 0) {
 		if (ftruncate(w->jfd, 0) == 0) {
 			w->jappended = w->jcommitted = 0;
+			w->jbytes = 0;
+			pthread_cond_broadcast(&w->caught_cv);
 		} else {
 			log_warn("cannot truncate journal %s: %s", w->jpath, strerror(errno));
 		}
@@ -453,6 +461,7 @@ static void *store_main(void *arg)
 		 * forget them. */
 		w->jcommitted += n;
 		journal_maybe_reset(w);
+		pthread_cond_broadcast(&w->caught_cv);
 		for (struct job *j = list, *next; j; j = next) {
 			next = j->next;
 			job_unref(j);
@@ -476,6 +485,8 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w->work_cv, &w->mu);
 		if (!w->head && w->stop)
 			break;
+		while (w->jbytes > JOURNAL_SOFT_MAX && w->jcommitted < w->jappended)
+			pthread_cond_wait(&w->caught_cv, &w->mu);
 		if (w->commit_interval_ms > 0 && !w->stop) {
 			/* Let more sessions join this group. */
 			struct timespec ts;
@@ -506,6 +517,8 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&w->mu);
 		if (journaled) {
 			w->jappended += n;
+			for (struct job *j = list; j; j = j->next)
+				w->jbytes += JHDR + j->len;
 			for (struct job *j = list; j; j = j->next)
 				j->result = WR_JOURNALED;
 		}
@@ -610,6 +623,7 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	pthread_cond_init(&w->work_cv, &ca);
 	pthread_cond_init(&w->done_cv, &ca);
 	pthread_cond_init(&w->store_cv, &ca);
+	pthread_cond_init(&w->caught_cv, &ca);
 	pthread_condattr_destroy(&ca);
 
 	if (mkdir_p1(w->spool, err) < 0)
@@ -740,6 +754,7 @@ void writer_stop(struct writer *w)
 	pthread_cond_destroy(&w->work_cv);
 	pthread_cond_destroy(&w->done_cv);
 	pthread_cond_destroy(&w->store_cv);
+	pthread_cond_destroy(&w->caught_cv);
 	free(w->jpath);
 	free(w->spool);
 	free(w);
