@@ -379,8 +379,24 @@ static int is_attribution(const char *s, size_t n)
 	if (ends_with(s, t, "wrote:") || ends_with(s, t, "writes:") || ends_with(s, t, "wrote :") ||
 	    ends_with(s, t, "said:"))
 		return 1;
-	return (istarts(s, t, "On ") || istarts(s, t, "Quoting ") || istarts(s, t, "Le ") ||
-		istarts(s, t, "Am ")) && s[t - 1] == ':';
+	/* "On 2021-01-25 13:15, Suzuki K Poulose:" but not "On the save path:" */
+	if (!((istarts(s, t, "On ") || istarts(s, t, "Quoting ") || istarts(s, t, "Le ") ||
+	       istarts(s, t, "Am ")) && s[t - 1] == ':'))
+		return 0;
+	for (size_t i = 0; i < t; i++)
+		if (isdigit((unsigned char)s[i]))
+			return 1;
+	return 0;
+}
+
+/* "-----Original Message-----" (Outlook) */
+static int is_original_marker(const char *s, size_t n)
+{
+	size_t i = 0;
+	n = rtrim_len(s, n);
+	while (i < n && (s[i] == '-' || s[i] == ' '))
+		i++;
+	return i >= 3 && istarts(s + i, n - i, "original message") && s[n - 1] == '-';
 }
 
 static int is_snip(const char *s, size_t n)
@@ -972,6 +988,33 @@ static void mark_attributions(struct line *l, size_t n)
 			if (!b->blank && b->kind == SEG_PROSE && istarts(b->s, b->len, "On ") &&
 			    !istarts(a->s, a->len, "On ") && b->len < 200)
 				l[j - 1].kind = SEG_QUOTE;
+		}
+	}
+	/*
+	 * Top-posting: below the reply, "-----Original Message-----" or an
+	 * "On ... wrote:" line with no '>' line anywhere after it means the
+	 * client pasted the original without quoting it. From there on it is
+	 * quoted text (signatures and diffs keep their kind).
+	 */
+	{
+		size_t last_quote = 0;
+		int anyq = 0, prose_before = 0;
+		for (size_t i = 0; i < n; i++)
+			if (l[i].kind == SEG_QUOTE && !l[i].blank && is_quote(l[i].s, l[i].len))
+				last_quote = i, anyq = 1;
+		for (size_t i = 0; i < n; i++) {
+			if (l[i].blank || l[i].kind != SEG_PROSE)
+				continue;
+			int orig = is_original_marker(l[i].s, l[i].len);
+			if (prose_before && (orig || ((ends_with(l[i].s, l[i].len, "wrote:") ||
+						       ends_with(l[i].s, l[i].len, "writes:")) &&
+						      (!anyq || last_quote < i)))) {
+				for (size_t k = i; k < n; k++)
+					if (l[k].kind == SEG_PROSE || l[k].kind == SEG_TRAILER || l[k].kind == SEG_CHANGES)
+						l[k].kind = SEG_QUOTE;
+				break;
+			}
+			prose_before = 1;
 		}
 	}
 	/* "[...]" and "<snip>" markers next to quotes are part of the quote */

@@ -435,6 +435,30 @@ static void t_edges(void)
 	is_kind(dash, &bi, "---", SEG_PROSE);
 	body_info_release(&bi);
 
+	/* top-posting: the original pasted below without '>' */
+	const char *top = "Thanks, v2 coming.\n\nReviewed-by: T Op <top@x.org>\n\n"
+			  "On 26 Jan 2021, at 16:49, Dave Martin <dave@x.org> wrote:\n\n"
+			  "Some original text.\nAcked-by: Orig Inal <orig@x.org>\n";
+	body_analyze(top, strlen(top), &bi);
+	is_kind(top, &bi, "Thanks, v2", SEG_PROSE);
+	is_kind(top, &bi, "On 26 Jan", SEG_QUOTE);
+	is_kind(top, &bi, "Some original text", SEG_QUOTE);
+	ok(bi.ntrailers == 1 && !strcmp(bi.trailers[0].addr, "top@x.org"), "top-posting: only the sender's tag counts");
+	body_info_release(&bi);
+
+	const char *notattr = "Intro.\n\nOn the save path:\n\tpause all vCPUs\n";
+	body_analyze(notattr, strlen(notattr), &bi);
+	is_kind(notattr, &bi, "On the save path", SEG_PROSE);
+	is_kind(notattr, &bi, "pause all", SEG_PROSE);
+	body_info_release(&bi);
+
+	const char *outl = "Agreed.\n\n-----Original Message-----\nFrom: A <a@x>\nSent: Monday\n\nold text\n";
+	body_analyze(outl, strlen(outl), &bi);
+	is_kind(outl, &bi, "Agreed.", SEG_PROSE);
+	is_kind(outl, &bi, "-----Original", SEG_QUOTE);
+	is_kind(outl, &bi, "old text", SEG_QUOTE);
+	body_info_release(&bi);
+
 	is_str(seg_kind_name(SEG_CHANGES), "changes", "seg_kind_name");
 }
 
