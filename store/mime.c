@@ -1102,10 +1102,28 @@ static const char *header_end(const char *p, const char *end)
 	return end;
 }
 
-static char *derived_id(const char *raw, size_t len)
+/*
+ * A stable id for a mail without Message-ID: sha256 over what the sender
+ * wrote (From, To, Cc, Subject, Date as they came, and the body), not over
+ * the whole bytes, so the same mail relayed twice with different Received
+ * lines (or an mbox "From " line) still gets one id.
+ */
+static char *derived_id(GMimeHeaderList *hl, const char *body, size_t blen)
 {
+	static const char *const names[] = { "From", "To", "Cc", "Subject", "Date", NULL };
 	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
-	g_checksum_update(ck, (const guchar *)raw, (gssize)len);
+	for (size_t i = 0; names[i]; i++) {
+		GMimeHeader *h = g_mime_header_list_get_header(hl, names[i]);
+		const char *v = h ? g_mime_header_get_raw_value(h) : NULL;
+		size_t n;
+		const char *t = trim(v ? v : "", &n);
+		/* CR/LF and folding differ between transports: hash the words */
+		for (size_t k = 0; k < n; k++)
+			if (t[k] != '\r' && t[k] != '\n')
+				g_checksum_update(ck, (const guchar *)&t[k], 1);
+		g_checksum_update(ck, (const guchar *)"\n", 1);
+	}
+	g_checksum_update(ck, (const guchar *)body, (gssize)blen);
 	char *id = kv_xasprintf("%s@kvmarm-digest.invalid", g_checksum_get_string(ck));
 	g_checksum_free(ck);
 	return id;
@@ -1221,7 +1239,7 @@ int mime_parse(const char *raw, size_t len, int64_t arrival, struct mail *m, str
 	if (msgid_v)
 		parse_message_id(m, msgid_v);
 	if (!m->message_id) {
-		m->message_id = derived_id(raw, len);
+		m->message_id = derived_id(hl, hend, (size_t)(end - hend));
 		m->flags |= MAIL_NO_MSGID;
 	}
 	if (irt_v)

@@ -139,6 +139,15 @@ static void t_no_message_id(void)
 	mail_release(&b);
 	mail_release(&c);
 
+	/* the same mail relayed again: another Received line, an mbox line */
+	const char *relayed = "From x@y Mon Jan 25 10:50:02 2021\nReceived: from relay by mx; Mon, 25 Jan 2021 10:50:03 +0000\n"
+			      "From: a@example.org\nSubject: no id\nDate: Mon, 25 Jan 2021 10:50:02 +0000\n\nhello\n";
+	if (parse(raw1, &a) || parse(relayed, &b))
+		return;
+	is_str(b.message_id, a.message_id, "no message-id: relayed copy gets the same id");
+	mail_release(&a);
+	mail_release(&b);
+
 	/* an empty Message-ID header is no Message-ID */
 	if (parse("Message-ID:   \nSubject: x\n\nbody\n", &a))
 		return;
