@@ -60,8 +60,8 @@ static const struct cfg_key keys[] = {
 	  "When the store fails: accept (let the mail through) or tempfail." },
 	{ "milter", "spool_dir", CFG_STR, "/var/spool/kvmarm-digest",
 	  "Where messages wait when the store cannot take them; replayed later." },
-	{ "milter", "commit_interval_ms", CFG_INT, "20",
-	  "Group commit window in milliseconds: messages arriving within it share one sync." },
+	{ "milter", "commit_interval_ms", CFG_INT, "0",
+	  "Extra wait in milliseconds before a group commit; 0 (best) lets mails that arrive during one sync share the next." },
 	{ "milter", "timeout", CFG_INT, "600",
 	  "Seconds libmilter waits on the MTA before giving up a connection." },
 
