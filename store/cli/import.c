@@ -1,7 +1,9 @@
 /*
  * import.c - `kvmarm-store import` and the benchmark aid `parse-only`.
  *
- * Messages come from mbox.c in batches (up to 1000 messages or 64 MB);
+ * Messages come from mbox.c in batches (up to 250 messages or 64 MB: small
+ * enough that parsing the next batch overlaps writing this one even on a
+ * small mbox, large enough that fsyncs stay rare);
  * each batch is parsed on every core (mime_parse is thread-safe), then
  * recorded with one store_add_batch (one transaction, one fsync). A bad
  * message is skipped with a line naming it and the import goes on; only a
@@ -26,7 +28,7 @@
 #include "mbox.h"
 #include "mime.h"
 
-#define BATCH_MSGS  1000
+#define BATCH_MSGS  250
 #define BATCH_BYTES (64u << 20)
 #define MAX_JOBS    8
 
