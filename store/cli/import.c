@@ -44,7 +44,8 @@ static const char import_usage[] =
 	"\n"
 	"  --mbox-format=F  mboxrd (default): one '>' is removed from lines\n"
 	"                   matching /^>+From /; mboxo: only from /^>From /\n"
-	"  --jobs N         parser threads (default: the number of cores)\n"
+	"  --jobs N         parser threads (default: the number of cores less\n"
+	"                   one, at least 1: the store writes on its own thread)\n"
 	"\n"
 	"Arrival time (the last fallback for a missing Date): the date of the\n"
 	"mbox From_ line when it has one, the file's mtime, else now.\n"
@@ -384,7 +385,9 @@ static int run_import(struct cli *cl, int argc, char **argv, int store_it)
 	const char *usage = store_it ? import_usage : parse_usage;
 	enum mbox_format fmt = MBOX_MBOXRD;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-	int njobs = store_it ? (ncpu > 0 ? (int)ncpu : 1) : 1, o;
+	/* one core is left to the writer thread: the store, not the parser,
+	 * is the slower stage, and parsers competing with it slow it down */
+	int njobs = store_it && ncpu > 2 ? (int)(ncpu - 1 > MAX_JOBS ? MAX_JOBS : ncpu - 1) : 1, o;
 	struct run R = { .cmd = cmd };
 	struct kv_err err;
 	struct mbox_reader *rd;

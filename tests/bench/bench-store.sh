@@ -135,8 +135,8 @@ bench_import() {
 	store_bytes=$(du -sb "$W/$label-db" | awk '{print $1}')
 
 	rm -rf "$W/$label-db1"
-	run "$label-import1" "$KS" --db "$W/$label-db1" import --jobs 1 "$mbox"
-	line "kvmarm-store import (mbox, --jobs 1)"
+	run "$label-importj" "$KS" --db "$W/$label-db1" import --jobs "$(nproc)" "$mbox"
+	line "kvmarm-store import (mbox, --jobs $(nproc))"
 	rm -rf "$W/$label-db1"
 
 	rm -rf "$W/$label-dbm"
