@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <zlib.h>
+
 #include "writer.h"
 #include "store.h"
 #include "log.h"
@@ -37,9 +39,27 @@
 #define REPLAY_RETRY_MS 30000
 /* Spooled or journaled mails replayed per transaction. */
 #define REPLAY_BATCH 64
-/* Journal record: magic, then the length as 8 little-endian bytes. */
-#define JMAGIC "KVJ1"
-#define JHDR 12
+/* Journal record: magic, the length (8 bytes), the epoch (8 bytes) and a
+ * CRC-32 of epoch, length and mail (4 bytes), all little-endian, then the
+ * mail. The journal is written in place from offset 0 over a zero-filled
+ * file, and starts over at 0 with a new epoch once the store has everything:
+ * overwriting allocated blocks lets fdatasync skip the file system's
+ * metadata commit (an appended or truncated file's size must be committed
+ * with it, and that commit queues behind the store's own syncs: several
+ * ms here). So a replay reads records while the epoch is the first one's
+ * and the CRC holds; older records further on are left-overs. "KVJ1" is
+ * the earlier append-only format (12-byte header), still replayed. */
+#define JMAGIC "KVJ2"
+#define JMAGIC1 "KVJ1"
+#define JHDR 24
+#define JHDR1 12
+/* Zero-filled at start so that the journal's usual size needs no
+ * allocation later; it grows past this when needed. */
+#define JOURNAL_PREALLOC (4u << 20)
+/* The store thread lets journaled mails gather this long before a
+ * transaction: each costs several syncs on the disk the journal's
+ * fdatasync waits for, so fewer, larger ones keep the answer fast. */
+#define STORE_GATHER_MS 100
 /* Past this size the journal thread lets the store thread catch up (and
  * the journal be emptied) before it appends more: under a sustained
  * overload the journal stays bounded. */
@@ -57,6 +77,7 @@ struct job {
 	int refs;                /* submitter + writer; freed at 0 (under mu) */
 	enum writer_result result;
 	uint64_t num;
+	unsigned jgen;           /* journal file generation it went to */
 	char why[2 * KV_ERR_MAX + 8];
 	struct job *next;
 };
@@ -84,6 +105,15 @@ struct writer {
 	char *jpath;
 	uint64_t jappended, jcommitted; /* records; guarded by mu */
 	uint64_t jbytes;          /* journal size since it was last emptied */
+	uint64_t jepoch, joff;    /* journal thread: current epoch, write offset */
+	int jfd_keep;             /* replay could not place it all: leave it */
+	int jwaiting;             /* journal thread waits for the store */
+	/* The other journal file: written while the store catches up on
+	 * this one (no wait when one is full). Swapped with the above. */
+	int jfd2;
+	char *jpath2;
+	uint64_t jappended2, jcommitted2;
+	unsigned jgen;            /* switches so far; a job keeps its own */
 	pthread_cond_t caught_cv; /* journal thread: the journal was emptied */
 
 	pthread_t thread, sthread;
@@ -357,18 +387,45 @@ static void log_outcome(const struct job *j)
 	}
 }
 
-/* Append the group to the journal and sync it. 0 / -1 (journal unusable). */
+static void put_le(unsigned char *p, uint64_t v, int n)
+{
+	for (int k = 0; k < n; k++)
+		p[k] = (unsigned char)(v >> (8 * k));
+}
+
+static uint64_t get_le(const unsigned char *p, int n)
+{
+	uint64_t v = 0;
+	for (int k = 0; k < n; k++)
+		v |= (uint64_t)p[k] << (8 * k);
+	return v;
+}
+
+static uint32_t rec_crc(const unsigned char *hdr, const char *raw, size_t len)
+{
+	uLong c = crc32(0L, hdr + 4, 16);
+	while (len > 0) {
+		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
+		c = crc32(c, (const Bytef *)raw, n);
+		raw += n;
+		len -= n;
+	}
+	return (uint32_t)c;
+}
+
+/* Write the group at the journal's offset and sync it. 0 / -1 (journal
+ * unusable). Called by the journal thread only, without mu. */
 static int journal_append(struct writer *w, struct job *list)
 {
 	for (struct job *j = list; j; j = j->next) {
 		unsigned char hdr[JHDR];
 		struct iovec iov[2];
 		size_t want = JHDR + j->len, done = 0;
-		uint64_t len = j->len;
 
 		memcpy(hdr, JMAGIC, 4);
-		for (int k = 0; k < 8; k++)
-			hdr[4 + k] = (unsigned char)(len >> (8 * k));
+		put_le(hdr + 4, j->len, 8);
+		put_le(hdr + 12, w->jepoch, 8);
+		put_le(hdr + 20, rec_crc(hdr, j->raw, j->len), 4);
 		while (done < want) {
 			ssize_t n;
 			if (done < JHDR) {
@@ -376,9 +433,10 @@ static int journal_append(struct writer *w, struct job *list)
 				iov[0].iov_len = JHDR - done;
 				iov[1].iov_base = j->raw;
 				iov[1].iov_len = j->len;
-				n = writev(w->jfd, iov, 2);
+				n = pwritev(w->jfd, iov, 2, (off_t)(w->joff + done));
 			} else {
-				n = write(w->jfd, j->raw + (done - JHDR), want - done);
+				n = pwrite(w->jfd, j->raw + (done - JHDR), want - done,
+					   (off_t)(w->joff + done));
 			}
 			if (n < 0) {
 				if (errno == EINTR)
@@ -388,26 +446,13 @@ static int journal_append(struct writer *w, struct job *list)
 			}
 			done += (size_t)n;
 		}
+		w->joff += want;
 	}
 	if (fdatasync(w->jfd) < 0) {
 		log_err("cannot sync journal %s: %s", w->jpath, strerror(errno));
 		return -1;
 	}
 	return 0;
-}
-
-/* Everything appended is in the store: the journal may start over. */
-static void journal_maybe_reset(struct writer *w)
-{
-	if (w->jfd >= 0 && w->jcommitted == w->jappended && w->jappended > 0) {
-		if (ftruncate(w->jfd, 0) == 0) {
-			w->jappended = w->jcommitted = 0;
-			w->jbytes = 0;
-			pthread_cond_broadcast(&w->caught_cv);
-		} else {
-			log_warn("cannot truncate journal %s: %s", w->jpath, strerror(errno));
-		}
-	}
 }
 
 static void *store_main(void *arg)
@@ -431,6 +476,20 @@ static void *store_main(void *arg)
 		}
 		if (!w->shead && w->sstop)
 			break;
+		if (w->shead && !w->sstop && !w->jwaiting) {
+			/* Let more mails join this transaction (they are safe
+			 * in the journal meanwhile). */
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			ts.tv_nsec += STORE_GATHER_MS * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			while (!w->sstop && !w->jwaiting &&
+			       pthread_cond_timedwait(&w->store_cv, &w->mu, &ts) == 0)
+				;
+		}
 		list = w->shead;
 		w->shead = NULL;
 		w->stail = &w->shead;
@@ -459,8 +518,12 @@ static void *store_main(void *arg)
 		w->spool_pending_new = 0;
 		/* Committed or spooled (or logged as lost): the journal may
 		 * forget them. */
-		w->jcommitted += n;
-		journal_maybe_reset(w);
+		for (struct job *j = list; j; j = j->next) {
+			if (j->jgen == w->jgen)
+				w->jcommitted++;
+			else
+				w->jcommitted2++;
+		}
 		pthread_cond_broadcast(&w->caught_cv);
 		for (struct job *j = list, *next; j; j = next) {
 			next = j->next;
@@ -485,8 +548,34 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w->work_cv, &w->mu);
 		if (!w->head && w->stop)
 			break;
-		while (w->jbytes > JOURNAL_SOFT_MAX && w->jcommitted < w->jappended)
-			pthread_cond_wait(&w->caught_cv, &w->mu);
+		/* Past the zero-filled part, appending would cost a metadata
+		 * commit per sync: let the store catch up and start over. */
+		if (w->joff >= JOURNAL_PREALLOC && w->jcommitted < w->jappended &&
+		    w->jfd2 >= 0 && w->jcommitted2 == w->jappended2) {
+			/* Full, and the other file is all in the store:
+			 * switch to it, starting over at 0. */
+			int fd = w->jfd;
+			char *p = w->jpath;
+			w->jfd = w->jfd2;
+			w->jpath = w->jpath2;
+			w->jfd2 = fd;
+			w->jpath2 = p;
+			w->jappended2 = w->jappended;
+			w->jcommitted2 = w->jcommitted;
+			w->jappended = w->jcommitted = 0;
+			w->jbytes = 0;
+			w->joff = 0;
+			w->jepoch++;
+			w->jgen++;
+		}
+		if (w->joff >= JOURNAL_PREALLOC && w->jcommitted < w->jappended) {
+			w->jwaiting = 1;
+			pthread_cond_signal(&w->store_cv);
+			while ((w->jbytes > JOURNAL_SOFT_MAX || w->joff >= JOURNAL_PREALLOC) &&
+			       w->jcommitted < w->jappended)
+				pthread_cond_wait(&w->caught_cv, &w->mu);
+			w->jwaiting = 0;
+		}
 		if (w->commit_interval_ms > 0 && !w->stop) {
 			/* Let more sessions join this group. */
 			struct timespec ts;
@@ -503,8 +592,19 @@ static void *writer_main(void *arg)
 		w->tail = &w->head;
 		for (struct job *j = list; j; j = j->next, n++)
 			j->state = JOB_COMMITTING;
+		if (w->jcommitted == w->jappended && w->joff > 0) {
+			/* The store has everything: start over at 0 in a new
+			 * epoch (what follows the new end is left-overs). */
+			w->joff = 0;
+			w->jepoch++;
+			w->jappended = w->jcommitted = 0;
+			w->jbytes = 0;
+			pthread_cond_broadcast(&w->caught_cv);
+		}
 		pthread_mutex_unlock(&w->mu);
 
+		for (struct job *j = list; j; j = j->next)
+			j->jgen = w->jgen;
 		if (w->jfd >= 0 && journal_append(w, list) == 0) {
 			journaled = 1;
 		} else {
@@ -542,41 +642,82 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
+/* The record at off: 1 with *rec, *rlen and *next set, 0 at the end (a
+ * record of another epoch or format, torn, or zeros). *epoch is the
+ * journal's, taken from its first record. */
+static int journal_next(const char *data, size_t len, size_t off, int *fmt, uint64_t *epoch,
+			const char **rec, size_t *rlen, size_t *next)
+{
+	const unsigned char *h = (const unsigned char *)data + off;
+	uint64_t l;
+
+	if (*fmt == 0)
+		*fmt = len - off >= 4 && memcmp(h, JMAGIC1, 4) == 0 ? 1 : 2;
+	if (*fmt == 1) {
+		if (len - off < JHDR1 || memcmp(h, JMAGIC1, 4) != 0)
+			return 0;
+		l = get_le(h + 4, 8);
+		if (l > len - off - JHDR1)
+			return 0;
+		*rec = data + off + JHDR1;
+	} else {
+		if (len - off < JHDR || memcmp(h, JMAGIC, 4) != 0)
+			return 0;
+		l = get_le(h + 4, 8);
+		if (l > len - off - JHDR)
+			return 0;
+		if (off == 0)
+			*epoch = get_le(h + 12, 8);
+		if (get_le(h + 12, 8) != *epoch ||
+		    get_le(h + 20, 4) != rec_crc(h, data + off + JHDR, (size_t)l))
+			return 0;
+		*rec = data + off + JHDR;
+	}
+	*rlen = (size_t)l;
+	*next = (size_t)(*rec - data) + (size_t)l;
+	return 1;
+}
+
+/* Zero-fill the emptied journal (see JMAGIC): 0 / -1. */
+static int journal_prealloc(struct writer *w)
+{
+	static const char zeros[65536];
+	if (ftruncate(w->jfd, 0) < 0)
+		return -1;
+	for (off_t off = 0; off < (off_t)JOURNAL_PREALLOC; off += (off_t)sizeof zeros) {
+		if (pwrite(w->jfd, zeros, sizeof zeros, off) != (ssize_t)sizeof zeros)
+			return -1;
+	}
+	return fsync(w->jfd);
+}
+
 /* Record what a previous run left in the journal, then empty it. */
 static void journal_replay(struct writer *w)
 {
 	char *data;
-	size_t len, off = 0, nrec = 0, ntorn = 0;
+	size_t len, off = 0, nrec = 0;
+	int fmt = 0;
+	uint64_t epoch = 0;
 	struct kv_err err;
 
 	if (kv_read_file(w->jpath, &data, &len, &err) < 0) {
 		log_warn("journal replay: %s", err.msg);
 		return;
 	}
-	while (off < len) {
+	for (;;) {
 		struct store_item items[REPLAY_BATCH];
 		size_t k = 0;
 		memset(items, 0, sizeof items);
-		while (off < len && k < REPLAY_BATCH) {
-			uint64_t l = 0;
-			if (len - off < JHDR || memcmp(data + off, JMAGIC, 4) != 0) {
-				ntorn++;
-				off = len;
+		while (k < REPLAY_BATCH) {
+			const char *rec;
+			size_t rlen, next;
+			if (!journal_next(data, len, off, &fmt, &epoch, &rec, &rlen, &next))
 				break;
-			}
-			for (int b = 0; b < 8; b++)
-				l |= (uint64_t)(unsigned char)data[off + 4 + b] << (8 * b);
-			if (l > len - off - JHDR) {
-				/* Cut short by a crash before its sync: never answered. */
-				ntorn++;
-				off = len;
-				break;
-			}
-			items[k].raw = data + off + JHDR;
-			items[k].len = (size_t)l;
+			items[k].raw = (char *)rec;
+			items[k].len = rlen;
 			items[k].arrival = (int64_t)time(NULL);
 			k++;
-			off += JHDR + (size_t)l;
+			off = next;
 		}
 		if (k == 0)
 			break;
@@ -587,6 +728,7 @@ static void journal_replay(struct writer *w)
 				if (writer_spool(w, items[i].raw, items[i].len, "new", &e) < 0) {
 					log_err("journal replay: %s; journal kept", e.msg);
 					free(data);
+					w->jfd_keep = 1;
 					return;
 				}
 			}
@@ -595,11 +737,8 @@ static void journal_replay(struct writer *w)
 		nrec += k;
 	}
 	free(data);
-	if (nrec > 0 || ntorn > 0)
-		log_info("journal replay: %zu mail(s) from %s%s", nrec, w->jpath,
-			 ntorn ? " (a torn last record, never answered, dropped)" : "");
-	if (ftruncate(w->jfd, 0) < 0)
-		log_warn("cannot truncate journal %s: %s", w->jpath, strerror(errno));
+	if (nrec > 0)
+		log_info("journal replay: %zu mail(s) from %s", nrec, w->jpath);
 }
 
 int writer_start(struct writer **wp, struct store *s, const struct writer_opts *o, struct kv_err *err)
@@ -616,7 +755,7 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	w->wait_ms = o->wait_ms > 0 ? o->wait_ms : 5000;
 	w->tail = &w->head;
 	w->stail = &w->shead;
-	w->jfd = -1;
+	w->jfd = w->jfd2 = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -636,12 +775,43 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 			goto fail;
 	}
 	w->jpath = kv_xasprintf("%s/journal", w->spool);
-	w->jfd = open(w->jpath, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	w->jpath2 = kv_xasprintf("%s/journal.1", w->spool);
+	for (int f = 0; f < 2; f++) {
+		w->jfd = open(w->jpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+		if (w->jfd < 0)
+			log_warn("cannot open journal %s: %s", w->jpath, strerror(errno));
+		else
+			journal_replay(w);
+		if (w->jfd >= 0 && w->jfd_keep) {
+			/* Its mails are neither in the store nor the spool:
+			 * keep them for the next start. */
+			close(w->jfd);
+			w->jfd = -1;
+		} else if (w->jfd >= 0 && journal_prealloc(w) < 0) {
+			log_warn("cannot prepare journal %s: %s", w->jpath, strerror(errno));
+			close(w->jfd);
+			w->jfd = -1;
+		}
+		/* swap: the first file ends up current */
+		int fd = w->jfd;
+		char *p = w->jpath;
+		w->jfd = w->jfd2;
+		w->jpath = w->jpath2;
+		w->jfd2 = fd;
+		w->jpath2 = p;
+		if (f == 0)
+			w->jfd = -1;
+	}
+	if (w->jfd < 0 && w->jfd2 >= 0) {
+		w->jfd = w->jfd2;
+		w->jfd2 = -1;
+		char *p = w->jpath;
+		w->jpath = w->jpath2;
+		w->jpath2 = p;
+	}
 	if (w->jfd < 0)
-		log_warn("cannot open journal %s: %s (mails go to the store before the answer)",
-			 w->jpath, strerror(errno));
-	else
-		journal_replay(w);
+		log_warn("no usable journal in %s: mails go to the store before the answer", w->spool);
+	w->jepoch = 1;
 	n = writer_replay(w, err);
 	if (n < 0) {
 		log_warn("spool replay at start failed: %s (retried later)", err->msg);
@@ -658,7 +828,10 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 fail:
 	if (w->jfd >= 0)
 		close(w->jfd);
+	if (w->jfd2 >= 0)
+		close(w->jfd2);
 	free(w->jpath);
+	free(w->jpath2);
 	free(w->spool);
 	free(w);
 	return -1;
@@ -750,12 +923,15 @@ void writer_stop(struct writer *w)
 	pthread_join(w->sthread, NULL);
 	if (w->jfd >= 0)
 		close(w->jfd);
+	if (w->jfd2 >= 0)
+		close(w->jfd2);
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->work_cv);
 	pthread_cond_destroy(&w->done_cv);
 	pthread_cond_destroy(&w->store_cv);
 	pthread_cond_destroy(&w->caught_cv);
 	free(w->jpath);
+	free(w->jpath2);
 	free(w->spool);
 	free(w);
 }
