@@ -5,11 +5,11 @@
  *    (parse, thread, index, commit with two syncs) several more. Neither
  *    should be paid per mail on the SMTP path.
  *  - The journal thread takes every mail queued by end-of-message
- *    handlers, appends them to one journal file and calls fdatasync once
- *    for the group; then the handlers answer. A mail is durable from then.
- *  - The store thread records journaled mails in the store, a group per
- *    transaction, and empties the journal whenever everything in it is
- *    committed. If the store fails, the mails go to the spool (tmp/,
+ *    handlers, writes them to the journal and calls fdatasync once for
+ *    the group; then the handlers answer. A mail is durable from then.
+ *  - The store thread records journaled mails in the store, what gathered
+ *    in STORE_GATHER_MS per transaction, and the journal starts over once
+ *    everything in it is committed (see JMAGIC for the file layout). If the store fails, the mails go to the spool (tmp/,
  *    fsync, rename into new/) before the journal may forget them.
  *  - At start the journal is replayed into the store (a crash between the
  *    two steps leaves a mail in both: the store sees a duplicate), then

@@ -1,9 +1,10 @@
 /*
  * writer.h - the milter's path to durable storage. End-of-message
- * handlers queue a mail and wait; a journal thread appends everything
- * queued to one journal file with one fdatasync for the group and wakes
- * them; a store thread then records the journaled mails with
- * store_add_batch (one transaction per group) and empties the journal.
+ * handlers queue a mail and wait; a journal thread writes everything
+ * queued to the journal (two zero-filled files, written in place, see
+ * writer.c) with one fdatasync for the group and wakes them; a store
+ * thread then records the journaled mails with store_add_batch (one
+ * transaction per 100 ms or so) and lets the journal start over.
  * When the store cannot take a batch, each mail goes to a maildir-like
  * spool (tmp/ -> fsync -> rename into new/), replayed into the store at
  * start and whenever a later commit shows the store writable; the
