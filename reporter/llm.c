@@ -5,8 +5,11 @@
  *  1. input: per thread, the reporter's facts, the earlier summary and
  *     only the new prose of the window's mails (body.h segments PROSE and
  *     CHANGES; quotes, signatures and trailers dropped; diffs reduced to
- *     their diffstat and file / function names), each mail fenced as
- *     quoted material with fence-like text in it neutralised;
+ *     their diffstat and file / function names; greetings, sign-offs,
+ *     quote attributions, link-only lines and the middle of long
+ *     sentence-free runs of code or log cut, every sentence kept), each
+ *     mail fenced as quoted material with fence-like text in it
+ *     neutralised;
  *  2. cache: the hash of what would be sent (plus model, language and the
  *     prompt version; less the earlier summary, which is our own memory
  *     and changes when the same week runs again) names a row of the
@@ -49,7 +52,7 @@
 
 /* Bump when the prompt or the input reduction changes: old cache rows then
  * no longer match. */
-#define LLM_PROMPT_VERSION "kvmarm-llm-prompt-6"
+#define LLM_PROMPT_VERSION "kvmarm-llm-prompt-7"
 
 #define LLM_MAX_PARTS        8      /* map requests per thread, at most */
 #define LLM_MAX_FIELD        2000   /* bytes kept of each answer field */
