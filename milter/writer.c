@@ -107,7 +107,7 @@ struct writer {
 	uint64_t jbytes;          /* journal size since it was last emptied */
 	uint64_t jepoch, joff;    /* journal thread: current epoch, write offset */
 	int jfd_keep;             /* replay could not place it all: leave it */
-	int jwaiting;             /* journal thread waits for the store */
+	int jwaiting;             /* journal past its zero-filled part: store, hurry */
 	/* The other journal file: written while the store catches up on
 	 * this one (no wait when one is full). Swapped with the above. */
 	int jfd2;
@@ -548,8 +548,9 @@ static void *writer_main(void *arg)
 			pthread_cond_wait(&w->work_cv, &w->mu);
 		if (!w->head && w->stop)
 			break;
-		/* Past the zero-filled part, appending would cost a metadata
-		 * commit per sync: let the store catch up and start over. */
+		/* Past the zero-filled part each sync also commits metadata:
+		 * hurry the store (no gathering) so that a switch or a start
+		 * over comes soon; wait for it only past the soft limit. */
 		if (w->joff >= JOURNAL_PREALLOC && w->jcommitted < w->jappended &&
 		    w->jfd2 >= 0 && w->jcommitted2 == w->jappended2) {
 			/* Full, and the other file is all in the store:
@@ -569,11 +570,13 @@ static void *writer_main(void *arg)
 			w->jgen++;
 		}
 		if (w->joff >= JOURNAL_PREALLOC && w->jcommitted < w->jappended) {
-			w->jwaiting = 1;
-			pthread_cond_signal(&w->store_cv);
-			while ((w->jbytes > JOURNAL_SOFT_MAX || w->joff >= JOURNAL_PREALLOC) &&
-			       w->jcommitted < w->jappended)
+			if (!w->jwaiting) {
+				w->jwaiting = 1;
+				pthread_cond_signal(&w->store_cv);
+			}
+			while (w->jbytes > JOURNAL_SOFT_MAX && w->jcommitted < w->jappended)
 				pthread_cond_wait(&w->caught_cv, &w->mu);
+		} else {
 			w->jwaiting = 0;
 		}
 		if (w->commit_interval_ms > 0 && !w->stop) {
