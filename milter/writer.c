@@ -8,7 +8,7 @@
  *    handlers, writes them to the journal and calls fdatasync once for
  *    the group; then the handlers answer. A mail is durable from then.
  *  - The store thread records journaled mails in the store, what gathered
- *    in STORE_GATHER_MS per transaction, and the journal starts over once
+ *    in a pause of the arrivals (STORE_QUIET_MS) per transaction, and the journal starts over once
  *    everything in it is committed (see JMAGIC for the file layout). If the store fails, the mails go to the spool (tmp/,
  *    fsync, rename into new/) before the journal may forget them.
  *  - At start the journal is replayed into the store (a crash between the
@@ -53,17 +53,24 @@
 #define JMAGIC1 "KVJ1"
 #define JHDR 24
 #define JHDR1 12
-/* Zero-filled at start so that the journal's usual size needs no
- * allocation later; it grows past this when needed. */
-#define JOURNAL_PREALLOC (4u << 20)
-/* The store thread lets journaled mails gather this long before a
- * transaction: each costs several syncs on the disk the journal's
- * fdatasync waits for, so fewer, larger ones keep the answer fast. */
-#define STORE_GATHER_MS 100
+/* Each journal file is zero-filled to writer_opts.journal_size at start
+ * (this when 0) so that its usual size needs no allocation later; it
+ * grows past it when needed. */
+#define JOURNAL_SIZE_DEFAULT (16u << 20)
+/* The store thread leaves journaled mails in the journal while mails keep
+ * arriving: recording them (parse, index, a commit with several syncs)
+ * takes CPU and disk from the MTA, so it waits for a pause of
+ * STORE_QUIET_MS, a backlog of journal_size bytes, or STORE_MAX_DELAY_MS. */
+#define STORE_QUIET_MS 200
+#define STORE_CHUNK 256
+#define STORE_MAX_DELAY_MS 30000
+/* Sync after the answer: at most one journal fdatasync per this many ms. */
+#define FLUSH_GAP_MS 10
 /* Past this size the journal thread lets the store thread catch up (and
  * the journal be emptied) before it appends more: under a sustained
  * overload the journal stays bounded. */
-#define JOURNAL_SOFT_MAX (64u << 20)
+/* (four times the journal size; w is the writer in scope) */
+#define JOURNAL_SOFT_MAX (4 * w->jsize)
 
 enum job_state { JOB_QUEUED, JOB_COMMITTING, JOB_DONE };
 
@@ -78,6 +85,10 @@ struct job {
 	enum writer_result result;
 	uint64_t num;
 	unsigned jgen;           /* journal file generation it went to */
+	uint64_t joff;           /* after: where its bytes are in that file; raw is
+				  * NULL from the write until the store thread reads
+				  * them back (keeps the process's memory small) */
+	int64_t t_q, t_pick, t_written, t_synced; /* monotonic us: timing stats */
 	char why[2 * KV_ERR_MAX + 8];
 	struct job *next;
 };
@@ -88,13 +99,19 @@ struct writer {
 	int spool_on_error;
 	int commit_interval_ms;
 	int wait_ms;
+	int after;                /* sync after the answer (see writer_submit) */
 
+	pthread_mutex_t wmu;      /* after: one direct journal write at a time, in order */
 	pthread_mutex_t mu;
 	pthread_cond_t work_cv;   /* journal thread: queue non-empty or stop */
 	pthread_cond_t done_cv;   /* submitters: their job done */
 	pthread_cond_t store_cv;  /* store thread: journaled mails waiting */
 	struct job *head, **tail; /* waiting for the journal */
 	struct job *shead, **stail; /* journaled, waiting for the store */
+	struct job *fhead, **ftail; /* after: written, waiting for the fdatasync */
+	int jdirty, jdirty2;      /* after: written since the last fdatasync (per file) */
+	int jbroken;              /* after: a direct write failed; no more until restart */
+	int64_t last_flush_us;    /* after: when the last fdatasync ended */
 	int stop, sstop;
 	int spool_pending;        /* spool/new may hold mails to replay */
 	int spool_pending_new;
@@ -105,6 +122,9 @@ struct writer {
 	char *jpath;
 	uint64_t jappended, jcommitted; /* records; guarded by mu */
 	uint64_t jbytes;          /* journal size since it was last emptied */
+	uint64_t jsize;           /* each file's zero-filled size */
+	uint64_t sbytes;          /* bytes of the mails waiting for the store */
+	int64_t last_arrival_ms;  /* when the last mail was submitted */
 	uint64_t jepoch, joff;    /* journal thread: current epoch, write offset */
 	int jfd_keep;             /* replay could not place it all: leave it */
 	int jwaiting;             /* journal past its zero-filled part: store, hurry */
@@ -117,7 +137,21 @@ struct writer {
 	pthread_cond_t caught_cv; /* journal thread: the journal was emptied */
 
 	pthread_t thread, sthread;
+
+	/* Where the time of a journaled mail goes (us; logged at stop):
+	 * queued -> picked by the journal thread -> written -> synced ->
+	 * submitter awake. Guarded by mu. */
+	uint32_t *tq, *tw, *ts, *tk;
+	size_t tn, tcap;
+	unsigned long groups;
 };
+
+static int64_t now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
 
 static int64_t now_ms(void)
 {
@@ -143,6 +177,55 @@ static void job_unref(struct job *j)
 {
 	if (--j->refs == 0)
 		job_free(j);
+}
+
+/* Keep one journaled mail's timings; call with mu held. */
+static void timing_add(struct writer *w, const struct job *j)
+{
+	if (w->tn == w->tcap) {
+		if (w->tcap >= (1u << 20))
+			return;
+		w->tcap = w->tcap ? w->tcap * 2 : 1024;
+		w->tq = kv_xrealloc(w->tq, w->tcap * sizeof *w->tq);
+		w->tw = kv_xrealloc(w->tw, w->tcap * sizeof *w->tw);
+		w->ts = kv_xrealloc(w->ts, w->tcap * sizeof *w->ts);
+		w->tk = kv_xrealloc(w->tk, w->tcap * sizeof *w->tk);
+	}
+	w->tq[w->tn] = (uint32_t)(j->t_pick - j->t_q);
+	w->tw[w->tn] = (uint32_t)(j->t_written - j->t_pick);
+	w->ts[w->tn] = (uint32_t)(j->t_synced - j->t_written);
+	w->tk[w->tn] = (uint32_t)(now_us() - j->t_synced);
+	w->tn++;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* "p50 A p99 B" of v[0..n) (sorts v). */
+static void pctl(uint32_t *v, size_t n, char *out, size_t outlen)
+{
+	qsort(v, n, sizeof *v, cmp_u32);
+	snprintf(out, outlen, "p50 %u p99 %u max %u", v[n / 2], v[(n * 99) / 100], v[n - 1]);
+}
+
+static void timing_log(struct writer *w)
+{
+	char q[64], wr[64], sy[64], wk[64];
+	if (w->tn == 0)
+		return;
+	pctl(w->tq, w->tn, q, sizeof q);
+	pctl(w->tw, w->tn, wr, sizeof wr);
+	pctl(w->ts, w->tn, sy, sizeof sy);
+	pctl(w->tk, w->tn, wk, sizeof wk);
+	if (w->after)
+		log_info("journal over %zu mails, %lu syncs (us): waiting %s; write %s; "
+			 "synced after the answer by %s", w->tn, w->groups, q, wr, sy);
+	else
+		log_info("journal over %zu mails in %lu groups (us): waiting %s; write %s; sync %s; "
+			 "wake-up %s", w->tn, w->groups, q, wr, sy, wk);
 }
 
 static int mkdir_p1(const char *path, struct kv_err *err)
@@ -296,6 +379,8 @@ static void spool_batch(struct writer *w, struct job *list, const char *why, int
 {
 	for (struct job *j = list; j; j = j->next) {
 		struct kv_err e;
+		if (!j->raw)
+			continue;   /* not read back: already failed */
 		if (!w->spool_on_error && !force) {
 			j->result = WR_FAILED;
 			snprintf(j->why, sizeof j->why, "%s", why);
@@ -310,8 +395,6 @@ static void spool_batch(struct writer *w, struct job *list, const char *why, int
 }
 
 /* 0 when the batch committed, -1 when it went to the spool (or failed). */
-
-/* 0 when the batch committed, -1 when it went to the spool (or failed). */
 static int commit_batch(struct writer *w, struct job *list, int force_spool)
 {
 	size_t n = 0, i = 0;
@@ -319,13 +402,18 @@ static int commit_batch(struct writer *w, struct job *list, int force_spool)
 	struct kv_err err;
 
 	for (struct job *j = list; j; j = j->next)
-		n++;
+		n += j->raw != NULL;
+	if (n == 0)
+		return 0;
 	items = kv_xcalloc(n, sizeof *items);
-	for (struct job *j = list; j; j = j->next, i++) {
+	for (struct job *j = list; j; j = j->next) {
+		if (!j->raw)
+			continue;   /* could not be read back (read_back logged it) */
 		items[i].raw = j->raw;
 		items[i].len = j->len;
 		items[i].arrival = j->arrival;
 		items[i].parsed = j->parsed;
+		i++;
 	}
 	if (store_add_batch(w->store, items, n, &err) < 0) {
 		log_err("store write failed for %zu mail(s): %s", n, err.msg);
@@ -334,7 +422,9 @@ static int commit_batch(struct writer *w, struct job *list, int force_spool)
 		return -1;
 	}
 	i = 0;
-	for (struct job *j = list; j; j = j->next, i++) {
+	for (struct job *j = list; j; j = j->next) {
+		if (!j->raw)
+			continue;
 		j->num = items[i].num;
 		switch (items[i].status) {
 		case STORE_ADDED:
@@ -355,9 +445,41 @@ static int commit_batch(struct writer *w, struct job *list, int force_spool)
 		default:
 			kv_panic("store_add_batch left item %zu with status %d", i, (int)items[i].status);
 		}
+		i++;
 	}
 	free(items);
 	return 0;
+}
+
+/* Read the journaled mails of list that are not in memory back from the
+ * journal (their records stay until they are committed). */
+static void read_back(struct writer *w, struct job *list)
+{
+	for (struct job *j = list; j; j = j->next) {
+		size_t done = 0;
+		int fd;
+		if (j->raw)
+			continue;
+		pthread_mutex_lock(&w->mu);
+		fd = j->jgen == w->jgen ? w->jfd : w->jfd2;
+		pthread_mutex_unlock(&w->mu);
+		j->raw = kv_xmalloc(j->len ? j->len : 1);
+		while (done < j->len) {
+			ssize_t n = pread(fd, j->raw + done, j->len - done, (off_t)(j->joff + done));
+			if (n <= 0) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				snprintf(j->why, sizeof j->why, "cannot read it back from the journal: %s",
+					 n < 0 ? strerror(errno) : "short file");
+				log_err("%s", j->why);
+				j->result = WR_FAILED;
+				free(j->raw);
+				j->raw = NULL;
+				break;
+			}
+			done += (size_t)n;
+		}
+	}
 }
 
 /* One log line per mail, once its fate in the store is known. */
@@ -413,45 +535,61 @@ static uint32_t rec_crc(const unsigned char *hdr, const char *raw, size_t len)
 	return (uint32_t)c;
 }
 
+/* Write one record for j at off of the journal fd in epoch. 0 / -1 (logged). */
+static int journal_write(const struct writer *w, int fd, uint64_t off, uint64_t epoch,
+			 const struct job *j)
+{
+	unsigned char hdr[JHDR];
+	struct iovec iov[2];
+	size_t want = JHDR + j->len, done = 0;
+
+	memcpy(hdr, JMAGIC, 4);
+	put_le(hdr + 4, j->len, 8);
+	put_le(hdr + 12, epoch, 8);
+	put_le(hdr + 20, rec_crc(hdr, j->raw, j->len), 4);
+	while (done < want) {
+		ssize_t n;
+		if (done < JHDR) {
+			iov[0].iov_base = hdr + done;
+			iov[0].iov_len = JHDR - done;
+			iov[1].iov_base = j->raw;
+			iov[1].iov_len = j->len;
+			n = pwritev(fd, iov, 2, (off_t)(off + done));
+		} else {
+			n = pwrite(fd, j->raw + (done - JHDR), want - done, (off_t)(off + done));
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("cannot write journal %s: %s", w->jpath, strerror(errno));
+			return -1;
+		}
+		done += (size_t)n;
+	}
+	return 0;
+}
+
 /* Write the group at the journal's offset and sync it. 0 / -1 (journal
  * unusable). Called by the journal thread only, without mu. */
 static int journal_append(struct writer *w, struct job *list)
 {
-	for (struct job *j = list; j; j = j->next) {
-		unsigned char hdr[JHDR];
-		struct iovec iov[2];
-		size_t want = JHDR + j->len, done = 0;
+	int64_t t;
 
-		memcpy(hdr, JMAGIC, 4);
-		put_le(hdr + 4, j->len, 8);
-		put_le(hdr + 12, w->jepoch, 8);
-		put_le(hdr + 20, rec_crc(hdr, j->raw, j->len), 4);
-		while (done < want) {
-			ssize_t n;
-			if (done < JHDR) {
-				iov[0].iov_base = hdr + done;
-				iov[0].iov_len = JHDR - done;
-				iov[1].iov_base = j->raw;
-				iov[1].iov_len = j->len;
-				n = pwritev(w->jfd, iov, 2, (off_t)(w->joff + done));
-			} else {
-				n = pwrite(w->jfd, j->raw + (done - JHDR), want - done,
-					   (off_t)(w->joff + done));
-			}
-			if (n < 0) {
-				if (errno == EINTR)
-					continue;
-				log_err("cannot write journal %s: %s", w->jpath, strerror(errno));
-				return -1;
-			}
-			done += (size_t)n;
-		}
-		w->joff += want;
+	for (struct job *j = list; j; j = j->next) {
+		if (journal_write(w, w->jfd, w->joff, w->jepoch, j) < 0)
+			return -1;
+		w->joff += JHDR + j->len;
 	}
+	t = now_us();
+	for (struct job *j = list; j; j = j->next)
+		j->t_written = t;
 	if (fdatasync(w->jfd) < 0) {
 		log_err("cannot sync journal %s: %s", w->jpath, strerror(errno));
 		return -1;
 	}
+	t = now_us();
+	for (struct job *j = list; j; j = j->next)
+		j->t_synced = t;
 	return 0;
 }
 
@@ -477,29 +615,47 @@ static void *store_main(void *arg)
 		if (!w->shead && w->sstop)
 			break;
 		if (w->shead && !w->sstop && !w->jwaiting) {
-			/* Let more mails join this transaction (they are safe
-			 * in the journal meanwhile). */
-			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_nsec += STORE_GATHER_MS * 1000000L;
-			if (ts.tv_nsec >= 1000000000L) {
-				ts.tv_sec++;
-				ts.tv_nsec -= 1000000000L;
+			/* Safe in the journal meanwhile: wait for a pause
+			 * (see STORE_QUIET_MS). */
+			int64_t latest = now_ms() + STORE_MAX_DELAY_MS;
+			for (;;) {
+				int64_t due = w->last_arrival_ms + STORE_QUIET_MS;
+				struct timespec ts;
+				if (due > latest)
+					due = latest;
+				if (w->sstop || w->jwaiting || w->sbytes >= w->jsize || now_ms() >= due)
+					break;
+				ts.tv_sec = (time_t)(due / 1000);
+				ts.tv_nsec = (long)(due % 1000) * 1000000L;
+				pthread_cond_timedwait(&w->store_cv, &w->mu, &ts);
 			}
-			while (!w->sstop && !w->jwaiting &&
-			       pthread_cond_timedwait(&w->store_cv, &w->mu, &ts) == 0)
-				;
 		}
 		list = w->shead;
 		w->shead = NULL;
 		w->stail = &w->shead;
+		w->sbytes = 0;
 		pending = w->spool_pending || w->spool_pending_new;
 		w->spool_pending_new = 0;
 		pthread_mutex_unlock(&w->mu);
 
 		int failed = 0;
-		if (list)
-			failed = commit_batch(w, list, 1) < 0;
+		/* In transactions of at most STORE_CHUNK mails: a backlog
+		 * parsed at once would need fresh memory for all of it. */
+		for (struct job *c = list; c;) {
+			struct job *last = c, *rest;
+			for (int k = 1; k < STORE_CHUNK && last->next; k++)
+				last = last->next;
+			rest = last->next;
+			last->next = NULL;
+			read_back(w, c);
+			failed |= commit_batch(w, c, 1) < 0;
+			for (struct job *j = c; j; j = j->next) {
+				free(j->raw);
+				j->raw = NULL;
+			}
+			last->next = rest;
+			c = rest;
+		}
 		for (struct job *j = list; j; j = j->next, n++)
 			log_outcome(j);
 		if (pending && !failed && now_ms() - w->last_replay_ms >= (list ? 0 : REPLAY_RETRY_MS)) {
@@ -534,6 +690,154 @@ static void *store_main(void *arg)
 	return NULL;
 }
 
+/* Before more records go to the journal (mu held): switch to the other
+ * file when this one is past its zero-filled part and the other is all in
+ * the store; hurry the store while past it; start over at 0 in a new epoch
+ * once the store has everything (what follows the new end is left-overs). */
+static void journal_roll(struct writer *w)
+{
+	if (w->joff >= w->jsize && w->jcommitted < w->jappended &&
+	    w->jfd2 >= 0 && w->jcommitted2 == w->jappended2) {
+		int fd = w->jfd, d = w->jdirty;
+		char *p = w->jpath;
+		w->jfd = w->jfd2;
+		w->jpath = w->jpath2;
+		w->jdirty = w->jdirty2;
+		w->jfd2 = fd;
+		w->jpath2 = p;
+		w->jdirty2 = d;
+		w->jappended2 = w->jappended;
+		w->jcommitted2 = w->jcommitted;
+		w->jappended = w->jcommitted = 0;
+		w->jbytes = 0;
+		w->joff = 0;
+		w->jepoch++;
+		w->jgen++;
+	}
+	if (w->joff >= w->jsize && w->jcommitted < w->jappended) {
+		/* Past the zero-filled part each sync also commits metadata:
+		 * hurry the store (no gathering) so that a switch or a start
+		 * over comes soon. */
+		if (!w->jwaiting) {
+			w->jwaiting = 1;
+			pthread_cond_signal(&w->store_cv);
+		}
+	} else {
+		w->jwaiting = 0;
+	}
+	if (w->jcommitted == w->jappended && w->joff > 0) {
+		w->joff = 0;
+		w->jepoch++;
+		w->jappended = w->jcommitted = 0;
+		w->jbytes = 0;
+		pthread_cond_broadcast(&w->caught_cv);
+	}
+}
+
+/* Take a whole list off a queue (mu held). */
+static struct job *take(struct job **head, struct job ***tail)
+{
+	struct job *list = *head;
+	*head = NULL;
+	*tail = head;
+	return list;
+}
+
+/* Journaled jobs move on to the store thread (mu held). */
+static void to_store(struct writer *w, struct job *list)
+{
+	*w->stail = list;
+	while (*w->stail) {
+		w->sbytes += (*w->stail)->len;
+		w->stail = &(*w->stail)->next;
+	}
+	pthread_cond_signal(&w->store_cv);
+}
+
+/* Jobs that are not journaled go to the store (or the spool) now, before
+ * their submitters get the answer; called without mu. */
+static void direct_batch(struct writer *w, struct job *list)
+{
+	commit_batch(w, list, 0);
+	for (struct job *j = list; j; j = j->next)
+		log_outcome(j);
+	pthread_mutex_lock(&w->mu);
+	for (struct job *j = list; j; j = j->next)
+		j->state = JOB_DONE;
+	pthread_cond_broadcast(&w->done_cv);
+	for (struct job *j = list, *next; j; j = next) {
+		next = j->next;
+		job_unref(j);
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Sync after the answer: the end-of-message threads wrote their records
+ * themselves (writer_submit); this thread flushes them, a group per
+ * fdatasync, and hands them to the store thread. Jobs on the other queue
+ * (no usable journal) are recorded directly. */
+static void *flusher_main(void *arg)
+{
+	struct writer *w = arg;
+
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		struct job *flist, *dlist;
+		int fd1 = -1, fd2 = -1;
+
+		while (!w->fhead && !w->head && !w->stop)
+			pthread_cond_wait(&w->work_cv, &w->mu);
+		if (!w->fhead && !w->head && w->stop)
+			break;
+		if (w->fhead && !w->head && !w->stop) {
+			/* At most one flush per FLUSH_GAP_MS: each one also
+			 * delays the MTA's own queue-file syncs. */
+			struct timespec ts;
+			int64_t due = w->last_flush_us + FLUSH_GAP_MS * 1000;
+			ts.tv_sec = (time_t)(due / 1000000);
+			ts.tv_nsec = (long)(due % 1000000) * 1000;
+			while (!w->head && !w->stop &&
+			       pthread_cond_timedwait(&w->work_cv, &w->mu, &ts) == 0)
+				;
+		}
+		flist = take(&w->fhead, &w->ftail);
+		dlist = take(&w->head, &w->tail);
+		if (w->jdirty)
+			fd1 = w->jfd;
+		if (w->jdirty2)
+			fd2 = w->jfd2;
+		w->jdirty = w->jdirty2 = 0;
+		w->groups += flist != NULL;
+		pthread_mutex_unlock(&w->mu);
+
+		if (flist) {
+			int64_t t;
+			if ((fd1 >= 0 && fdatasync(fd1) < 0) || (fd2 >= 0 && fdatasync(fd2) < 0))
+				/* They are in the kernel and go to the store next,
+				 * whose commit syncs them. */
+				log_err("cannot sync journal %s: %s", w->jpath, strerror(errno));
+			t = now_us();
+			w->last_flush_us = t;
+			for (struct job *j = flist; j; j = j->next)
+				j->t_synced = t;
+		}
+		if (dlist)
+			direct_batch(w, dlist);
+
+		pthread_mutex_lock(&w->mu);
+		for (struct job *j = flist; j; j = j->next) {
+			timing_add(w, j);
+			j->state = JOB_DONE;
+		}
+		if (flist)
+			to_store(w, flist);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+/* Sync before the answer: write every queued job to the journal with one
+ * fdatasync for the group, then wake the submitters. */
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -542,43 +846,16 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct job *list;
 		size_t n = 0;
-		int journaled = 0;
 
 		while (!w->head && !w->stop)
 			pthread_cond_wait(&w->work_cv, &w->mu);
 		if (!w->head && w->stop)
 			break;
-		/* Past the zero-filled part each sync also commits metadata:
-		 * hurry the store (no gathering) so that a switch or a start
-		 * over comes soon; wait for it only past the soft limit. */
-		if (w->joff >= JOURNAL_PREALLOC && w->jcommitted < w->jappended &&
-		    w->jfd2 >= 0 && w->jcommitted2 == w->jappended2) {
-			/* Full, and the other file is all in the store:
-			 * switch to it, starting over at 0. */
-			int fd = w->jfd;
-			char *p = w->jpath;
-			w->jfd = w->jfd2;
-			w->jpath = w->jpath2;
-			w->jfd2 = fd;
-			w->jpath2 = p;
-			w->jappended2 = w->jappended;
-			w->jcommitted2 = w->jcommitted;
-			w->jappended = w->jcommitted = 0;
-			w->jbytes = 0;
-			w->joff = 0;
-			w->jepoch++;
-			w->jgen++;
-		}
-		if (w->joff >= JOURNAL_PREALLOC && w->jcommitted < w->jappended) {
-			if (!w->jwaiting) {
-				w->jwaiting = 1;
-				pthread_cond_signal(&w->store_cv);
-			}
-			while (w->jbytes > JOURNAL_SOFT_MAX && w->jcommitted < w->jappended)
-				pthread_cond_wait(&w->caught_cv, &w->mu);
-		} else {
-			w->jwaiting = 0;
-		}
+		journal_roll(w);
+		/* Under a sustained overload the journal stays bounded. */
+		while (w->joff >= w->jsize && w->jbytes > JOURNAL_SOFT_MAX &&
+		       w->jcommitted < w->jappended)
+			pthread_cond_wait(&w->caught_cv, &w->mu);
 		if (w->commit_interval_ms > 0 && !w->stop) {
 			/* Let more sessions join this group. */
 			struct timespec ts;
@@ -590,56 +867,34 @@ static void *writer_main(void *arg)
 				;
 			pthread_mutex_lock(&w->mu);
 		}
-		list = w->head;
-		w->head = NULL;
-		w->tail = &w->head;
-		for (struct job *j = list; j; j = j->next, n++)
+		journal_roll(w);
+		list = take(&w->head, &w->tail);
+		int64_t tp = now_us();
+		for (struct job *j = list; j; j = j->next, n++) {
 			j->state = JOB_COMMITTING;
-		if (w->jcommitted == w->jappended && w->joff > 0) {
-			/* The store has everything: start over at 0 in a new
-			 * epoch (what follows the new end is left-overs). */
-			w->joff = 0;
-			w->jepoch++;
-			w->jappended = w->jcommitted = 0;
-			w->jbytes = 0;
-			pthread_cond_broadcast(&w->caught_cv);
+			j->t_pick = tp;
+			j->jgen = w->jgen;
 		}
+		w->groups++;
 		pthread_mutex_unlock(&w->mu);
 
-		for (struct job *j = list; j; j = j->next)
-			j->jgen = w->jgen;
-		if (w->jfd >= 0 && journal_append(w, list) == 0) {
-			journaled = 1;
-		} else {
+		if (w->jfd < 0 || journal_append(w, list) < 0) {
 			/* No journal: the store (or the spool) before the answer. */
-			commit_batch(w, list, 0);
-			for (struct job *j = list; j; j = j->next)
-				log_outcome(j);
+			direct_batch(w, list);
+			pthread_mutex_lock(&w->mu);
+			continue;
 		}
 
 		pthread_mutex_lock(&w->mu);
-		if (journaled) {
-			w->jappended += n;
-			for (struct job *j = list; j; j = j->next)
-				w->jbytes += JHDR + j->len;
-			for (struct job *j = list; j; j = j->next)
-				j->result = WR_JOURNALED;
-		}
-		for (struct job *j = list; j; j = j->next)
+		w->jappended += n;
+		for (struct job *j = list; j; j = j->next) {
+			w->jbytes += JHDR + j->len;
+			j->result = WR_JOURNALED;
 			j->state = JOB_DONE;
-		pthread_cond_broadcast(&w->done_cv);
-		if (journaled) {
-			/* The whole group moves on to the store thread. */
-			*w->stail = list;
-			while (*w->stail)
-				w->stail = &(*w->stail)->next;
-			pthread_cond_signal(&w->store_cv);
-		} else {
-			for (struct job *j = list, *next; j; j = next) {
-				next = j->next;
-				job_unref(j);
-			}
 		}
+		pthread_cond_broadcast(&w->done_cv);
+		/* The whole group moves on to the store thread. */
+		to_store(w, list);
 	}
 	pthread_mutex_unlock(&w->mu);
 	return NULL;
@@ -687,8 +942,9 @@ static int journal_prealloc(struct writer *w)
 	static const char zeros[65536];
 	if (ftruncate(w->jfd, 0) < 0)
 		return -1;
-	for (off_t off = 0; off < (off_t)JOURNAL_PREALLOC; off += (off_t)sizeof zeros) {
-		if (pwrite(w->jfd, zeros, sizeof zeros, off) != (ssize_t)sizeof zeros)
+	for (off_t off = 0; off < (off_t)w->jsize; off += (off_t)sizeof zeros) {
+		size_t n = w->jsize - (uint64_t)off < sizeof zeros ? (size_t)(w->jsize - (uint64_t)off) : sizeof zeros;
+		if (pwrite(w->jfd, zeros, n, off) != (ssize_t)n)
 			return -1;
 	}
 	return fsync(w->jfd);
@@ -756,10 +1012,14 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	w->spool_on_error = o->spool_on_error;
 	w->commit_interval_ms = o->commit_interval_ms;
 	w->wait_ms = o->wait_ms > 0 ? o->wait_ms : 5000;
+	w->after = o->sync_after_answer;
+	w->jsize = o->journal_size ? o->journal_size : JOURNAL_SIZE_DEFAULT;
 	w->tail = &w->head;
 	w->stail = &w->shead;
+	w->ftail = &w->fhead;
 	w->jfd = w->jfd2 = -1;
 	pthread_mutex_init(&w->mu, NULL);
+	pthread_mutex_init(&w->wmu, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&w->work_cv, &ca);
@@ -822,7 +1082,7 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 		w->last_replay_ms = now_ms();
 	}
 	if (pthread_create(&w->sthread, NULL, store_main, w) != 0 ||
-	    pthread_create(&w->thread, NULL, writer_main, w) != 0) {
+	    pthread_create(&w->thread, NULL, w->after ? flusher_main : writer_main, w) != 0) {
 		kv_err_set(err, "cannot start the writer threads");
 		goto fail;
 	}
@@ -838,6 +1098,76 @@ fail:
 	free(w->spool);
 	free(w);
 	return -1;
+}
+
+/*
+ * Sync after the answer: the end-of-message thread writes its own record
+ * (in order: one writer at a time), so the answer waits for no other
+ * thread and no disk, only for the copy into the kernel; the journal
+ * thread's fdatasync follows at once. 1 when j is written and queued for
+ * that sync, 0 when the caller must take the waiting path (no usable
+ * journal, or the journal full until deadline).
+ */
+static int journal_direct(struct writer *w, struct job *j, const struct timespec *deadline)
+{
+	uint64_t off, epoch;
+	int fd, rc = 0, ok;
+
+	pthread_mutex_lock(&w->wmu);
+	pthread_mutex_lock(&w->mu);
+	w->last_arrival_ms = now_ms();
+	journal_roll(w);
+	while (w->jfd >= 0 && !w->jbroken && w->joff >= w->jsize &&
+	       w->jbytes > JOURNAL_SOFT_MAX && w->jcommitted < w->jappended && rc == 0) {
+		rc = pthread_cond_timedwait(&w->caught_cv, &w->mu, deadline);
+		journal_roll(w);
+	}
+	if (w->jfd < 0 || w->jbroken || rc != 0) {
+		pthread_mutex_unlock(&w->mu);
+		pthread_mutex_unlock(&w->wmu);
+		return 0;
+	}
+	/* Only this path rolls the journal (under wmu), so fd and the
+	 * offset stay this record's until it is written. */
+	off = w->joff;
+	epoch = w->jepoch;
+	fd = w->jfd;
+	j->jgen = w->jgen;
+	w->joff += JHDR + j->len;
+	w->jappended++;
+	w->jbytes += JHDR + j->len;
+	j->t_pick = now_us();
+	pthread_mutex_unlock(&w->mu);
+
+	ok = journal_write(w, fd, off, epoch, j) == 0;
+	j->t_written = now_us();
+
+	if (ok) {
+		/* The same heap memory serves the next mail. */
+		j->joff = off + JHDR;
+		free(j->raw);
+		j->raw = NULL;
+	}
+	pthread_mutex_lock(&w->mu);
+	if (ok) {
+		w->jdirty = 1;
+		j->result = WR_JOURNALED;
+		*w->ftail = j;
+		w->ftail = &j->next;
+		pthread_cond_signal(&w->work_cv);
+	} else {
+		/* Nothing follows it (writes are in order): take the place
+		 * back; a torn record ends a replay there. */
+		w->joff = off;
+		w->jappended--;
+		w->jbytes -= JHDR + j->len;
+		w->jbroken = 1;
+		log_err("journal %s is not used again until restart: mails go to the store "
+			"before the answer", w->jpath);
+	}
+	pthread_mutex_unlock(&w->mu);
+	pthread_mutex_unlock(&w->wmu);
+	return ok;
 }
 
 enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_t arrival,
@@ -856,6 +1186,7 @@ enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_
 	j->msgid = msgid ? kv_xstrdup(msgid) : NULL;
 	j->state = JOB_QUEUED;
 	j->refs = 2;
+	j->t_q = now_us();
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	ts.tv_sec += w->wait_ms / 1000;
@@ -865,7 +1196,18 @@ enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_
 		ts.tv_nsec -= 1000000000L;
 	}
 
+	if (w->after && journal_direct(w, j, &ts)) {
+		pthread_mutex_lock(&w->mu);
+		job_unref(j);
+		pthread_mutex_unlock(&w->mu);
+		*num = 0;
+		if (whylen > 0)
+			why[0] = '\0';
+		return WR_JOURNALED;
+	}
+
 	pthread_mutex_lock(&w->mu);
+	w->last_arrival_ms = now_ms();
 	*w->tail = j;
 	w->tail = &j->next;
 	pthread_cond_signal(&w->work_cv);
@@ -873,6 +1215,8 @@ enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_
 		rc = pthread_cond_timedwait(&w->done_cv, &w->mu, &ts);
 	if (j->state == JOB_DONE) {
 		r = j->result;
+		if (r == WR_JOURNALED)
+			timing_add(w, j);
 		*num = j->num;
 		snprintf(why, whylen, "%s", j->why);
 		job_unref(j);
@@ -924,11 +1268,17 @@ void writer_stop(struct writer *w)
 	pthread_cond_signal(&w->store_cv);
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->sthread, NULL);
+	timing_log(w);
+	free(w->tq);
+	free(w->tw);
+	free(w->ts);
+	free(w->tk);
 	if (w->jfd >= 0)
 		close(w->jfd);
 	if (w->jfd2 >= 0)
 		close(w->jfd2);
 	pthread_mutex_destroy(&w->mu);
+	pthread_mutex_destroy(&w->wmu);
 	pthread_cond_destroy(&w->work_cv);
 	pthread_cond_destroy(&w->done_cv);
 	pthread_cond_destroy(&w->store_cv);

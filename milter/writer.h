@@ -38,6 +38,9 @@ struct writer_opts {
 	int spool_on_error;        /* 0: a failed batch is not spooled (on_error=tempfail) */
 	int commit_interval_ms;    /* gather this long after the first queued mail; 0 = no wait */
 	int wait_ms;               /* longest a submitter waits for the commit before spooling itself */
+	uint64_t journal_size;     /* bytes each of the two journal files is zero-filled to; 0: 16 MB */
+	int sync_after_answer;     /* 1: answer once the journal write is in the kernel and
+				    * fdatasync right after, in the background (see writer.c) */
 };
 
 /*

@@ -60,8 +60,10 @@ static const struct cfg_key keys[] = {
 	  "When the store fails: accept (let the mail through) or tempfail." },
 	{ "milter", "spool_dir", CFG_STR, "/var/spool/kvmarm-digest",
 	  "Where messages wait when the store cannot take them; replayed later." },
+	{ "milter", "journal_sync", CFG_STR, "after-answer",
+	  "When the journal is flushed to disk: after-answer (the mail is written to the journal when the milter answers, which survives a crash or kill of the milter; fdatasync follows within about 10 ms) or before-answer (the answer waits for the fdatasync, shared by the mails that arrive meanwhile: survives a power loss from the answer on, but every answer waits for the disk)." },
 	{ "milter", "commit_interval_ms", CFG_INT, "0",
-	  "Extra wait in milliseconds before a group commit; 0 (best) lets mails that arrive during one sync share the next." },
+	  "With journal_sync = before-answer: extra wait in milliseconds before a group sync; 0 (best) lets mails that arrive during one sync share the next." },
 	{ "milter", "timeout", CFG_INT, "600",
 	  "Seconds libmilter waits on the MTA before giving up a connection." },
 

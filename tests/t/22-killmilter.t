@@ -9,6 +9,8 @@
 # that passed while the milter was down, and recognises the recorded ones
 # as already present (same Message-ID and body, though the maildir copy has
 # more header lines).
+# KV_JOURNAL_SYNC picks the milter's journal_sync (default after-answer;
+# 22-killmilter-before.t runs this with before-answer).
 . "${KV_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/tap.sh"
 . "$KV_SRC/tests/lib/postfix.sh"
 
@@ -26,6 +28,7 @@ socket = unix:$T/milter.sock
 socket_group = postfix
 spool_dir = $T/spool
 commit_interval_ms = 0
+journal_sync = ${KV_JOURNAL_SYNC:-after-answer}
 [store]
 path = $T/db
 EOF
