@@ -232,9 +232,28 @@ static int body_has_patch(const char *text, size_t len)
 	       has_line_start(text, len, "diff --git ");
 }
 
+/* Only the opening of a body is searched for prose phrases. */
+#define PROSE_MAX 2048
+
+/* The first PROSE_MAX bytes of text in ASCII lower case (the phrases
+ * below are lower case), so each phrase is one memmem, not a
+ * case-insensitive compare at every offset. Returns the length. */
+static size_t lower_prefix(const char *text, size_t len, char out[PROSE_MAX])
+{
+	if (!text)
+		return 0;
+	if (len > PROSE_MAX)
+		len = PROSE_MAX;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)text[i];
+		out[i] = (char)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+	}
+	return len;
+}
+
 /* Does the opening prose (quoted lines and everything after a signature or
  * a diff skipped) ask something? */
-static int body_asks(const char *text, size_t len)
+static int body_asks(const char *text, size_t len, const char *low)
 {
 	static const char *const phrases[] = {
 		"does anyone", "does anybody", "any idea", "any ideas", "is it possible",
@@ -246,8 +265,9 @@ static int body_asks(const char *text, size_t len)
 		"has anybody seen", "any pointer", "any hint", "any suggestion",
 		"would be appreciated", "what am i doing wrong",
 	};
-	size_t limit = len < 2048 ? len : 2048;
+	size_t limit = len < PROSE_MAX ? len : PROSE_MAX;
 	size_t i = 0;
+	char prose[PROSE_MAX]; /* low with quoted lines blanked out */
 
 	if (!text)
 		return 0;
@@ -263,6 +283,7 @@ static int body_asks(const char *text, size_t len)
 			break;
 		if (n > 0 && l[0] != '>') {
 			size_t m = n;
+			memcpy(prose + i, low + i, n);
 			while (m > 0 && (l[m - 1] == ' ' || l[m - 1] == '\r' || l[m - 1] == '\t'))
 				m--;
 			if (m > 0 && l[m - 1] == '?')
@@ -273,18 +294,26 @@ static int body_asks(const char *text, size_t len)
 				for (size_t k = 0; k + 1 < m; k++)
 					if (l[k] == '?' && l[k + 1] == ' ' && k > 0 && isalnum((unsigned char)l[k - 1]))
 						return 1;
-			for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++)
-				if (has_sub_ci(l, n, phrases[k]))
-					return 1;
+		} else {
+			memset(prose + i, '\n', n);
 		}
+		if (e < limit)
+			prose[e] = '\n';
 		i = e + 1;
 	}
+	/* phrases hold no newline, so none matches across lines; one search
+	 * per phrase over the whole prose */
+	if (i > limit)
+		i = limit;
+	for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++)
+		if (memmem(prose, i, phrases[k], strlen(phrases[k])))
+			return 1;
 	return 0;
 }
 
 /* A problem described in the opening prose without a splat: "I see the
  * following warning", "the guest crashes when ...". */
-static int body_reports(const char *text, size_t len)
+static int body_reports(const char *low, size_t len)
 {
 	static const char *const phrases[] = {
 		"the following warning", "the following error", "the following crash",
@@ -294,12 +323,8 @@ static int body_reports(const char *text, size_t len)
 		"panics when", "panics on", "fails to boot", "regressed",
 		"this regression", "a regression",
 	};
-	if (!text)
-		return 0;
-	if (len > 2048)
-		len = 2048;
 	for (size_t k = 0; k < sizeof(phrases) / sizeof(phrases[0]); k++)
-		if (has_sub_ci(text, len, phrases[k]))
+		if (memmem(low, len, phrases[k], strlen(phrases[k])))
 			return 1;
 	return 0;
 }
@@ -363,10 +388,12 @@ enum category category_classify(const struct subject_info *si, const char *from_
 	    (title_has_bug_word(t) || body_has_splat(text, text_len)))
 		return CAT_BUG;
 	/* 7. questions asked less explicitly */
-	if (title_is_question(t) || body_asks(text, text_len))
+	char low[PROSE_MAX];
+	size_t low_len = lower_prefix(text, text_len, low);
+	if (title_is_question(t) || body_asks(text, text_len, low))
 		return CAT_QUESTION;
 	/* 8. a problem told in prose, asking nothing */
-	if (body_reports(text, text_len))
+	if (body_reports(low, low_len))
 		return CAT_BUG;
 	return CAT_OTHER;
 }
