@@ -125,8 +125,14 @@ for b in bad[:10]:
 sys.exit(1 if bad else 0)
 PY
 pf_wait_queue "$OUT/postfix" 600 || die "postfix queue did not drain"
-# the milter commits in groups: give the last group a moment
-sleep 1
+# the milter records journaled mails once the arrivals pause: wait until
+# its log has had no new "recorded" line for a second (at most 20 s)
+last=-1; i=0
+while [ $i -lt 20 ]; do
+	n=$(grep -c 'recorded <\|already stored' "$OUT/milter.log")
+	[ "$n" = "$last" ] && break
+	last=$n; sleep 1; i=$((i + 1))
+done
 "$B/kvmarm-store" --db "$OUT/store" stats --since 2024-03-04 --until 2024-03-11 2>/dev/null | sed 's/^/    /'
 
 say "running kvmarm-reporter --once --week 2024-W10 (extractive summaries, no LLM configured)"

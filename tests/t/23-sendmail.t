@@ -133,6 +133,13 @@ while [ "$(ls "$T/sink" | grep -c '\.eml$')" -lt "$NSEND" ] && [ $i -lt 600 ]; d
 is "$(ls "$T/sink" | grep -c '\.eml$')" "$NSEND" "every mail reached the sink"
 is "$(ls "$T/sm/q" | wc -l)" "0" "sendmail's queue is empty (nothing deferred or bounced)"
 
+# Stop the milter first: at SIGTERM it records what is still in its
+# journal (the store thread waits for a pause in the arrivals).
+kill -TERM $MPID
+i=0; while kill -0 $MPID 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+wait $MPID
+ok $? "milter exits 0 on SIGTERM"
+
 "$PYTHON" - "$T" <<'EOF' > "$T/verify.out" 2>&1
 import json, os, re, subprocess, sys
 T = sys.argv[1]
@@ -213,8 +220,4 @@ kvmarm-store --db "$T/db" check > "$T/check.out" 2>&1
 ok $? "kvmarm-store check passes"
 
 kill -TERM $SMPID
-kill -TERM $MPID
-i=0; while kill -0 $MPID 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-wait $MPID
-ok $? "milter exits 0 on SIGTERM"
 done_testing
