@@ -19,7 +19,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#include <libmilter/mfapi.h>
 
 #include "config.h"
 #include "log.h"
@@ -243,25 +242,8 @@ int main(int argc, char **argv)
 	sock = config_str(cfg, "milter", "socket");
 	sockspec = kv_xstrdup(sock);
 	upath = unix_path(sock);
-	if (smfi_setconn(sockspec) == MI_FAILURE) {
-		log_err("socket %s: not a valid milter socket", sock);
-		return 1;
-	}
-	if (smfi_settimeout((int)config_int(cfg, "milter", "timeout")) == MI_FAILURE)
-		log_warn("timeout %lld: not accepted by libmilter", config_int(cfg, "milter", "timeout"));
-	if (smfi_register(*milter_desc()) == MI_FAILURE) {
-		log_err("smfi_register failed");
-		return 1;
-	}
-	{
-		/* The socket is made with umask's mode; chmod follows at once,
-		 * but start closed so it is never wider than asked. */
-		mode_t old = umask(upath ? 0077 : 022);
-		rc = smfi_opensocket(1);  /* 1: remove a stale unix socket */
-		umask(old);
-	}
-	if (rc == MI_FAILURE) {
-		log_err("cannot open milter socket %s", sock);
+	if (milter_open(sockspec, (int)config_int(cfg, "milter", "timeout"), upath != NULL, &err) < 0) {
+		log_err("socket %s: %s", sock, err.msg);
 		return 1;
 	}
 	if (upath && setup_socket_perms(upath, cfg, &err) < 0) {
@@ -298,7 +280,7 @@ int main(int argc, char **argv)
 
 	{
 		/* libmilter's own thread takes SIGTERM/SIGHUP/SIGINT with
-		 * sigwait; a thread of ours started before smfi_main must not
+		 * sigwait; a thread of ours started before milter_run must not
 		 * take them instead (it would die with the default action). */
 		sigset_t set;
 		sigemptyset(&set);
@@ -330,7 +312,7 @@ int main(int argc, char **argv)
 
 	log_info("listening on %s, store %s, spool %s, recording %s", sock, dbdir, wo.spool_dir,
 		 config_str(cfg, "milter", "list_ids"));
-	rc = smfi_main();
+	rc = milter_run();
 	/* libmilter has stopped taking connections and its sessions ended:
 	 * commit what is queued before leaving. */
 	writer_stop(writer);
@@ -343,5 +325,5 @@ int main(int argc, char **argv)
 	log_info("stopped");
 	config_free(cfg);
 	free(sockspec);
-	return rc == MI_SUCCESS ? 0 : 1;
+	return rc == 0 ? 0 : 1;
 }

@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <time.h>
 
@@ -448,7 +449,28 @@ static struct smfiDesc desc = {
 	.xxfi_negotiate = cb_negotiate,
 };
 
-struct smfiDesc *milter_desc(void)
+int milter_open(char *sockspec, int timeout, int unix_sock, struct kv_err *err)
 {
-	return &desc;
+	mode_t old;
+	int rc;
+
+	if (smfi_setconn(sockspec) == MI_FAILURE)
+		return kv_err_set(err, "not a valid milter socket");
+	if (smfi_settimeout(timeout) == MI_FAILURE)
+		log_warn("timeout %d: not accepted by libmilter", timeout);
+	if (smfi_register(desc) == MI_FAILURE)
+		return kv_err_set(err, "smfi_register failed");
+	/* The socket is made with umask's mode; chmod follows at once, but
+	 * start closed so it is never wider than asked. */
+	old = umask(unix_sock ? 0077 : 022);
+	rc = smfi_opensocket(1);  /* 1: remove a stale unix socket */
+	umask(old);
+	if (rc == MI_FAILURE)
+		return kv_err_set(err, "cannot open the milter socket");
+	return 0;
+}
+
+int milter_run(void)
+{
+	return smfi_main() == MI_SUCCESS ? 0 : -1;
 }

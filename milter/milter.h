@@ -15,7 +15,6 @@
 #include "kv.h"
 
 struct writer;
-struct smfiDesc;
 
 struct milter_opts {
 	struct strv list_ids;     /* lowercased ids without <> */
@@ -26,11 +25,17 @@ struct milter_opts {
 };
 
 /* Set the options (copied) and the writer the callbacks hand mails to.
- * Call once, before smfi_register/smfi_main. */
+ * Call once, before milter_run. */
 void milter_setup(const struct milter_opts *o, struct writer *w);
 
-/* The filter description for smfi_register (static storage). */
-struct smfiDesc *milter_desc(void);
+/* Register the filter with libmilter and open its socket (sockspec as
+ * libmilter takes it: unix:PATH, inet:PORT@HOST, inet6:...); a unix socket
+ * is made with mode 0700 for the caller to widen, a stale one replaced.
+ * timeout: seconds libmilter waits on the MTA. 0 / -1 with err. */
+int milter_open(char *sockspec, int timeout, int unix_sock, struct kv_err *err);
+
+/* Serve connections until SIGTERM (libmilter's main loop). 0 / -1. */
+int milter_run(void);
 
 /* End-of-message timing and counters, logged at exit. */
 void milter_log_stats(void);
