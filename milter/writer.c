@@ -69,8 +69,7 @@
 /* Past this size the journal thread lets the store thread catch up (and
  * the journal be emptied) before it appends more: under a sustained
  * overload the journal stays bounded. */
-/* (four times the journal size; w is the writer in scope) */
-#define JOURNAL_SOFT_MAX (4 * w->jsize)
+#define JOURNAL_SOFT_MAX(w) (4 * (w)->jsize)
 
 enum job_state { JOB_QUEUED, JOB_COMMITTING, JOB_DONE };
 
@@ -853,7 +852,7 @@ static void *writer_main(void *arg)
 			break;
 		journal_roll(w);
 		/* Under a sustained overload the journal stays bounded. */
-		while (w->joff >= w->jsize && w->jbytes > JOURNAL_SOFT_MAX &&
+		while (w->joff >= w->jsize && w->jbytes > JOURNAL_SOFT_MAX(w) &&
 		       w->jcommitted < w->jappended)
 			pthread_cond_wait(&w->caught_cv, &w->mu);
 		if (w->commit_interval_ms > 0 && !w->stop) {
@@ -1118,7 +1117,7 @@ static int journal_direct(struct writer *w, struct job *j, const struct timespec
 	w->last_arrival_ms = now_ms();
 	journal_roll(w);
 	while (w->jfd >= 0 && !w->jbroken && w->joff >= w->jsize &&
-	       w->jbytes > JOURNAL_SOFT_MAX && w->jcommitted < w->jappended && rc == 0) {
+	       w->jbytes > JOURNAL_SOFT_MAX(w) && w->jcommitted < w->jappended && rc == 0) {
 		rc = pthread_cond_timedwait(&w->caught_cv, &w->mu, deadline);
 		journal_roll(w);
 	}
