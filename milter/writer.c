@@ -742,15 +742,22 @@ static struct job *take(struct job **head, struct job ***tail)
 	return list;
 }
 
-/* Journaled jobs move on to the store thread (mu held). */
+/* Journaled jobs move on to the store thread (mu held). It is woken only
+ * when it has to act: its queue was empty (it then sleeps for up to
+ * REPLAY_RETRY_MS) or the backlog just reached journal_size. While it
+ * waits for a pause it wakes by its own deadline; a signal per group
+ * would cost a context switch each time and change nothing. */
 static void to_store(struct writer *w, struct job *list)
 {
+	int was_empty = w->shead == NULL, was_below = w->sbytes < w->jsize;
+
 	*w->stail = list;
 	while (*w->stail) {
 		w->sbytes += (*w->stail)->len;
 		w->stail = &(*w->stail)->next;
 	}
-	pthread_cond_signal(&w->store_cv);
+	if (was_empty || (was_below && w->sbytes >= w->jsize))
+		pthread_cond_signal(&w->store_cv);
 }
 
 /* Jobs that are not journaled go to the store (or the spool) now, before
@@ -1149,11 +1156,16 @@ static int journal_direct(struct writer *w, struct job *j, const struct timespec
 	}
 	pthread_mutex_lock(&w->mu);
 	if (ok) {
+		/* The flusher needs a signal only when it sleeps without a
+		 * deadline, i.e. its queue was empty: otherwise it is waiting
+		 * for the end of its FLUSH_GAP_MS and takes this job along. */
+		int flusher_idle = w->fhead == NULL;
 		w->jdirty = 1;
 		j->result = WR_JOURNALED;
 		*w->ftail = j;
 		w->ftail = &j->next;
-		pthread_cond_signal(&w->work_cv);
+		if (flusher_idle)
+			pthread_cond_signal(&w->work_cv);
 	} else {
 		/* Nothing follows it (writes are in order): take the place
 		 * back; a torn record ends a replay there. */
