@@ -190,6 +190,7 @@ int main(int argc, char **argv)
 	struct milter_opts mo;
 	struct writer_opts wo;
 	const char *sock, *upath, *pid_file, *on_error, *dbdir, *jsync;
+	long long flush_ms;
 	char *sockspec;
 
 	while ((ch = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
@@ -231,6 +232,11 @@ int main(int argc, char **argv)
 	jsync = config_str(cfg, "milter", "journal_sync");
 	if (strcmp(jsync, "after-answer") != 0 && strcmp(jsync, "before-answer") != 0) {
 		log_err("journal_sync %s: must be after-answer or before-answer", jsync);
+		return 1;
+	}
+	flush_ms = config_int(cfg, "milter", "journal_flush_ms");
+	if (flush_ms < 0 || flush_ms > 60000) {
+		log_err("journal_flush_ms %lld: must be 0 to 60000 (milliseconds)", (long long)flush_ms);
 		return 1;
 	}
 	if (strcmp(on_error, "accept") != 0 && strcmp(on_error, "tempfail") != 0) {
@@ -295,6 +301,7 @@ int main(int argc, char **argv)
 	wo.commit_interval_ms = (int)config_int(cfg, "milter", "commit_interval_ms");
 	wo.wait_ms = EOM_COMMIT_WAIT_MS;
 	wo.sync_after_answer = strcmp(jsync, "after-answer") == 0;
+	wo.flush_interval_ms = (int)flush_ms;
 	if (writer_start(&writer, store, &wo, &err) < 0) {
 		log_err("%s", err.msg);
 		store_close(store);

@@ -64,8 +64,6 @@
 #define STORE_QUIET_MS 200
 #define STORE_CHUNK 256
 #define STORE_MAX_DELAY_MS 30000
-/* Sync after the answer: at most one journal fdatasync per this many ms. */
-#define FLUSH_GAP_MS 10
 /* Past this size the journal thread lets the store thread catch up (and
  * the journal be emptied) before it appends more: under a sustained
  * overload the journal stays bounded. */
@@ -99,6 +97,7 @@ struct writer {
 	int commit_interval_ms;
 	int wait_ms;
 	int after;                /* sync after the answer (see writer_submit) */
+	int flush_gap_ms;         /* after: at most one fdatasync per this many ms */
 
 	pthread_mutex_t wmu;      /* after: one direct journal write at a time, in order */
 	pthread_mutex_t mu;
@@ -796,10 +795,14 @@ static void *flusher_main(void *arg)
 		if (!w->fhead && !w->head && w->stop)
 			break;
 		if (w->fhead && !w->head && !w->stop) {
-			/* At most one flush per FLUSH_GAP_MS: each one also
-			 * delays the MTA's own queue-file syncs. */
+			/* At most one flush per flush_gap_ms. Each one costs
+			 * about 0.3 ms of CPU here (block requests, the
+			 * virtual disk's cache flush) and delays the MTA's own
+			 * queue-file syncs: at 10 ms the milter took 0.13 ms
+			 * more CPU per 8 KB mail than at 200 ms under the
+			 * bench's load. */
 			struct timespec ts;
-			int64_t due = w->last_flush_us + FLUSH_GAP_MS * 1000;
+			int64_t due = w->last_flush_us + (int64_t)w->flush_gap_ms * 1000;
 			ts.tv_sec = (time_t)(due / 1000000);
 			ts.tv_nsec = (long)(due % 1000000) * 1000;
 			while (!w->head && !w->stop &&
@@ -1019,6 +1022,7 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	w->commit_interval_ms = o->commit_interval_ms;
 	w->wait_ms = o->wait_ms > 0 ? o->wait_ms : 5000;
 	w->after = o->sync_after_answer;
+	w->flush_gap_ms = o->flush_interval_ms >= 0 ? o->flush_interval_ms : FLUSH_INTERVAL_DEFAULT_MS;
 	w->jsize = o->journal_size ? o->journal_size : JOURNAL_SIZE_DEFAULT;
 	w->tail = &w->head;
 	w->stail = &w->shead;
@@ -1158,7 +1162,7 @@ static int journal_direct(struct writer *w, struct job *j, const struct timespec
 	if (ok) {
 		/* The flusher needs a signal only when it sleeps without a
 		 * deadline, i.e. its queue was empty: otherwise it is waiting
-		 * for the end of its FLUSH_GAP_MS and takes this job along. */
+		 * for the end of its flush_gap_ms and takes this job along. */
 		int flusher_idle = w->fhead == NULL;
 		w->jdirty = 1;
 		j->result = WR_JOURNALED;

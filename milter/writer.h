@@ -33,6 +33,10 @@ enum writer_result {
 	WR_JOURNALED,    /* synced to the journal; the store thread records it next */
 };
 
+/* Default of writer_opts.flush_interval_ms (and of the journal_flush_ms
+ * setting). */
+#define FLUSH_INTERVAL_DEFAULT_MS 100
+
 struct writer_opts {
 	const char *spool_dir;     /* created when missing (with tmp/ new/ skipped/) */
 	int spool_on_error;        /* 0: a failed batch is not spooled (on_error=tempfail) */
@@ -41,6 +45,9 @@ struct writer_opts {
 	uint64_t journal_size;     /* bytes each of the two journal files is zero-filled to; 0: 16 MB */
 	int sync_after_answer;     /* 1: answer once the journal write is in the kernel and
 				    * fdatasync right after, in the background (see writer.c) */
+	int flush_interval_ms;     /* with sync_after_answer: at most one fdatasync per this
+				    * many ms (a mail after a quiet spell is synced at once);
+				    * < 0: FLUSH_INTERVAL_DEFAULT_MS */
 };
 
 /*

@@ -115,4 +115,20 @@ if grep -q ' error: ' "$T/main.log" "$T/small.log"; then
 	ok 1 "no errors logged"; grep ' error: ' "$T/main.log" "$T/small.log" | sed 's/^/#   /'
 else ok 0 "no errors logged"; fi
 
+# Settings out of range stop the start with the key named, exit 1.
+bad_setting() {
+	printf '[milter]\nsocket = unix:%s\nspool_dir = %s\n%s\n[store]\npath = %s\n' \
+		"$T/bad.sock" "$T/bad.spool" "$1" "$T/bad.db" > "$T/bad.conf"
+	kvmarm-milter --config "$T/bad.conf" -f 2> "$T/bad.log"
+	rc=$?
+	is "$rc" "1" "$1: exit 1"
+	grep -q "$2" "$T/bad.log"
+	ok $? "$1: the error names it" || sed 's/^/#   /' "$T/bad.log"
+	[ ! -e "$T/bad.sock" ]; ok $? "$1: no socket left behind"
+}
+bad_setting "journal_sync = sometimes" "journal_sync sometimes: must be after-answer or before-answer"
+bad_setting "journal_flush_ms = -5" "journal_flush_ms -5: must be 0 to 60000"
+bad_setting "journal_flush_ms = 90000" "journal_flush_ms 90000: must be 0 to 60000"
+bad_setting "on_error = maybe" "on_error maybe: must be accept or tempfail"
+
 done_testing

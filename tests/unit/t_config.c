@@ -48,6 +48,7 @@ static void test_defaults(void)
 	is_int(config_int(cfg, "milter", "max_message_size"), 67108864, "max_message_size default");
 	is_str(config_str(cfg, "milter", "on_error"), "accept", "on_error default");
 	is_int(config_int(cfg, "milter", "commit_interval_ms"), 0, "commit_interval_ms default");
+	is_int(config_int(cfg, "milter", "journal_flush_ms"), 100, "journal_flush_ms default");
 	is_int(config_int(cfg, "milter", "timeout"), 600, "milter timeout default");
 	is_str(config_str(cfg, "milter", "syslog_facility"), "mail", "syslog facility default");
 	config_list(cfg, "milter", "list_ids", &sv);

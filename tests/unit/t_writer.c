@@ -18,7 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define NMAILS 240
@@ -204,11 +206,90 @@ static void one_case(int after, int crash)
 	}
 }
 
+/* journal_flush_ms: NSPACED mails 25 ms apart from one thread, with the
+ * given interval; returns the number of fdatasyncs the writer logged at
+ * stop ("journal over N mails, M syncs"), -1 when the line is missing. */
+#define NSPACED 40
+static long spaced_syncs(int interval_ms)
+{
+	char dir[] = "/tmp/t_writer.XXXXXX";
+	char db[4096], spool[4096], logf[4096], line[1024], cmd[4200];
+	struct store *st;
+	struct writer *w;
+	struct writer_opts o;
+	struct kv_err err;
+	long syncs = -1;
+	int saved, fd;
+	FILE *f;
+
+	if (!mkdtemp(dir))
+		return -1;
+	snprintf(db, sizeof db, "%s/db", dir);
+	snprintf(spool, sizeof spool, "%s/spool", dir);
+	snprintf(logf, sizeof logf, "%s/log", dir);
+	if (store_open(&st, db, STORE_CREATE, &err) < 0)
+		return -1;
+	memset(&o, 0, sizeof o);
+	o.spool_dir = spool;
+	o.spool_on_error = 1;
+	o.wait_ms = 5000;
+	o.sync_after_answer = 1;
+	o.flush_interval_ms = interval_ms;
+	fflush(stderr);
+	saved = dup(2);
+	fd = open(logf, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	dup2(fd, 2);
+	close(fd);
+	log_set_level(LOG_LVL_INFO);
+	if (writer_start(&w, st, &o, &err) == 0) {
+		for (int i = 0; i < NSPACED; i++) {
+			size_t len;
+			char *raw = make_mail(1000 + i, &len);
+			char why[2 * KV_ERR_MAX + 8];
+			uint64_t num;
+			struct timespec ts = { 0, 25 * 1000000L };
+			writer_submit(w, raw, len, 1709546400, "TESTQ", NULL, &num, why, sizeof why);
+			nanosleep(&ts, NULL);
+		}
+		writer_stop(w);
+	}
+	store_close(st);
+	log_set_level(LOG_LVL_ERR);
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	f = fopen(logf, "r");
+	while (f && fgets(line, sizeof line, f)) {
+		const char *p = strstr(line, "journal over ");
+		long n, m;
+		if (p && sscanf(p, "journal over %ld mails, %ld syncs", &n, &m) == 2 && n == NSPACED)
+			syncs = m;
+	}
+	if (f)
+		fclose(f);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		diag("could not remove %s", dir);
+	return syncs;
+}
+
 int main(void)
 {
+	long every, gathered;
+
 	log_set_level(LOG_LVL_ERR);
 	for (int after = 1; after >= 0; after--)
 		for (int crash = 0; crash <= 1; crash++)
 			one_case(after, crash);
+
+	/* 1 s of mails: back to back syncs give one per mail while the disk
+	 * syncs in under 25 ms (here about 1 ms; 12 allows 80 ms); a 400 ms
+	 * interval gives the first at once and then about one per 400 ms. */
+	every = spaced_syncs(0);
+	gathered = spaced_syncs(400);
+	diag("journal_flush_ms 0: %ld syncs, 400: %ld syncs for %d mails 25 ms apart",
+	     every, gathered, NSPACED);
+	ok(every >= 12 && every > 2 * gathered, "journal_flush_ms = 0 syncs (nearly) every mail");
+	ok(gathered >= 2 && gathered <= 6, "journal_flush_ms = 400 syncs 2-6 times in 1 s");
 	return done_testing();
 }
