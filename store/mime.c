@@ -133,7 +133,24 @@ static void text_clean_append(struct sbuf *out, const char *s, size_t n, unsigne
 	sbuf_grow(out, n + 16);
 	o = out->buf + out->len;
 	while (p < end) {
-		unsigned char c = *p;
+		unsigned char c;
+		if (end - p >= 8) {
+			/* Eight bytes at a time while all are printable ASCII
+			 * (most of a mail body): no byte below 0x20 (the borrow
+			 * test) and none from 0x7f up (bit 7 of byte or byte+1;
+			 * a carry out of 0xff only gives a false alarm, which
+			 * the byte path below handles). */
+			uint64_t v;
+			memcpy(&v, p, 8);
+			if (!(((v - 0x2020202020202020ULL) & ~v) & 0x8080808080808080ULL) &&
+			    !((v | (v + 0x0101010101010101ULL)) & 0x8080808080808080ULL)) {
+				memcpy(o, p, 8);
+				o += 8;
+				p += 8;
+				continue;
+			}
+		}
+		c = *p;
 		if (c >= 0x20 && c < 0x7f) {
 			*o++ = (char)c;
 			p++;

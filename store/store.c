@@ -752,11 +752,18 @@ static void ident_hash(const char *id, const char *raw, size_t len, unsigned cha
 	gsize dl = 32;
 
 	g_checksum_update(c, (const guchar *)id, (gssize)strlen(id) + 1);
-	for (size_t i = off; i + 1 < len; i++) {
-		if (raw[i] == '\r' && raw[i + 1] == '\n') {
+	/* CRLF hashes as LF; memchr finds the CRs (no byte loop over a
+	 * large body) */
+	for (size_t i = off; i + 1 < len;) {
+		const char *cr = memchr(raw + i, '\r', len - 1 - i);
+		if (!cr)
+			break;
+		i = (size_t)(cr - raw);
+		if (raw[i + 1] == '\n') {
 			g_checksum_update(c, (const guchar *)raw + start, (gssize)(i - start));
 			start = i + 1;
 		}
+		i++;
 	}
 	g_checksum_update(c, (const guchar *)raw + start, (gssize)(len - start));
 	g_checksum_get_digest(c, out, &dl);

@@ -462,6 +462,42 @@ static void t_nul_bytes(void)
 	mail_release(&m);
 }
 
+/* Body text is copied eight bytes at a time while they are printable
+ * ASCII: a byte that is not, at every offset within and around such a
+ * word, must still get its own treatment (dropped, kept or replaced). */
+static void t_text_word_edges(void)
+{
+	static const struct { const char *in, *out, *name; } sp[] = {
+		{ "\x01", "", "control byte" },    { "\x1b", "", "escape" },
+		{ "\x7f", "", "DEL" },             { "\t", "\t", "tab" },
+		{ "\xc3\xa9", "\xc3\xa9", "UTF-8 e-acute" },
+		{ "\xff", "\xef\xbf\xbd", "invalid byte" }, { " ", " ", "space" },
+		{ "~", "~", "tilde" },
+	};
+	int bad = 0, n = 0;
+	for (size_t k = 0; k < sizeof sp / sizeof sp[0]; k++) {
+		for (int off = 0; off < 20; off++) {
+			char raw[512], want[256];
+			struct mail m;
+			int len = snprintf(raw, sizeof raw,
+					   "Message-ID: <w%zu.%d@x>\nContent-Type: text/plain; charset=utf-8\n\n"
+					   "%.*s%sBBBBBBBBBBBBBBBBBBBBBBBB\n", k, off, off,
+					   "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", sp[k].in);
+			snprintf(want, sizeof want, "%.*s%sBBBBBBBBBBBBBBBBBBBBBBBB\n", off,
+				 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", sp[k].out);
+			if (parse_n(raw, (size_t)len, ARRIVAL, &m))
+				return;
+			n++;
+			if (strcmp(m.text, want) != 0 || m.text_len != strlen(want)) {
+				if (bad++ < 5)
+					diag("%s at offset %d: got \"%s\"", sp[k].name, off, m.text);
+			}
+			mail_release(&m);
+		}
+	}
+	ok(bad == 0 && n == 160, "text words: each odd byte at each offset of %d bodies treated alone", n);
+}
+
 static void t_long_header(void)
 {
 	struct sbuf sb = SBUF_INIT;
@@ -769,6 +805,7 @@ int main(void)
 	t_charsets();
 	t_broken_transfer();
 	t_nul_bytes();
+	t_text_word_edges();
 	t_long_header();
 	t_not_a_mail();
 	t_html_only();

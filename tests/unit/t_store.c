@@ -115,6 +115,16 @@ static void test_basic(void)
 		"Hello \xc3\xa9\xff world\nsecond line\n", "\r\n");
 	ok(add(s, a2, &it2) == 0 && it2.status == STORE_DUPLICATE && it2.num == it.num,
 	   "same mail with another Received: duplicate of number 1");
+	/* and once more from an mbox, with LF line ends: CRLF hashes as LF */
+	{
+		char *a3 = mk("one@example.org", NULL, "Ana B\xc3\xa9la <ana@example.org>",
+			      "[PATCH] KVM: arm64: fix \xc3\xa9", 1600000000, NULL,
+			      "Hello \xc3\xa9\xff world\nsecond line\n", "\n");
+		struct store_item it4;
+		ok(add(s, a3, &it4) == 0 && it4.status == STORE_DUPLICATE && it4.num == it.num,
+		   "same mail with LF line ends: duplicate of number 1");
+		free(a3);
+	}
 	/* one Message-ID, different content: both kept */
 	b = mk("one@example.org", NULL, "Ana <ana@example.org>", "something else", 1600000100, NULL,
 	       "a different body\n", "\n");
