@@ -57,6 +57,14 @@ done_testing() {
 	echo "1..$TAP_N"
 	[ "$TAP_FAIL" -eq 0 ]
 }
+# stop_pid PID: SIGTERM, wait until it exits (up to 15 s: libmilter takes
+# several seconds), then return its exit status.
+stop_pid() {
+	kill -TERM "$1" 2>/dev/null
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
+	wait "$1"
+}
 need_root() { [ "$(id -u)" = 0 ] || skip_all "needs root (starts a private MTA)"; }
 
 # A free TCP port on 127.0.0.1 (best effort: asks the kernel for one).

@@ -32,13 +32,6 @@ EOF
 	wait_for_file "$T/$1.sock" 50
 }
 
-# stop_milter PID NAME: SIGTERM, wait (libmilter needs ~5 s), exit status.
-stop_milter() {
-	kill -TERM "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-	wait "$1"
-}
 
 run_lua() {
 	miltertest -D sock="unix:$T/$1.sock" -D lib="$M/common.lua" -s "$M/$2.lua" > "$T/$2.out" 2>&1
@@ -63,9 +56,9 @@ run_lua main digest
 run_lua small size
 
 kill -TERM "$SMALL"   # both at once: libmilter takes ~5 s to exit
-stop_milter "$MAIN" main
+stop_pid "$MAIN"
 ok $? "SIGTERM: main milter exits 0"
-stop_milter "$SMALL" small
+stop_pid "$SMALL"
 ok $? "SIGTERM: small milter exits 0"
 [ ! -e "$T/main.pid" ]; ok $? "pid file removed at exit"
 

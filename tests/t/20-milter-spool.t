@@ -52,9 +52,7 @@ i=0; while [ "$(ls "$T/spool/new" | wc -l)" -gt 0 ] && [ $i -lt 100 ]; do sleep 
 is "$(ls "$T/spool/new" | wc -l)" "0" "spool replayed after the next successful commit"
 grep 'spool replay' "$T/m.log" | sed 's/^/# /'
 
-kill -TERM $MPID
-i=0; while kill -0 $MPID 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-wait $MPID
+stop_pid $MPID
 ok $? "milter exits 0 on SIGTERM"
 
 for id in rec-1@kernel.org:rec-1 rec-2@kernel.org:rec-2 rec-3@example.org:rec-3 \

@@ -86,31 +86,8 @@ fi
 NSEND=$(ls "$T/send" | wc -l)
 
 # Send over SMTP: 4 connections at once, several mails per connection.
-"$PYTHON" - "$SMTPPORT" "$T/send" <<'EOF'
-import os, smtplib, sys, threading
-port, d = int(sys.argv[1]), sys.argv[2]
-files = sorted(os.listdir(d))
-errors = []
-def worker(chunk):
-    s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-    for i, f in enumerate(chunk):
-        if i and i % 20 == 0:       # a fresh connection now and then
-            s.quit()
-            s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-        # CRLF on the wire: smtplib sends bytes as they are.
-        raw = open(os.path.join(d, f), "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        try:
-            s.sendmail("sender@example.org", ["kvmarm@lists.linux.dev"], raw)
-        except Exception as e:
-            errors.append("%s: %s" % (f, e))
-    s.quit()
-ts = [threading.Thread(target=worker, args=(files[k::4],)) for k in range(4)]
-[t.start() for t in ts]
-[t.join() for t in ts]
-for e in errors[:10]:
-    print("# send error:", e)
-sys.exit(1 if errors else 0)
-EOF
+"$PYTHON" "$KV_SRC/tests/lib/smtpsend.py" --port "$SMTPPORT" --dir "$T/send" \
+	--connections 4 --per-connection 20
 ok $? "all $NSEND mails accepted by postfix over SMTP"
 
 pf_wait_queue "$T/pf" 1200
@@ -126,9 +103,7 @@ is "$?" "1" "postfix logged no milter trouble"
 # Stop the milter first: at SIGTERM it records what is still in its
 # journal (the store thread waits for a pause in the arrivals), and logs
 # its latency lines.
-kill -TERM $MPID
-i=0; while kill -0 $MPID 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-wait $MPID
+stop_pid $MPID
 ok $? "milter exits 0 on SIGTERM"
 grep 'eom latency\|journal over' "$T/milter.log" | sed 's/^/# /'
 

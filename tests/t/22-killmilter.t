@@ -138,8 +138,6 @@ ok $? "the import counts the $nrec recorded mails as already present"
 kvmarm-store --db "$T/db" check > "$T/check.out" 2>&1
 ok $? "kvmarm-store check passes after the import"
 
-kill -TERM $MPID
-i=0; while kill -0 $MPID 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-wait $MPID
+stop_pid $MPID
 ok $? "restarted milter exits 0 on SIGTERM"
 done_testing

@@ -105,27 +105,7 @@ ok $? "private sendmail listening on 127.0.0.1:$SMTPPORT"
 	--format files --out "$T/gen" --manifest "$T/gen.json" --quiet
 NSEND=$(ls "$T/gen" | wc -l)
 
-"$PYTHON" - "$SMTPPORT" "$T/gen" <<'EOF'
-import os, smtplib, sys, threading
-port, d = int(sys.argv[1]), sys.argv[2]
-files = sorted(os.listdir(d))
-errors = []
-def worker(chunk):
-    s = smtplib.SMTP("127.0.0.1", port, timeout=60)
-    for f in chunk:
-        raw = open(os.path.join(d, f), "rb").read().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
-        try:
-            s.sendmail("sender@example.org", ["kvmarm@lists.linux.dev"], raw)
-        except Exception as e:
-            errors.append("%s: %s" % (f, e))
-    s.quit()
-ts = [threading.Thread(target=worker, args=(files[k::3],)) for k in range(3)]
-[t.start() for t in ts]
-[t.join() for t in ts]
-for e in errors[:10]:
-    print("# send error:", e)
-sys.exit(1 if errors else 0)
-EOF
+"$PYTHON" "$KV_SRC/tests/lib/smtpsend.py" --port "$SMTPPORT" --dir "$T/gen" --connections 3
 ok $? "all $NSEND mails accepted by sendmail"
 
 i=0
@@ -135,9 +115,7 @@ is "$(ls "$T/sm/q" | wc -l)" "0" "sendmail's queue is empty (nothing deferred or
 
 # Stop the milter first: at SIGTERM it records what is still in its
 # journal (the store thread waits for a pause in the arrivals).
-kill -TERM $MPID
-i=0; while kill -0 $MPID 2>/dev/null && [ $i -lt 150 ]; do sleep 0.1; i=$((i + 1)); done
-wait $MPID
+stop_pid $MPID
 ok $? "milter exits 0 on SIGTERM"
 
 "$PYTHON" - "$T" <<'EOF' > "$T/verify.out" 2>&1
