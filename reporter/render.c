@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <strings.h>
 #include "render.h"
+#include "kvtime.h"
 
 struct label_pair {
 	const char *zh, *en;
@@ -239,7 +240,7 @@ char *render_mail_subject(const struct digest *d)
 	char a[32], b[32];
 	if (d->week)
 		return kv_xasprintf("%s %s", render_label(d, L_TITLE), d->week);
-	digest_fmt_time(d->since, d->zone, "%Y-%m-%d", a, sizeof(a));
-	digest_fmt_time(d->until, d->zone, "%Y-%m-%d", b, sizeof(b));
+	kvtime_format(d->since, d->zone, "%Y-%m-%d", a, sizeof(a));
+	kvtime_format(d->until, d->zone, "%Y-%m-%d", b, sizeof(b));
 	return kv_xasprintf("%s %s .. %s", render_label(d, L_TITLE), a, b);
 }

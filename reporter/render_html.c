@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "render.h"
+#include "kvtime.h"
+#include "text.h"
 
 static void h_link(struct sbuf *out, const struct digest *d, const char *text, const char *msgid)
 {
@@ -68,7 +70,7 @@ static void h_event(struct sbuf *out, const struct digest *d, const struct diges
 	}
 	if (e->date) {
 		char tm[32];
-		digest_fmt_time(e->date, d->zone, "%m-%d %H:%M", tm, sizeof(tm));
+		kvtime_format(e->date, d->zone, "%m-%d %H:%M", tm, sizeof(tm));
 		sbuf_addf(out, " (%s)", tm);
 	}
 	if (*e->detail) {
@@ -90,7 +92,7 @@ static void h_thread(struct sbuf *out, const struct digest *d, const struct dige
 	sbuf_addf(out, "<section class=\"thread\">\n<h3>%s %zu: ", render_label(d, L_THREAD), n);
 	render_html_escape(out, t->subject);
 	sbuf_adds(out, "</h3>\n<p class=\"meta\">");
-	digest_fmt_time(t->first_date, d->zone, "%Y-%m-%d %H:%M", tm, sizeof(tm));
+	kvtime_format(t->first_date, d->zone, "%Y-%m-%d %H:%M", tm, sizeof(tm));
 	sbuf_addf(out, "<b>📧 %s</b>: %zu | <b>👥 %s</b>: %zu | <b>📅 %s</b>: %s | 🔗 ",
 		  render_label(d, L_MAILS), t->nmails, render_label(d, L_PARTICIPANTS),
 		  t->participants.n, render_label(d, L_STARTED), tm);
@@ -107,7 +109,7 @@ static void h_thread(struct sbuf *out, const struct digest *d, const struct dige
 			const struct digest_version *v = &t->versions[i];
 			char label[32];
 			snprintf(label, sizeof(label), "v%d", v->version);
-			digest_fmt_time(v->date, d->zone, "%Y-%m-%d", tm, sizeof(tm));
+			kvtime_format(v->date, d->zone, "%Y-%m-%d", tm, sizeof(tm));
 			if (i)
 				sbuf_adds(out, " → ");
 			if (v->thread == t->id)
@@ -164,13 +166,13 @@ static void h_thread(struct sbuf *out, const struct digest *d, const struct dige
 	sbuf_addf(out, "<h4>📝 %s</h4>\n<ol class=\"mails\">\n", render_label(d, L_MAIL_LIST));
 	for (size_t i = 0; i < t->nmails; i++) {
 		const struct digest_mail *m = &t->mails[i];
-		digest_fmt_time(m->date, d->zone, "%m-%d %H:%M", tm, sizeof(tm));
+		kvtime_format(m->date, d->zone, "%m-%d %H:%M", tm, sizeof(tm));
 		sbuf_addf(out, "<li><b>[%s]</b> ", tm);
 		render_html_escape(out, m->subject);
 		sbuf_adds(out, " ");
 		h_link(out, d, "lore", m->message_id);
 		sbuf_addf(out, "<br><span class=\"from\">%s: ", render_label(d, L_SENDER));
-		char *who = digest_person(m->from_name, m->from_addr);
+		char *who = text_person(m->from_name, m->from_addr);
 		render_html_escape(out, who);
 		free(who);
 		sbuf_adds(out, "</span></li>\n");
@@ -208,12 +210,12 @@ void render_html(const struct digest *d, struct sbuf *out)
 	render_html_escape(out, title);
 	sbuf_adds(out, "</h1>\n");
 	free(title);
-	digest_fmt_time(d->generated, d->zone, "%Y-%m-%d %H:%M:%S", a, sizeof(a));
+	kvtime_format(d->generated, d->zone, "%Y-%m-%d %H:%M:%S", a, sizeof(a));
 	sbuf_addf(out, "<p><b>%s</b>: %s (", render_label(d, L_GENERATED), a);
 	render_html_escape(out, d->zone);
 	sbuf_adds(out, ")</p>\n");
-	digest_fmt_time(d->since, d->zone, "%Y-%m-%d %H:%M", a, sizeof(a));
-	digest_fmt_time(d->until, d->zone, "%Y-%m-%d %H:%M", b, sizeof(b));
+	kvtime_format(d->since, d->zone, "%Y-%m-%d %H:%M", a, sizeof(a));
+	kvtime_format(d->until, d->zone, "%Y-%m-%d %H:%M", b, sizeof(b));
 	sbuf_addf(out, "<p><b>%s</b>: [%s, %s) (", render_label(d, L_WINDOW), a, b);
 	render_html_escape(out, d->zone);
 	sbuf_adds(out, ")</p>\n");

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include "render.h"
+#include "kvtime.h"
+#include "text.h"
 
 static void md_link(struct sbuf *out, const struct digest *d, const char *text, const char *msgid)
 {
@@ -64,7 +66,7 @@ static void md_event(struct sbuf *out, const struct digest *d, const struct dige
 	}
 	if (e->date) {
 		char tm[32];
-		digest_fmt_time(e->date, d->zone, "%m-%d %H:%M", tm, sizeof(tm));
+		kvtime_format(e->date, d->zone, "%m-%d %H:%M", tm, sizeof(tm));
 		sbuf_addf(out, " (%s)", tm);
 	}
 	if (*e->detail) {
@@ -85,7 +87,7 @@ static void md_thread(struct sbuf *out, const struct digest *d, const struct dig
 	render_md_escape(out, t->subject);
 	sbuf_adds(out, "\n\n");
 
-	digest_fmt_time(t->first_date, d->zone, "%Y-%m-%d %H:%M", tm, sizeof(tm));
+	kvtime_format(t->first_date, d->zone, "%Y-%m-%d %H:%M", tm, sizeof(tm));
 	sbuf_addf(out, "**📧 %s**: %zu | **👥 %s**: %zu | **📅 %s**: %s | **🔗** ",
 		  render_label(d, L_MAILS), t->nmails, render_label(d, L_PARTICIPANTS),
 		  t->participants.n, render_label(d, L_STARTED), tm);
@@ -103,7 +105,7 @@ static void md_thread(struct sbuf *out, const struct digest *d, const struct dig
 			const struct digest_version *v = &t->versions[i];
 			char label[32];
 			snprintf(label, sizeof(label), "v%d", v->version);
-			digest_fmt_time(v->date, d->zone, "%Y-%m-%d", tm, sizeof(tm));
+			kvtime_format(v->date, d->zone, "%Y-%m-%d", tm, sizeof(tm));
 			if (i)
 				sbuf_adds(out, " → ");
 			if (v->thread == t->id)
@@ -159,13 +161,13 @@ static void md_thread(struct sbuf *out, const struct digest *d, const struct dig
 	sbuf_addf(out, "#### 📝 %s\n\n", render_label(d, L_MAIL_LIST));
 	for (size_t i = 0; i < t->nmails; i++) {
 		const struct digest_mail *m = &t->mails[i];
-		digest_fmt_time(m->date, d->zone, "%m-%d %H:%M", tm, sizeof(tm));
+		kvtime_format(m->date, d->zone, "%m-%d %H:%M", tm, sizeof(tm));
 		sbuf_addf(out, "%d. **\\[%s\\]** ", m->number, tm);
 		render_md_escape(out, m->subject);
 		sbuf_adds(out, " ");
 		md_link(out, d, "lore", m->message_id);
 		sbuf_addf(out, "\n   - %s: ", render_label(d, L_SENDER));
-		char *who = digest_person(m->from_name, m->from_addr);
+		char *who = text_person(m->from_name, m->from_addr);
 		render_md_escape(out, who);
 		free(who);
 		sbuf_addc(out, '\n');
@@ -180,10 +182,10 @@ void render_md(const struct digest *d, struct sbuf *out)
 	if (d->week)
 		sbuf_addf(out, " %s", d->week);
 	sbuf_adds(out, "\n\n");
-	digest_fmt_time(d->generated, d->zone, "%Y-%m-%d %H:%M:%S", a, sizeof(a));
+	kvtime_format(d->generated, d->zone, "%Y-%m-%d %H:%M:%S", a, sizeof(a));
 	sbuf_addf(out, "**%s**: %s (%s)\n\n", render_label(d, L_GENERATED), a, d->zone);
-	digest_fmt_time(d->since, d->zone, "%Y-%m-%d %H:%M", a, sizeof(a));
-	digest_fmt_time(d->until, d->zone, "%Y-%m-%d %H:%M", b, sizeof(b));
+	kvtime_format(d->since, d->zone, "%Y-%m-%d %H:%M", a, sizeof(a));
+	kvtime_format(d->until, d->zone, "%Y-%m-%d %H:%M", b, sizeof(b));
 	sbuf_addf(out, "**%s**: [%s, %s) (%s)\n\n", render_label(d, L_WINDOW), a, b, d->zone);
 
 	sbuf_addf(out, "## 📊 %s\n\n", render_label(d, L_STATS));

@@ -8,6 +8,7 @@
 #include <string.h>
 #include "tap.h"
 #include "kv.h"
+#include "kvtime.h"
 #include "digest.h"
 #include "facts.h"
 #include "render.h"
@@ -16,7 +17,7 @@
 static int64_t iso(const char *s)
 {
 	int64_t t = 0;
-	if (kv_parse_date(s, &t) < 0)
+	if (kvtime_parse_iso(s, &t) < 0)
 		printf("# bad test date %s\n", s);
 	return t;
 }
@@ -25,43 +26,43 @@ static void t_windows(void)
 {
 	int64_t a, b;
 	struct kv_err err;
-	ok(digest_week_window("2024-W10", "Asia/Shanghai", &a, &b, &err) == 0, "2024-W10 parses");
+	ok(kvtime_week_window("2024-W10", "Asia/Shanghai", &a, &b, &err) == 0, "2024-W10 parses");
 	is_int(a, iso("2024-03-03T16:00:00Z"), "W10 starts Monday 00:00 +08");
 	is_int(b, iso("2024-03-10T16:00:00Z"), "W10 ends next Monday 00:00 +08");
-	ok(digest_week_window("2024-W10", "America/New_York", &a, &b, &err) == 0, "New York W10");
+	ok(kvtime_week_window("2024-W10", "America/New_York", &a, &b, &err) == 0, "New York W10");
 	is_int(a, iso("2024-03-04T05:00:00Z"), "starts at EST midnight");
 	is_int(b, iso("2024-03-11T04:00:00Z"), "ends at EDT midnight (DST began 03-10)");
 	is_int(b - a, 7 * 86400 - 3600, "the DST week is one hour short");
-	ok(digest_week_window("2020-W53", "UTC", &a, &b, &err) == 0, "2020 has a week 53");
+	ok(kvtime_week_window("2020-W53", "UTC", &a, &b, &err) == 0, "2020 has a week 53");
 	is_int(a, iso("2020-12-28T00:00:00Z"), "2020-W53 starts 2020-12-28");
-	ok(digest_week_window("2021-W53", "UTC", &a, &b, &err) < 0, "2021 has no week 53");
-	ok(digest_week_window("2024-10", "UTC", &a, &b, &err) < 0, "bad week text refused");
-	ok(digest_week_window("2021-W01", "UTC", &a, &b, &err) == 0 && a == iso("2021-01-04T00:00:00Z"),
+	ok(kvtime_week_window("2021-W53", "UTC", &a, &b, &err) < 0, "2021 has no week 53");
+	ok(kvtime_week_window("2024-10", "UTC", &a, &b, &err) < 0, "bad week text refused");
+	ok(kvtime_week_window("2021-W01", "UTC", &a, &b, &err) == 0 && a == iso("2021-01-04T00:00:00Z"),
 	   "2021-W01 starts 2021-01-04");
 
 	char w[16];
 	/* Sunday 23:59 at UTC-7 is Monday afternoon in Shanghai */
 	int64_t sun = iso("2024-03-10T23:59:00-07:00");
-	digest_week_of(sun, "Asia/Shanghai", w, sizeof(w), &err);
+	kvtime_week_of(sun, "Asia/Shanghai", w, sizeof(w), &err);
 	is_str(w, "2024-W11", "Sunday 23:59 -0700 is in W11 in Asia/Shanghai");
-	digest_week_of(sun, "America/Phoenix", w, sizeof(w), &err);
+	kvtime_week_of(sun, "America/Phoenix", w, sizeof(w), &err);
 	is_str(w, "2024-W10", "and in W10 in a UTC-7 zone");
-	ok(digest_week_window("2024-W11", "Asia/Shanghai", &a, &b, &err) == 0 && sun >= a && sun < b,
+	ok(kvtime_week_window("2024-W11", "Asia/Shanghai", &a, &b, &err) == 0 && sun >= a && sun < b,
 	   "inside the W11 window [since, until)");
-	digest_week_of(iso("2024-03-10T16:00:00Z"), "Asia/Shanghai", w, sizeof(w), &err);
+	kvtime_week_of(iso("2024-03-10T16:00:00Z"), "Asia/Shanghai", w, sizeof(w), &err);
 	is_str(w, "2024-W11", "the until instant belongs to the next week (half-open)");
 
 	int64_t t;
-	ok(digest_parse_date("2024-03-04", "Asia/Shanghai", &t, &err) == 0 &&
+	ok(kvtime_parse_date("2024-03-04", "Asia/Shanghai", &t, &err) == 0 &&
 	   t == iso("2024-03-03T16:00:00Z"), "a date is local midnight in the zone");
-	ok(digest_parse_date("2024-03-04T10:00:00Z", "Asia/Shanghai", &t, &err) == 0 &&
+	ok(kvtime_parse_date("2024-03-04T10:00:00Z", "Asia/Shanghai", &t, &err) == 0 &&
 	   t == iso("2024-03-04T10:00:00Z"), "an ISO time is taken as written");
-	ok(digest_parse_date("yesterday", "UTC", &t, &err) < 0, "junk date refused");
+	ok(kvtime_parse_date("yesterday", "UTC", &t, &err) < 0, "junk date refused");
 
 	char buf[64];
-	digest_fmt_time(iso("2024-03-10T06:59:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
+	kvtime_format(iso("2024-03-10T06:59:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
 	is_str(buf, "03-10 01:59", "before the DST jump: EST");
-	digest_fmt_time(iso("2024-03-10T07:00:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
+	kvtime_format(iso("2024-03-10T07:00:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
 	is_str(buf, "03-10 03:00", "after the DST jump: EDT");
 }
 
@@ -144,7 +145,7 @@ static void t_render(void)
 	d.lang = kv_xstrdup("en");
 	d.week = kv_xstrdup("2024-W10");
 	d.lore_url = kv_xstrdup("https://lore.kernel.org/kvmarm/");
-	digest_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
+	kvtime_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
 	d.generated = d.until + 8 * 3600;
 	d.large_threshold = 20;
 	d.nthreads = 1;
