@@ -1,8 +1,9 @@
 /*
  * t_reporter.c - the reporter's pure parts: windows and ISO weeks in a zone
  * (DST, UTC-7 Sunday night), lore links, Markdown/HTML escaping, "[n]"
- * citations, the status scanner, and rendering a digest built by hand with
- * a hostile subject and sender.
+ * citations, the status scanner, rendering a digest built by hand with a
+ * hostile subject and sender, and the block shapes of the Markdown and HTML
+ * tables (an empty digest, a nested list).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -217,11 +218,70 @@ static void t_render(void)
 	digest_release(&d);
 }
 
+/* The block shapes the walk and each format's table make together, where
+ * the two formats differ most: an empty digest (Markdown: an empty list
+ * leaves no trace) and a list nested in a list item. */
+static void t_render_shapes(void)
+{
+	struct digest d = { 0 };
+	d.zone = kv_xstrdup("UTC");
+	d.lang = kv_xstrdup("en");
+	d.lore_url = kv_xstrdup("https://lore.kernel.org/kvmarm/");
+	kvtime_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
+	d.large_threshold = 20;
+	digest_finish(&d);
+	struct sbuf md = SBUF_INIT, html = SBUF_INIT;
+	render_md(&d, &md);
+	render_html(&d, &html);
+	ok(strstr(md.buf, "\n### By category\n\nNo mail in this window.\n\n## ⚠️ Needs attention\n\n- nothing\n\n## 🩺") != NULL,
+	   "markdown, empty digest: no category list, the note, then the sections");
+	ok(strstr(html.buf, "<h3>By category</h3>\n<ul>\n</ul>\n<p>No mail in this window.</p>\n<h2>⚠️ Needs attention</h2>\n<ul>\n<li>nothing</li>\n</ul>\n") != NULL,
+	   "html, empty digest: an empty list, the note, the sections");
+	ok(md.len > 0 && !strstr(md.buf, "📌") && strstr(html.buf, "</body>\n</html>\n"), "no thread blocks; the page is closed");
+	sbuf_release(&md);
+	sbuf_release(&html);
+
+	d.nthreads = 1;
+	d.threads = kv_xcalloc(1, sizeof(*d.threads));
+	struct digest_thread *t = &d.threads[0];
+	t->subject = kv_xstrdup("[PATCH 1/2] KVM: arm64: x");
+	t->category = CAT_PATCH;
+	t->root_message_id = kv_xstrdup("p1@x");
+	t->root_from = kv_xstrdup("A <a@x>");
+	t->root_addr = kv_xstrdup("a@x");
+	t->first_date = d.since;
+	t->root_in_window = 1;
+	t->nmails = 1;
+	t->mails = kv_xcalloc(1, sizeof(*t->mails));
+	fill_mail(&t->mails[0], 1, "p1@x", t->subject, "A", "a@x", d.since);
+	strv_push(&t->participants, "A <a@x>");
+	t->npatches = 1;
+	t->patches = kv_xcalloc(1, sizeof(*t->patches));
+	t->patches[0] = (struct digest_patch){ .index = 1, .total = 2, .date = d.since,
+					       .message_id = kv_xstrdup("p1@x"), .subject = kv_xstrdup("x"),
+					       .mail_number = 1 };
+	t->others_mails = 1;
+	digest_finish(&d);
+	summary_extractive(&d, t);
+	render_md(&d, &md);
+	render_html(&d, &html);
+	ok(strstr(md.buf, "- **Participants**: A \\<a@x\\>\n- **✅ Review**:\n  - 1/2 [x](https://lore.kernel.org/kvmarm/p1@x/): *no tags yet*\n\n#### 🤖") != NULL,
+	   "markdown: the review list nested under its item, then a blank line");
+	ok(strstr(html.buf, "<li><b>✅ Review</b>:<ul>\n<li>1/2 <a href=\"https://lore.kernel.org/kvmarm/p1@x/\" rel=\"noopener noreferrer\">x</a>: <i>no tags yet</i></li>\n</ul></li>\n</ul>\n<h4>🤖") != NULL,
+	   "html: the review list nested in its item");
+	ok(strstr(md.buf, "1. **\\[03-04 00:00\\]** \\[PATCH 1/2\\] KVM: arm64: x [lore](https://lore.kernel.org/kvmarm/p1@x/)\n   - From: A \\<a@x\\>\n\n---\n\n") != NULL,
+	   "markdown: a numbered mail with its sender line, the list's blank line, the rule");
+	sbuf_release(&md);
+	sbuf_release(&html);
+	digest_release(&d);
+}
+
 int main(void)
 {
 	t_windows();
 	t_escape();
 	t_scan();
 	t_render();
+	t_render_shapes();
 	return done_testing();
 }
