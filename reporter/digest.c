@@ -233,7 +233,10 @@ static int mail_cmp(const void *a, const void *b)
 
 void digest_finish(struct digest *d)
 {
-	qsort(d->threads, d->nthreads, sizeof(*d->threads), thread_cmp);
+	/* a digest built by hand may have no thread array at all (qsort
+	 * wants a pointer even for zero elements) */
+	if (d->nthreads)
+		qsort(d->threads, d->nthreads, sizeof(*d->threads), thread_cmp);
 	d->total_mails = 0;
 	d->large_threads = 0;
 	memset(d->cat_threads, 0, sizeof(d->cat_threads));

@@ -7,9 +7,6 @@
  * Content-Security-Policy forbids scripts, images and remote loads even if
  * something slipped through.
  */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include "render_ops.h"
 
 /* Shared by the digest page and the archive index. */

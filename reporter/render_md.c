@@ -6,9 +6,6 @@
  * links are the lore links the walk builds. Markdown has no classes, so
  * most spans leave their text bare.
  */
-#include <stdlib.h>
-#include <stdio.h>
-#include <string.h>
 #include "render_ops.h"
 
 static void md_nothing(struct render_out *o)
