@@ -16,7 +16,6 @@
 #include "llm_private.h"
 #include "body.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>

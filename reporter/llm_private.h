@@ -71,8 +71,8 @@ void llm_input_system(const struct llm_params *p, struct sbuf *sb);
 /*
  * Read t's mails through r (valid for the call only) and build *in: the
  * header and one block per mail, each mail cut to one request's budget
- * (sys_tokens: the system message's estimate). 0, or -1 with err (store);
- * release *in with llm_input_release either way.
+ * (sys_tokens: the system message's estimate). 0 (release *in with
+ * llm_input_release), or -1 with err (store) and *in already released.
  */
 int llm_input_build(struct store_reader *r, const struct llm_params *p, const struct llm_thread *t,
 		    struct llm_input *in, size_t sys_tokens, struct kv_err *err);
