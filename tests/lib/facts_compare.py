@@ -266,8 +266,13 @@ def compare_tags(fx, digest, week, c, log):
         if e['week'] == week:
             wtags.setdefault(e['patch'], []).append(e)
     for t in digest['threads']:
+        # one entry per patch, fields joined (a patch listed twice counts once)
+        merged = {}
         for p in t.get('patches', []):
-            mid = p.get('message_id')
+            m = merged.setdefault(p.get('message_id'), {})
+            for k in ('carried_tags', 'reviewed_by', 'acked_by', 'tested_by'):
+                m.setdefault(k, []).extend(p.get(k, []))
+        for mid, p in merged.items():
             lab = carried.get(mid)
             if lab:
                 got = {tag_key(s) for s in p.get('carried_tags', [])}
