@@ -50,6 +50,7 @@
 #include "db.h"
 #include "subject.h"
 #include "body.h"
+#include "sha256.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -62,7 +63,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <glib.h>
 
 #define STORE_DEFAULT_MAP ((size_t)256 << 20)
 #define IDKEY_MAX 400   /* LMDB keys and dup values stop at 511 bytes */
@@ -165,9 +165,9 @@ static void idkey_make(struct idkey *k, const char *id)
 		return;
 	}
 	{
-		gchar *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, (gssize)n);
+		char h[KV_SHA256_HEX_LEN];
+		kv_sha256_hex(id, n, h);
 		k->n = (size_t)snprintf(k->b, sizeof(k->b), "#%s", h);
-		g_free(h);
 	}
 }
 
@@ -747,11 +747,11 @@ static size_t body_offset(const char *raw, size_t len)
  * CR LF read as LF so a copy from an mbox and one from SMTP agree. */
 static void ident_hash(const char *id, const char *raw, size_t len, unsigned char out[32])
 {
-	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+	struct kv_sha256 c;
 	size_t off = body_offset(raw, len), start = off;
-	gsize dl = 32;
 
-	g_checksum_update(c, (const guchar *)id, (gssize)strlen(id) + 1);
+	kv_sha256_init(&c);
+	kv_sha256_update(&c, id, strlen(id) + 1);
 	/* CRLF hashes as LF; memchr finds the CRs (no byte loop over a
 	 * large body) */
 	for (size_t i = off; i + 1 < len;) {
@@ -760,14 +760,13 @@ static void ident_hash(const char *id, const char *raw, size_t len, unsigned cha
 			break;
 		i = (size_t)(cr - raw);
 		if (raw[i + 1] == '\n') {
-			g_checksum_update(c, (const guchar *)raw + start, (gssize)(i - start));
+			kv_sha256_update(&c, raw + start, i - start);
 			start = i + 1;
 		}
 		i++;
 	}
-	g_checksum_update(c, (const guchar *)raw + start, (gssize)(len - start));
-	g_checksum_get_digest(c, out, &dl);
-	g_checksum_free(c);
+	kv_sha256_update(&c, raw + start, len - start);
+	kv_sha256_final(&c, out);
 }
 
 struct wctx {
