@@ -21,20 +21,8 @@
  *   skey     "c:"change-id, "l:"linked id, "t:"author/project/title -> series
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
  *
- * rec.dat: append-only, the records (fixed fields, then NUL-terminated
- * strings, so a struct msg_rec points straight into the mapped file), in
- * number order: a week's records are a few contiguous pages.
- * raw.dat: append-only, each added message's raw bytes, a NUL, then (unless
- * the body text is the tail of the raw bytes, as for a plain-text mail) the
- * text and a NUL. The record holds the offsets.
- * For both files meta holds the committed length ("blob_end", "rec_end").
- * A writer (holding LMDB's write lock) writes past it, syncs, then commits
- * the LMDB transaction that references the bytes: an aborted batch leaves
- * an unreferenced tail the next writer overwrites. Keeping records and
- * bytes out of the B-trees keeps the indexes dense in the map, so a query
- * touches few pages (a page fault costs tens of microseconds on the
- * virtual machines this runs on), and no page is half wasted on an
- * overflow chain.
+ * rec.dat and raw.dat, the append-only data files beside the LMDB
+ * environment, are described in record.c.
  *
  * Threading: a message joins the thread of any of its ids (own,
  * In-Reply-To, References) already known as a node; when they name several
@@ -46,11 +34,9 @@
  * being earlier. Ties in date go to the smaller Message-ID, not the
  * number, so roots do not depend on arrival order either.
  */
-#include "store.h"
-#include "db.h"
+#include "store_int.h"
 #include "subject.h"
 #include "body.h"
-#include "sha256.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -65,18 +51,8 @@
 #include <sys/uio.h>
 
 #define STORE_DEFAULT_MAP ((size_t)256 << 20)
-#define IDKEY_MAX 400   /* LMDB keys and dup values stop at 511 bytes */
 
-enum {
-	D_META, D_MSG, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
-	D_TNODES, D_THREAD, D_TMEMBER, D_SERIES, D_SKEY,
-	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_COUNT
-};
-
-static const struct {
-	const char *name;
-	unsigned flags;
-} dbdefs[D_COUNT] = {
+const struct store_dbdef store_dbdefs[D_COUNT] = {
 	[D_META] = { "meta", 0 },
 	[D_MSG] = { "msg", 0 },
 	[D_MID] = { "mid", DB_DUPSORT | DB_DUPFIXED },
@@ -95,80 +71,9 @@ static const struct {
 	[D_UMETA] = { "umeta", 0 },
 };
 
-enum { F_RAW, F_REC, F_COUNT };
-static const struct {
-	const char *name, *endkey;
-} files[F_COUNT] = {
-	[F_RAW] = { "raw.dat", "blob_end" },
-	[F_REC] = { "rec.dat", "rec_end" },
-};
-
-struct store {
-	struct db_env *env;
-	char *dir;
-	int rdonly;
-	int fd[F_COUNT];        /* -1 when absent (empty read-only store) */
-	db_dbi d[D_COUNT];
-};
-
-/* The committed part of raw.dat as one reader sees it. */
-struct blobmap {
-	const char *p;
-	uint64_t len;
-};
-
-struct store_reader {
-	struct store *s;
-	struct db_txn *t;
-	struct blobmap map[F_COUNT];  /* mapped on first use */
-	int mapped[F_COUNT];
-};
-
-static int reader_map(struct store_reader *r, int f, struct kv_err *err);
-
 const char *store_path(const struct store *s)
 {
 	return s->dir;
-}
-
-/* ---- small encoders ---- */
-
-static uint64_t date_bias(int64_t d)
-{
-	return (uint64_t)d ^ (1ull << 63);
-}
-
-static int64_t date_unbias(uint64_t u)
-{
-	return (int64_t)(u ^ (1ull << 63));
-}
-
-static void key16(unsigned char *k, uint64_t a, uint64_t b)
-{
-	db_be64(k, a);
-	db_be64(k + 8, b);
-}
-
-/* Message-IDs become keys as they are, or hashed when too long for LMDB. */
-struct idkey {
-	char b[IDKEY_MAX + 1];
-	size_t n;
-};
-
-static void idkey_make(struct idkey *k, const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n <= IDKEY_MAX && n > 0 && id[0] != '#') {
-		memcpy(k->b, id, n);
-		k->n = n;
-		return;
-	}
-	{
-		char h[KV_SHA256_HEX_LEN];
-		kv_sha256_hex(id, n, h);
-		k->n = (size_t)snprintf(k->b, sizeof(k->b), "#%s", h);
-	}
 }
 
 /* Strip <> and surrounding white space, for lookups by a user-given id. */
@@ -186,377 +91,6 @@ static char *id_clean(const char *id)
 	if (e > b && e[-1] == '>')
 		e--;
 	return kv_xstrndup(b, (size_t)(e - b));
-}
-
-static int meta_get_u64(struct db_txn *t, struct store *s, const char *name, uint64_t *out,
-			struct kv_err *err)
-{
-	struct db_val v;
-	int rc = db_get(t, s->d[D_META], name, strlen(name), &v, err);
-
-	if (rc < 0)
-		return -1;
-	*out = 0;
-	if (rc == 0 && v.n == 8)
-		*out = db_get_be64(v.p);
-	return 0;
-}
-
-static int meta_put_u64(struct db_txn *t, struct store *s, const char *name, uint64_t x,
-			struct kv_err *err)
-{
-	unsigned char b[8];
-	db_be64(b, x);
-	return db_put(t, s->d[D_META], name, strlen(name), b, 8, 0, err);
-}
-
-/* ---- message records ---- */
-
-struct msg_fixed {
-	int64_t date;
-	uint64_t raw_off;       /* in raw.dat */
-	uint64_t text_off;
-	uint64_t raw_len;
-	uint64_t text_len;
-	int32_t tz;
-	uint32_t flags;
-	uint32_t nrefs, nto, ncc, natts;
-};
-
-static void put_str(struct sbuf *sb, const char *s)
-{
-	sbuf_add(sb, s ? s : "", s ? strlen(s) + 1 : 1);
-}
-
-static void msg_encode(const struct mail *m, size_t raw_len, struct sbuf *sb)
-{
-	struct msg_fixed f;
-	size_t i;
-
-	memset(&f, 0, sizeof(f));
-	f.date = m->date;
-	f.raw_len = raw_len;
-	f.text_len = m->text_len;
-	f.tz = m->tz_offset;
-	f.flags = m->flags;
-	f.nrefs = (uint32_t)m->refs.n;
-	f.nto = (uint32_t)m->to.n;
-	f.ncc = (uint32_t)m->cc.n;
-	f.natts = (uint32_t)m->natts;
-	sbuf_add(sb, &f, sizeof(f));
-	put_str(sb, m->message_id);
-	put_str(sb, m->in_reply_to);
-	put_str(sb, m->from_name);
-	put_str(sb, m->from_addr);
-	put_str(sb, m->subject);
-	put_str(sb, m->list_id);
-	for (i = 0; i < m->refs.n; i++)
-		put_str(sb, m->refs.v[i]);
-	for (i = 0; i < m->to.n; i++)
-		put_str(sb, m->to.v[i]);
-	for (i = 0; i < m->cc.n; i++)
-		put_str(sb, m->cc.v[i]);
-	for (i = 0; i < m->natts; i++)
-		sbuf_addf(sb, "%s\t%s\t%zu%c", m->atts[i].filename ? m->atts[i].filename : "",
-			  m->atts[i].content_type ? m->atts[i].content_type : "",
-			  m->atts[i].size, 0);
-}
-
-static const char *skip_strs(const char *p, const char *end, uint32_t n)
-{
-	for (uint32_t i = 0; i < n && p; i++) {
-		const char *z = memchr(p, 0, (size_t)(end - p));
-		p = z ? z + 1 : NULL;
-	}
-	return p;
-}
-
-/* 0, or -1 when the record is malformed. */
-static int msg_decode(const struct db_val *v, uint64_t num, struct msg_rec *m)
-{
-	struct msg_fixed f;
-	const char *p, *end;
-	const char **strs[6];
-
-	memset(m, 0, sizeof(*m));
-	if (v->n < sizeof(f))
-		return -1;
-	memcpy(&f, v->p, sizeof(f));
-	m->num = num;
-	m->date = f.date;
-	m->tz_offset = f.tz;
-	m->flags = f.flags;
-	m->raw_len = f.raw_len;
-	m->text_len = f.text_len;
-	p = (const char *)v->p + sizeof(f);
-	end = (const char *)v->p + v->n;
-	strs[0] = &m->message_id;
-	strs[1] = &m->in_reply_to;
-	strs[2] = &m->from_name;
-	strs[3] = &m->from_addr;
-	strs[4] = &m->subject;
-	strs[5] = &m->list_id;
-	for (int i = 0; i < 6; i++) {
-		*strs[i] = p;
-		if (!(p = skip_strs(p, end, 1)))
-			return -1;
-	}
-	m->refs.p = p;
-	m->refs.n = f.nrefs;
-	if (!(p = skip_strs(p, end, f.nrefs)))
-		return -1;
-	m->to.p = p;
-	m->to.n = f.nto;
-	if (!(p = skip_strs(p, end, f.nto)))
-		return -1;
-	m->cc.p = p;
-	m->cc.n = f.ncc;
-	if (!(p = skip_strs(p, end, f.ncc)))
-		return -1;
-	m->atts.p = p;
-	m->atts.n = f.natts;
-	if (!skip_strs(p, end, f.natts))
-		return -1;
-	return 0;
-}
-
-/* Bytes [off, off + len) of file f: a view into map when there is one
- * (readers), else read into *owned (the writer, whose bytes are not
- * committed yet). */
-static int blob_bytes(struct store *s, int f, const struct blobmap *map, uint64_t off, uint64_t len,
-		      const char **p, char **owned, struct kv_err *err)
-{
-	*owned = NULL;
-	if (map) {
-		if (off > map->len || len > map->len - off)
-			return kv_err_set(err, "%s/%s: bytes %llu..%llu lie past the committed end %llu",
-					  s->dir, files[f].name, (unsigned long long)off,
-					  (unsigned long long)(off + len), (unsigned long long)map->len);
-		*p = map->p + off;
-		return 0;
-	}
-	if (s->fd[f] < 0)
-		return kv_err_set(err, "%s/%s: missing", s->dir, files[f].name);
-	*owned = kv_xmalloc(len + 1);
-	for (uint64_t got = 0; got < len;) {
-		ssize_t n = pread(s->fd[f], *owned + got, len - got, (off_t)(off + got));
-		if (n <= 0) {
-			free(*owned);
-			*owned = NULL;
-			return kv_err_set(err, "%s/%s: cannot read %llu bytes at %llu: %s", s->dir,
-					  files[f].name, (unsigned long long)len, (unsigned long long)off,
-					  n < 0 ? strerror(errno) : "file too short");
-		}
-		got += (uint64_t)n;
-	}
-	(*owned)[len] = 0;
-	*p = *owned;
-	return 0;
-}
-
-/* The record bytes of message num (view in map, or read into *owned). 0 / 1 / -1. */
-static int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
-		   struct db_val *rv, char **owned, struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	const char *p;
-	uint64_t off, len;
-	int rc;
-
-	*owned = NULL;
-	db_be64(k, num);
-	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (v.n != 16)
-		return kv_err_set(err, "message %llu: malformed index entry", (unsigned long long)num);
-	off = db_get_be64(v.p);
-	len = db_get_be64((const char *)v.p + 8);
-	if (len < sizeof(struct msg_fixed))
-		return kv_err_set(err, "message %llu: record of %llu bytes", (unsigned long long)num,
-				  (unsigned long long)len);
-	if (blob_bytes(s, F_REC, map, off, len, &p, owned, err) < 0)
-		return -1;
-	rv->p = p;
-	rv->n = len;
-	return 0;
-}
-
-/* Record and thread of message num; with map NULL the strings live in
- * *owned (free it after use). */
-static int msg_load(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
-		    struct msg_rec *m, char **owned, struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	int rc = rec_get(t, s, map, num, &v, owned, err);
-
-	if (rc != 0)
-		return rc;
-	if (msg_decode(&v, num, m) < 0) {
-		free(*owned);
-		*owned = NULL;
-		return kv_err_set(err, "message %llu: malformed record", (unsigned long long)num);
-	}
-	db_be64(k, num);
-	rc = db_get(t, s->d[D_MTHR], k, 8, &v, err);
-	if (rc < 0) {
-		free(*owned);
-		*owned = NULL;
-		return -1;
-	}
-	m->thread = (rc == 0 && v.n == 8) ? db_get_be64(v.p) : 0;
-	return 0;
-}
-
-/* Where message num's bytes are in raw.dat. 0 / 1 / -1. */
-static int msg_offsets(struct db_txn *t, struct store *s, const struct blobmap *recmap, uint64_t num,
-		       struct msg_fixed *f, struct kv_err *err)
-{
-	struct db_val v;
-	char *owned;
-	int rc = rec_get(t, s, recmap, num, &v, &owned, err);
-
-	if (rc != 0)
-		return rc;
-	memcpy(f, v.p, sizeof(*f));
-	free(owned);
-	return 0;
-}
-
-/* Map the committed part of file f for reader-side views. */
-static int blob_map(struct store *s, int f, struct db_txn *t, struct blobmap *map, struct kv_err *err);
-
-static int text_load(struct db_txn *t, struct store *s, const struct blobmap *recmap,
-		     const struct blobmap *rawmap, uint64_t num, const char **text, size_t *len,
-		     char **owned, struct kv_err *err)
-{
-	struct msg_fixed f;
-	int rc = msg_offsets(t, s, recmap, num, &f, err);
-
-	*owned = NULL;
-	if (rc != 0)
-		return rc;
-	if (blob_bytes(s, F_RAW, rawmap, f.text_off, f.text_len, text, owned, err) < 0)
-		return -1;
-	*len = f.text_len;
-	return 0;
-}
-
-/* ---- thread records ---- */
-
-struct thr_fixed {
-	uint64_t root;
-	int64_t first, last, root_date;
-	uint64_t series;
-	uint32_t count, category, nnodes, rootcand;
-};
-
-struct trec {
-	uint64_t id, root;
-	int64_t first, last, root_date;
-	uint64_t series;
-	uint32_t count, category, nnodes, rootcand;
-	char *subject, *root_mid;
-};
-
-static void trec_release(struct trec *t)
-{
-	free(t->subject);
-	free(t->root_mid);
-	t->subject = t->root_mid = NULL;
-}
-
-static int thr_decode(const struct db_val *v, uint64_t id, struct thread_rec *t, struct thr_fixed *fx)
-{
-	struct thr_fixed f;
-	const char *p, *end;
-
-	if (v->n < sizeof(f) + 2)
-		return -1;
-	memcpy(&f, v->p, sizeof(f));
-	p = (const char *)v->p + sizeof(f);
-	end = (const char *)v->p + v->n;
-	if (t) {
-		memset(t, 0, sizeof(*t));
-		t->id = id;
-		t->root = f.root;
-		t->first_date = f.first;
-		t->last_date = f.last;
-		t->count = f.count;
-		t->category = f.category;
-		t->series = f.series;
-		t->subject = p;
-	}
-	if (!(p = skip_strs(p, end, 1)))
-		return -1;
-	if (t)
-		t->root_message_id = p;
-	if (!skip_strs(p, end, 1))
-		return -1;
-	if (fx)
-		*fx = f;
-	return 0;
-}
-
-static int trec_load(struct db_txn *tx, struct store *s, uint64_t id, struct trec *t,
-		     struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	struct thread_rec tr;
-	struct thr_fixed f;
-	int rc;
-
-	db_be64(k, id);
-	rc = db_get(tx, s->d[D_THREAD], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (thr_decode(&v, id, &tr, &f) < 0)
-		return kv_err_set(err, "thread %llu: malformed record", (unsigned long long)id);
-	t->id = id;
-	t->root = f.root;
-	t->first = f.first;
-	t->last = f.last;
-	t->root_date = f.root_date;
-	t->series = f.series;
-	t->count = f.count;
-	t->category = f.category;
-	t->nnodes = f.nnodes;
-	t->rootcand = f.rootcand;
-	t->subject = kv_xstrdup(tr.subject);
-	t->root_mid = kv_xstrdup(tr.root_message_id);
-	return 0;
-}
-
-static int trec_save(struct db_txn *tx, struct store *s, const struct trec *t, struct kv_err *err)
-{
-	struct thr_fixed f;
-	size_t sl = strlen(t->subject ? t->subject : "") + 1;
-	size_t ml = strlen(t->root_mid ? t->root_mid : "") + 1;
-	unsigned char k[8];
-	char *out;
-	void *p;
-
-	memset(&f, 0, sizeof(f));
-	f.root = t->root;
-	f.first = t->first;
-	f.last = t->last;
-	f.root_date = t->root_date;
-	f.series = t->series;
-	f.count = t->count;
-	f.category = t->category;
-	f.nnodes = t->nnodes;
-	f.rootcand = t->rootcand;
-	db_be64(k, t->id);
-	if (db_reserve(tx, s->d[D_THREAD], k, 8, sizeof(f) + sl + ml, &p, err) != 0)
-		return -1;
-	out = p;
-	memcpy(out, &f, sizeof(f));
-	memcpy(out + sizeof(f), t->subject ? t->subject : "", sl);
-	memcpy(out + sizeof(f) + sl, t->root_mid ? t->root_mid : "", ml);
-	return 0;
 }
 
 /* ---- opening ---- */
@@ -625,12 +159,12 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 		if (db_txn_begin(s->env, probe || rdonly, &t, err) < 0)
 			goto fail;
 		for (int i = 0; i < D_COUNT; i++) {
-			rc = db_dbi_open(t, dbdefs[i].name, dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
+			rc = db_dbi_open(t, store_dbdefs[i].name, store_dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
 			if (rc == 1 && probe && !rdonly)
 				goto create;
 			if (rc == 1) {
 				kv_err_set(err, "%s: not a kvmarm store (database %s missing)", dir,
-					   dbdefs[i].name);
+					   store_dbdefs[i].name);
 				goto fail;
 			}
 			if (rc < 0)
@@ -678,7 +212,7 @@ create:
 		probe = 0;
 	}
 	for (int i = 0; i < F_COUNT; i++) {
-		char *f = kv_xasprintf("%s/%s", dir, files[i].name);
+		char *f = kv_xasprintf("%s/%s", dir, blob_files[i].name);
 		s->fd[i] = open(f, rdonly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 		if (s->fd[i] < 0 && !(rdonly && errno == ENOENT)) {
 			kv_err_set(err, "%s: %s", f, strerror(errno));
@@ -727,54 +261,6 @@ struct prep {
 	unsigned char ident[32];
 	struct sbuf rec;
 	int text_tail;          /* text is raw[len - text_len, len) */
-};
-
-/* Where the body starts: after the first empty line. */
-static size_t body_offset(const char *raw, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (raw[i] != '\n')
-			continue;
-		if (raw[i + 1] == '\n')
-			return i + 2;
-		if (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n')
-			return i + 3;
-	}
-	return len;
-}
-
-/* Identity of a message: its id and the bytes after its header block, with
- * CR LF read as LF so a copy from an mbox and one from SMTP agree. */
-static void ident_hash(const char *id, const char *raw, size_t len, unsigned char out[32])
-{
-	struct kv_sha256 c;
-	size_t off = body_offset(raw, len), start = off;
-
-	kv_sha256_init(&c);
-	kv_sha256_update(&c, id, strlen(id) + 1);
-	/* CRLF hashes as LF; memchr finds the CRs (no byte loop over a
-	 * large body) */
-	for (size_t i = off; i + 1 < len;) {
-		const char *cr = memchr(raw + i, '\r', len - 1 - i);
-		if (!cr)
-			break;
-		i = (size_t)(cr - raw);
-		if (raw[i + 1] == '\n') {
-			kv_sha256_update(&c, raw + start, i - start);
-			start = i + 1;
-		}
-		i++;
-	}
-	kv_sha256_update(&c, raw + start, len - start);
-	kv_sha256_final(&c, out);
-}
-
-struct wctx {
-	struct store *s;
-	struct db_txn *t;
-	struct kv_err *err;
-	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
-	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
 };
 
 /* Is any of m's references (not itself) a stored message? 1 / 0 / -1. */
@@ -1151,88 +637,6 @@ out:
 
 /* ---- series ---- */
 
-/* A version as the series record keeps it, so reading a series costs one
- * lookup, not one per version. */
-struct sver {
-	uint64_t thread;
-	int32_t version;
-	int64_t date;            /* the thread's first date */
-	const char *mid, *subject;
-};
-
-struct srec {
-	uint64_t id;
-	uint32_t maxver;
-	struct sver *v;
-	size_t n;
-	const char *title, *author, *project;
-	char *buf;               /* copy of the stored value the strings point into */
-	struct strv own;         /* strings added since */
-};
-
-static void srec_release(struct srec *r)
-{
-	free(r->v);
-	free(r->buf);
-	strv_release(&r->own);
-	memset(r, 0, sizeof(*r));
-}
-
-/* layout: u32 n, u32 maxver, title\0 author\0 project\0, then n times
- * { u64 thread (BE), i32 version, i64 date, message-id\0 subject\0 }.
- * With copy the strings point into a private copy, else into v. */
-static int srec_decode(const struct db_val *v, uint64_t id, struct srec *r, int copy)
-{
-	const char *p, *end;
-	uint32_t n, mv;
-
-	memset(r, 0, sizeof(*r));
-	if (v->n < 11)
-		return -1;
-	if (copy) {
-		r->buf = kv_xmalloc(v->n);
-		memcpy(r->buf, v->p, v->n);
-		p = r->buf;
-	} else {
-		p = v->p;
-	}
-	end = p + v->n;
-	memcpy(&n, p, 4);
-	memcpy(&mv, p + 4, 4);
-	r->id = id;
-	r->maxver = mv;
-	p += 8;
-	r->title = p;
-	if (!(p = skip_strs(p, end, 1)))
-		return -1;
-	r->author = p;
-	if (!(p = skip_strs(p, end, 1)))
-		return -1;
-	r->project = p;
-	if (!(p = skip_strs(p, end, 1)))
-		return -1;
-	if (n > v->n / 22)
-		return -1;
-	r->v = kv_xcalloc(n ? n : 1, sizeof(*r->v));
-	for (uint32_t i = 0; i < n; i++) {
-		struct sver *e = &r->v[i];
-		if (end - p < 22)
-			return -1;
-		e->thread = db_get_be64(p);
-		memcpy(&e->version, p + 8, 4);
-		memcpy(&e->date, p + 12, 8);
-		p += 20;
-		e->mid = p;
-		if (!(p = skip_strs(p, end, 1)))
-			return -1;
-		e->subject = p;
-		if (!(p = skip_strs(p, end, 1)))
-			return -1;
-		r->n++;
-	}
-	return 0;
-}
-
 static int srec_load(struct wctx *w, uint64_t id, struct srec *r)
 {
 	unsigned char k[8];
@@ -1254,7 +658,6 @@ static int srec_save(struct wctx *w, const struct srec *r)
 {
 	unsigned char k[8];
 	struct sbuf sb = SBUF_INIT;
-	uint32_t n = (uint32_t)r->n;
 	int rc;
 
 	db_be64(k, r->id);
@@ -1262,30 +665,10 @@ static int srec_save(struct wctx *w, const struct srec *r)
 		rc = db_del(w->t, w->s->d[D_SERIES], k, 8, NULL, 0, w->err);
 		return rc < 0 ? -1 : 0;
 	}
-	sbuf_add(&sb, &n, 4);
-	sbuf_add(&sb, &r->maxver, 4);
-	put_str(&sb, r->title);
-	put_str(&sb, r->author);
-	put_str(&sb, r->project);
-	for (size_t i = 0; i < r->n; i++) {
-		unsigned char b[8];
-		db_be64(b, r->v[i].thread);
-		sbuf_add(&sb, b, 8);
-		sbuf_add(&sb, &r->v[i].version, 4);
-		sbuf_add(&sb, &r->v[i].date, 8);
-		put_str(&sb, r->v[i].mid);
-		put_str(&sb, r->v[i].subject);
-	}
+	srec_encode(r, &sb);
 	rc = db_put(w->t, w->s->d[D_SERIES], k, 8, sb.buf, sb.len, 0, w->err);
 	sbuf_release(&sb);
 	return rc < 0 ? -1 : 0;
-}
-
-/* A string that lives as long as r. */
-static const char *srec_str(struct srec *r, const char *x)
-{
-	strv_push(&r->own, x);
-	return r->own.v[r->own.n - 1];
 }
 
 /* Thread tid's first date moved: keep its series entry in step. */
@@ -1482,32 +865,6 @@ out:
 
 /* ---- the batch ---- */
 
-/* Write iov at off in raw.dat, all of it. */
-static int blob_write(struct store *s, int f, struct iovec *iov, int n, uint64_t off,
-		      struct kv_err *err)
-{
-	while (n > 0) {
-		ssize_t w = pwritev(s->fd[f], iov, n, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return kv_err_set(err, "%s/%s: write at %llu: %s", s->dir, files[f].name,
-					  (unsigned long long)off, strerror(errno));
-		}
-		off += (uint64_t)w;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
-
 static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 {
 	struct store *s = w->s;
@@ -1590,8 +947,8 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	    meta_get_u64(w.t, s, "next_series", &w.next_series, err) < 0 ||
 	    meta_get_u64(w.t, s, "raw_bytes", &w.raw_bytes, err) < 0 ||
 	    meta_get_u64(w.t, s, "ghosts", &w.ghosts, err) < 0 ||
-	    meta_get_u64(w.t, s, files[F_RAW].endkey, &w.end[F_RAW], err) < 0 ||
-	    meta_get_u64(w.t, s, files[F_REC].endkey, &w.end[F_REC], err) < 0) {
+	    meta_get_u64(w.t, s, blob_files[F_RAW].endkey, &w.end[F_RAW], err) < 0 ||
+	    meta_get_u64(w.t, s, blob_files[F_REC].endkey, &w.end[F_REC], err) < 0) {
 		rc = -1;
 		goto fail;
 	}
@@ -1620,13 +977,13 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	    (rc = meta_put_u64(w.t, s, "next_series", w.next_series, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "raw_bytes", w.raw_bytes, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "ghosts", w.ghosts, err)) != 0 ||
-	    (rc = meta_put_u64(w.t, s, files[F_RAW].endkey, w.cur[F_RAW], err)) != 0 ||
-	    (rc = meta_put_u64(w.t, s, files[F_REC].endkey, w.cur[F_REC], err)) != 0)
+	    (rc = meta_put_u64(w.t, s, blob_files[F_RAW].endkey, w.cur[F_RAW], err)) != 0 ||
+	    (rc = meta_put_u64(w.t, s, blob_files[F_REC].endkey, w.cur[F_REC], err)) != 0)
 		goto fail;
 	/* the bytes reach the disk before the index entries that name them */
 	for (int f = 0; f < F_COUNT; f++) {
 		if (w.cur[f] > w.end[f] && fdatasync(s->fd[f]) < 0) {
-			rc = kv_err_set(err, "%s/%s: sync: %s", s->dir, files[f].name, strerror(errno));
+			rc = kv_err_set(err, "%s/%s: sync: %s", s->dir, blob_files[f].name, strerror(errno));
 			goto fail;
 		}
 	}
@@ -1677,7 +1034,7 @@ int store_add_batch(struct store *s, struct store_item *items, size_t n, struct 
 		}
 		it->flags = p->m->flags;
 		p->ok = 1;
-		ident_hash(p->m->message_id, it->raw, it->len, p->ident);
+		msg_ident(p->m->message_id, it->raw, it->len, p->ident);
 		msg_encode(p->m, it->len, &p->rec);
 		p->text_tail = p->m->text_len > 0 && p->m->text_len <= it->len &&
 			memcmp(it->raw + it->len - p->m->text_len, p->m->text, p->m->text_len) == 0;
@@ -1802,40 +1159,6 @@ int store_reader_begin(struct store *s, struct store_reader **rp, struct kv_err 
 	}
 	*rp = r;
 	return 0;
-}
-
-static int blob_map(struct store *s, int f, struct db_txn *t, struct blobmap *map, struct kv_err *err)
-{
-	struct stat st;
-	void *p;
-
-	map->p = "";
-	map->len = 0;
-	if (meta_get_u64(t, s, files[f].endkey, &map->len, err) < 0)
-		return -1;
-	if (map->len == 0)
-		return 0;
-	if (s->fd[f] < 0 || fstat(s->fd[f], &st) < 0 || (uint64_t)st.st_size < map->len) {
-		uint64_t want = map->len;
-		map->len = 0;
-		return kv_err_set(err, "%s/%s: missing or shorter than the %llu committed bytes",
-				  s->dir, files[f].name, (unsigned long long)want);
-	}
-	p = mmap(NULL, map->len, PROT_READ, MAP_SHARED, s->fd[f], 0);
-	if (p == MAP_FAILED) {
-		map->len = 0;
-		return kv_err_set(err, "%s/%s: mmap: %s", s->dir, files[f].name, strerror(errno));
-	}
-	map->p = p;
-	return 0;
-}
-
-static void blob_unmap(struct blobmap *map)
-{
-	if (map->len)
-		munmap((void *)map->p, map->len);
-	map->p = "";
-	map->len = 0;
 }
 
 static int reader_map(struct store_reader *r, int f, struct kv_err *err)
@@ -2290,7 +1613,7 @@ static int check_messages(struct store *s, struct db_txn *t, const struct blobma
 				     un, m.message_id);
 			break;
 		}
-		ident_hash(m.message_id, raw, f.raw_len, ident);
+		msg_ident(m.message_id, raw, f.raw_len, ident);
 		if ((r = db_get(t, s->d[D_IDENT], ident, 32, &x, err)) != 0 || db_get_be64(x.p) != num) {
 			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: raw bytes do not match the identity index"
 						  " (changed in raw.dat?)", un, m.message_id);
@@ -2563,7 +1886,7 @@ int store_check(struct store *s, struct kv_err *err)
 		if ((rc = db_entries(t, s->d[same[i]], &n, err)) < 0)
 			goto out;
 		if (n != nmsg) {
-			rc = broken(err, "index %s holds %llu entries for %llu messages", dbdefs[same[i]].name,
+			rc = broken(err, "index %s holds %llu entries for %llu messages", store_dbdefs[same[i]].name,
 				    (unsigned long long)n, (unsigned long long)nmsg);
 			goto out;
 		}
