@@ -221,4 +221,14 @@ void srec_release(struct srec *r);
 /* A copy of x that lives as long as r. */
 const char *srec_str(struct srec *r, const char *x);
 
+/* ---- series.c: series linking, inside a batch's write transaction ---- */
+
+/* (Re)link thread t after its root changed: t->series is set (0 when its
+ * root is not a patch-set version). 0 / -1 with w->err set. */
+int series_update(struct wctx *w, struct trec *t);
+/* Thread tid leaves series sid (merged away, or relinked). 0 / -1. */
+int series_remove(struct wctx *w, uint64_t sid, uint64_t tid);
+/* Thread tid's first date moved to first: keep its series entry in step. 0 / -1. */
+int series_touch(struct wctx *w, uint64_t sid, uint64_t tid, int64_t first);
+
 #endif
