@@ -231,4 +231,12 @@ int series_remove(struct wctx *w, uint64_t sid, uint64_t tid);
 /* Thread tid's first date moved to first: keep its series entry in step. 0 / -1. */
 int series_touch(struct wctx *w, uint64_t sid, uint64_t tid, int64_t first);
 
+/* ---- thread.c: threading, inside a batch's write transaction ---- */
+
+/* Put message m (decoded from its record as stored, so the writer and
+ * readers agree) into its thread: join, create or merge; keeps the ghost
+ * count in w, the root, subject, category and series link. 0, or -1 with
+ * w->err set (a full map shows in db_txn_full(w->t)). */
+int thread_add(struct wctx *w, const struct msg_rec *m);
+
 #endif
