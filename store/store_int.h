@@ -239,4 +239,11 @@ int series_touch(struct wctx *w, uint64_t sid, uint64_t tid, int64_t first);
  * w->err set (a full map shows in db_txn_full(w->t)). */
 int thread_add(struct wctx *w, const struct msg_rec *m);
 
+/* ---- read.c ---- */
+
+/* Members of thread id in date order, with their dates when dates is not
+ * NULL; *nums (and *dates) malloc'd, the caller frees them also on -1. */
+int read_members(struct db_txn *t, struct store *s, uint64_t id, uint64_t **nums, size_t *n,
+		 int64_t **dates, struct kv_err *err);
+
 #endif
