@@ -34,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -66,6 +68,21 @@ const char *store_path(const struct store *s)
 
 /* ---- opening ---- */
 
+/*
+ * Modes: one group (kvmarm, see README) may query the store, nobody else.
+ * LMDB readers, MDB_RDONLY included, open lock.mdb read-write to take a
+ * reader slot, so the group needs write permission there and read
+ * permission on everything else. The directory is setgid, so files created
+ * in it later (lock.mdb after a reboot, a writer running as root) keep the
+ * store's group. What this process creates gets these modes whatever the
+ * umask (an admin's umask 077 would otherwise lock the group out).
+ */
+#define STORE_DIR_MODE  02750
+#define STORE_FILE_MODE 0640
+#define STORE_LOCK_MODE 0660
+
+/* The directory and its parents; the store directory itself (the last
+ * component) gets STORE_DIR_MODE, parents the usual 0755. */
 static int mkdir_p(const char *dir, struct kv_err *err)
 {
 	char *tmp = kv_xstrdup(dir);
@@ -75,7 +92,13 @@ static int mkdir_p(const char *dir, struct kv_err *err)
 		if (*p == '/' || *p == 0) {
 			char c = *p;
 			*p = 0;
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+			if (mkdir(tmp, 0755) == 0) {
+				/* mkdir drops the setgid bit and applies the umask */
+				if (!c && chmod(tmp, STORE_DIR_MODE) < 0) {
+					rc = kv_err_set(err, "%s: chmod: %s", tmp, strerror(errno));
+					break;
+				}
+			} else if (errno != EEXIST) {
 				rc = kv_err_set(err, "%s: cannot create directory: %s", tmp, strerror(errno));
 				break;
 			}
@@ -88,6 +111,148 @@ static int mkdir_p(const char *dir, struct kv_err *err)
 	return rc;
 }
 
+static void id_name(char *buf, size_t n, uid_t uid, gid_t gid, int group)
+{
+	char tmp[4096];
+
+	if (group) {
+		struct group gr, *g = NULL;
+		if (getgrgid_r(gid, &gr, tmp, sizeof(tmp), &g) == 0 && g)
+			snprintf(buf, n, "%s", g->gr_name);
+		else
+			snprintf(buf, n, "%lu", (unsigned long)gid);
+	} else {
+		struct passwd pw, *u = NULL;
+		if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &u) == 0 && u)
+			snprintf(buf, n, "%s", u->pw_name);
+		else
+			snprintf(buf, n, "%lu", (unsigned long)uid);
+	}
+}
+
+/* path (in the store directory dir, or dir itself) is closed to this user:
+ * say so, and what the admin can do, naming the store's owner and group
+ * (kvmarm when the directory cannot be looked at either). -1. */
+static int store_denied(const char *path, const char *dir, struct kv_err *err)
+{
+	char user[64] = "kvmarm", group[64] = "kvmarm";
+	struct stat st;
+
+	if (stat(dir, &st) == 0) {
+		id_name(user, sizeof(user), st.st_uid, 0, 0);
+		id_name(group, sizeof(group), 0, st.st_gid, 1);
+	}
+	return kv_err_set(err, "%s: permission denied: the store belongs to user %s, group %s; "
+			  "query it as a member of group %s (usermod -aG %s USER, then log in again) "
+			  "or as its user (sudo -u %s kvmarm-store ...)", path, user, group, group, group, user);
+}
+
+/*
+ * Opening failed: was it permissions? Checks, with this process's
+ * effective ids, what opening needs: search permission on the directory,
+ * read (writers: read-write) on data.mdb, raw.dat and rec.dat, read-write
+ * on lock.mdb (readers too), write permission on the directory for a file
+ * that must be created. 1 with err naming the first file denied, else 0.
+ */
+static int store_open_denied(const char *dir, int rdonly, struct kv_err *err)
+{
+	static const char *const names[] = { "data.mdb", "lock.mdb", "raw.dat", "rec.dat" };
+	int denied = 0;
+
+	if (faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0)
+		return (errno == EACCES || errno == EPERM) ? (store_denied(dir, dir, err), 1) : 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !denied; i++) {
+		char *f = kv_xasprintf("%s/%s", dir, names[i]);
+		int lock = i == 1, mode = rdonly && !lock ? R_OK : R_OK | W_OK;
+
+		if (faccessat(AT_FDCWD, f, mode, AT_EACCESS) == 0) {
+			free(f);
+			continue;
+		}
+		if (errno == EACCES || errno == EPERM) {
+			denied = 1;
+			store_denied(f, dir, err);
+		} else if (errno == ENOENT && (lock || !rdonly) &&
+			   faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0 &&
+			   (errno == EACCES || errno == EPERM)) {
+			/* it would be created, in a directory closed to us */
+			denied = 1;
+			store_denied(f, dir, err);
+		}
+		free(f);
+	}
+	return denied;
+}
+
+/* chmod, where a file we do not own (EPERM), a lock file LMDB did not
+ * make (ENOENT: a read-only file system) or a read-only file system is
+ * not an error: modes are a courtesy to the group there. 0 / -1. */
+static int store_chmod(const char *path, mode_t mode, struct kv_err *err)
+{
+	if (chmod(path, mode) == 0 || errno == EPERM || errno == ENOENT || errno == EROFS)
+		return 0;
+	return kv_err_set(err, "%s: chmod: %s", path, strerror(errno));
+}
+
+/* After LMDB opened the environment: what this open created gets the
+ * store's modes, and lock.mdb follows data.mdb (a store whose data the
+ * group may read but whose lock file it may not write cannot be queried:
+ * stores made before the modes above get repaired by their owner's next
+ * open). */
+static int store_set_modes(const char *dir, int data_was, int lock_was, struct kv_err *err)
+{
+	char *data = kv_xasprintf("%s/data.mdb", dir), *lock = kv_xasprintf("%s/lock.mdb", dir);
+	struct stat ds, ls;
+	int rc = 0;
+
+	if (!data_was)
+		rc = store_chmod(data, STORE_FILE_MODE, err);
+	if (rc == 0 && !lock_was)
+		rc = store_chmod(lock, STORE_LOCK_MODE, err);
+	if (rc == 0 && stat(data, &ds) == 0 && stat(lock, &ls) == 0 && (ds.st_mode & S_IRGRP) &&
+	    (ls.st_mode & (S_IRGRP | S_IWGRP)) != (S_IRGRP | S_IWGRP) && ls.st_uid == geteuid())
+		rc = store_chmod(lock, (ls.st_mode & 07777) | S_IRGRP | S_IWGRP, err);
+	free(data);
+	free(lock);
+	return rc;
+}
+
+/* A data file (raw.dat, rec.dat): created with STORE_FILE_MODE by a
+ * writer; a read-only opener of a store that has none yet gets -1 with
+ * errno ENOENT. */
+static int store_open_file(const char *path, int rdonly)
+{
+	int fd;
+
+	if (rdonly)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE);
+	if (fd >= 0) {
+		if (fchmod(fd, STORE_FILE_MODE) < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		return fd;
+	}
+	if (errno != EEXIST)
+		return -1;
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* Is dir/name there? 1 yes, 0 absent, -1 cannot tell (errno says why). */
+static int store_has(const char *dir, const char *name)
+{
+	char *f = kv_xasprintf("%s/%s", dir, name);
+	struct stat st;
+	int rc = stat(f, &st) == 0 ? 1 : errno == ENOENT ? 0 : -1, e = errno;
+
+	free(f);
+	errno = e;
+	return rc;
+}
+
 int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_t mapsize,
 		       struct kv_err *err)
 {
@@ -96,10 +261,12 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	struct stat st;
 	int rdonly = !!(flags & STORE_RDONLY);
 	struct db_val v;
-	int rc, probe;
+	int rc, probe, data_was, lock_was;
 
 	*sp = NULL;
 	if (stat(dir, &st) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			return store_denied(dir, dir, err);
 		if (errno != ENOENT || rdonly || !(flags & STORE_CREATE))
 			return kv_err_set(err, "%s: %s", dir, strerror(errno));
 		if (mkdir_p(dir, err) < 0)
@@ -107,12 +274,14 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	} else if (!S_ISDIR(st.st_mode)) {
 		return kv_err_set(err, "%s: not a directory", dir);
 	}
-	if (rdonly || !(flags & STORE_CREATE)) {
-		char *f = kv_xasprintf("%s/data.mdb", dir);
-		int ex = stat(f, &st) == 0;
-		free(f);
-		if (!ex)
-			return kv_err_set(err, "%s: no store here (data.mdb missing)", dir);
+	/* data.mdb unseen: absent ("no store here") or behind a closed
+	 * directory, which is another answer */
+	data_was = store_has(dir, "data.mdb");
+	lock_was = store_has(dir, "lock.mdb") == 1;
+	if (data_was != 1 && (rdonly || !(flags & STORE_CREATE))) {
+		if (data_was < 0 && store_open_denied(dir, rdonly, err))
+			return -1;
+		return kv_err_set(err, "%s: no store here (data.mdb missing)", dir);
 	}
 	s = kv_xcalloc(1, sizeof(*s));
 	for (int i = 0; i < F_COUNT; i++)
@@ -120,7 +289,11 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	s->dir = kv_xstrdup(dir);
 	s->rdonly = rdonly;
 	if (db_env_open(&s->env, dir, mapsize ? mapsize : STORE_DEFAULT_MAP, D_COUNT + 4,
-			rdonly, err) < 0)
+			rdonly, err) < 0) {
+		store_open_denied(dir, rdonly, err);
+		goto fail;
+	}
+	if (store_set_modes(dir, data_was == 1, lock_was, err) < 0)
 		goto fail;
 	/* A read transaction first: opening an existing store must not wait
 	 * for the writer lock a milter may be holding. Only a new (or
@@ -184,9 +357,12 @@ create:
 	}
 	for (int i = 0; i < F_COUNT; i++) {
 		char *f = kv_xasprintf("%s/%s", dir, blob_files[i].name);
-		s->fd[i] = open(f, rdonly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		s->fd[i] = store_open_file(f, rdonly);
 		if (s->fd[i] < 0 && !(rdonly && errno == ENOENT)) {
-			kv_err_set(err, "%s: %s", f, strerror(errno));
+			if (errno == EACCES || errno == EPERM)
+				store_denied(f, dir, err);
+			else
+				kv_err_set(err, "%s: %s", f, strerror(errno));
 			free(f);
 			goto fail;
 		}
