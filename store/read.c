@@ -177,14 +177,30 @@ int store_msg_parent(struct store_reader *r, const struct msg_rec *m, uint64_t *
 	return 0;
 }
 
+/* One step of a message iteration: load message num and hand it to cb.
+ * 0 go on, cb's non-zero value to stop, -1 with err set (index names the
+ * index that named a missing message). */
+static int iter_emit(struct store_reader *r, uint64_t num, const char *index,
+		     store_msg_cb cb, void *ctx, struct kv_err *err)
+{
+	struct msg_rec m;
+	char *owned;
+	int rc = msg_load(r->t, r->s, &r->map[F_REC], num, &m, &owned, err);
+
+	if (rc == 1)
+		kv_err_set(err, "%s index names message %llu, which is missing", index,
+			   (unsigned long long)num);
+	if (rc != 0)
+		return -1;
+	return cb(ctx, &m);
+}
+
 int store_iter_window(struct store_reader *r, int64_t since, int64_t until,
 		      store_msg_cb cb, void *ctx, struct kv_err *err)
 {
 	struct db_cursor *c;
 	unsigned char k[16];
 	struct db_val kv = { k, 16 }, v;
-	struct msg_rec m;
-	char *owned;
 	int rc, ret = 0;
 
 	key16(k, date_bias(since), 0);
@@ -194,35 +210,21 @@ int store_iter_window(struct store_reader *r, int64_t since, int64_t until,
 		return -1;
 	for (rc = db_cursor_get(c, DB_SET_RANGE, &kv, &v, err); rc == 0;
 	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t num;
 		if (kv.n != 16)
 			continue;
 		if (date_unbias(db_get_be64(kv.p)) >= until)
 			break;
-		num = db_get_be64((const char *)kv.p + 8);
-		rc = msg_load(r->t, r->s, &r->map[F_REC], num, &m, &owned, err);
-		if (rc != 0) {
-			if (rc == 1)
-				kv_err_set(err, "date index names message %llu, which is missing",
-					   (unsigned long long)num);
-			ret = -1;
-			break;
-		}
-		if ((ret = cb(ctx, &m)) != 0)
+		if ((ret = iter_emit(r, db_get_be64((const char *)kv.p + 8), "date", cb, ctx, err)) != 0)
 			break;
 	}
 	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	return ret;
+	return rc < 0 ? -1 : ret;
 }
 
 int store_iter_all(struct store_reader *r, store_msg_cb cb, void *ctx, struct kv_err *err)
 {
 	struct db_cursor *c;
 	struct db_val kv, v;
-	struct msg_rec m;
-	char *owned;
 	int rc, ret = 0;
 
 	if (reader_map(r, F_REC, err) < 0)
@@ -230,19 +232,11 @@ int store_iter_all(struct store_reader *r, store_msg_cb cb, void *ctx, struct kv
 	if (db_cursor_open(r->t, r->s->d[D_MSG], &c, err) < 0)
 		return -1;
 	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t num = db_get_be64(kv.p);
-		if ((rc = msg_load(r->t, r->s, &r->map[F_REC], num, &m, &owned, err)) != 0) {
-			ret = -1;
+	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err))
+		if ((ret = iter_emit(r, db_get_be64(kv.p), "message", cb, ctx, err)) != 0)
 			break;
-		}
-		if ((ret = cb(ctx, &m)) != 0)
-			break;
-	}
 	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	return ret;
+	return rc < 0 ? -1 : ret;
 }
 
 int store_thread_get(struct store_reader *r, uint64_t id, struct thread_rec *t, struct kv_err *err)
