@@ -469,25 +469,15 @@ int trec_load(struct db_txn *tx, struct store *s, uint64_t id, struct trec *t,
 	unsigned char k[8];
 	struct db_val v;
 	struct thread_rec tr;
-	struct thr_fixed f;
 	int rc;
 
 	db_be64(k, id);
 	rc = db_get(tx, s->d[D_THREAD], k, 8, &v, err);
 	if (rc != 0)
 		return rc;
-	if (thr_decode(&v, id, &tr, &f) < 0)
+	if (thr_decode(&v, id, &tr, &t->f) < 0)
 		return kv_err_set(err, "thread %llu: malformed record", (unsigned long long)id);
 	t->id = id;
-	t->root = f.root;
-	t->first = f.first;
-	t->last = f.last;
-	t->root_date = f.root_date;
-	t->series = f.series;
-	t->count = f.count;
-	t->category = f.category;
-	t->nnodes = f.nnodes;
-	t->rootcand = f.rootcand;
 	t->subject = kv_xstrdup(tr.subject);
 	t->root_mid = kv_xstrdup(tr.root_message_id);
 	return 0;
@@ -495,30 +485,19 @@ int trec_load(struct db_txn *tx, struct store *s, uint64_t id, struct trec *t,
 
 int trec_save(struct db_txn *tx, struct store *s, const struct trec *t, struct kv_err *err)
 {
-	struct thr_fixed f;
 	size_t sl = strlen(t->subject ? t->subject : "") + 1;
 	size_t ml = strlen(t->root_mid ? t->root_mid : "") + 1;
 	unsigned char k[8];
 	char *out;
 	void *p;
 
-	memset(&f, 0, sizeof(f));
-	f.root = t->root;
-	f.first = t->first;
-	f.last = t->last;
-	f.root_date = t->root_date;
-	f.series = t->series;
-	f.count = t->count;
-	f.category = t->category;
-	f.nnodes = t->nnodes;
-	f.rootcand = t->rootcand;
 	db_be64(k, t->id);
-	if (db_reserve(tx, s->d[D_THREAD], k, 8, sizeof(f) + sl + ml, &p, err) != 0)
+	if (db_reserve(tx, s->d[D_THREAD], k, 8, sizeof(t->f) + sl + ml, &p, err) != 0)
 		return -1;
 	out = p;
-	memcpy(out, &f, sizeof(f));
-	memcpy(out + sizeof(f), t->subject ? t->subject : "", sl);
-	memcpy(out + sizeof(f) + sl, t->root_mid ? t->root_mid : "", ml);
+	memcpy(out, &t->f, sizeof(t->f));
+	memcpy(out + sizeof(t->f), t->subject ? t->subject : "", sl);
+	memcpy(out + sizeof(t->f) + sl, t->root_mid ? t->root_mid : "", ml);
 	return 0;
 }
 

@@ -146,20 +146,20 @@ int series_update(struct wctx *w, struct trec *t)
 
 	memset(&bi, 0, sizeof(bi));
 	memset(&r, 0, sizeof(r));
-	if (t->series) {
-		if (series_remove(w, t->series, t->id) < 0)
+	if (t->f.series) {
+		if (series_remove(w, t->f.series, t->id) < 0)
 			return -1;
-		t->series = 0;
+		t->f.series = 0;
 	}
-	if ((rc = msg_load(w->t, w->s, NULL, t->root, &m, &mown, w->err)) != 0)
+	if ((rc = msg_load(w->t, w->s, NULL, t->f.root, &m, &mown, w->err)) != 0)
 		return rc < 0 ? -1 : kv_err_set(w->err, "thread %llu: root %llu missing",
-						 (unsigned long long)t->id, (unsigned long long)t->root);
+						 (unsigned long long)t->id, (unsigned long long)t->f.root);
 	subject_parse(m.subject, &si);
 	if (!series_root_is_version(&si)) {
 		free(mown);
 		return 0;
 	}
-	if (text_load(w->t, w->s, NULL, NULL, t->root, &text, &tl, &owned, w->err) < 0) {
+	if (text_load(w->t, w->s, NULL, NULL, t->f.root, &text, &tl, &owned, w->err) < 0) {
 		free(mown);
 		return -1;
 	}
@@ -187,7 +187,7 @@ int series_update(struct wctx *w, struct trec *t)
 			if (rc < 0)
 				goto out;
 			if (rc == 0)
-				sid = o.series;
+				sid = o.f.series;
 			trec_release(&o);
 		}
 	}
@@ -212,7 +212,7 @@ int series_update(struct wctx *w, struct trec *t)
 	r.v = kv_xrealloc(r.v, sizeof(*r.v) * (r.n + 1));
 	r.v[r.n].thread = t->id;
 	r.v[r.n].version = si.version;
-	r.v[r.n].date = t->first;
+	r.v[r.n].date = t->f.first;
 	r.v[r.n].mid = srec_str(&r, m.message_id);
 	r.v[r.n].subject = srec_str(&r, m.subject);
 	r.n++;
@@ -232,7 +232,7 @@ int series_update(struct wctx *w, struct trec *t)
 		if (series_key_put(w, lk.buf, lk.len, sid) < 0)
 			goto out;
 	}
-	t->series = sid;
+	t->f.series = sid;
 	ret = 0;
 out:
 	free(mown);

@@ -174,12 +174,11 @@ struct thr_fixed {
 	uint32_t count, category, nnodes, rootcand;
 };
 
-/* A thread record the writer changes: owned strings. */
+/* A thread record the writer changes: the stored fixed part as it is,
+ * owned strings. */
 struct trec {
-	uint64_t id, root;
-	int64_t first, last, root_date;
-	uint64_t series;
-	uint32_t count, category, nnodes, rootcand;
+	uint64_t id;
+	struct thr_fixed f;
 	char *subject, *root_mid;
 };
 

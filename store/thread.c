@@ -67,9 +67,9 @@ static int thread_set_root(struct wctx *w, struct trec *t, const struct msg_rec 
 	char *owned;
 	size_t tl = 0;
 
-	t->root = m->num;
-	t->root_date = m->date;
-	t->rootcand = (uint32_t)cand;
+	t->f.root = m->num;
+	t->f.root_date = m->date;
+	t->f.rootcand = (uint32_t)cand;
 	free(t->subject);
 	free(t->root_mid);
 	t->subject = kv_xstrdup(m->subject);
@@ -77,7 +77,7 @@ static int thread_set_root(struct wctx *w, struct trec *t, const struct msg_rec 
 	subject_parse(t->subject, &si);
 	if (text_load(w->t, w->s, NULL, NULL, m->num, &text, &tl, &owned, w->err) < 0)
 		return -1;
-	t->category = (uint32_t)category_classify(&si, m->from_addr, text, tl);
+	t->f.category = (uint32_t)category_classify(&si, m->from_addr, text, tl);
 	free(owned);
 	return 0;
 }
@@ -198,17 +198,17 @@ static int thread_merge(struct wctx *w, struct trec *t, struct trec *u)
 	}
 	if (db_del(w->t, s->d[D_TMEMBER], ku, 8, NULL, 0, w->err) < 0)
 		goto out;
-	if (u->series && series_remove(w, u->series, u->id) < 0)
+	if (u->f.series && series_remove(w, u->f.series, u->id) < 0)
 		goto out;
 	if (db_del(w->t, s->d[D_THREAD], ku, 8, NULL, 0, w->err) < 0)
 		goto out;
-	t->count += u->count;
-	t->nnodes += u->nnodes;
-	if (u->count) {
-		if (!t->count || u->first < t->first)
-			t->first = u->first;
-		if (u->last > t->last)
-			t->last = u->last;
+	t->f.count += u->f.count;
+	t->f.nnodes += u->f.nnodes;
+	if (u->f.count) {
+		if (!t->f.count || u->f.first < t->f.first)
+			t->f.first = u->f.first;
+		if (u->f.last > t->f.last)
+			t->f.last = u->f.last;
 	}
 	ret = 0;
 out:
@@ -290,7 +290,7 @@ int thread_add(struct wctx *w, const struct msg_rec *m)
 	}
 	if (ntids == 0) {
 		t.id = w->next_thread++;
-		t.first = t.last = m->date;
+		t.f.first = t.f.last = m->date;
 	} else {
 		/* the thread with most nodes survives: merges cost the smaller side */
 		size_t best = 0;
@@ -305,8 +305,8 @@ int thread_add(struct wctx *w, const struct msg_rec *m)
 				free(all);
 				goto out;
 			}
-			if (all[i].nnodes > all[best].nnodes ||
-			    (all[i].nnodes == all[best].nnodes && all[i].id < all[best].id))
+			if (all[i].f.nnodes > all[best].f.nnodes ||
+			    (all[i].f.nnodes == all[best].f.nnodes && all[i].id < all[best].id))
 				best = i;
 		}
 		t = all[best];
@@ -336,7 +336,7 @@ int thread_add(struct wctx *w, const struct msg_rec *m)
 			continue;
 		if (db_put(w->t, s->d[D_TNODES], k8, 8, keys[i].b, keys[i].n, 0, w->err) < 0)
 			goto out;
-		t.nnodes++;
+		t.f.nnodes++;
 		if (i > 0) {
 			/* a reference to an id nobody sent yet: a ghost, unless stored */
 			rc = db_get(w->t, s->d[D_MID], keys[i].b, keys[i].n, &v, w->err);
@@ -355,24 +355,24 @@ int thread_add(struct wctx *w, const struct msg_rec *m)
 	db_be64(mv, m->num);
 	if (db_put(w->t, s->d[D_MTHR], mv, 8, v8, 8, 0, w->err) < 0)
 		goto out;
-	first_before = t.count ? t.first : INT64_MIN;
-	if (t.count == 0 || m->date < t.first)
-		t.first = m->date;
-	if (t.count == 0 || m->date > t.last)
-		t.last = m->date;
-	t.count++;
+	first_before = t.f.count ? t.f.first : INT64_MIN;
+	if (t.f.count == 0 || m->date < t.f.first)
+		t.f.first = m->date;
+	if (t.f.count == 0 || m->date > t.f.last)
+		t.f.last = m->date;
+	t.f.count++;
 	/* the root: recomputed only when this message can have changed it */
-	if (merged || own_known || t.count == 1) {
-		uint64_t old = t.root;
+	if (merged || own_known || t.f.count == 1) {
+		uint64_t old = t.f.root;
 		if (thread_root_recompute(w, &t) < 0)
 			goto out;
-		changed_root = t.root != old || t.count == 1 || merged;
+		changed_root = t.f.root != old || t.f.count == 1 || merged;
 	} else {
 		int st = thread_refs_stored(w, m);
 		if (st < 0)
 			goto out;
-		if ((st == 0 && (!t.rootcand || thread_earlier(m->date, m->message_id, t.root_date, t.root_mid))) ||
-		    (st == 1 && !t.rootcand && thread_earlier(m->date, m->message_id, t.root_date, t.root_mid))) {
+		if ((st == 0 && (!t.f.rootcand || thread_earlier(m->date, m->message_id, t.f.root_date, t.root_mid))) ||
+		    (st == 1 && !t.f.rootcand && thread_earlier(m->date, m->message_id, t.f.root_date, t.root_mid))) {
 			if (thread_set_root(w, &t, m, st == 0) < 0)
 				goto out;
 			changed_root = 1;
@@ -380,8 +380,8 @@ int thread_add(struct wctx *w, const struct msg_rec *m)
 	}
 	if (changed_root && series_update(w, &t) < 0)
 		goto out;
-	if (!changed_root && t.series && t.first != first_before &&
-	    series_touch(w, t.series, t.id, t.first) < 0)
+	if (!changed_root && t.f.series && t.f.first != first_before &&
+	    series_touch(w, t.f.series, t.id, t.f.first) < 0)
 		goto out;
 	if (trec_save(w->t, s, &t, w->err) < 0)
 		goto out;
