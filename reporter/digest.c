@@ -12,6 +12,7 @@
 #include "facts.h"
 #include "store.h"
 #include "body.h"
+#include "subject.h"
 #include "mime.h"
 #include "memory.h"
 
