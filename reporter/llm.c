@@ -31,8 +31,8 @@
 #include "http.h"
 #include "json.h"
 #include "log.h"
+#include "sha256.h"
 
-#include <glib.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,23 +52,24 @@
 
 static char *cache_key(const struct llm_params *p, const char *sys, const struct llm_input *in)
 {
-	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+	struct kv_sha256 ck;
+	kv_sha256_init(&ck);
 	char num[64];
-	g_checksum_update(ck, (const guchar *)LLM_PROMPT_VERSION, sizeof(LLM_PROMPT_VERSION));
-	g_checksum_update(ck, (const guchar *)p->model, strlen(p->model) + 1);
-	g_checksum_update(ck, (const guchar *)p->language, strlen(p->language) + 1);
+	kv_sha256_update(&ck, LLM_PROMPT_VERSION, sizeof(LLM_PROMPT_VERSION));
+	kv_sha256_update(&ck, p->model, strlen(p->model) + 1);
+	kv_sha256_update(&ck, p->language, strlen(p->language) + 1);
 	snprintf(num, sizeof(num), "%ld/%ld/%.3f", p->max_input_tokens, p->max_output_tokens, p->temperature);
-	g_checksum_update(ck, (const guchar *)num, strlen(num) + 1);
-	g_checksum_update(ck, (const guchar *)sys, strlen(sys) + 1);
+	kv_sha256_update(&ck, num, strlen(num) + 1);
+	kv_sha256_update(&ck, sys, strlen(sys) + 1);
 	/* The earlier summary is left out on purpose: it is our own memory, and
 	 * running the same week again finds this week's summary there. The
 	 * window's mails and the facts identify the work. */
-	g_checksum_update(ck, (const guchar *)in->key_header, strlen(in->key_header) + 1);
+	kv_sha256_update(&ck, in->key_header, strlen(in->key_header) + 1);
 	for (size_t i = 0; i < in->nblocks; i++)
-		g_checksum_update(ck, (const guchar *)in->blocks[i].text, strlen(in->blocks[i].text) + 1);
-	char *k = kv_xasprintf("%s", g_checksum_get_string(ck));
-	g_checksum_free(ck);
-	return k;
+		kv_sha256_update(&ck, in->blocks[i].text, strlen(in->blocks[i].text) + 1);
+	char hex[KV_SHA256_HEX_LEN];
+	kv_sha256_final_hex(&ck, hex);
+	return kv_xstrdup(hex);
 }
 
 /* ---- requests ---- */
