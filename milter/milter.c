@@ -35,6 +35,7 @@
 
 #include "milter.h"
 #include "writer.h"
+#include "latency.h"
 #include "mime.h"
 #include "log.h"
 
@@ -59,10 +60,8 @@ static struct milter_opts opts;
 static struct writer *writer;
 
 /* Statistics (eom latency in microseconds, outcome counts). */
-#define STATS_MAX_SAMPLES (1u << 20)
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t *stats_us;
-static size_t stats_n, stats_cap;
+static struct latency stats_us = LATENCY_INIT;
 static unsigned long stats_count[WR_JOURNALED + 1], stats_nonlist, stats_digest, stats_oversize;
 
 void milter_setup(const struct milter_opts *o, struct writer *w)
@@ -128,13 +127,7 @@ static const char *queue_id(SMFICTX *ctx)
 static void stats_add(uint32_t us, enum writer_result r)
 {
 	pthread_mutex_lock(&stats_mu);
-	if (stats_n < STATS_MAX_SAMPLES) {
-		if (stats_n == stats_cap) {
-			stats_cap = stats_cap ? stats_cap * 2 : 1024;
-			stats_us = kv_xrealloc(stats_us, stats_cap * sizeof *stats_us);
-		}
-		stats_us[stats_n++] = us;
-	}
+	latency_add(&stats_us, us);
 	stats_count[r]++;
 	pthread_mutex_unlock(&stats_mu);
 }
@@ -144,12 +137,6 @@ static void stats_bump(unsigned long *c)
 	pthread_mutex_lock(&stats_mu);
 	(*c)++;
 	pthread_mutex_unlock(&stats_mu);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
 }
 
 void milter_log_stats(void)
@@ -162,10 +149,11 @@ void milter_log_stats(void)
 		 stats_count[WR_SPOOLED],
 		 stats_count[WR_SKIPPED], stats_count[WR_FAILED], stats_nonlist, stats_digest,
 		 stats_oversize);
-	if (stats_n > 0) {
-		qsort(stats_us, stats_n, sizeof *stats_us, cmp_u32);
-		log_info("eom latency over %zu mails: p50 %u us, p99 %u us, max %u us", stats_n,
-			 stats_us[stats_n / 2], stats_us[(stats_n * 99) / 100], stats_us[stats_n - 1]);
+	if (stats_us.n > 0) {
+		uint32_t p50, p99, max;
+		latency_pctl(&stats_us, &p50, &p99, &max);
+		log_info("eom latency over %zu mails: p50 %u us, p99 %u us, max %u us", stats_us.n,
+			 p50, p99, max);
 	}
 	pthread_mutex_unlock(&stats_mu);
 }
