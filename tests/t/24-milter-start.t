@@ -22,25 +22,30 @@ id nobody >/dev/null 2>&1 || skip_all "no user nobody"
 # The run user must reach the files below $T.
 chmod 755 "$T"
 
-# conf NAME [lines]: a config with socket, spool and store under $T/NAME.
+# conf NAME [lines]: a config with socket, spool, store and pid file
+# (unless lines set one) under $T/NAME.
 conf() {
 	mkdir -p "$T/$1"
 	chmod 755 "$T/$1"
+	pid="pid_file = $T/$1/m.pid"
+	case "${2:-}" in *pid_file*) pid="" ;; esac
 	cat > "$T/$1/m.conf" <<EOF
 [milter]
 socket = unix:$T/$1/m.sock
 spool_dir = $T/$1/spool
-$2
+$pid
+${2:-}
 [store]
 path = $T/$1/db
 EOF
 }
 
 # fails NAME PATTERN WHAT [-f]: the milter exits non-zero (within 20 s)
-# and stderr matches PATTERN.
+# and stderr matches PATTERN. A daemon that started after all is stopped.
 fails() {
 	timeout 20 kvmarm-milter --config "$T/$1/m.conf" ${4:-} > "$T/$1/out" 2> "$T/$1/err"
 	rc=$?
+	[ ! -s "$T/$1/m.pid" ] || track_pid "$(cat "$T/$1/m.pid")"
 	[ $rc -ne 0 ] && [ $rc -ne 124 ]; ok $? "$3: exits non-zero (rc $rc)"
 	grep -q "$2" "$T/$1/err"; ok $? "$3: stderr says why" || sed 's/^/#   /' "$T/$1/err"
 }
