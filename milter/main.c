@@ -39,8 +39,10 @@
  * content timeouts). */
 #define EOM_COMMIT_WAIT_MS 5000
 /* Started as root without [milter] user, switch to this user if it exists
- * (the Debian package creates it). */
+ * (the Debian package creates it; a packager may name another). */
+#ifndef KV_MILTER_USER
 #define KV_MILTER_USER "kvmarm"
+#endif
 /* Until an MTA connects, warn this often (ms). */
 #define NO_MTA_WARN_MS 60000
 
