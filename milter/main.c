@@ -10,6 +10,7 @@
  * the writer commits what is queued, pid file and socket are removed,
  * exit 0.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -265,6 +266,37 @@ static int prepare_dir(const char *what, const char *dir, mode_t mode, const str
 		give_to(tmp, -1, ra);
 	free(tmp);
 	return rc;
+}
+
+/*
+ * Give what root left in the spool directory dir to the run user: a
+ * milter that ran as root before (or a journal replayed by root) leaves
+ * the journal and spooled mails the run user could neither open nor
+ * replay. Two levels (spool/new/FILE); symlinks are not followed.
+ */
+static void give_spool_to(const char *dir, const struct run_as *ra, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (!ra->drop || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			char *sub = kv_xasprintf("%s/%s", dir, de->d_name);
+			give_spool_to(sub, ra, depth - 1);
+			free(sub);
+		}
+		if ((S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && st.st_uid == 0 &&
+		    fchownat(dirfd(d), de->d_name, ra->uid, ra->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			log_warn("cannot give %s/%s to user %s: %s", dir, de->d_name, ra->name,
+				 strerror(errno));
+	}
+	closedir(d);
 }
 
 /* The directory part of path (malloc'd; "." when there is none). */
@@ -531,8 +563,12 @@ int main(int argc, char **argv)
 	}
 	dbdir = config_str(cfg, "store", "path");
 	if (prepare_dir("store", dbdir, 0750, &ra, &err) < 0 ||
-	    prepare_dir("spool", config_str(cfg, "milter", "spool_dir"), 0750, &ra, &err) < 0 ||
-	    drop_privileges(&ra, &err) < 0) {
+	    prepare_dir("spool", config_str(cfg, "milter", "spool_dir"), 0750, &ra, &err) < 0) {
+		startup_fail("%s", err.msg);
+		goto fail_files;
+	}
+	give_spool_to(config_str(cfg, "milter", "spool_dir"), &ra, 1);
+	if (drop_privileges(&ra, &err) < 0) {
 		startup_fail("%s", err.msg);
 		goto fail_files;
 	}

@@ -121,6 +121,14 @@ mkdir -p "$T/def/sock"
 chown kvmarm "$T/def/sock"
 sed -i -e "s|^socket = .*|socket = unix:$T/def/sock/m.sock|" \
        -e "s|^path = .*|path = $T/def/var/lib/kvdigest/store|" "$T/def/m.conf"
+# What an earlier run as root left in the spool: a journal and a spooled
+# mail only root could read.
+mkdir -p "$T/def/spool/new" "$T/def/spool/tmp"
+chmod 700 "$T/def/spool" "$T/def/spool/new"
+: > "$T/def/spool/journal"
+printf 'From: a@example.org\nTo: kvmarm@lists.linux.dev\nSubject: left by root\nDate: Mon, 4 Mar 2024 10:00:00 +0000\nMessage-ID: <left-by-root@example.org>\nList-Id: <kvmarm.lists.linux.dev>\n\nbody\n' \
+	> "$T/def/spool/new/1.M1P1Q1.kvmarm-milter"
+chmod 600 "$T/def/spool/journal" "$T/def/spool/new/1.M1P1Q1.kvmarm-milter"
 kvmarm-milter --config "$T/def/m.conf" 2> "$T/def/err"
 rc=$?
 is "$rc" "0" "daemon mode, user empty: starts (exit 0 once it serves)"
@@ -147,7 +155,10 @@ owner_is "$T/def/spool/new" "spool/new"
 owner_is "$T/def/sock/m.sock" "socket (socket_owner empty)"
 owner_is "$T/def/run/sub" "missing pid file directory (created)"
 owner_is "$T/def/run/sub/m.pid" "pid file"
+[ -z "$(ls "$T/def/spool/new")" ]; ok $? "the mail root left in the spool was replayed"
 stop_daemon "$T/def/run/sub/m.pid"; ok $? "SIGTERM: the daemon exits"
+kvmarm-store --db "$T/def/var/lib/kvdigest/store" msg --raw left-by-root@example.org > /dev/null 2>&1
+ok $? "... into the store"
 [ ! -e "$T/def/run/sub/m.pid" ]; ok $? "pid file removed at stop (after dropping root)"
 [ ! -e "$T/def/sock/m.sock" ]; ok $? "socket removed at stop (after dropping root)"
 
