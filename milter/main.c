@@ -52,7 +52,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: kvmarm-milter [--config FILE] [-f] [-v] [--socket SPEC] [--db DIR]\n"
 		"  --config FILE   configuration file (section [milter], [store] path)\n"
-		"  -f, --foreground  stay in the foreground and log to stderr\n"
+		"  -f, --foreground  stay in the foreground and log to stderr (systemd Type=simple)\n"
 		"  -v, --verbose   log debug lines too (per-mail eom time)\n"
 		"  --socket SPEC   unix:PATH, inet:PORT@HOST or inet6:PORT@HOST\n"
 		"  --db DIR        the store directory\n"
