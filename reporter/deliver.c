@@ -14,6 +14,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include "deliver.h"
+#include "kvtime.h"
+#include "text.h"
 #include "render.h"
 #include "config.h"
 #include "mime.h"
@@ -27,7 +29,7 @@ char *deliver_addr(const char *s)
 		if (gt)
 			return kv_xstrndup(lt + 1, (size_t)(gt - lt - 1));
 	}
-	char *one = digest_one_line(s);
+	char *one = text_one_line(s);
 	return one;
 }
 
@@ -37,9 +39,9 @@ int deliver_build(const struct kv_config *cfg, const struct digest *d, const cha
 	char date[64], host[128] = "localhost";
 	int off = 0;
 	struct tm tm;
-	if (kv_zone_offset(d->zone, d->generated, &off, NULL) < 0)
+	if (kvtime_zone_offset(d->zone, d->generated, &off, NULL) < 0)
 		off = 0;
-	kv_gmtime(d->generated + off, &tm);
+	kvtime_gmtime(d->generated + off, &tm);
 	int aoff = off < 0 ? -off : off;
 	size_t n = strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S", &tm);
 	snprintf(date + n, sizeof(date) - n, " %c%02d%02d", off < 0 ? '-' : '+', aoff / 3600,
@@ -54,8 +56,8 @@ int deliver_build(const struct kv_config *cfg, const struct digest *d, const cha
 		snprintf(label, sizeof(label), "%s", d->week);
 	} else {
 		char a[16], b[16];
-		digest_fmt_time(d->since, d->zone, "%Y%m%d", a, sizeof(a));
-		digest_fmt_time(d->until, d->zone, "%Y%m%d", b, sizeof(b));
+		kvtime_format(d->since, d->zone, "%Y%m%d", a, sizeof(a));
+		kvtime_format(d->until, d->zone, "%Y%m%d", b, sizeof(b));
 		snprintf(label, sizeof(label), "%s-%s", a, b);
 	}
 	char *msgid = kv_xasprintf("kvmarm-digest.%s.%lld.%ld@%s", label, (long long)d->generated,

@@ -1,198 +1,19 @@
 /*
  * digest.c - from a window of the store to struct digest: which threads were
  * active, their window mails (counts include only those), series history,
- * review tags, status facts (facts.c), needs-attention and the health line.
- * Also the pure time helpers the reporter uses for windows and display.
+ * review tags, status facts (facts.c), needs-attention and the health line;
+ * then display order, totals, lore links and release.
  */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include "digest.h"
 #include "facts.h"
+#include "text.h"
 #include "store.h"
-#include "body.h"
 #include "subject.h"
-#include "mime.h"
 #include "memory.h"
 
-static const char *const status_names[DST_COUNT] = {
-	"applied", "queued", "nak", "changes_requested", "new_version",
-	"build_failure", "syzbot",
-};
-
-const char *digest_status_name(unsigned bit)
-{
-	if (bit >= DST_COUNT)
-		kv_panic("digest_status_name: bit %u out of range", bit);
-	return status_names[bit];
-}
-
-/* ---- time ---- */
-
-static int64_t floordiv(int64_t a, int64_t b)
-{
-	int64_t q = a / b;
-	if ((a % b) && ((a < 0) != (b < 0)))
-		q--;
-	return q;
-}
-
-/* Days since 1970-01-01 of a civil date (via kv_timegm, no TZ involved). */
-static int64_t civil_days(int y, int m, int d)
-{
-	struct tm tm = { 0 };
-	tm.tm_year = y - 1900;
-	tm.tm_mon = m - 1;
-	tm.tm_mday = d;
-	return floordiv(kv_timegm(&tm), 86400);
-}
-
-/* ISO weekday 1 (Monday) .. 7 of a day number. */
-static int iso_wday(int64_t days)
-{
-	int64_t w = (days + 3) % 7;   /* 1970-01-01 was a Thursday */
-	if (w < 0)
-		w += 7;
-	return (int)w + 1;
-}
-
-static void iso_week_of_days(int64_t days, int *year, int *week)
-{
-	int64_t thu = days + (4 - iso_wday(days));
-	struct tm tm;
-	kv_gmtime(thu * 86400, &tm);
-	*year = tm.tm_year + 1900;
-	*week = tm.tm_yday / 7 + 1;
-}
-
-static int local_midnight_utc(int64_t days, const char *zone, int64_t *out, struct kv_err *err)
-{
-	struct tm tm;
-	kv_gmtime(days * 86400, &tm);
-	tm.tm_hour = tm.tm_min = tm.tm_sec = 0;
-	return kv_zone_to_utc(zone, &tm, out, err);
-}
-
-int digest_week_window(const char *week, const char *zone, int64_t *since, int64_t *until,
-		       struct kv_err *err)
-{
-	int y, w, n = 0;
-	if (!week || sscanf(week, "%4d-W%2d%n", &y, &w, &n) != 2 || n != 8 || week[n] != '\0' ||
-	    w < 1 || w > 53)
-		return kv_err_set(err, "bad week '%s': expected YYYY-Www, e.g. 2024-W10", week ? week : "");
-	int64_t jan4 = civil_days(y, 1, 4);
-	int64_t monday = jan4 - (iso_wday(jan4) - 1) + 7 * (int64_t)(w - 1);
-	int cy, cw;
-	iso_week_of_days(monday, &cy, &cw);
-	if (cy != y || cw != w)
-		return kv_err_set(err, "bad week '%s': year %d has no week %d", week, y, w);
-	if (local_midnight_utc(monday, zone, since, err) < 0 ||
-	    local_midnight_utc(monday + 7, zone, until, err) < 0)
-		return -1;
-	return 0;
-}
-
-int digest_week_of(int64_t t, const char *zone, char *out, size_t n, struct kv_err *err)
-{
-	int off, y, w;
-	if (kv_zone_offset(zone, t, &off, err) < 0)
-		return -1;
-	iso_week_of_days(floordiv(t + off, 86400), &y, &w);
-	snprintf(out, n, "%04d-W%02d", y, w);
-	return 0;
-}
-
-int digest_parse_date(const char *s, const char *zone, int64_t *out, struct kv_err *err)
-{
-	int y, m, d, n = 0;
-	if (s && sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) == 3 && n == 10 && s[10] == '\0') {
-		if (m < 1 || m > 12 || d < 1 || d > 31)
-			return kv_err_set(err, "bad date '%s'", s);
-		return local_midnight_utc(civil_days(y, m, d), zone, out, err);
-	}
-	if (!s || kv_parse_date(s, out) < 0)
-		return kv_err_set(err, "bad date '%s': expected YYYY-MM-DD or ISO 8601", s ? s : "");
-	return 0;
-}
-
-/*
- * Offsets are memoised: looking a zone up (kv_zone_offset) maps and parses
- * its tzfile every time, which made a digest of a few thousand time stamps
- * spend most of its run in mmap/munmap. A day whose first and last second
- * have the same offset has that offset throughout (zones do not change
- * twice in one day); a day with a change is looked up per quarter hour
- * (changes fall on whole quarter hours). Single-threaded use only (the
- * renderers and digest_build run in the main thread).
- */
-#define OFF_SLOTS 256
-struct off_slot {
-	char zone[64];
-	int64_t bucket;
-	int off;
-	int state;          /* 0 empty, 1 uniform, 2 mixed (day slots only) */
-};
-static struct off_slot day_cache[OFF_SLOTS], quarter_cache[OFF_SLOTS];
-
-static struct off_slot *off_slot(struct off_slot *cache, const char *zone, int64_t b)
-{
-	struct off_slot *sl = &cache[(uint64_t)b % OFF_SLOTS];
-	if (sl->state && sl->bucket == b && strcmp(sl->zone, zone) == 0)
-		return sl;
-	return NULL;
-}
-
-static void off_store(struct off_slot *cache, const char *zone, int64_t b, int off, int state)
-{
-	struct off_slot *sl = &cache[(uint64_t)b % OFF_SLOTS];
-	if (strlen(zone) >= sizeof(sl->zone))
-		return;
-	snprintf(sl->zone, sizeof(sl->zone), "%s", zone);
-	sl->bucket = b;
-	sl->off = off;
-	sl->state = state;
-}
-
-int digest_zone_offset(const char *zone, int64_t t, int *off)
-{
-	int64_t day = floordiv(t, 86400), q = floordiv(t, 900);
-	struct off_slot *sl = off_slot(day_cache, zone, day);
-	if (!sl) {
-		int a, b;
-		if (kv_zone_offset(zone, day * 86400, &a, NULL) < 0 ||
-		    kv_zone_offset(zone, day * 86400 + 86399, &b, NULL) < 0)
-			return -1;
-		off_store(day_cache, zone, day, a, a == b ? 1 : 2);
-		sl = off_slot(day_cache, zone, day);
-		if (!sl) {   /* zone name too long to cache */
-			return kv_zone_offset(zone, t, off, NULL);
-		}
-	}
-	if (sl->state == 1) {
-		*off = sl->off;
-		return 0;
-	}
-	struct off_slot *qs = off_slot(quarter_cache, zone, q);
-	if (qs) {
-		*off = qs->off;
-		return 0;
-	}
-	if (kv_zone_offset(zone, q * 900, off, NULL) < 0)
-		return -1;
-	off_store(quarter_cache, zone, q, *off, 1);
-	return 0;
-}
-
-void digest_fmt_time(int64_t t, const char *zone, const char *fmt, char *out, size_t n)
-{
-	int off = 0;
-	struct tm tm;
-	if (digest_zone_offset(zone, t, &off) < 0)
-		off = 0;
-	kv_gmtime(t + off, &tm);
-	if (!strftime(out, n, fmt, &tm) && n)
-		out[0] = '\0';
-}
+/* ---- links ---- */
 
 void digest_lore_link(struct sbuf *sb, const char *base, const char *message_id)
 {
@@ -217,38 +38,6 @@ void digest_lore_link(struct sbuf *sb, const char *base, const char *message_id)
 }
 
 /* ---- building ---- */
-
-/* One line, single spaces: a subject or name never breaks a line. */
-char *digest_one_line(const char *s)
-{
-	struct sbuf sb = SBUF_INIT;
-	int space = 0;
-	sbuf_adds(&sb, "");
-	for (const char *p = s ? s : ""; *p; p++) {
-		if (*p == '\r' || *p == '\n' || *p == '\t' || *p == ' ' || *p == '\v' || *p == '\f') {
-			space = 1;
-			continue;
-		}
-		if (space && sb.len)
-			sbuf_addc(&sb, ' ');
-		space = 0;
-		sbuf_addc(&sb, *p);
-	}
-	return sbuf_detach(&sb, NULL);
-}
-
-char *digest_person(const char *name, const char *addr)
-{
-	char *n = digest_one_line(name), *a = digest_one_line(addr);
-	char *r;
-	if (*n && *a)
-		r = kv_xasprintf("%s <%s>", n, a);
-	else
-		r = kv_xstrdup(*n ? n : a);
-	free(n);
-	free(a);
-	return r;
-}
 
 struct win_mail {
 	uint64_t num, thread;
@@ -294,14 +83,6 @@ static int version_cmp(const void *a, const void *b)
 	return x->date < y->date ? -1 : x->date > y->date;
 }
 
-static int strv_has(const struct strv *sv, const char *s)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		if (strcmp(sv->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
 static int build_thread(struct store_reader *r, const struct digest_opts *o, uint64_t tid,
 			struct digest_thread *t, struct kv_err *err)
 {
@@ -312,7 +93,7 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 	if (rc == 1)
 		return kv_err_set(err, "thread %llu: not in the store", (unsigned long long)tid);
 	t->id = tid;
-	t->subject = digest_one_line(tr.subject);
+	t->subject = text_one_line(tr.subject);
 	t->category = tr.category < CAT_COUNT ? (enum category)tr.category : CAT_OTHER;
 	t->root = tr.root;
 	t->root_message_id = kv_xstrdup(tr.root_message_id ? tr.root_message_id : "");
@@ -328,7 +109,7 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		t->root_from = digest_person(root.from_name, root.from_addr);
+		t->root_from = text_person(root.from_name, root.from_addr);
 		t->root_addr = kv_xstrdup(root.from_addr);
 		t->root_in_window = root.date >= o->since && root.date < o->until;
 		struct subject_info si;
@@ -353,7 +134,7 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 				v->date = sr.versions[i].date;
 				v->thread = sr.versions[i].thread;
 				v->message_id = kv_xstrdup(sr.versions[i].message_id ? sr.versions[i].message_id : "");
-				v->subject = digest_one_line(sr.versions[i].subject);
+				v->subject = text_one_line(sr.versions[i].subject);
 				if (v->thread == tid)
 					t->version = v->version;
 			}
@@ -453,7 +234,10 @@ static int mail_cmp(const void *a, const void *b)
 
 void digest_finish(struct digest *d)
 {
-	qsort(d->threads, d->nthreads, sizeof(*d->threads), thread_cmp);
+	/* a digest built by hand may have no thread array at all (qsort
+	 * wants a pointer even for zero elements) */
+	if (d->nthreads)
+		qsort(d->threads, d->nthreads, sizeof(*d->threads), thread_cmp);
 	d->total_mails = 0;
 	d->large_threads = 0;
 	memset(d->cat_threads, 0, sizeof(d->cat_threads));
@@ -541,9 +325,4 @@ void digest_release(struct digest *d)
 	free(d->week);
 	free(d->lore_url);
 	memset(d, 0, sizeof(*d));
-}
-
-int digest_strv_has(const struct strv *sv, const char *s)
-{
-	return strv_has(sv, s);
 }

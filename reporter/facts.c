@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <ctype.h>
 #include "facts.h"
+#include "text.h"
 #include "store.h"
 #include "body.h"
 #include "category.h"
@@ -131,7 +132,7 @@ unsigned facts_scan_prose(const char *prose, size_t len, struct strv *commits)
 			size_t h = hex_id(l + k, n - k);
 			if (h) {
 				char *id = kv_xstrndup(l + k, h);
-				if (!digest_strv_has(commits, id))
+				if (!strv_has(commits, id))
 					strv_push_owned(commits, id);
 				else
 					free(id);
@@ -139,16 +140,6 @@ unsigned facts_scan_prose(const char *prose, size_t len, struct strv *commits)
 		}
 	}
 	return st;
-}
-
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	size_t n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
 }
 
 /* A paragraph that only greets ("Hi all,", "Hello Marc,"). */
@@ -212,12 +203,12 @@ char *facts_first_paragraphs(const char *prose, size_t len, size_t max)
 		sbuf_release(&para);
 	}
 	if (out.len > max) {
-		size_t n = utf8_cut(out.buf, out.len, max);
+		size_t n = text_utf8_cut(out.buf, out.len, max);
 		out.len = n;
 		out.buf[n] = '\0';
 		sbuf_adds(&out, "…");
 	}
-	char *one = digest_one_line(out.buf);
+	char *one = text_one_line(out.buf);
 	sbuf_release(&out);
 	return one;
 }
@@ -256,7 +247,7 @@ static void add_event(struct digest_thread *t, unsigned st, const struct member 
 static void review_add(struct digest_review *rv, enum trailer_kind k, const char *who)
 {
 	struct strv *sv = k == TR_REVIEWED ? &rv->reviewed : k == TR_ACKED ? &rv->acked : &rv->tested;
-	if (!digest_strv_has(sv, who))
+	if (!strv_has(sv, who))
 		strv_push(sv, who);
 }
 
@@ -325,7 +316,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		struct member *x = &ms[nms];
 		x->num = m.num;
 		x->date = m.date;
-		x->from = digest_person(m.from_name, m.from_addr);
+		x->from = text_person(m.from_name, m.from_addr);
 		x->addr = kv_xstrdup(m.from_addr);
 		x->patch = -1;
 		x->rec = m;   /* the parent is looked up only when a tag needs it */
@@ -343,16 +334,16 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			dm->date = m.date;
 			dm->flags = m.flags;
 			dm->message_id = kv_xstrdup(m.message_id);
-			dm->subject = digest_one_line(m.subject);
-			dm->from_name = digest_one_line(m.from_name);
-			dm->from_addr = digest_one_line(m.from_addr);
+			dm->subject = text_one_line(m.subject);
+			dm->from_name = text_one_line(m.from_name);
+			dm->from_addr = text_one_line(m.from_addr);
 			dm->is_patch = x->is_patch;
 			dm->patch_index = si.index;
-			if (!digest_strv_has(&t->participants, x->from))
+			if (!strv_has(&t->participants, x->from))
 				strv_push(&t->participants, x->from);
 		} else {
 			t->earlier_mails++;
-			if (!digest_strv_has(&t->earlier_people, x->from))
+			if (!strv_has(&t->earlier_people, x->from))
 				strv_push(&t->earlier_people, x->from);
 		}
 		if (x->is_patch) {
@@ -361,7 +352,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			p->total = si.total;
 			p->date = m.date;
 			p->message_id = kv_xstrdup(m.message_id);
-			p->subject = digest_one_line(m.subject);
+			p->subject = text_one_line(m.subject);
 			p->mail_number = x->number;
 			x->patch = (int)t->npatches++;
 		}
@@ -435,7 +426,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 							    tp->index, tp->total);
 				else
 					line = kv_xasprintf("%s: %s", trailer_key(tr->kind), x->from);
-				if (!digest_strv_has(&t->week_tags, line))
+				if (!strv_has(&t->week_tags, line))
 					strv_push_owned(&t->week_tags, line);
 				else
 					free(line);
@@ -464,7 +455,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		sbuf_adds(&det, "");
 		for (size_t c = 0; c < commits.n; c++) {
 			sbuf_addf(&det, "%s%s", c ? " " : "", commits.v[c]);
-			if (!digest_strv_has(&t->commits, commits.v[c]))
+			if (!strv_has(&t->commits, commits.v[c]))
 				strv_push(&t->commits, commits.v[c]);
 		}
 		strv_release(&commits);

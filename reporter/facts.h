@@ -4,8 +4,9 @@
  * a cover letter count for every patch), status (applied / queued with
  * commit ids, NAK, changes requested, new version posted, kernel test robot
  * build failures, syzbot reports), and the window's mails, participants and
- * earlier activity. Used by digest.c; the pure scanners are public so unit
- * tests can check them on text they write.
+ * earlier activity. Used by digest.c (it needs only the data model,
+ * digest_types.h); the pure scanners are public so unit tests can check them
+ * on text they write.
  */
 #ifndef KV_FACTS_H
 #define KV_FACTS_H
@@ -13,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kv.h"
-#include "digest.h"
+#include "digest_types.h"
 
 struct store_reader;
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "kv.h"
+#include "kvtime.h"
 #include "config.h"
 #include "log.h"
 #include "store.h"
@@ -100,7 +101,7 @@ static int parse_now(const char *s, int64_t *out)
 		*out = v;
 		return 0;
 	}
-	return kv_parse_date(s, out);
+	return kvtime_parse_iso(s, out);
 }
 
 struct ctx {
@@ -143,8 +144,8 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 		snprintf(label, sizeof(label), "%s", week);
 	else {
 		char a[16], b[16];
-		digest_fmt_time(since, c->zone, "%Y-%m-%d", a, sizeof(a));
-		digest_fmt_time(until, c->zone, "%Y-%m-%d", b, sizeof(b));
+		kvtime_format(since, c->zone, "%Y-%m-%d", a, sizeof(a));
+		kvtime_format(until, c->zone, "%Y-%m-%d", b, sizeof(b));
 		snprintf(label, sizeof(label), "%s_%s", a, b);
 	}
 	if (send && !c->o.resend) {
@@ -227,7 +228,7 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 			goto out;
 		}
 		char gen[32];
-		kv_time_utc_iso(d.generated, gen, sizeof(gen));
+		kvtime_utc_iso(d.generated, gen, sizeof(gen));
 		char *val = kv_xasprintf("%s <%s>", gen, msgid);
 		if (store_kv_put(c->store, "sent", label, val, strlen(val), &err) < 0)
 			log_err("digest %s: sent, but recording it failed: %s", label, err.msg);
@@ -276,28 +277,28 @@ static int sched_in_week(const char *week, const char *zone, const struct schedu
 			 struct kv_err *err)
 {
 	int64_t mon, next;
-	if (digest_week_window(week, zone, &mon, &next, err) < 0)
+	if (kvtime_week_window(week, zone, &mon, &next, err) < 0)
 		return -1;
 	struct tm tm;
 	int off;
-	if (kv_zone_offset(zone, mon, &off, err) < 0)
+	if (kvtime_zone_offset(zone, mon, &off, err) < 0)
 		return -1;
-	kv_gmtime(mon + off + (int64_t)(sc->wday - 1) * 86400, &tm);
+	kvtime_gmtime(mon + off + (int64_t)(sc->wday - 1) * 86400, &tm);
 	tm.tm_hour = sc->hour;
 	tm.tm_min = sc->min;
 	tm.tm_sec = 0;
-	return kv_zone_to_utc(zone, &tm, out, err);
+	return kvtime_zone_to_utc(zone, &tm, out, err);
 }
 
 static void week_shift(const char *week, int delta, const char *zone, char *out, size_t n)
 {
 	int64_t since, until;
 	/* the middle of the week (Thursday noon) is far from any DST edge */
-	if (digest_week_window(week, zone, &since, &until, NULL) < 0) {
+	if (kvtime_week_window(week, zone, &since, &until, NULL) < 0) {
 		snprintf(out, n, "%s", week);
 		return;
 	}
-	digest_week_of(since + 3 * 86400 + 43200 + (int64_t)delta * 7 * 86400, zone, out, n, NULL);
+	kvtime_week_of(since + 3 * 86400 + 43200 + (int64_t)delta * 7 * 86400, zone, out, n, NULL);
 }
 
 /* At instant now: the week whose digest is due (the last complete week
@@ -307,7 +308,7 @@ static int sched_due(int64_t now, const char *zone, const struct schedule *sc, c
 {
 	char cur[16], prev[16];
 	int64_t at;
-	if (digest_week_of(now, zone, cur, sizeof(cur), err) < 0 ||
+	if (kvtime_week_of(now, zone, cur, sizeof(cur), err) < 0 ||
 	    sched_in_week(cur, zone, sc, &at, err) < 0)
 		return -1;
 	if (at <= now) {
@@ -350,7 +351,7 @@ static int run_daemon(struct ctx *c)
 			ret = EX_FAIL;
 		} else if (s == 0) {
 			int64_t since, until;
-			if (digest_week_window(due, c->zone, &since, &until, &err) < 0) {
+			if (kvtime_week_window(due, c->zone, &since, &until, &err) < 0) {
 				log_err("daemon: %s", err.msg);
 				return EX_FAIL;
 			}
@@ -484,7 +485,7 @@ int main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	int off;
-	if (kv_zone_offset(c.zone, 0, &off, &err) < 0) {
+	if (kvtime_zone_offset(c.zone, 0, &off, &err) < 0) {
 		fprintf(stderr, "kvmarm-reporter: [reporter] timezone: %s\n", err.msg);
 		config_free(c.cfg);
 		return EX_USAGE;
@@ -512,13 +513,13 @@ int main(int argc, char **argv)
 	const char *week = c.o.week;
 	if (c.o.once) {
 		if (c.o.week) {
-			if (digest_week_window(c.o.week, c.zone, &since, &until, &err) < 0) {
+			if (kvtime_week_window(c.o.week, c.zone, &since, &until, &err) < 0) {
 				fprintf(stderr, "kvmarm-reporter: --week: %s\n", err.msg);
 				return EX_USAGE;
 			}
 		} else if (c.o.since) {
-			if (digest_parse_date(c.o.since, c.zone, &since, &err) < 0 ||
-			    digest_parse_date(c.o.until, c.zone, &until, &err) < 0) {
+			if (kvtime_parse_date(c.o.since, c.zone, &since, &err) < 0 ||
+			    kvtime_parse_date(c.o.until, c.zone, &until, &err) < 0) {
 				fprintf(stderr, "kvmarm-reporter: %s\n", err.msg);
 				return EX_USAGE;
 			}
@@ -528,8 +529,8 @@ int main(int argc, char **argv)
 			}
 		} else {
 			/* the last complete week */
-			if (digest_week_of(now_utc(&c) - 7 * 86400, c.zone, weekbuf, sizeof(weekbuf), &err) < 0 ||
-			    digest_week_window(weekbuf, c.zone, &since, &until, &err) < 0) {
+			if (kvtime_week_of(now_utc(&c) - 7 * 86400, c.zone, weekbuf, sizeof(weekbuf), &err) < 0 ||
+			    kvtime_week_window(weekbuf, c.zone, &since, &until, &err) < 0) {
 				fprintf(stderr, "kvmarm-reporter: %s\n", err.msg);
 				return EX_FAIL;
 			}

@@ -1,12 +1,13 @@
 /*
- * render.c - what the three renderers share: the label table (zh / en),
- * escaping for Markdown and HTML, and "[n]" citations in summary text.
+ * render.c - what the renderers share: the label table (zh / en), escaping
+ * for Markdown and HTML, and the digest mail's subject. The walk over a
+ * digest that the markup formats share is in render_walk.c.
  */
 #include <stdlib.h>
 #include <string.h>
-#include <ctype.h>
 #include <strings.h>
 #include "render.h"
+#include "kvtime.h"
 
 struct label_pair {
 	const char *zh, *en;
@@ -170,76 +171,12 @@ void render_html_escape(struct sbuf *out, const char *s)
 	}
 }
 
-/* A citation "[n]" at s: its number (1..nmails) and length, else 0. */
-static int citation(const char *s, size_t nmails, size_t *len)
-{
-	if (s[0] != '[' || !isdigit((unsigned char)s[1]))
-		return 0;
-	size_t i = 1;
-	long n = 0;
-	while (isdigit((unsigned char)s[i]) && i < 8)
-		n = n * 10 + (s[i++] - '0');
-	if (s[i] != ']' || n < 1 || (size_t)n > nmails)
-		return 0;
-	*len = i + 1;
-	return (int)n;
-}
-
-void render_md_cited(struct sbuf *out, const struct digest *d, const struct digest_thread *t,
-		     const char *s)
-{
-	struct sbuf run = SBUF_INIT;
-	sbuf_adds(&run, "");
-	for (const char *p = s ? s : ""; *p;) {
-		size_t len;
-		int n = citation(p, t->nmails, &len);
-		if (!n) {
-			sbuf_addc(&run, *p++);
-			continue;
-		}
-		render_md_escape(out, run.buf);
-		sbuf_reset(&run);
-		sbuf_addf(out, "[\\[%d\\]](", n);
-		digest_lore_link(out, d->lore_url, t->mails[n - 1].message_id);
-		sbuf_addc(out, ')');
-		p += len;
-	}
-	render_md_escape(out, run.buf);
-	sbuf_release(&run);
-}
-
-void render_html_cited(struct sbuf *out, const struct digest *d, const struct digest_thread *t,
-		       const char *s)
-{
-	struct sbuf run = SBUF_INIT;
-	sbuf_adds(&run, "");
-	for (const char *p = s ? s : ""; *p;) {
-		size_t len;
-		int n = citation(p, t->nmails, &len);
-		if (!n) {
-			sbuf_addc(&run, *p++);
-			continue;
-		}
-		render_html_escape(out, run.buf);
-		sbuf_reset(&run);
-		struct sbuf url = SBUF_INIT;
-		digest_lore_link(&url, d->lore_url, t->mails[n - 1].message_id);
-		sbuf_adds(out, "<a href=\"");
-		render_html_escape(out, url.buf);
-		sbuf_addf(out, "\" rel=\"noopener noreferrer\">[%d]</a>", n);
-		sbuf_release(&url);
-		p += len;
-	}
-	render_html_escape(out, run.buf);
-	sbuf_release(&run);
-}
-
 char *render_mail_subject(const struct digest *d)
 {
 	char a[32], b[32];
 	if (d->week)
 		return kv_xasprintf("%s %s", render_label(d, L_TITLE), d->week);
-	digest_fmt_time(d->since, d->zone, "%Y-%m-%d", a, sizeof(a));
-	digest_fmt_time(d->until, d->zone, "%Y-%m-%d", b, sizeof(b));
+	kvtime_format(d->since, d->zone, "%Y-%m-%d", a, sizeof(a));
+	kvtime_format(d->until, d->zone, "%Y-%m-%d", b, sizeof(b));
 	return kv_xasprintf("%s %s .. %s", render_label(d, L_TITLE), a, b);
 }

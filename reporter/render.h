@@ -3,6 +3,8 @@
  * from the old digests), HTML (same content, every mail-derived string
  * entity-escaped, only links we build) and JSON (the same data for
  * machines). Labels come in Chinese and English (d->lang "zh" or "en").
+ * Markdown and HTML are one walk over the digest (render_walk.c) with a
+ * table of output operations per format (render_ops.h).
  *
  * Escaping is the renderer's job: everything taken from mail or from an
  * LLM is text, never markup.
@@ -35,16 +37,9 @@ const char *render_status_label(const struct digest *d, unsigned b);
  * schemes are broken so no autolink appears, and line breaks become
  * spaces. */
 void render_md_escape(struct sbuf *out, const char *s);
-/* HTML text or attribute value: & < > " ' as entities; line breaks kept
- * only when keep_nl (then as <br>). */
+/* HTML text or attribute value: & < > " ' as entities, line breaks and
+ * tabs as spaces, other control characters dropped. */
 void render_html_escape(struct sbuf *out, const char *s);
-
-/* Summary text with "[n]" citations: a valid n (1 <= n <= t->nmails)
- * becomes a link to that mail; everything else is escaped text. */
-void render_md_cited(struct sbuf *out, const struct digest *d, const struct digest_thread *t,
-		     const char *s);
-void render_html_cited(struct sbuf *out, const struct digest *d, const struct digest_thread *t,
-		       const char *s);
 
 void render_md(const struct digest *d, struct sbuf *out);
 void render_html(const struct digest *d, struct sbuf *out);
@@ -52,7 +47,8 @@ void render_json(const struct digest *d, struct sbuf *out);
 /* <!DOCTYPE> through <body>: charset, the strict CSP, the style sheet. */
 void render_html_head(struct sbuf *out, const char *lang, const char *title);
 
-/* The digest mail's subject, e.g. "KVM/arm64 weekly digest 2024-W10". */
+/* The digest mail's subject, e.g. "KVMARM mailing list weekly digest
+ * 2024-W10" (the window's dates when it is not a week). Caller frees. */
 char *render_mail_subject(const struct digest *d);
 
 #endif

@@ -7,13 +7,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include "render.h"
+#include "kvtime.h"
 #include "json.h"
 #include "mime.h"
 
 static void j_time(struct json_w *w, const char *key, int64_t t)
 {
 	char buf[32];
-	kv_time_utc_iso(t, buf, sizeof(buf));
+	kvtime_utc_iso(t, buf, sizeof(buf));
 	json_key(w, key);
 	json_str(w, buf);
 }
@@ -100,7 +101,7 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 		json_key(w, "date");
 		if (e->date) {
 			char buf[32];
-			kv_time_utc_iso(e->date, buf, sizeof(buf));
+			kvtime_utc_iso(e->date, buf, sizeof(buf));
 			json_str(w, buf);
 		} else {
 			json_null(w);
@@ -167,7 +168,7 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 		json_key(w, "message_id"); json_str(w, m->message_id);
 		j_link(w, d, "link", m->message_id);
 		j_time(w, "date", m->date);
-		digest_fmt_time(m->date, d->zone, "%Y-%m-%dT%H:%M:%S", tm, sizeof(tm));
+		kvtime_format(m->date, d->zone, "%Y-%m-%dT%H:%M:%S", tm, sizeof(tm));
 		json_key(w, "local_time"); json_str(w, tm);
 		json_key(w, "subject"); json_str(w, m->subject);
 		json_key(w, "from_name"); json_str(w, m->from_name);

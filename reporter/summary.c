@@ -11,6 +11,8 @@
 #include <string.h>
 #include <strings.h>
 #include "summary.h"
+#include "kvtime.h"
+#include "text.h"
 #include "config.h"
 #include "store.h"
 #include "llm.h"
@@ -20,16 +22,6 @@
 static int is_zh(const struct digest *d)
 {
 	return d->lang && strcmp(d->lang, "zh") == 0;
-}
-
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	size_t n = max;
-	while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
-		n--;
-	return n;
 }
 
 static void about_part(const struct digest *d, const struct digest_thread *t, struct sbuf *sb)
@@ -67,7 +59,7 @@ static void before_part(const struct digest *d, const struct digest_thread *t, s
 			char tm[32];
 			if (t->versions[i].version >= t->version)
 				continue;
-			digest_fmt_time(t->versions[i].date, d->zone, "%Y-%m-%d", tm, sizeof(tm));
+			kvtime_format(t->versions[i].date, d->zone, "%Y-%m-%d", tm, sizeof(tm));
 			sbuf_addf(sb, "%sv%d (%s)", k++ ? ", " : "", t->versions[i].version, tm);
 		}
 		sbuf_addf(sb, zh ? "；本版本 v%d 取代 v%d。" : "; v%d supersedes v%d.", t->version,
@@ -86,7 +78,7 @@ static void before_part(const struct digest *d, const struct digest_thread *t, s
 		sbuf_adds(sb, zh ? "。" : ".");
 		any = 1;
 		if (t->last_summary && *t->last_summary) {
-			size_t n = utf8_cut(t->last_summary, strlen(t->last_summary), 300);
+			size_t n = text_utf8_cut(t->last_summary, strlen(t->last_summary), 300);
 			sbuf_adds(sb, zh ? " 上次摘要：" : " Last summary: ");
 			sbuf_add(sb, t->last_summary, n);
 			if (n < strlen(t->last_summary))
@@ -110,8 +102,8 @@ static void week_part(const struct digest *d, const struct digest_thread *t, str
 		const struct digest_mail *m = &t->mails[i];
 		if (m->is_patch || !strcmp(m->message_id, t->root_message_id))
 			continue;
-		char *who = digest_person(m->from_name, m->from_addr);
-		if (!digest_strv_has(&seen, who)) {
+		char *who = text_person(m->from_name, m->from_addr);
+		if (!strv_has(&seen, who)) {
 			size_t cnt = 0;
 			for (size_t k = 0; k < t->nmails; k++)
 				if (!strcasecmp(t->mails[k].from_addr, m->from_addr) && !t->mails[k].is_patch &&
@@ -211,7 +203,7 @@ int summary_fill(const struct kv_config *cfg, struct store *s, struct digest *d,
 		lt[i].mails = kv_xcalloc(t->nmails ? t->nmails : 1, sizeof(*lt[i].mails));
 		for (size_t k = 0; k < t->nmails; k++) {
 			const struct digest_mail *m = &t->mails[k];
-			digest_fmt_time(m->date, d->zone, "%m-%d %H:%M", dates[di], sizeof(dates[di]));
+			kvtime_format(m->date, d->zone, "%m-%d %H:%M", dates[di], sizeof(dates[di]));
 			lt[i].mails[k].number = m->number;
 			lt[i].mails[k].num = m->num;
 			lt[i].mails[k].from = *m->from_name ? m->from_name : m->from_addr;

@@ -1,7 +1,7 @@
 /*
  * kv.h - the small common ground every module of kvmarm-digest stands on:
  * the error struct that carries a message a person can act on, a growable
- * string buffer, checked allocation, and UTC time helpers.
+ * string buffer, string vectors, checked allocation, UTF-8 checks.
  *
  * Conventions (see STYLE.md): functions that can fail return 0 / -1 and fill
  * a struct kv_err; allocation failure aborts (kv_xmalloc and friends); only
@@ -65,31 +65,12 @@ struct strv {
 #define STRV_INIT { NULL, 0, 0 }
 void strv_push(struct strv *sv, const char *s);      /* copies s */
 void strv_push_owned(struct strv *sv, char *s);      /* takes s */
+int strv_has(const struct strv *sv, const char *s);  /* 1 when s is in sv (strcmp) */
 void strv_release(struct strv *sv);
 
-/*
- * Time. All stored times are int64 seconds since the epoch, UTC.
- * kv_time_utc_iso: "2021-01-25T02:46:42Z" into buf (>= 21 bytes).
- * kv_parse_date: "YYYY-MM-DD" (midnight UTC) or ISO 8601 with optional
- *   time, fractional seconds and zone (Z, +hh:mm, +hhmm); 0 / -1.
- * kv_timegm: struct tm (UTC fields) to seconds, no TZ involved.
- * kv_gmtime: seconds to broken-down UTC (reentrant).
- */
-struct tm;
-void kv_time_utc_iso(int64_t t, char *buf, size_t n);
-int kv_parse_date(const char *s, int64_t *out);
-int64_t kv_timegm(const struct tm *tm);
-void kv_gmtime(int64_t t, struct tm *tm);
-
-/*
- * Zone conversion for display and windows. zone is an IANA name
- * ("Asia/Shanghai", "UTC"). Returns the offset east of UTC in seconds at
- * instant t, or -1 with err set when the zone is unknown (note: the return
- * is the status; the offset goes to *off).
- */
-int kv_zone_offset(const char *zone, int64_t t, int *off, struct kv_err *err);
-/* Local wall-clock time in zone -> UTC instant (first match on DST overlap). */
-int kv_zone_to_utc(const char *zone, const struct tm *local, int64_t *out, struct kv_err *err);
+/* Time (UTC, zones, ISO weeks) is in kvtime.h; included here only until
+ * the callers of the old kv_ names switch (see the end of kvtime.h). */
+#include "kvtime.h"
 
 /* UTF-8 helpers. kv_utf8_valid: 1 when s[0..len) is valid UTF-8.
  * kv_utf8_sanitize: copy with invalid sequences replaced by U+FFFD and NUL

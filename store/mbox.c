@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "mbox.h"
+#include "kvtime.h"
 
 #define READ_CHUNK (256u << 10)
 
@@ -140,7 +141,7 @@ int mbox_is_from_line(const char *line, size_t len, int64_t *date)
 		tm.tm_hour = h;
 		tm.tm_min = mi;
 		tm.tm_sec = sec;
-		*date = kv_timegm(&tm) - zone;
+		*date = kvtime_timegm(&tm) - zone;
 	}
 	return 1;
 }
@@ -617,7 +618,7 @@ void mbox_write_mboxrd(struct sbuf *out, const char *raw, size_t len, const char
 	static const char *const wdays[7] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 	struct tm tm;
 
-	kv_gmtime(date, &tm);
+	kvtime_gmtime(date, &tm);
 	sbuf_addf(out, "From %s %s %s %2d %02d:%02d:%02d %d\n",
 		  from && *from ? from : "MAILER-DAEMON",
 		  wdays[tm.tm_wday % 7], months[tm.tm_mon % 12], tm.tm_mday,

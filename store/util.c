@@ -1,7 +1,6 @@
 /*
- * util.c - implementation of kv.h: errors, allocation, buffers, UTC time,
- * zone conversion (through GLib's GTimeZone, which is thread-safe) and UTF-8
- * checks.
+ * util.c - implementation of kv.h: errors, allocation, buffers, string
+ * vectors, UTF-8 checks and whole-file reading. Time is in kvtime.c.
  */
 #include "kv.h"
 
@@ -9,8 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <ctype.h>
 #include <glib.h>
 
 int kv_err_set(struct kv_err *err, const char *fmt, ...)
@@ -187,6 +184,14 @@ void strv_push(struct strv *sv, const char *s)
 	strv_push_owned(sv, kv_xstrdup(s));
 }
 
+int strv_has(const struct strv *sv, const char *s)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		if (strcmp(sv->v[i], s) == 0)
+			return 1;
+	return 0;
+}
+
 void strv_release(struct strv *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)
@@ -194,146 +199,6 @@ void strv_release(struct strv *sv)
 	free(sv->v);
 	sv->v = NULL;
 	sv->n = sv->cap = 0;
-}
-
-/* Days from civil date, proleptic Gregorian (Howard Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	unsigned yoe = (unsigned)(y - era * 400);
-	unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + (int64_t)doe - 719468;
-}
-
-int64_t kv_timegm(const struct tm *tm)
-{
-	int64_t y = (int64_t)tm->tm_year + 1900;
-	int64_t mon = tm->tm_mon;
-	/* normalise month overflow so mktime-like inputs work */
-	y += mon / 12;
-	mon %= 12;
-	if (mon < 0) {
-		mon += 12;
-		y--;
-	}
-	int64_t days = days_from_civil(y, (unsigned)mon + 1, 1) + tm->tm_mday - 1;
-	return days * 86400 + (int64_t)tm->tm_hour * 3600 + (int64_t)tm->tm_min * 60 + tm->tm_sec;
-}
-
-void kv_gmtime(int64_t t, struct tm *tm)
-{
-	time_t tt = (time_t)t;
-	if (!gmtime_r(&tt, tm))
-		memset(tm, 0, sizeof(*tm));
-}
-
-void kv_time_utc_iso(int64_t t, char *buf, size_t n)
-{
-	struct tm tm;
-	kv_gmtime(t, &tm);
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-static int parse_digits(const char **p, int n, int *out)
-{
-	int v = 0;
-	for (int i = 0; i < n; i++) {
-		if (!isdigit((unsigned char)(*p)[i]))
-			return -1;
-		v = v * 10 + ((*p)[i] - '0');
-	}
-	*p += n;
-	*out = v;
-	return 0;
-}
-
-int kv_parse_date(const char *s, int64_t *out)
-{
-	const char *p = s;
-	int y, mo, d, h = 0, mi = 0, se = 0, off = 0;
-	struct tm tm;
-
-	if (parse_digits(&p, 4, &y) || *p++ != '-' || parse_digits(&p, 2, &mo) ||
-	    *p++ != '-' || parse_digits(&p, 2, &d))
-		return -1;
-	if (*p == 'T' || *p == 't' || *p == ' ') {
-		p++;
-		if (parse_digits(&p, 2, &h) || *p++ != ':' || parse_digits(&p, 2, &mi))
-			return -1;
-		if (*p == ':') {
-			p++;
-			if (parse_digits(&p, 2, &se))
-				return -1;
-			if (*p == '.' || *p == ',') {
-				p++;
-				if (!isdigit((unsigned char)*p))
-					return -1;
-				while (isdigit((unsigned char)*p))
-					p++;
-			}
-		}
-		if (*p == 'Z' || *p == 'z') {
-			p++;
-		} else if (*p == '+' || *p == '-') {
-			int sign = *p++ == '-' ? -1 : 1, oh, om;
-			if (parse_digits(&p, 2, &oh))
-				return -1;
-			if (*p == ':')
-				p++;
-			if (parse_digits(&p, 2, &om))
-				return -1;
-			if (oh > 23 || om > 59)
-				return -1;
-			off = sign * (oh * 3600 + om * 60);
-		}
-	}
-	if (*p)
-		return -1;
-	if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = se;
-	*out = kv_timegm(&tm) - off;
-	return 0;
-}
-
-static GTimeZone *zone_new(const char *zone, struct kv_err *err)
-{
-	GTimeZone *tz = g_time_zone_new_identifier(zone);
-	if (!tz)
-		kv_err_set(err, "unknown time zone '%s' (want an IANA name such as Asia/Shanghai or UTC)", zone);
-	return tz;
-}
-
-int kv_zone_offset(const char *zone, int64_t t, int *off, struct kv_err *err)
-{
-	GTimeZone *tz = zone_new(zone, err);
-	if (!tz)
-		return -1;
-	int iv = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, t);
-	*off = iv < 0 ? 0 : (int)g_time_zone_get_offset(tz, iv);
-	g_time_zone_unref(tz);
-	return 0;
-}
-
-int kv_zone_to_utc(const char *zone, const struct tm *local, int64_t *out, struct kv_err *err)
-{
-	GTimeZone *tz = zone_new(zone, err);
-	if (!tz)
-		return -1;
-	gint64 wall = kv_timegm(local);
-	int iv = g_time_zone_adjust_time(tz, G_TIME_TYPE_STANDARD, &wall);
-	*out = wall - (iv < 0 ? 0 : g_time_zone_get_offset(tz, iv));
-	g_time_zone_unref(tz);
-	return 0;
 }
 
 int kv_utf8_valid(const char *s, size_t len)

@@ -1,7 +1,7 @@
 #!/bin/sh
 # 30-reporter-golden: the digest of the generator's "digest" scenario week
-# (2024-W10) against golden Markdown (zh and en) and JSON, byte for byte
-# except the generated-time line; and the facts in it checked against the
+# (2024-W10) against golden Markdown and HTML (zh and en) and JSON, byte
+# for byte except the generated-time line; and the facts in it checked against the
 # generator's manifest: window counts per thread (Shanghai week), review
 # tags per patch, applied/NAK/syzbot/build-failure status, series history,
 # the thread whose root predates the window, needs-attention.
@@ -22,7 +22,7 @@ run() {
 }
 run --output "$T/zh" --format md,html,json > "$T/zh.out" 2> "$T/zh.err"
 is "$?" 0 "reporter --once --week 2024-W10 --no-send (zh)"
-run --output "$T/en" --format md,json --lang en > "$T/en.out" 2> "$T/en.err"
+run --output "$T/en" --format md,html,json --lang en > "$T/en.out" 2> "$T/en.err"
 is "$?" 0 "reporter --lang en"
 is "$(cat "$T/zh.out")" "$T/zh/2024-W10.md
 $T/zh/2024-W10.html
@@ -33,25 +33,33 @@ ok $? "index.html lists the week"
 # The generated time comes from KVMARM_NOW already; the line is dropped
 # anyway so a golden file never depends on it.
 strip_md() { grep -v -e '^\*\*生成时间\*\*' -e '^\*\*Generated\*\*' "$1"; }
+strip_html() { grep -v -e '^<p><b>生成时间</b>: ' -e '^<p><b>Generated</b>: ' "$1"; }
 strip_json() { grep -v '^  "generated": ' "$1"; }
 if [ -n "${KV_UPDATE_GOLDEN:-}" ]; then
 	mkdir -p "$G"
 	strip_md "$T/zh/2024-W10.md" > "$G/digest-2024-W10.zh.md"
 	strip_md "$T/en/2024-W10.md" > "$G/digest-2024-W10.en.md"
+	strip_html "$T/zh/2024-W10.html" > "$G/digest-2024-W10.zh.html"
+	strip_html "$T/en/2024-W10.html" > "$G/digest-2024-W10.en.html"
 	strip_json "$T/zh/2024-W10.json" > "$G/digest-2024-W10.json"
 	diag "golden files rewritten in $G"
 fi
-strip_md "$T/zh/2024-W10.md" > "$T/zh.md"
-cmp -s "$T/zh.md" "$G/digest-2024-W10.zh.md"
-ok $? "Markdown (zh) equals the golden file"
-[ $? -eq 0 ] || diff -u "$G/digest-2024-W10.zh.md" "$T/zh.md" | head -40 | sed 's/^/# /'
-strip_md "$T/en/2024-W10.md" > "$T/en.md"
-cmp -s "$T/en.md" "$G/digest-2024-W10.en.md"
-ok $? "Markdown (en) equals the golden file"
+# same GOLDEN GOT NAME: one test; on a difference the start of the diff as
+# TAP comments.
+same() {
+	cmp -s "$2" "$1"
+	rc=$?
+	ok $rc "$3"
+	[ $rc -eq 0 ] || diff -u "$1" "$2" | head -40 | sed 's/^/# /'
+}
+for lang in zh en; do
+	strip_md "$T/$lang/2024-W10.md" > "$T/$lang.md"
+	same "$G/digest-2024-W10.$lang.md" "$T/$lang.md" "Markdown ($lang) equals the golden file"
+	strip_html "$T/$lang/2024-W10.html" > "$T/$lang.html"
+	same "$G/digest-2024-W10.$lang.html" "$T/$lang.html" "HTML ($lang) equals the golden file"
+done
 strip_json "$T/zh/2024-W10.json" > "$T/zh.json"
-cmp -s "$T/zh.json" "$G/digest-2024-W10.json"
-ok $? "JSON equals the golden file"
-[ $? -eq 0 ] || diff -u "$G/digest-2024-W10.json" "$T/zh.json" | head -40 | sed 's/^/# /'
+same "$G/digest-2024-W10.json" "$T/zh.json" "JSON equals the golden file"
 
 # Facts against the manifest (independent of the golden files).
 "$PYTHON" - "$T/man.json" "$T/zh/2024-W10.json" "$T/zh/2024-W10.md" > "$T/facts.tap" <<'EOF'

@@ -58,14 +58,6 @@ static int count_kind(const struct body_info *bi, enum trailer_kind k, int quote
 	return n;
 }
 
-static int strv_has(const struct strv *sv, const char *s)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		if (!strcmp(sv->v[i], s))
-			return 1;
-	return 0;
-}
-
 static void check_segments_cover(const char *text, const struct body_info *bi, const char *what)
 {
 	size_t off = 0;

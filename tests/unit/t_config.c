@@ -191,14 +191,6 @@ static void sample_keys(const char *text, struct strv *out)
 	}
 }
 
-static int strv_has(const struct strv *sv, const char *s)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		if (strcmp(sv->v[i], s) == 0)
-			return 1;
-	return 0;
-}
-
 static void test_sample(void)
 {
 	struct sbuf gen = SBUF_INIT;

@@ -50,14 +50,6 @@ static int has(const struct mail *m, unsigned flag)
 	return (m->flags & flag) != 0;
 }
 
-static int strv_has(const struct strv *sv, const char *s)
-{
-	for (size_t i = 0; i < sv->n; i++)
-		if (!strcmp(sv->v[i], s))
-			return 1;
-	return 0;
-}
-
 static double now(void)
 {
 	struct timespec ts;

@@ -1,13 +1,15 @@
 /*
  * t_reporter.c - the reporter's pure parts: windows and ISO weeks in a zone
  * (DST, UTC-7 Sunday night), lore links, Markdown/HTML escaping, "[n]"
- * citations, the status scanner, and rendering a digest built by hand with
- * a hostile subject and sender.
+ * citations, the status scanner, rendering a digest built by hand with a
+ * hostile subject and sender, and the block shapes of the Markdown and HTML
+ * tables (an empty digest, a nested list).
  */
 #include <stdlib.h>
 #include <string.h>
 #include "tap.h"
 #include "kv.h"
+#include "kvtime.h"
 #include "digest.h"
 #include "facts.h"
 #include "render.h"
@@ -16,7 +18,7 @@
 static int64_t iso(const char *s)
 {
 	int64_t t = 0;
-	if (kv_parse_date(s, &t) < 0)
+	if (kvtime_parse_iso(s, &t) < 0)
 		printf("# bad test date %s\n", s);
 	return t;
 }
@@ -25,43 +27,43 @@ static void t_windows(void)
 {
 	int64_t a, b;
 	struct kv_err err;
-	ok(digest_week_window("2024-W10", "Asia/Shanghai", &a, &b, &err) == 0, "2024-W10 parses");
+	ok(kvtime_week_window("2024-W10", "Asia/Shanghai", &a, &b, &err) == 0, "2024-W10 parses");
 	is_int(a, iso("2024-03-03T16:00:00Z"), "W10 starts Monday 00:00 +08");
 	is_int(b, iso("2024-03-10T16:00:00Z"), "W10 ends next Monday 00:00 +08");
-	ok(digest_week_window("2024-W10", "America/New_York", &a, &b, &err) == 0, "New York W10");
+	ok(kvtime_week_window("2024-W10", "America/New_York", &a, &b, &err) == 0, "New York W10");
 	is_int(a, iso("2024-03-04T05:00:00Z"), "starts at EST midnight");
 	is_int(b, iso("2024-03-11T04:00:00Z"), "ends at EDT midnight (DST began 03-10)");
 	is_int(b - a, 7 * 86400 - 3600, "the DST week is one hour short");
-	ok(digest_week_window("2020-W53", "UTC", &a, &b, &err) == 0, "2020 has a week 53");
+	ok(kvtime_week_window("2020-W53", "UTC", &a, &b, &err) == 0, "2020 has a week 53");
 	is_int(a, iso("2020-12-28T00:00:00Z"), "2020-W53 starts 2020-12-28");
-	ok(digest_week_window("2021-W53", "UTC", &a, &b, &err) < 0, "2021 has no week 53");
-	ok(digest_week_window("2024-10", "UTC", &a, &b, &err) < 0, "bad week text refused");
-	ok(digest_week_window("2021-W01", "UTC", &a, &b, &err) == 0 && a == iso("2021-01-04T00:00:00Z"),
+	ok(kvtime_week_window("2021-W53", "UTC", &a, &b, &err) < 0, "2021 has no week 53");
+	ok(kvtime_week_window("2024-10", "UTC", &a, &b, &err) < 0, "bad week text refused");
+	ok(kvtime_week_window("2021-W01", "UTC", &a, &b, &err) == 0 && a == iso("2021-01-04T00:00:00Z"),
 	   "2021-W01 starts 2021-01-04");
 
 	char w[16];
 	/* Sunday 23:59 at UTC-7 is Monday afternoon in Shanghai */
 	int64_t sun = iso("2024-03-10T23:59:00-07:00");
-	digest_week_of(sun, "Asia/Shanghai", w, sizeof(w), &err);
+	kvtime_week_of(sun, "Asia/Shanghai", w, sizeof(w), &err);
 	is_str(w, "2024-W11", "Sunday 23:59 -0700 is in W11 in Asia/Shanghai");
-	digest_week_of(sun, "America/Phoenix", w, sizeof(w), &err);
+	kvtime_week_of(sun, "America/Phoenix", w, sizeof(w), &err);
 	is_str(w, "2024-W10", "and in W10 in a UTC-7 zone");
-	ok(digest_week_window("2024-W11", "Asia/Shanghai", &a, &b, &err) == 0 && sun >= a && sun < b,
+	ok(kvtime_week_window("2024-W11", "Asia/Shanghai", &a, &b, &err) == 0 && sun >= a && sun < b,
 	   "inside the W11 window [since, until)");
-	digest_week_of(iso("2024-03-10T16:00:00Z"), "Asia/Shanghai", w, sizeof(w), &err);
+	kvtime_week_of(iso("2024-03-10T16:00:00Z"), "Asia/Shanghai", w, sizeof(w), &err);
 	is_str(w, "2024-W11", "the until instant belongs to the next week (half-open)");
 
 	int64_t t;
-	ok(digest_parse_date("2024-03-04", "Asia/Shanghai", &t, &err) == 0 &&
+	ok(kvtime_parse_date("2024-03-04", "Asia/Shanghai", &t, &err) == 0 &&
 	   t == iso("2024-03-03T16:00:00Z"), "a date is local midnight in the zone");
-	ok(digest_parse_date("2024-03-04T10:00:00Z", "Asia/Shanghai", &t, &err) == 0 &&
+	ok(kvtime_parse_date("2024-03-04T10:00:00Z", "Asia/Shanghai", &t, &err) == 0 &&
 	   t == iso("2024-03-04T10:00:00Z"), "an ISO time is taken as written");
-	ok(digest_parse_date("yesterday", "UTC", &t, &err) < 0, "junk date refused");
+	ok(kvtime_parse_date("yesterday", "UTC", &t, &err) < 0, "junk date refused");
 
 	char buf[64];
-	digest_fmt_time(iso("2024-03-10T06:59:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
+	kvtime_format(iso("2024-03-10T06:59:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
 	is_str(buf, "03-10 01:59", "before the DST jump: EST");
-	digest_fmt_time(iso("2024-03-10T07:00:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
+	kvtime_format(iso("2024-03-10T07:00:00Z"), "America/New_York", "%m-%d %H:%M", buf, sizeof(buf));
 	is_str(buf, "03-10 03:00", "after the DST jump: EDT");
 }
 
@@ -144,7 +146,7 @@ static void t_render(void)
 	d.lang = kv_xstrdup("en");
 	d.week = kv_xstrdup("2024-W10");
 	d.lore_url = kv_xstrdup("https://lore.kernel.org/kvmarm/");
-	digest_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
+	kvtime_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
 	d.generated = d.until + 8 * 3600;
 	d.large_threshold = 20;
 	d.nthreads = 1;
@@ -216,11 +218,70 @@ static void t_render(void)
 	digest_release(&d);
 }
 
+/* The block shapes the walk and each format's table make together, where
+ * the two formats differ most: an empty digest (Markdown: an empty list
+ * leaves no trace) and a list nested in a list item. */
+static void t_render_shapes(void)
+{
+	struct digest d = { 0 };
+	d.zone = kv_xstrdup("UTC");
+	d.lang = kv_xstrdup("en");
+	d.lore_url = kv_xstrdup("https://lore.kernel.org/kvmarm/");
+	kvtime_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
+	d.large_threshold = 20;
+	digest_finish(&d);
+	struct sbuf md = SBUF_INIT, html = SBUF_INIT;
+	render_md(&d, &md);
+	render_html(&d, &html);
+	ok(strstr(md.buf, "\n### By category\n\nNo mail in this window.\n\n## ⚠️ Needs attention\n\n- nothing\n\n## 🩺") != NULL,
+	   "markdown, empty digest: no category list, the note, then the sections");
+	ok(strstr(html.buf, "<h3>By category</h3>\n<ul>\n</ul>\n<p>No mail in this window.</p>\n<h2>⚠️ Needs attention</h2>\n<ul>\n<li>nothing</li>\n</ul>\n") != NULL,
+	   "html, empty digest: an empty list, the note, the sections");
+	ok(md.len > 0 && !strstr(md.buf, "📌") && strstr(html.buf, "</body>\n</html>\n"), "no thread blocks; the page is closed");
+	sbuf_release(&md);
+	sbuf_release(&html);
+
+	d.nthreads = 1;
+	d.threads = kv_xcalloc(1, sizeof(*d.threads));
+	struct digest_thread *t = &d.threads[0];
+	t->subject = kv_xstrdup("[PATCH 1/2] KVM: arm64: x");
+	t->category = CAT_PATCH;
+	t->root_message_id = kv_xstrdup("p1@x");
+	t->root_from = kv_xstrdup("A <a@x>");
+	t->root_addr = kv_xstrdup("a@x");
+	t->first_date = d.since;
+	t->root_in_window = 1;
+	t->nmails = 1;
+	t->mails = kv_xcalloc(1, sizeof(*t->mails));
+	fill_mail(&t->mails[0], 1, "p1@x", t->subject, "A", "a@x", d.since);
+	strv_push(&t->participants, "A <a@x>");
+	t->npatches = 1;
+	t->patches = kv_xcalloc(1, sizeof(*t->patches));
+	t->patches[0] = (struct digest_patch){ .index = 1, .total = 2, .date = d.since,
+					       .message_id = kv_xstrdup("p1@x"), .subject = kv_xstrdup("x"),
+					       .mail_number = 1 };
+	t->others_mails = 1;
+	digest_finish(&d);
+	summary_extractive(&d, t);
+	render_md(&d, &md);
+	render_html(&d, &html);
+	ok(strstr(md.buf, "- **Participants**: A \\<a@x\\>\n- **✅ Review**:\n  - 1/2 [x](https://lore.kernel.org/kvmarm/p1@x/): *no tags yet*\n\n#### 🤖") != NULL,
+	   "markdown: the review list nested under its item, then a blank line");
+	ok(strstr(html.buf, "<li><b>✅ Review</b>:<ul>\n<li>1/2 <a href=\"https://lore.kernel.org/kvmarm/p1@x/\" rel=\"noopener noreferrer\">x</a>: <i>no tags yet</i></li>\n</ul></li>\n</ul>\n<h4>🤖") != NULL,
+	   "html: the review list nested in its item");
+	ok(strstr(md.buf, "1. **\\[03-04 00:00\\]** \\[PATCH 1/2\\] KVM: arm64: x [lore](https://lore.kernel.org/kvmarm/p1@x/)\n   - From: A \\<a@x\\>\n\n---\n\n") != NULL,
+	   "markdown: a numbered mail with its sender line, the list's blank line, the rule");
+	sbuf_release(&md);
+	sbuf_release(&html);
+	digest_release(&d);
+}
+
 int main(void)
 {
 	t_windows();
 	t_escape();
 	t_scan();
 	t_render();
+	t_render_shapes();
 	return done_testing();
 }

@@ -1,0 +1,26 @@
+/*
+ * text.h - small text helpers for what people read (digests, CLI output):
+ * a header value on one line, a sender as "Name <addr>", and cutting UTF-8
+ * text to a byte budget without splitting a character. Pure functions on
+ * NUL-terminated UTF-8 (or byte ranges, where a length is given).
+ */
+#ifndef KV_TEXT_H
+#define KV_TEXT_H
+
+#include <stddef.h>
+
+/* s with every run of white space (line breaks included) made one space,
+ * leading and trailing space dropped: a subject or name never breaks a
+ * line. NULL counts as "". Caller frees. */
+char *text_one_line(const char *s);
+
+/* "Name <addr>" with both made one line, or whichever is not empty (NULL
+ * counts as ""). Caller frees. */
+char *text_person(const char *name, const char *addr);
+
+/* The length to keep of s[0..len) so that it is at most max bytes and does
+ * not end inside a UTF-8 sequence: len when it fits, else max moved back to
+ * the start of the character it falls in. */
+size_t text_utf8_cut(const char *s, size_t len, size_t max);
+
+#endif

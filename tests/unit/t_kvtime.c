@@ -1,0 +1,158 @@
+/*
+ * t_kvtime.c - the zone memo of kvtime.c: offsets equal GLib's own answer
+ * (no approximation, also at transitions that fall on odd seconds, such as
+ * the end of local mean time), from many threads at once while the memo is
+ * still filling, and with more zones than the memo holds; an unknown zone
+ * is an error that names it. Also the text helpers (text.h) and strv_has.
+ * The week and date functions are tested in t_reporter.c.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include "tap.h"
+#include "kv.h"
+#include "kvtime.h"
+#include "text.h"
+
+/* 20 zones: more than the memo's 16 slots. */
+static const char *const zones[] = {
+	"Asia/Shanghai", "America/New_York", "Europe/Dublin", "Australia/Lord_Howe",
+	"Asia/Kathmandu", "UTC", "Europe/Amsterdam", "America/St_Johns", "Pacific/Chatham",
+	"Asia/Kolkata", "Europe/London", "America/Phoenix", "Africa/Monrovia", "Asia/Tokyo",
+	"Europe/Berlin", "America/Sao_Paulo", "Pacific/Apia", "Asia/Tehran", "Europe/Moscow",
+	"America/Los_Angeles",
+};
+#define NZONES (sizeof(zones) / sizeof(*zones))
+#define NTIMES 400
+
+static int64_t times[NTIMES];
+static int want[NZONES][NTIMES];
+
+/* The offset straight from GLib, no memo. */
+static int glib_offset(const char *zone, int64_t t)
+{
+	GTimeZone *tz = g_time_zone_new_identifier(zone);
+	if (!tz)
+		return -999999;
+	int iv = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, t);
+	int off = iv < 0 ? 0 : g_time_zone_get_offset(tz, iv);
+	g_time_zone_unref(tz);
+	return off;
+}
+
+struct worker {
+	int start, bad;
+};
+
+static void *work(void *arg)
+{
+	struct worker *w = arg;
+	for (int round = 0; round < 3; round++)
+		for (size_t k = 0; k < NZONES; k++) {
+			size_t z = (k + (size_t)w->start) % NZONES;
+			for (int i = 0; i < NTIMES; i++) {
+				int off = 12345;
+				if (kvtime_zone_offset(zones[z], times[i], &off, NULL) < 0 || off != want[z][i])
+					w->bad++;
+			}
+		}
+	return NULL;
+}
+
+static void t_threads(void)
+{
+	/* 1850 .. 2040, steps that are not a multiple of a day or an hour */
+	for (int i = 0; i < NTIMES; i++)
+		times[i] = -3786825600LL + (int64_t)i * 15011017;
+	for (size_t z = 0; z < NZONES; z++)
+		for (int i = 0; i < NTIMES; i++)
+			want[z][i] = glib_offset(zones[z], times[i]);
+	pthread_t th[6];
+	struct worker w[6];
+	for (int i = 0; i < 6; i++) {
+		w[i] = (struct worker){ .start = i * 3, .bad = 0 };
+		pthread_create(&th[i], NULL, work, &w[i]);
+	}
+	int bad = 0;
+	for (int i = 0; i < 6; i++) {
+		pthread_join(th[i], NULL);
+		bad += w[i].bad;
+	}
+	is_int(bad, 0, "6 threads, 20 zones, memo filling: every offset equals GLib's");
+}
+
+/* Local mean time ended on odd seconds: the memo answers to the second. */
+static void t_odd_transition(void)
+{
+	const char *zone = "Europe/Amsterdam";
+	/* find the first change of offset after 1800 by bisection on GLib */
+	int64_t lo = -5364662400LL, hi = 0;
+	int first = glib_offset(zone, lo);
+	if (glib_offset(zone, hi) == first) {
+		ok(1, "# skip no offset change in %s", zone);
+		return;
+	}
+	while (hi - lo > 1) {
+		int64_t mid = lo + (hi - lo) / 2;
+		if (glib_offset(zone, mid) == first)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	int a = 0, b = 0;
+	kvtime_zone_offset(zone, lo, &a, NULL);
+	kvtime_zone_offset(zone, hi, &b, NULL);
+	ok(a == glib_offset(zone, lo) && b == glib_offset(zone, hi) && a != b,
+	   "%s: the offset changes exactly at %lld (%d -> %d)", zone, (long long)hi, a, b);
+}
+
+static void t_unknown(void)
+{
+	struct kv_err err = { "" };
+	int off = 7;
+	ok(kvtime_zone_offset("Mars/Olympus_Mons", 0, &off, &err) < 0, "unknown zone refused");
+	ok(strstr(err.msg, "Mars/Olympus_Mons") != NULL, "the error names it: %s", err.msg);
+	ok(kvtime_zone_offset("Mars/Olympus_Mons", 0, &off, NULL) < 0, "and again (not memoised)");
+	char buf[32];
+	kvtime_format(0, "Mars/Olympus_Mons", "%Y-%m-%d %H:%M", buf, sizeof(buf));
+	is_str(buf, "1970-01-01 00:00", "formatting in an unknown zone falls back to UTC");
+}
+
+static void t_text(void)
+{
+	char *s = text_one_line("  [PATCH v2]\n\tKVM: arm64:  fix \r\n it  ");
+	is_str(s, "[PATCH v2] KVM: arm64: fix it", "one line, single spaces, trimmed");
+	free(s);
+	s = text_one_line(NULL);
+	is_str(s, "", "NULL is empty");
+	free(s);
+	s = text_person("Marc\n Zyngier", "maz@kernel.org");
+	is_str(s, "Marc Zyngier <maz@kernel.org>", "person: name and address");
+	free(s);
+	s = text_person("", "maz@kernel.org");
+	is_str(s, "maz@kernel.org", "person: address alone");
+	free(s);
+	s = text_person("Marc", NULL);
+	is_str(s, "Marc", "person: name alone");
+	free(s);
+	const char *zh = "摘要ab";   /* two 3-byte characters, then ASCII */
+	is_int(text_utf8_cut(zh, strlen(zh), 100), strlen(zh), "cut: fits");
+	is_int(text_utf8_cut(zh, strlen(zh), 5), 3, "cut: inside the second character backs up to it");
+	is_int(text_utf8_cut(zh, strlen(zh), 6), 6, "cut: on a boundary");
+	is_int(text_utf8_cut(zh, strlen(zh), 7), 7, "cut: ASCII after");
+	struct strv sv = STRV_INIT;
+	strv_push(&sv, "a");
+	strv_push(&sv, "b");
+	ok(strv_has(&sv, "b") && !strv_has(&sv, "c") && !strv_has(&sv, "B"), "strv_has: exact match");
+	strv_release(&sv);
+}
+
+int main(void)
+{
+	t_threads();
+	t_odd_transition();
+	t_unknown();
+	t_text();
+	return done_testing();
+}
