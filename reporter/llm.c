@@ -27,6 +27,7 @@
  */
 #include "llm.h"
 #include "llm_private.h"
+#include "text.h"
 #include "memory.h"
 #include "http.h"
 #include "json.h"
@@ -203,7 +204,7 @@ static int chat(struct pool *pl, const struct chat_msg *msgs, size_t nmsgs, unsi
 				*content = kv_xstrndup(ct->str, ct->len);
 				rc = 0;
 			} else {
-				size_t l = utf8_cut(resp.body.buf ? resp.body.buf : "", resp.body.len, 2000);
+				size_t l = text_utf8_cut(resp.body.buf ? resp.body.buf : "", resp.body.len, 2000);
 				*content = kv_utf8_sanitize(resp.body.buf ? resp.body.buf : "", l);
 				kv_err_set(err, "%s: answer is not a chat completion%s%s", p->url, v ? "" : ": ", v ? "" : je.msg);
 				rc = 1;
@@ -255,7 +256,7 @@ static int ask(struct pool *pl, const char *user, size_t nmails, unsigned *seed,
 		"object with the string fields \"about\", \"before\" and \"week\", following the "
 		"rules of the system message, and nothing else.", why);
 	/* The bad answer is echoed as the assistant turn, cut short. */
-	size_t cl = utf8_cut(content, strlen(content), 2000);
+	size_t cl = text_utf8_cut(content, strlen(content), 2000);
 	char *prev = kv_xstrndup(content, cl);
 	msgs[2].content = prev;
 	msgs[3].content = repair;

@@ -6,6 +6,7 @@
  * a reason the client sends back in its one repair request.
  */
 #include "llm_private.h"
+#include "text.h"
 #include "json.h"
 #include "log.h"
 
@@ -121,7 +122,7 @@ static char *clean_text(const char *s, size_t nmails, int *removed)
 		sbuf_addc(&t, raw[i]);
 	}
 	free(raw);
-	size_t keep = utf8_cut(t.buf ? t.buf : "", t.len, LLM_MAX_FIELD);
+	size_t keep = text_utf8_cut(t.buf ? t.buf : "", t.len, LLM_MAX_FIELD);
 	char *out = kv_utf8_sanitize(t.buf ? t.buf : "", keep);
 	sbuf_release(&t);
 	return out;

@@ -14,6 +14,7 @@
  * LLM_PROMPT_VERSION (llm_private.h) so old cache rows no longer match.
  */
 #include "llm_private.h"
+#include "text.h"
 #include "body.h"
 
 #include <stdlib.h>
@@ -541,7 +542,7 @@ static size_t cap_bytes_for_tokens(const char *s, size_t len, size_t tokens)
 		if ((ascii + 3) / 4 + wide > tokens)
 			break;
 	}
-	return utf8_cut(s, len, i);
+	return text_utf8_cut(s, len, i);
 }
 
 static const char *language_name(const char *lang)

@@ -39,16 +39,6 @@ struct llm_params {
 	long deadline;
 };
 
-/* Cut s to at most max bytes on a UTF-8 boundary. */
-static inline size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
-		max--;
-	return max;
-}
-
 /* ---- llm_input.c: what goes in ---- */
 
 struct llm_block {
