@@ -201,6 +201,47 @@ static struct digest_event *add_event(struct digest_thread *t, unsigned st, cons
 	return e;
 }
 
+/* who ("Name <addr>" or "addr") is from addr, ignoring case. */
+static int text_has_addr(const char *who, const char *addr)
+{
+	const char *lt = strrchr(who, '<');
+	size_t n = strlen(addr);
+	if (lt)
+		return strncasecmp(lt + 1, addr, n) == 0 && lt[1 + n] == '>';
+	return strcasecmp(who, addr) == 0;
+}
+
+/* Fold decision sd into an earlier event of status bit from the same
+ * address (no subset on either): its branch and commits are added. 1 when
+ * folded. */
+static int merge_acceptance(struct digest_thread *t, unsigned bit, const char *addr,
+			    const struct status_decision *sd)
+{
+	for (size_t i = 0; i < t->nevents; i++) {
+		struct digest_event *e = &t->events[i];
+		if (e->status != bit || e->npatches || !text_has_addr(e->who, addr))
+			continue;
+		if (sd->branch && !strstr(e->branch, sd->branch)) {
+			char *b = *e->branch ? kv_xasprintf("%s %s", e->branch, sd->branch)
+					     : kv_xstrdup(sd->branch);
+			free(e->branch);
+			e->branch = b;
+		}
+		for (size_t c = 0; c < sd->commits.n; c++) {
+			if (strstr(e->detail, sd->commits.v[c]))
+				continue;
+			char *d = *e->detail ? kv_xasprintf("%s %s", e->detail, sd->commits.v[c])
+					     : kv_xstrdup(sd->commits.v[c]);
+			free(e->detail);
+			e->detail = d;
+			if (!strv_has(&t->commits, sd->commits.v[c]))
+				strv_push(&t->commits, sd->commits.v[c]);
+		}
+		return 1;
+	}
+	return 0;
+}
+
 static void review_add(struct digest_review *rv, enum trailer_kind k, const char *who)
 {
 	struct strv *sv = k == TR_REVIEWED ? &rv->reviewed : k == TR_ACKED ? &rv->acked : &rv->tested;
@@ -425,6 +466,10 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			unsigned bit = status_bit(sd->kind);
 			/* one "changes requested" per thread: the first objection */
 			if (bit == DST_CHANGES && (t->status & DST_CHANGES))
+				continue;
+			/* status.c R11: one acceptance of a kind per sender unless a subset */
+			if (bit & (DST_APPLIED | DST_QUEUED) && !sd->npatches &&
+			    merge_acceptance(t, bit, x->addr, sd))
 				continue;
 			struct sbuf det = SBUF_INIT;
 			sbuf_adds(&det, "");

@@ -23,7 +23,8 @@
  *      series applied", "the patch applied cleanly" and "I'll queue it"
  *      do not. A question clause (ending in "?") never accepts.
  *  R3  Not an acceptance: the clause speaks of a later version ("for v3",
- *      "in v2", "next version / revision / spin"), of testing ("test",
+ *      "in v2" -- not a release such as "for v5.12"; "next version /
+ *      revision / spin"), of testing ("test",
  *      "locally", "cleanly", "conflict"), or -- for the looser verbs pushed /
  *      taken / took / picked -- names no branch and says no "thanks".
  *  R4  The author's own acceptance counts only in the b4 thank-you format
@@ -47,17 +48,21 @@
  *      lines were taken; their indexes are the decision's patches.
  *  R9  NAK: a line starting with the word NAK / Nack, or an explicit
  *      rejection ("not going to take/apply/merge", "won't take", "this is
- *      done on purpose", "is intentional", "this is by design"). Never from
+ *      done on purpose", "this is by design"). Never from
  *      the author, only on patch threads.
  *  R10 Changes requested: an objection to the design or a request to rework
  *      or resend, by someone other than the author on a patch thread, in a
  *      mail that gives no Reviewed-by/Acked-by (a tag with nits approves):
  *      "I don't think this is the right approach", "this is wrong", "this
  *      needs to ...", "please rework", "can you respin", "please send a
- *      v2", "I'd rather ...", "wouldn't it be better", "get rid of", "should
- *      be squashed", "doesn't feel right", "not keen", "not convinced", ...
- *      (the phrase list below). facts.c keeps one such event per thread and
- *      drops it once a newer version is posted.
+ *      v2", "wouldn't it be better", "should be squashed", "doesn't feel
+ *      right", "not keen on", "not convinced", ... (the phrase list below).
+ *      A suggestion asked as a question ("can we just ...?") or a bare
+ *      preference ("I'd rather") is not one. facts.c keeps one such event
+ *      per thread and drops it once a newer version is posted.
+ *  R11 (facts.c) Acceptances of one kind from one sender address in a
+ *      thread, none of them a "(subset)", are one event: the stable bot's
+ *      notices for 5.4, 5.10, ... become one "queued" naming every tree.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -477,8 +482,9 @@ static int clause_accepts(const char *c, size_t n, int question, char **branch)
 			return -1;
 	for (size_t k = i + 1; k < nw; k++) {
 		struct word x = clean(w[k]);
+		/* "for v3" is a later version of the series; "for v5.12" a release */
 		if ((word_is(w[k - 1], "for") || word_is(w[k - 1], "in")) && x.n >= 2 && x.s[0] == 'v' &&
-		    isdigit((unsigned char)x.s[1]))
+		    isdigit((unsigned char)x.s[1]) && !memchr(x.s, '.', x.n))
 			return -1;
 	}
 	*branch = find_branch(w, nw, i + 1);
@@ -493,26 +499,27 @@ static const char *const reject_phrases[] = {
 	"not going to take", "not going to apply", "not going to merge", "won't take this",
 	"won't apply this", "won't merge this", "will not take this", "will not apply this",
 	"not taking this", "not applying this", "not merging this", "done on purpose",
-	"is intentional", "this is by design", "is on purpose",
+	"this is by design", "is on purpose",
 };
 
+/* Generic reviewer idioms; a suggestion asked as a question ("can we
+ * just ...?") or a preference ("I'd rather") alone is not an objection. */
 static const char *const change_phrases[] = {
 	/* design objections */
-	"don't think this is the right", "not the right approach", "wrong approach",
-	"this is wrong", "is the wrong", "both solutions are wrong", "doesn't feel right",
-	"does not feel right", "doesn't look right", "does not look right", "not keen",
-	"not convinced", "i'd rather", "i would rather", "i'd prefer", "i would prefer",
-	"would be better to", "wouldn't it be better", "would it be better", "how about this instead",
-	"get rid of", "there is strictly no need", "no need for this", "there is one issue",
-	"a number of issues", "only does half", "this conflicts with", "we need better",
-	"can we just", "can't we", "why not just",
+	"don't think this is the right", "not the right approach", "not the right way",
+	"wrong approach", "this is wrong", "this is not correct", "is the wrong", "are wrong",
+	"doesn't feel right", "does not feel right", "doesn't look right", "does not look right",
+	"not keen on", "not convinced", "wouldn't it be better", "it would be better to",
+	"how about this instead", "there is no need for", "no need for this", "one issue with",
+	"there is one issue", "a number of issues", "several issues", "this conflicts with",
+	"this is broken",
 	/* rework / resend requests */
 	"this needs to", "needs to be fixed", "needs to be reworked", "needs to be squashed",
 	"should be squashed", "please squash", "please rework", "needs rework", "needs more work",
 	"can you rework", "please respin", "can you respin", "needs a respin", "spin a v",
 	"send a v", "post a v", "please resend", "please fix", "please split", "please address",
-	"please drop", "changes requested", "this needs to change", "can you quantify",
-	"can you actually measure", "probably needs to",
+	"please get rid of", "please drop", "changes requested", "this needs to change",
+	"can you quantify", "please measure",
 };
 
 static int any_phrase(const char *s, size_t n, const char *const *list, size_t nlist)
