@@ -388,6 +388,18 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		}
 	}
 
+	/* the root's sender wrote the patch, unless the root is itself a reply
+	 * (a thread whose start predates the store): then the author is unknown */
+	int author_known = 1;
+	{
+		int ri = find_member(ms, nms, t->root);
+		if (ri >= 0) {
+			struct subject_info si;
+			subject_parse(ms[ri].rec.subject, &si);
+			author_known = !si.reply;
+		}
+	}
+
 	/* pass 2: tags and status */
 	for (size_t i = 0; i < nms; i++) {
 		struct member *x = &ms[i];
@@ -451,9 +463,9 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 				gave_tag = 1;
 		struct status_input in = {
 			.prose = prose.buf, .len = prose.len, .subject = x->rec.subject,
-			/* the root's sender wrote the thread; in a reply-only thread
-			 * the patch author is not known and R3/R4 of status.c guard */
-			.from_author = strcasecmp(x->addr, t->root_addr) == 0,
+			/* in a reply-only thread the patch author is not known;
+			 * R3 of status.c still keeps "queued for v3" out */
+			.from_author = author_known && strcasecmp(x->addr, t->root_addr) == 0,
 			.patch_thread = t->category == CAT_PATCH || t->category == CAT_RFC ||
 					t->category == CAT_PULL,
 			.gave_tag = gave_tag,
