@@ -61,10 +61,10 @@ static const struct scase cases[] = {
 	  NONE, NULL },
 	{ "praise is no decision", "Looks good to me.\n", "Re: [PATCH] x", 0, 1, 0, NONE, NULL },
 	/* R1: pasted command output and pasted patches */
-	{ "pasted git am output", "It does not apply for me:\n\n$ git am series.mbox\nApplying: foo: bar\n"
-	  "Applied patch foo.c cleanly.\nerror: patch failed: bar.c:12\n\nCan you rebase?\n",
+	{ "pasted git am output", "It does not apply for me:\n\n$ git am -3 series.mbox\nsome tool said: no such file.\n"
+	  "Applied patch foo.c with 1 reject.\n\nCan you rebase?\n",
 	  "Re: [PATCH] x", 0, 1, 0, NONE, NULL },
-	{ "Applying: lines alone", "Applying: foo: do the thing\nApplied patch foo.c cleanly.\n",
+	{ "git apply output alone", "Applied patch arch/arm64/foo.c with 1 reject.\nRejected hunk #1.\n",
 	  "Re: [PATCH] x", 0, 1, 0, NONE, NULL },
 	{ "a pasted patch ends the prose", "Something like this, untested:\n\n"
 	  "From 0123456789abcdef0123456789abcdef01234567 Mon Sep 17 00:00:00 2001\nSubject: x\n\n"
