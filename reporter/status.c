@@ -519,7 +519,8 @@ static const char *const change_phrases[] = {
 	"can you rework", "please respin", "can you respin", "needs a respin", "spin a v",
 	"send a v", "post a v", "please resend", "please fix", "please split", "please address",
 	"please get rid of", "please drop", "changes requested", "this needs to change",
-	"can you quantify", "please measure",
+	"can you quantify", "please measure", "can you measure", "you need to", "you should",
+	"i would prefer", "can you try to",
 };
 
 static int any_phrase(const char *s, size_t n, const char *const *list, size_t nlist)
