@@ -305,6 +305,8 @@ void digest_release(struct digest *d)
 		for (size_t k = 0; k < t->nevents; k++) {
 			free(t->events[k].who);
 			free(t->events[k].detail);
+			free(t->events[k].branch);
+			free(t->events[k].patches);
 		}
 		free(t->events);
 		strv_release(&t->commits);

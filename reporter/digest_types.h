@@ -20,10 +20,10 @@
 
 /* Status facts found in a thread's mails (bit set). */
 enum digest_status {
-	DST_APPLIED        = 1u << 0,  /* maintainer: "Applied to next, thanks!", "applied to kvmarm/next" */
-	DST_QUEUED         = 1u << 1,  /* "Queued ..." */
-	DST_NAK            = 1u << 2,  /* "NAK" line or a Nacked-by from its own sender */
-	DST_CHANGES        = 1u << 3,  /* a reviewer asked for changes */
+	DST_APPLIED        = 1u << 0,  /* applied, pushed, taken, picked up; a pull request pulled / merged (status.c) */
+	DST_QUEUED         = 1u << 1,  /* queued, also a stable-queue notice */
+	DST_NAK            = 1u << 2,  /* "NAK" line, an explicit rejection, a Nacked-by from its own sender */
+	DST_CHANGES        = 1u << 3,  /* a reviewer objected to the design or asked for a rework */
 	DST_NEW_VERSION    = 1u << 4,  /* the series has a newer version than this thread */
 	DST_BUILD_FAILURE  = 1u << 5,  /* kernel test robot reported a build error */
 	DST_SYZBOT         = 1u << 6,  /* a syzbot report */
@@ -78,7 +78,10 @@ struct digest_event {
 	unsigned status;         /* one enum digest_status bit */
 	int64_t date;            /* of the mail that carries it (0 for DST_NEW_VERSION) */
 	char *who;               /* "Name <addr>" of that mail's sender, or "" */
-	char *detail;            /* commit ids, newer version "v3", ... or "" */
+	char *detail;            /* full commit ids, newer version "v3", ... or "" */
+	char *branch;            /* target branch the mail names ("kvmarm-master/fixes"), or "" */
+	int *patches;            /* "(subset)": the patch indexes taken; NULL = the whole thread */
+	size_t npatches;
 	int mail_number;         /* in the window list, 0 when outside the window */
 };
 

@@ -16,8 +16,22 @@
 #include "body.h"
 #include "category.h"
 #include "subject.h"
+#include "status.h"
 
 /* ---- pure scanners ---- */
+
+/* A decision of status.c as a digest status bit: a pulled pull request is
+ * shown as applied (the digest has no separate "merged" status). */
+static unsigned status_bit(enum status_kind k)
+{
+	switch (k) {
+	case SK_APPLIED: case SK_MERGED: return DST_APPLIED;
+	case SK_QUEUED: return DST_QUEUED;
+	case SK_NAK: return DST_NAK;
+	case SK_CHANGES: return DST_CHANGES;
+	}
+	return 0;
+}
 
 static const char *line_trim(const char *p, const char *end, size_t *len)
 {
@@ -61,84 +75,22 @@ static int contains_ci(const char *s, size_t len, const char *needle)
 	return 0;
 }
 
-/* A hex commit id of 7..40 digits at s (len bytes); its length or 0. */
-static size_t hex_id(const char *s, size_t len)
-{
-	size_t i = 0;
-	while (i < len && i < 41 && isxdigit((unsigned char)s[i]))
-		i++;
-	if (i < 7 || i > 40 || (i < len && isalnum((unsigned char)s[i])))
-		return 0;
-	return i;
-}
-
-static const char *const changes_phrases[] = {
-	"please fix", "please respin", "please resend", "needs a respin", "needs to be fixed",
-	"please rework", "please send a v", "changes requested", "please address",
-	"this needs to change", "needs more work", "please split",
-};
-
+/* The status bits status.c finds in one reply's prose, as a reviewer's
+ * (not the author's) reply on a patch thread; kept for callers that want
+ * bits, the digest itself uses facts_thread. */
 unsigned facts_scan_prose(const char *prose, size_t len, struct strv *commits)
 {
+	struct status_input in = { .prose = prose, .len = len, .subject = "", .patch_thread = 1 };
+	struct status_result res;
 	unsigned st = 0;
-	/* phrases may be anywhere and may wrap: search them once in a lowercase
-	 * copy with white space runs made single spaces */
-	char *low = kv_xmalloc(len + 1);
-	size_t nl_len = 0;
-	int sp = 0;
-	for (size_t i = 0; i < len; i++) {
-		unsigned char c = (unsigned char)prose[i];
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
-			sp = 1;
-			continue;
-		}
-		if (sp && nl_len)
-			low[nl_len++] = ' ';
-		sp = 0;
-		low[nl_len++] = (char)tolower(c);
+	status_detect(&in, &res);
+	for (size_t i = 0; i < res.n; i++) {
+		st |= status_bit(res.v[i].kind);
+		for (size_t c = 0; commits && c < res.v[i].commits.n; c++)
+			if (!strv_has(commits, res.v[i].commits.v[c]))
+				strv_push(commits, res.v[i].commits.v[c]);
 	}
-	low[nl_len] = '\0';
-	static const char *const applied_phrases[] = {
-		"applied to next", "applied to kvmarm", "applied to kvm-arm",
-	};
-	for (size_t i = 0; i < sizeof(applied_phrases) / sizeof(*applied_phrases); i++)
-		if (memmem(low, nl_len, applied_phrases[i], strlen(applied_phrases[i])))
-			st |= DST_APPLIED;
-	for (size_t i = 0; i < sizeof(changes_phrases) / sizeof(*changes_phrases); i++)
-		if (memmem(low, nl_len, changes_phrases[i], strlen(changes_phrases[i])))
-			st |= DST_CHANGES;
-	free(low);
-
-	/* what counts only at the start of a line */
-	const char *p = prose, *end = prose + len;
-	while (p < end) {
-		size_t n;
-		const char *l = line_trim(p, end, &n);
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		p = nl ? nl + 1 : end;
-		if (!n)
-			continue;
-		if (starts_ci(l, n, "applied"))
-			st |= DST_APPLIED;
-		if (starts_ci(l, n, "queued"))
-			st |= DST_QUEUED;
-		if (starts_ci(l, n, "nak") && (n == 3 || !isalpha((unsigned char)l[3])))
-			st |= DST_NAK;
-		/* "commit: 0123abcd" lines as b4 ty writes them; also "commit 0123abcd" */
-		if (commits && (starts_ci(l, n, "commit:") || starts_ci(l, n, "commit "))) {
-			size_t k = 6;
-			while (k < n && (l[k] == ':' || l[k] == ' ' || l[k] == '\t'))
-				k++;
-			size_t h = hex_id(l + k, n - k);
-			if (h) {
-				char *id = kv_xstrndup(l + k, h);
-				if (!strv_has(commits, id))
-					strv_push_owned(commits, id);
-				else
-					free(id);
-			}
-		}
-	}
+	status_result_release(&res);
 	return st;
 }
 
@@ -227,21 +179,68 @@ struct member {
 	int patch;           /* index into t->patches, -1 */
 };
 
-static void add_event(struct digest_thread *t, unsigned st, const struct member *m, const char *detail)
+/* The new event, or NULL when the mail already has one of that status. */
+static struct digest_event *add_event(struct digest_thread *t, unsigned st, const struct member *m,
+				      const char *detail)
 {
 	/* one event per status and mail */
 	for (size_t i = 0; i < t->nevents; i++)
 		if (t->events[i].status == st && m && t->events[i].date == m->date &&
 		    strcmp(t->events[i].who, m->from) == 0)
-			return;
+			return NULL;
 	t->events = kv_xrealloc(t->events, (t->nevents + 1) * sizeof(*t->events));
 	struct digest_event *e = &t->events[t->nevents++];
 	e->status = st;
 	e->date = m ? m->date : 0;
 	e->who = kv_xstrdup(m ? m->from : "");
 	e->detail = kv_xstrdup(detail ? detail : "");
+	e->branch = kv_xstrdup("");
+	e->patches = NULL;
+	e->npatches = 0;
 	e->mail_number = m ? m->number : 0;
 	t->status |= st;
+	return e;
+}
+
+/* who ("Name <addr>" or "addr") is from addr, ignoring case. */
+static int text_has_addr(const char *who, const char *addr)
+{
+	const char *lt = strrchr(who, '<');
+	size_t n = strlen(addr);
+	if (lt)
+		return strncasecmp(lt + 1, addr, n) == 0 && lt[1 + n] == '>';
+	return strcasecmp(who, addr) == 0;
+}
+
+/* Fold decision sd into an earlier event of status bit from the same
+ * address (no subset on either): its branch and commits are added. 1 when
+ * folded. */
+static int merge_acceptance(struct digest_thread *t, unsigned bit, const char *addr,
+			    const struct status_decision *sd)
+{
+	for (size_t i = 0; i < t->nevents; i++) {
+		struct digest_event *e = &t->events[i];
+		if (e->status != bit || e->npatches || !text_has_addr(e->who, addr))
+			continue;
+		if (sd->branch && !strstr(e->branch, sd->branch)) {
+			char *b = *e->branch ? kv_xasprintf("%s %s", e->branch, sd->branch)
+					     : kv_xstrdup(sd->branch);
+			free(e->branch);
+			e->branch = b;
+		}
+		for (size_t c = 0; c < sd->commits.n; c++) {
+			if (strstr(e->detail, sd->commits.v[c]))
+				continue;
+			char *d = *e->detail ? kv_xasprintf("%s %s", e->detail, sd->commits.v[c])
+					     : kv_xstrdup(sd->commits.v[c]);
+			free(e->detail);
+			e->detail = d;
+			if (!strv_has(&t->commits, sd->commits.v[c]))
+				strv_push(&t->commits, sd->commits.v[c]);
+		}
+		return 1;
+	}
+	return 0;
 }
 
 static void review_add(struct digest_review *rv, enum trailer_kind k, const char *who)
@@ -390,6 +389,18 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		}
 	}
 
+	/* the root's sender wrote the patch, unless the root is itself a reply
+	 * (a thread whose start predates the store): then the author is unknown */
+	int author_known = 1;
+	{
+		int ri = find_member(ms, nms, t->root);
+		if (ri >= 0) {
+			struct subject_info si;
+			subject_parse(ms[ri].rec.subject, &si);
+			author_known = !si.reply;
+		}
+	}
+
 	/* pass 2: tags and status */
 	for (size_t i = 0; i < nms; i++) {
 		struct member *x = &ms[i];
@@ -445,25 +456,54 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		struct sbuf prose = SBUF_INIT;
 		sbuf_adds(&prose, "");
 		body_extract(text, bi, 1u << SEG_PROSE, &prose);
-		struct strv commits = STRV_INIT;
-		unsigned st = facts_scan_prose(prose.buf, prose.len, &commits);
+		int gave_tag = 0;
+		for (size_t k = 0; k < bi->ntrailers; k++)
+			if (!bi->trailers[k].quoted && bi->trailers[k].addr &&
+			    strcasecmp(bi->trailers[k].addr, x->addr) == 0 &&
+			    (bi->trailers[k].kind == TR_REVIEWED || bi->trailers[k].kind == TR_ACKED))
+				gave_tag = 1;
+		struct status_input in = {
+			.prose = prose.buf, .len = prose.len, .subject = x->rec.subject,
+			/* in a reply-only thread the patch author is not known;
+			 * R3 of status.c still keeps "queued for v3" out */
+			.from_author = author_known && strcasecmp(x->addr, t->root_addr) == 0,
+			.patch_thread = t->category == CAT_PATCH || t->category == CAT_RFC ||
+					t->category == CAT_PULL,
+			.gave_tag = gave_tag,
+		};
+		struct status_result res;
+		status_detect(&in, &res);
 		sbuf_release(&prose);
-		/* the author asking for changes to their own patch is not a review */
-		if (strcasecmp(x->addr, t->root_addr) == 0)
-			st &= ~DST_CHANGES;
-		struct sbuf det = SBUF_INIT;
-		sbuf_adds(&det, "");
-		for (size_t c = 0; c < commits.n; c++) {
-			sbuf_addf(&det, "%s%s", c ? " " : "", commits.v[c]);
-			if (!strv_has(&t->commits, commits.v[c]))
-				strv_push(&t->commits, commits.v[c]);
+		for (size_t d = 0; d < res.n; d++) {
+			const struct status_decision *sd = &res.v[d];
+			unsigned bit = status_bit(sd->kind);
+			/* one "changes requested" per thread: the first objection */
+			if (bit == DST_CHANGES && (t->status & DST_CHANGES))
+				continue;
+			/* status.c R11: one acceptance of a kind per sender unless a subset */
+			if (bit & (DST_APPLIED | DST_QUEUED) && !sd->npatches &&
+			    merge_acceptance(t, bit, x->addr, sd))
+				continue;
+			struct sbuf det = SBUF_INIT;
+			sbuf_adds(&det, "");
+			for (size_t c = 0; c < sd->commits.n; c++) {
+				sbuf_addf(&det, "%s%s", c ? " " : "", sd->commits.v[c]);
+				if (!strv_has(&t->commits, sd->commits.v[c]))
+					strv_push(&t->commits, sd->commits.v[c]);
+			}
+			struct digest_event *e = add_event(t, bit, x, det.buf);
+			if (e && sd->branch && !*e->branch) {
+				free(e->branch);
+				e->branch = kv_xstrdup(sd->branch);
+			}
+			if (e && sd->npatches && !e->patches) {
+				e->patches = kv_xmalloc(sd->npatches * sizeof(*e->patches));
+				memcpy(e->patches, sd->patches, sd->npatches * sizeof(*e->patches));
+				e->npatches = sd->npatches;
+			}
+			sbuf_release(&det);
 		}
-		strv_release(&commits);
-		for (unsigned b = 0; b < DST_COUNT; b++)
-			if (st & (1u << b))
-				add_event(t, 1u << b,
-					  x, (1u << b) & (DST_APPLIED | DST_QUEUED) ? det.buf : "");
-		sbuf_release(&det);
+		status_result_release(&res);
 	}
 	/* a syzbot thread is a syzbot report even when only replies are in view */
 	if (t->category == CAT_BUG && strstr(t->subject, "[syzbot]") && !(t->status & DST_SYZBOT))
@@ -480,6 +520,22 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			add_event(t, DST_NEW_VERSION, &m, vn);
 			t->events[t->nevents - 1].mail_number = 0;
 		}
+	}
+	/* a newer version answers the objections to this one (status.c R10) */
+	if (t->status & DST_NEW_VERSION) {
+		size_t k = 0;
+		for (size_t i = 0; i < t->nevents; i++) {
+			if (t->events[i].status == DST_CHANGES) {
+				free(t->events[i].who);
+				free(t->events[i].detail);
+				free(t->events[i].branch);
+				free(t->events[i].patches);
+				continue;
+			}
+			t->events[k++] = t->events[i];
+		}
+		t->nevents = k;
+		t->status &= ~DST_CHANGES;
 	}
 	qsort(t->patches, t->npatches, sizeof(*t->patches), patch_cmp);
 	rc = 0;

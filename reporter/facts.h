@@ -1,9 +1,10 @@
 /*
  * facts.h - what the mail itself says about a thread: review tags from
  * trailers (counted only when given from the tagger's own address; tags on
- * a cover letter count for every patch), status (applied / queued with
- * commit ids, NAK, changes requested, new version posted, kernel test robot
- * build failures, syzbot reports), and the window's mails, participants and
+ * a cover letter count for every patch), status (the decisions of status.c:
+ * applied / queued with branch, commit ids and "(subset)" patches, NAK,
+ * changes requested; new version posted, kernel test robot build failures,
+ * syzbot reports), and the window's mails, participants and
  * earlier activity. Used by digest.c (it needs only the data model,
  * digest_types.h); the pure scanners are public so unit tests can check them
  * on text they write.
@@ -25,9 +26,10 @@ struct store_reader;
 int facts_thread(struct store_reader *r, const struct digest_opts *o, struct digest_thread *t,
 		 const uint64_t *members, size_t n, struct kv_err *err);
 
-/* Status bits (DST_APPLIED, DST_QUEUED, DST_NAK, DST_CHANGES) said in the
- * prose of one reply; commit ids found next to an applied/queued note are
- * appended to commits (may be NULL). */
+/* Status bits (DST_APPLIED, DST_QUEUED, DST_NAK, DST_CHANGES) that
+ * status.c finds in the prose of one reply from someone other than the
+ * author on a patch thread; commit ids of an acceptance are appended to
+ * commits (may be NULL). */
 unsigned facts_scan_prose(const char *prose, size_t len, struct strv *commits);
 
 /* The first paragraphs of prose (greeting lines skipped), at most about

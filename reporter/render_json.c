@@ -10,6 +10,7 @@
 #include "kvtime.h"
 #include "json.h"
 #include "mime.h"
+#include "status.h"
 
 static void j_time(struct json_w *w, const char *key, int64_t t)
 {
@@ -109,6 +110,18 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 		json_key(w, "who"); json_str(w, e->who);
 		json_key(w, "detail"); json_str(w, e->detail);
 		json_key(w, "mail"); json_int(w, e->mail_number);
+		if (e->status != DST_NEW_VERSION) {
+			/* branch "" when the mail names none; patches [] = the whole thread */
+			char *short_ids = status_short_ids(e->detail);
+			json_key(w, "commits_short"); json_str(w, short_ids);
+			free(short_ids);
+			json_key(w, "branch"); json_str(w, e->branch ? e->branch : "");
+			json_key(w, "patches");
+			json_arr_begin(w);
+			for (size_t k = 0; k < e->npatches; k++)
+				json_int(w, e->patches[k]);
+			json_arr_end(w);
+		}
 		json_obj_end(w);
 	}
 	json_arr_end(w);

@@ -14,6 +14,7 @@
 #include "render_ops.h"
 #include "kvtime.h"
 #include "text.h"
+#include "status.h"
 
 /* ---- small steps over the format's operations ---- */
 
@@ -195,6 +196,36 @@ static void review(struct render_out *o, const struct digest_review *rv)
 		span(o, RS_EMPH, NULL, label(o, L_NO_TAGS));
 }
 
+/* " → kvmarm-master/fixes" when the decision names its branch. */
+static void branch(struct render_out *o, const struct digest_event *e)
+{
+	if (!e->branch || !*e->branch)
+		return;
+	plain(o, " → ");
+	o->ops->span_begin(o, RS_CODE, NULL);
+	text(o, e->branch);
+	o->ops->span_end(o, RS_CODE);
+}
+
+/* "(subset)" decisions name the patches they took: say so on each. */
+static void subset_status(struct render_out *o, const struct digest_thread *t,
+			  const struct digest_patch *p)
+{
+	for (size_t i = 0; i < t->nevents; i++) {
+		const struct digest_event *e = &t->events[i];
+		for (size_t k = 0; k < e->npatches; k++) {
+			if (e->patches[k] != p->index || p->index <= 0)
+				continue;
+			unsigned b = 0;
+			while (b < DST_COUNT && !(e->status & (1u << b)))
+				b++;
+			plain(o, " — ");
+			span(o, RS_STATUS, digest_status_name(b), render_status_label(o->d, b));
+			branch(o, e);
+		}
+	}
+}
+
 static void event(struct render_out *o, const struct digest_thread *t, const struct digest_event *e)
 {
 	unsigned b = 0;
@@ -216,11 +247,15 @@ static void event(struct render_out *o, const struct digest_thread *t, const str
 		time_in_zone(o, e->date, "%m-%d %H:%M", tm, sizeof(tm));
 		plainf(o, " (%s)", tm);
 	}
+	branch(o, e);
 	if (*e->detail) {
+		/* commit ids short (12 hex) in text; JSON keeps them whole */
+		char *ids = status_short_ids(e->detail);
 		plainf(o, ", %s: ", label(o, L_COMMITS));
 		o->ops->span_begin(o, RS_CODE, NULL);
-		text(o, e->detail);
+		text(o, ids);
 		o->ops->span_end(o, RS_CODE);
+		free(ids);
 	}
 	if (e->mail_number > 0 && e->mail_number <= (int)t->nmails) {
 		plain(o, " ");
@@ -282,6 +317,7 @@ static void facts(struct render_out *o, const struct digest_thread *t)
 			link_msg(o, p->subject, p->message_id);
 			plain(o, ": ");
 			review(o, &p->review);
+			subset_status(o, t, p);
 			item_end(o);
 		}
 		list_end(o, RL_NESTED);

@@ -17,6 +17,7 @@
 #include "store.h"
 #include "llm.h"
 #include "memory.h"
+#include "status.h"
 #include "log.h"
 
 static int is_zh(const struct digest *d)
@@ -148,8 +149,13 @@ static void week_part(const struct digest *d, const struct digest_thread *t, str
 			sbuf_addf(sb, " (%s)", e->detail);
 		else if (*e->who)
 			sbuf_addf(sb, zh ? "（%s）" : " (%s)", e->who);
-		if (*e->detail && e->status != DST_NEW_VERSION)
-			sbuf_addf(sb, zh ? "，提交 %s" : ", commits %s", e->detail);
+		if (e->branch && *e->branch)
+			sbuf_addf(sb, " → %s", e->branch);
+		if (*e->detail && e->status != DST_NEW_VERSION) {
+			char *ids = status_short_ids(e->detail);   /* 12 hex in text */
+			sbuf_addf(sb, zh ? "，提交 %s" : ", commits %s", ids);
+			free(ids);
+		}
 		if (e->mail_number > 0)
 			sbuf_addf(sb, " [%d]", e->mail_number);
 		sbuf_adds(sb, zh ? "。" : ".");

@@ -17,6 +17,9 @@
  *                been added to the 5.10-stable tree", "FAILED: patch ...
  *                failed to apply"): bookkeeping, not a review thread, and
  *                their titles quote words like "panic" from the patch.
+ *  3c. Other    announcements and list administration: an ANNOUNCE tag or
+ *                title, or a title about the mailing list moving / migrating
+ *                (they often end in a question, but nobody is asking one).
  *  4. Bug Report (strong signals) a syzbot tag or a sender at syzbot /
  *                syzkaller; a title starting with a kernel splat header
  *                ("BUG:", "WARNING:", "KASAN:", "UBSAN:", "KCSAN:",
@@ -372,6 +375,12 @@ enum category category_classify(const struct subject_info *si, const char *from_
 	/* 3b. stable-tree bookkeeping */
 	if ((starts_with_ci(t, "Patch \"") && has_sub_ci(t, strlen(t), "has been added to the")) ||
 	    (starts_with_ci(t, "FAILED: patch") && has_sub_ci(t, strlen(t), "failed to apply")))
+		return CAT_OTHER;
+	/* 3c. announcements and list administration */
+	if (tag_has(si, "announce") || tag_has(si, "announcement") || starts_with_ci(t, "ANNOUNCE") ||
+	    (has_sub_ci(t, strlen(t), "mailing list") &&
+	     (has_sub_ci(t, strlen(t), "migrat") || has_sub_ci(t, strlen(t), "moving") ||
+	      has_sub_ci(t, strlen(t), "move"))))
 		return CAT_OTHER;
 	/* 4. strong bug signals */
 	if (si->syzbot || from_is_syzbot(from_addr) || title_is_splat(t) ||
