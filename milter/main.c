@@ -278,8 +278,7 @@ int main(int argc, char **argv)
 
 	mime_init();
 	dbdir = config_str(cfg, "store", "path");
-	if (store_open_mapsize(&store, dbdir, STORE_CREATE,
-			       (size_t)config_int(cfg, "store", "map_size_mb") << 20, &err) < 0) {
+	if (store_open_config(&store, cfg, NULL, STORE_CREATE, &err) < 0) {
 		log_err("%s", err.msg);
 		return 1;
 	}

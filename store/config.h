@@ -35,4 +35,16 @@ int config_try_set(struct kv_config *cfg, const char *section, const char *key,
 /* Write the documented sample (every key, default, doc) to out. */
 void config_write_sample(struct sbuf *out);
 
+/*
+ * Open the store a configuration names (open_config.c): directory dir when
+ * it is non-NULL and not empty (a --db option), else [store] path; initial
+ * map size [store] map_size_mb (0: the store's default). flags as for
+ * store_open. -1 with err naming the directory (or saying the path is
+ * empty); the caller closes *sp with store_close. cfg may be NULL (the
+ * built-in defaults).
+ */
+struct store;
+int store_open_config(struct store **sp, const struct kv_config *cfg, const char *dir,
+		      unsigned flags, struct kv_err *err);
+
 #endif

@@ -276,21 +276,10 @@ int cli_json_thread(struct json_w *w, struct store_reader *r, const struct threa
 int cli_open_store(struct cli *c, unsigned flags, struct store **s)
 {
 	struct kv_err err;
-	const char *dir = c->db;
-	size_t mapsize = 0;
 
-	if (!dir || c->config) {
-		if (!c->cfg && config_load(&c->cfg, c->config, &err) < 0)
-			return cli_error(CLI_FAIL, NULL, "%s", err.msg);
-		if (!dir)
-			dir = config_str(c->cfg, "store", "path");
-		long long mb = config_int(c->cfg, "store", "map_size_mb");
-		if (mb > 0)
-			mapsize = (size_t)mb << 20;
-	}
-	if (!dir || !*dir)
-		return cli_error(CLI_USAGE, NULL, "no store directory: give --db DIR or [store] path in --config FILE");
-	if (store_open_mapsize(s, dir, flags, mapsize, &err) < 0)
+	if (!c->cfg && config_load(&c->cfg, c->config, &err) < 0)
+		return cli_error(CLI_FAIL, NULL, "%s", err.msg);
+	if (store_open_config(s, c->cfg, c->db, flags, &err) < 0)
 		return cli_error(CLI_FAIL, NULL, "%s", err.msg);
 	return CLI_OK;
 }

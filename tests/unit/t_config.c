@@ -6,6 +6,7 @@
  */
 #include "kv.h"
 #include "config.h"
+#include "store.h"
 #include "tap.h"
 
 #include <stdio.h>
@@ -282,6 +283,37 @@ out:
 	sbuf_release(&gen);
 }
 
+/* store_open_config: --db wins over [store] path, an empty path is an
+ * error that says so, the directory is named on failure. */
+static void test_open_config(void)
+{
+	struct kv_config *cfg = NULL;
+	struct kv_err err = { "" };
+	struct store *s = NULL;
+	char *conf = kv_xasprintf("[store]\npath = %s/st-conf\nmap_size_mb = 4\n", tmpdir);
+	char *over = kv_xasprintf("%s/st-over", tmpdir);
+
+	if (!ok(load_text(conf, &cfg, &err) == 0, "config with [store] loads %s", err.msg))
+		return;
+	ok(store_open_config(&s, cfg, NULL, STORE_CREATE, &err) == 0 && s &&
+	   strstr(store_path(s), "/st-conf"), "[store] path used: %s", s ? store_path(s) : err.msg);
+	store_close(s);
+	ok(store_open_config(&s, cfg, over, STORE_CREATE, &err) == 0 && s &&
+	   strcmp(store_path(s), over) == 0, "the --db directory wins over [store] path");
+	store_close(s);
+	ok(store_open_config(&s, cfg, "", STORE_RDONLY, &err) == 0 && s &&
+	   strstr(store_path(s), "/st-conf"), "an empty --db falls back to [store] path");
+	store_close(s);
+	config_set(cfg, "store", "path", "");
+	ok(store_open_config(&s, cfg, NULL, STORE_RDONLY, &err) < 0 && !s && strstr(err.msg, "[store] path"),
+	   "an empty [store] path is an error naming it: %s", err.msg);
+	ok(store_open_config(&s, NULL, "/nonexistent/kvstore", STORE_RDONLY, &err) < 0 &&
+	   strstr(err.msg, "/nonexistent/kvstore"), "failure names the directory: %s", err.msg);
+	config_free(cfg);
+	free(conf);
+	free(over);
+}
+
 int main(void)
 {
 	if (!mkdtemp(tmpdir)) {
@@ -292,8 +324,12 @@ int main(void)
 	test_file();
 	test_errors();
 	test_sample();
+	test_open_config();
 	unlink(write_tmp("c.conf", ""));
 	unlink(write_tmp("uncommented.conf", ""));
-	rmdir(tmpdir);
+	char *rm = kv_xasprintf("rm -rf '%s'", tmpdir);
+	if (system(rm) != 0)
+		diag("could not remove %s", tmpdir);
+	free(rm);
 	return done_testing();
 }
