@@ -32,14 +32,19 @@
 #define MAX_JOBS    8
 
 static const char import_usage[] =
-	"usage: kvmarm-store import [--mbox-format=mboxrd|mboxo] [--jobs N] FILE|DIR|-\n"
+	"usage: kvmarm-store import [--mbox-format=mboxrd|mboxo] [--jobs N] INPUT...\n"
 	"\n"
-	"Record mail into the store. The input is recognised by its content:\n"
-	"an mbox (first line \"From \"), gzip-compressed or not; a maildir (a\n"
-	"directory with cur/ or new/: new/ then cur/); any other directory,\n"
-	"recursively; a single message file; '-' for stdin (mbox, gzip or one\n"
-	"message). A message already stored (same Message-ID and body) is\n"
-	"counted as already present, so importing twice is harmless.\n"
+	"Record mail into the store. Each INPUT (several may be given; every one\n"
+	"is opened before anything is stored) is recognised by its content: an\n"
+	"mbox (first line \"From \"), gzip-compressed or not; a maildir (a\n"
+	"directory with cur/ or new/: new/ then cur/, then every folder below\n"
+	"it: Maildir++ .Name folders and nested maildirs, as Dovecot,\n"
+	"offlineimap, mutt and notmuch lay them out; their state files such as\n"
+	"dovecot-uidlist or .notmuch/ are passed over); any other directory,\n"
+	"recursively (names starting with '.' left out); a single message file;\n"
+	"'-' for stdin (mbox, gzip or one message; once). A message already\n"
+	"stored (same Message-ID and body) is counted as already present, so\n"
+	"importing twice is harmless.\n"
 	"\n"
 	"  --mbox-format=F  mboxrd (default): one '>' is removed from lines\n"
 	"                   matching /^>+From /; mboxo: only from /^>From /\n"
@@ -53,15 +58,15 @@ static const char import_usage[] =
 	"and the Message-ID when there is one; the import goes on. A last message\n"
 	"cut short by the end of the input is imported when its header is\n"
 	"complete (with a note), skipped otherwise. Progress is shown on stderr\n"
-	"when it is a terminal. At the end, stdout gets three lines:\n"
-	"\"imported N\", \"already present N\", \"skipped N\".\n"
+	"when it is a terminal. At the end, stdout gets three lines counting\n"
+	"over all inputs: \"imported N\", \"already present N\", \"skipped N\".\n"
 	"\n"
 	"Exit status: 0 when the import ran (even with skipped messages), 1 when\n"
-	"the input held no mail at all, 2 usage, 3 when the input cannot be read\n"
-	"or the store fails.\n";
+	"the inputs held no mail at all, 2 usage, 3 when an input cannot be\n"
+	"opened (nothing is imported then) or the store fails.\n";
 
 static const char parse_usage[] =
-	"usage: kvmarm-store parse-only [--mbox-format=mboxrd|mboxo] [--jobs N] FILE|DIR|-\n"
+	"usage: kvmarm-store parse-only [--mbox-format=mboxrd|mboxo] [--jobs N] INPUT...\n"
 	"\n"
 	"Benchmark aid: read mail like import does and parse every message with\n"
 	"the parser (gmime), storing nothing; prints the message count, bytes and\n"
