@@ -25,7 +25,9 @@ int config_bool(const struct kv_config *cfg, const char *section, const char *ke
 /* Comma-separated list, trimmed, empty items dropped; appended to *out. */
 void config_list(const struct kv_config *cfg, const char *section, const char *key, struct strv *out);
 
-/* Override a value (command-line options). Panics on an unknown key. */
+/* Override a value (command-line options). Panics on an unknown key, and
+ * on a number, mode or boolean that does not parse; text values (strings,
+ * lists, paths, sockets) are taken as given, unchecked. */
 void config_set(struct kv_config *cfg, const char *section, const char *key, const char *value);
 /* Like config_set for values a user typed: -1 with err naming the key and
  * value when the key is unknown or the value has the wrong type. */

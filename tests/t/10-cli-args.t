@@ -119,4 +119,22 @@ is "$("$KS" --db "$DB" threads --since $MID --json | "$PYTHON" -c 'import json,s
 "$KS" --db "$DB" threads --until 2000-01-01 >/dev/null 2>&1
 is "$?" 1 "threads on a window with no mail: exit 1"
 
+# ---- a bad value in the shared config stops every program, naming it ----
+printf '[store]\npath = %s\n\n[milter]\nsyslog_facility = mial\n' "$DB" >"$T/bad.conf"
+"$KS" --config "$T/bad.conf" threads >/dev/null 2>"$T/err"
+is "$?" 3 "kvmarm-store --config with syslog_facility = mial: refused (exit 3)"
+grep -q "bad.conf:5: \[milter\] syslog_facility = 'mial' is not a syslog facility" "$T/err"
+ok $? "the error names file, line, key and value ($(cat "$T/err"))"
+if [ -x "$KV_BUILD/kvmarm-milter" ]; then
+	"$KV_BUILD/kvmarm-milter" --config "$T/bad.conf" -f >/dev/null 2>"$T/err"
+	rc=$?
+	ok $([ $rc -ne 0 ] && echo 0 || echo 1) "kvmarm-milter -f refuses it too (exit $rc)"
+	grep -q "syslog_facility = 'mial'" "$T/err"
+	ok $? "kvmarm-milter names key and value"
+fi
+printf '[milter]\nlist_ids = a.example b.example\n[store]\npath = relative/db\n' >"$T/rel.conf"
+"$KS" --config "$T/rel.conf" threads >/dev/null 2>"$T/err"
+grep -q "rel.conf:4: \[store\] path = 'relative/db' is not an absolute path" "$T/err"
+ok $? "a relative [store] path is refused, naming file and line"
+
 done_testing

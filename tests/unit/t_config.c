@@ -3,6 +3,9 @@
  * errors that name the file, key and value, list parsing, overrides, and
  * that conf/kvmarm-digest.conf documents exactly the keys of the table
  * (found through $KV_SRC, else the current directory).
+ *
+ * `t_config --sample` prints the sample: conf/kvmarm-digest.conf is
+ * regenerated with `build/tests/t_config --sample > conf/kvmarm-digest.conf`.
  */
 #include "kv.h"
 #include "config.h"
@@ -77,6 +80,43 @@ static void test_defaults(void)
 	config_free(cfg);
 }
 
+/* Lists split on commas and on white space; the good socket forms load. */
+static void test_lists_and_sockets(void)
+{
+	struct kv_config *cfg = NULL;
+	struct kv_err err = { "" };
+	struct strv sv = STRV_INIT;
+	int rc = load_text("[milter]\nlist_ids = a.example  b.example,c.example ,\td.example\n"
+			   "socket = inet:8891@localhost\n"
+			   "[reporter]\nformats = md html\n", &cfg, &err);
+	ok(rc == 0, "lists with spaces and an inet socket load %s", err.msg);
+	if (rc != 0)
+		return;
+	config_list(cfg, "milter", "list_ids", &sv);
+	ok(sv.n == 4 && !strcmp(sv.v[0], "a.example") && !strcmp(sv.v[1], "b.example") &&
+	   !strcmp(sv.v[2], "c.example") && !strcmp(sv.v[3], "d.example"),
+	   "list_ids 'a b,c , d' (spaces, commas, a tab): four ids, not one (%zu)", sv.n);
+	strv_release(&sv);
+	config_list(cfg, "reporter", "formats", &sv);
+	ok(sv.n == 2 && !strcmp(sv.v[1], "html"), "formats 'md html': two formats");
+	strv_release(&sv);
+	config_set(cfg, "reporter", "to", "A <a@x>, b@x");
+	config_list(cfg, "reporter", "to", &sv);
+	ok(sv.n == 2 && !strcmp(sv.v[0], "A <a@x>"), "a string key read as a list splits on commas only");
+	strv_release(&sv);
+	static const char *const good[] = { "unix:/run/m.sock", "local:/run/m.sock", "/run/m.sock",
+					    "inet:8891", "inet6:8891@::1" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(config_try_set(cfg, "milter", "socket", good[i], &err) == 0, "socket %s accepted", good[i]);
+	ok(config_try_set(cfg, "milter", "syslog_facility", "LOCAL3", &err) == 0, "facility names in any case");
+	ok(config_try_set(cfg, "milter", "syslog_facility", "mial", &err) < 0 && strstr(err.msg, "mial"),
+	   "config_try_set refuses a bad facility: %s", err.msg);
+	ok(config_try_set(cfg, "milter", "pid_file", "", &err) == 0, "an empty path (none) is fine");
+	config_set(cfg, "store", "path", "rel/db");
+	is_str(config_str(cfg, "store", "path"), "rel/db", "config_set takes a text value as given (milter --db)");
+	config_free(cfg);
+}
+
 static void test_file(void)
 {
 	struct kv_config *cfg = NULL;
@@ -144,6 +184,27 @@ static void test_errors(void)
 		{ "[llm]\ntemperature = warm\n", "temperature", "'warm'", "bad double names key and value" },
 		{ "[milter]\nsocket_mode = 0990\n", "socket_mode", "'0990'", "bad octal mode" },
 		{ "path = /x\n", "c.conf", "", "key outside a section" },
+		{ "[milter]\nsyslog_facility = mial\n", "syslog_facility = 'mial'", "not a syslog facility",
+		  "a misspelt syslog facility names key and value" },
+		{ "[milter]\nsyslog_facility = mail\n\n# the list\nlist_ids = a b\n[reporter]\nformats = md pdf\n",
+		  "c.conf:7:", "has 'pdf', which is not one of md|html|json", "a bad list item: named with file and line" },
+		{ "[reporter]\ntransport = smpt\n", "transport = 'smpt'", "not one of sendmail|smtp", "transport choices" },
+		{ "[reporter]\nlanguage = fr\n", "c.conf:2: [reporter] language = 'fr'", "not one of zh|en", "language choices" },
+		{ "[store]\npath = var/lib/kv\n", "c.conf:2: [store] path = 'var/lib/kv'", "not an absolute path",
+		  "a relative store path" },
+		{ "[milter]\nspool_dir = spool\n", "spool_dir = 'spool'", "absolute", "a relative spool_dir" },
+		{ "[reporter]\nsendmail_path = sendmail\n", "sendmail_path", "absolute", "a relative sendmail_path" },
+		{ "[milter]\nsocket = unix:run/m.sock\n", "socket = 'unix:run/m.sock'", "not a milter socket",
+		  "a relative unix socket" },
+		{ "[milter]\nsocket = inet:99999@localhost\n", "'inet:99999@localhost'", "not a milter socket",
+		  "a port out of range" },
+		{ "[milter]\nsocket = /tmp/x.sock\nsocket = tcp:25\n", "c.conf:3: [milter] socket = 'tcp:25'",
+		  "not a milter socket", "a set twice: the last line (the one GKeyFile keeps) is named" },
+		{ "[store]\n\n# comment\n  map_size_mb=12x\n", "c.conf:4: [store] map_size_mb", "not an integer",
+		  "the line is found under blank lines, comments and indentation" },
+		{ "[store]\npath = /x\n[llm]\nbase = x\n", "c.conf:4: unknown key 'base'", "[llm]",
+		  "an unknown key: file and line" },
+		{ "[store]\npath = /x\n[stroe]\n", "c.conf:3: unknown section [stroe]", "", "an unknown section: its line" },
 		{ "[store\n", "c.conf", "", "broken section line" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -232,8 +293,9 @@ static void test_sample(void)
 		}
 	ok(all_in, "every table key is documented in conf/kvmarm-digest.conf");
 	ok(none_extra, "every key in conf/kvmarm-digest.conf is in the table");
-	ok(len == gen.len && memcmp(data, gen.buf, len) == 0,
-	   "conf/kvmarm-digest.conf is config_write_sample's output");
+	if (!ok(len == gen.len && memcmp(data, gen.buf, len) == 0,
+		"conf/kvmarm-digest.conf is config_write_sample's output"))
+		diag("regenerate it: build/tests/t_config --sample > conf/kvmarm-digest.conf");
 
 	/* the sample loads as is, and with every line uncommented it loads
 	 * and gives the defaults back */
@@ -314,14 +376,23 @@ static void test_open_config(void)
 	free(over);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+	/* the sample config is this program's output: see test_sample */
+	if (argc == 2 && !strcmp(argv[1], "--sample")) {
+		struct sbuf gen = SBUF_INIT;
+		config_write_sample(&gen);
+		fwrite(gen.buf, 1, gen.len, stdout);
+		sbuf_release(&gen);
+		return 0;
+	}
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 2;
 	}
 	test_defaults();
 	test_file();
+	test_lists_and_sockets();
 	test_errors();
 	test_sample();
 	test_open_config();
