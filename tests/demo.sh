@@ -63,6 +63,7 @@ path = $OUT/store
 socket = unix:$OUT/run/milter.sock
 socket_group = postfix
 socket_mode = 0660
+user =
 spool_dir = $OUT/spool
 pid_file = $OUT/run/milter.pid
 commit_interval_ms = 0

@@ -60,6 +60,8 @@ run() {
 [milter]
 socket = $sock
 socket_mode = 0666
+socket_group =
+user =
 spool_dir = $T/$name.spool
 commit_interval_ms = ${BENCH_COMMIT_MS:-0}
 journal_sync = $jsync

@@ -19,6 +19,8 @@ start_milter() {
 	cat > "$T/$1.conf" <<EOF
 [milter]
 socket = unix:$T/$1.sock
+socket_group =
+user =
 spool_dir = $T/$1.spool
 pid_file = $T/$1.pid
 commit_interval_ms = 0

@@ -18,6 +18,8 @@ M="$KV_SRC/tests/milter"
 cat > "$T/m.conf" <<EOF
 [milter]
 socket = unix:$T/m.sock
+socket_group =
+user =
 spool_dir = $T/spool
 pid_file = $T/m.pid
 commit_interval_ms = 0

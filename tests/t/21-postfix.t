@@ -32,6 +32,7 @@ cat > "$T/milter.conf" <<EOF
 socket = unix:$T/milter.sock
 socket_group = postfix
 socket_mode = 0660
+user =
 spool_dir = $T/spool
 pid_file = $T/milter.pid
 commit_interval_ms = 0

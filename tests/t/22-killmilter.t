@@ -26,6 +26,7 @@ cat > "$T/milter.conf" <<EOF
 [milter]
 socket = unix:$T/milter.sock
 socket_group = postfix
+user =
 spool_dir = $T/spool
 commit_interval_ms = 0
 journal_sync = ${KV_JOURNAL_SYNC:-after-answer}

@@ -83,6 +83,8 @@ track_pid $!
 cat > "$T/milter.conf" <<EOF
 [milter]
 socket = unix:$T/milter.sock
+socket_group =
+user =
 spool_dir = $T/spool
 commit_interval_ms = 0
 [store]
