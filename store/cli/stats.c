@@ -28,7 +28,8 @@ static const char stats_usage[] =
 	"{NAME: {threads, messages}}, top_senders: [{name, address, messages}],\n"
 	"flagged, flags: {NAME: count}, store: {messages, threads, ghosts, series}}.\n"
 	"\n"
-	"Exit status: 0 (also for an empty window), 2 usage, 3 store failure.\n";
+	"Exit status: 0 messages counted, 1 none in the window (the counts, all\n"
+	"zero, are printed all the same), 2 usage, 3 store failure.\n";
 
 struct sm {
 	uint64_t thread;
@@ -252,6 +253,8 @@ static int cmd_stats(struct cli *c, const struct cli_args *args)
 	}
 	if (cli_out(out.buf, out.len) < 0)
 		rc = cli_error(CLI_FAIL, cmd, "writing to stdout failed");
+	else if (a.n == 0)
+		rc = CLI_NOT_FOUND;   /* like threads, search and export on an empty window */
 out:
 	sbuf_release(&out);
 	free(senders);

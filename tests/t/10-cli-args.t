@@ -116,8 +116,14 @@ is "$("$KS" --db "$DB" stats --since $MID --json | "$PYTHON" -c 'import json,sys
 is "$("$KS" --db "$DB" search --since $MID --json subject: | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))')" "$W2" "search --since D: the same $W2"
 is "$("$KS" --db "$DB" search --json since:$MID subject: | "$PYTHON" -c 'import json,sys; print(len(json.load(sys.stdin)))')" "$W2" "search since:D: the same as --since D"
 is "$("$KS" --db "$DB" threads --since $MID --json | "$PYTHON" -c 'import json,sys; print(sum(t["messages"] for t in json.load(sys.stdin)))')" "$W2" "threads --since D: the window's $W2 messages"
-"$KS" --db "$DB" threads --until 2000-01-01 >/dev/null 2>&1
-is "$?" 1 "threads on a window with no mail: exit 1"
+for c in threads stats export; do
+	"$KS" --db "$DB" $c --until 2000-01-01 >/dev/null 2>&1
+	is "$?" 1 "$c on a window with no mail: exit 1"
+done
+"$KS" --db "$DB" search --until 2000-01-01 subject: >/dev/null 2>&1
+is "$?" 1 "search on a window with no mail: exit 1"
+"$KS" --db "$DB" stats --json --until 2000-01-01 2>/dev/null | "$PYTHON" -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["messages"] == 0 else 1)'
+ok $? "stats on an empty window still prints its (zero) counts"
 
 # ---- a bad value in the shared config stops every program, naming it ----
 printf '[store]\npath = %s\n\n[milter]\nsyslog_facility = mial\n' "$DB" >"$T/bad.conf"
