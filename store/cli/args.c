@@ -214,7 +214,11 @@ int cli_args_parse(struct cli *c, const struct cli_cmd *const *cmds, size_t ncmd
 	if (help) {
 		const char *usage = a->cmd->usage;
 		cli_args_release(a);
-		return cli_usage(usage, CLI_OK);
+		cli_usage(usage, CLI_OK);
+		fputs("\nOptions may stand before or after the arguments, in any order; `--`\n"
+		      "ends them. --db DIR or --config FILE selects the store (see\n"
+		      "`kvmarm-store --help`).\n", stdout);
+		return CLI_OK;
 	}
 	return CLI_OK;
 }
