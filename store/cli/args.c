@@ -305,7 +305,7 @@ int cli_window_check(const struct cli_window *w, const char *cmd)
 	return 0;
 }
 
-int cli_window_args(const struct cli_args *a, struct cli_window *w)
+int cli_window_opts(const struct cli_args *a, struct cli_window *w)
 {
 	for (size_t i = 0; i < a->no; i++) {
 		if (a->o[i].id != OPT_SINCE && a->o[i].id != OPT_UNTIL)
@@ -314,6 +314,13 @@ int cli_window_args(const struct cli_args *a, struct cli_window *w)
 		if (cli_window_set(w, a->name, u ? "--until" : "--since", a->o[i].val, u) < 0)
 			return -1;
 	}
+	return 0;
+}
+
+int cli_window_args(const struct cli_args *a, struct cli_window *w)
+{
+	if (cli_window_opts(a, w) < 0)
+		return -1;
 	return cli_window_check(w, a->name);
 }
 

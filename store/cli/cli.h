@@ -124,8 +124,10 @@ struct cli_window {
 #define CLI_WINDOW_ALL { INT64_MIN, INT64_MAX, 0 }
 /* Set one bound from text; what names it in the error ("--since", "since:"). */
 int cli_window_set(struct cli_window *w, const char *cmd, const char *what, const char *val, int is_until);
-/* The --since/--until options of a, then the check that since < until.
- * 0, or -1 after a usage message. */
+/* The --since/--until options of a into w (cli_window_opts), then the
+ * check that since < until (cli_window_args). 0, or -1 after a usage
+ * message. */
+int cli_window_opts(const struct cli_args *a, struct cli_window *w);
 int cli_window_args(const struct cli_args *a, struct cli_window *w);
 int cli_window_check(const struct cli_window *w, const char *cmd);
 /* A bound as ISO 8601 UTC, or NULL when open (buf >= 32 bytes). */

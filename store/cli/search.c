@@ -154,13 +154,8 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 	if (!a->npos)
 		return cli_args_error(a, "no search terms given");
 	memset(&q, 0, sizeof(q));
-	rc = CLI_OK;
 	/* --since/--until and since:/until: terms set the same window */
-	for (size_t i = 0; i < a->no && rc == CLI_OK; i++)
-		if (a->o[i].id == OPT_SINCE || a->o[i].id == OPT_UNTIL)
-			if (cli_window_set(&win, cmd, a->o[i].id == OPT_SINCE ? "--since" : "--until",
-					   a->o[i].val, a->o[i].id == OPT_UNTIL) < 0)
-				rc = CLI_USAGE;
+	rc = cli_window_opts(a, &win) < 0 ? CLI_USAGE : CLI_OK;
 	for (size_t i = 0; i < a->npos && rc == CLI_OK; i++) {
 		const char *t = a->pos[i];
 		if (!strncmp(t, "from:", 5))
