@@ -159,10 +159,6 @@ static const char *choices_of(const struct cfg_key *k)
 	return NULL;
 }
 
-struct kv_config {
-	char *values[NKEYS];   /* NULL: the table default */
-};
-
 static const char *type_name(enum cfg_type t)
 {
 	switch (t) {
@@ -270,6 +266,77 @@ static int parse_bool(const char *s, int *out)
 	}
 	return -1;
 }
+
+/* The range of integer keys whose use has one (the milter checks
+ * journal_flush_ms itself), and the URL schemes of the URL keys. */
+static const struct {
+	const char *section, *key;
+	long long min, max;
+} key_ranges[] = {
+	{ "store", "map_size_mb", 1, 1 << 20 },
+	{ "milter", "max_message_size", 1, 1LL << 40 },
+	{ "milter", "commit_interval_ms", 0, 60000 },
+	{ "milter", "timeout", 1, 86400 },
+	{ "reporter", "large_thread", 1, 1000000 },
+	{ "llm", "timeout", 1, 86400 },
+	{ "llm", "max_concurrency", 1, 64 },
+	{ "llm", "max_input_tokens", 1, 10000000 },
+	{ "llm", "max_output_tokens", 1, 1000000 },
+	{ "llm", "retries", 0, 100 },
+	{ "llm", "deadline", 1, 7 * 86400 },
+};
+
+static const struct {
+	const char *section, *key, *schemes;
+} key_urls[] = {
+	{ "reporter", "smtp_url", "smtp://|smtps://" },
+	{ "reporter", "lore_url", "http://|https://" },
+	{ "llm", "base_url", "http://|https://" },
+};
+
+/* Does v start with one of schemes ("a://|b://")? */
+static int has_scheme(const char *schemes, const char *v)
+{
+	for (const char *c = schemes; *c;) {
+		size_t m = strcspn(c, "|");
+		if (!strncmp(v, c, m) && v[m])
+			return 1;
+		c += m;
+		if (*c)
+			c++;
+	}
+	return 0;
+}
+
+/* Checks beyond the type: ranges, URL schemes, the reporter's zone. 0, or
+ * -1 with why. */
+static int check_rules(const struct cfg_key *k, const char *v, char *why, size_t n)
+{
+	long long ll;
+	struct kv_err err;
+	int off;
+	for (size_t i = 0; i < sizeof(key_ranges) / sizeof(key_ranges[0]); i++)
+		if (!strcmp(key_ranges[i].section, k->section) && !strcmp(key_ranges[i].key, k->key) &&
+		    parse_ll(v, &ll) == 0 && (ll < key_ranges[i].min || ll > key_ranges[i].max)) {
+			snprintf(why, n, "is out of range (%lld to %lld)", key_ranges[i].min, key_ranges[i].max);
+			return -1;
+		}
+	for (size_t i = 0; i < sizeof(key_urls) / sizeof(key_urls[0]); i++)
+		if (!strcmp(key_urls[i].section, k->section) && !strcmp(key_urls[i].key, k->key) && *v &&
+		    !has_scheme(key_urls[i].schemes, v)) {
+			snprintf(why, n, "is not a URL starting with %s", key_urls[i].schemes);
+			return -1;
+		}
+	if (!strcmp(k->section, "reporter") && !strcmp(k->key, "timezone") && kv_zone_offset(v, 0, &off, &err) < 0) {
+		snprintf(why, n, "is not a time zone (an IANA name such as Europe/London or UTC)");
+		return -1;
+	}
+	return 0;
+}
+
+struct kv_config {
+	char *values[NKEYS];   /* NULL: the table default */
+};
 
 /* Items of a list value: separated by commas, and by white space too when
  * spaces is set; trimmed, empty items dropped; appended to out. */
@@ -382,7 +449,7 @@ static int check_value(const struct cfg_key *k, const char *v, char *why, size_t
 		break;
 	}
 	if (!bad)
-		return 0;
+		return check_rules(k, v, why, n);
 	if (!*bad)
 		snprintf(why, n, "is not one of %s", choices);
 	else

@@ -140,7 +140,7 @@ static void test_file(void)
 			   "formats = html\n"
 			   "[llm]\n"
 			   "temperature = 0.75\n"
-			   "timeout = -3\n", &cfg, &err);
+			   "timeout = 30\n", &cfg, &err);
 	ok(rc == 0, "file with overrides loads %s", err.msg);
 	if (rc != 0)
 		return;
@@ -156,7 +156,7 @@ static void test_file(void)
 	ok(sv.n == 1 && !strcmp(sv.v[0], "html"), "single-item list");
 	strv_release(&sv);
 	ok(config_double(cfg, "llm", "temperature") == 0.75, "double");
-	is_int(config_int(cfg, "llm", "timeout"), -3, "negative int");
+	is_int(config_int(cfg, "llm", "timeout"), 30, "int in its range");
 	is_str(config_str(cfg, "reporter", "language"), "zh", "keys not in the file keep defaults");
 
 	config_set(cfg, "reporter", "language", "en");
@@ -209,6 +209,12 @@ static void test_errors(void)
 		{ "[store]\npath = /x\n[llm]\nbase = x\n", "c.conf:4: unknown key 'base'", "[llm]",
 		  "an unknown key: file and line" },
 		{ "[store]\npath = /x\n[stroe]\n", "c.conf:3: unknown section [stroe]", "", "an unknown section: its line" },
+		{ "[llm]\ntimeout = -3\n", "[llm] timeout = '-3'", "out of range (1 to 86400)", "a negative timeout" },
+		{ "[store]\nmap_size_mb = 0\n", "map_size_mb = '0'", "out of range", "a zero map size" },
+		{ "[llm]\nmax_concurrency = 500\n", "max_concurrency = '500'", "out of range (1 to 64)", "too many requests at once" },
+		{ "[reporter]\nsmtp_url = 127.0.0.1:25\n", "smtp_url = '127.0.0.1:25'", "smtp://|smtps://", "an SMTP URL without scheme" },
+		{ "[llm]\nbase_url = localhost:8080/v1\n", "base_url", "http://|https://", "an LLM URL without scheme" },
+		{ "[reporter]\ntimezone = Asia/Shangai\n", "timezone = 'Asia/Shangai'", "not a time zone", "a misspelt zone" },
 		{ "[store\n", "c.conf", "", "broken section line" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
