@@ -140,6 +140,22 @@ static const struct cfg_key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
+/* Is v one of alts ("a|b|c"), or with prefix set, does it start with one
+ * (and go on)? */
+static int one_of(const char *alts, const char *v, int prefix)
+{
+	size_t n = strlen(v);
+	for (const char *c = alts; *c;) {
+		size_t m = strcspn(c, "|");
+		if (prefix ? m < n && !strncmp(v, c, m) : m == n && !strncmp(c, v, n))
+			return 1;
+		c += m;
+		if (*c)
+			c++;
+	}
+	return 0;
+}
+
 /* The only values some keys may take ("a|b"): a string's value, each item
  * of a list. (Values the milter checks itself at start, on_error and
  * journal_sync, are left to it.) */
@@ -294,20 +310,6 @@ static const struct {
 	{ "llm", "base_url", "http://|https://" },
 };
 
-/* Does v start with one of schemes ("a://|b://")? */
-static int has_scheme(const char *schemes, const char *v)
-{
-	for (const char *c = schemes; *c;) {
-		size_t m = strcspn(c, "|");
-		if (!strncmp(v, c, m) && v[m])
-			return 1;
-		c += m;
-		if (*c)
-			c++;
-	}
-	return 0;
-}
-
 /* Checks beyond the type: ranges, URL schemes, the reporter's zone. 0, or
  * -1 with why. */
 static int check_rules(const struct cfg_key *k, const char *v, char *why, size_t n)
@@ -323,7 +325,7 @@ static int check_rules(const struct cfg_key *k, const char *v, char *why, size_t
 		}
 	for (size_t i = 0; i < sizeof(key_urls) / sizeof(key_urls[0]); i++)
 		if (!strcmp(key_urls[i].section, k->section) && !strcmp(key_urls[i].key, k->key) && *v &&
-		    !has_scheme(key_urls[i].schemes, v)) {
+		    !one_of(key_urls[i].schemes, v, 1)) {
 			snprintf(why, n, "is not a URL starting with %s", key_urls[i].schemes);
 			return -1;
 		}
@@ -358,21 +360,6 @@ static void split_list(const char *p, int spaces, struct strv *out)
 	}
 }
 
-/* Is word one of choices ("a|b|c")? */
-static int is_choice(const char *choices, const char *word)
-{
-	size_t n = strlen(word);
-	for (const char *c = choices; *c;) {
-		size_t m = strcspn(c, "|");
-		if (m == n && !strncmp(c, word, n))
-			return 1;
-		c += m;
-		if (*c)
-			c++;
-	}
-	return 0;
-}
-
 /* A milter socket as libmilter takes it: unix:/PATH (or local:/PATH, or a
  * bare /PATH), inet:PORT[@HOST] or inet6:PORT[@HOST]. */
 static int is_socket(const char *v)
@@ -404,14 +391,14 @@ static int check_value(const struct cfg_key *k, const char *v, char *why, size_t
 
 	switch (k->type) {
 	case CFG_STR:
-		if (choices && !is_choice(choices, v))
+		if (choices && !one_of(choices, v, 0))
 			bad = "";
 		break;
 	case CFG_LIST: {
 		struct strv items = STRV_INIT;
 		split_list(v, 1, &items);
 		for (size_t i = 0; choices && i < items.n; i++)
-			if (!is_choice(choices, items.v[i])) {
+			if (!one_of(choices, items.v[i], 0)) {
 				snprintf(why, n, "has '%s', which is not one of %s", items.v[i], choices);
 				strv_release(&items);
 				return -1;
