@@ -12,8 +12,9 @@
 #include "facts.h"
 #include "store.h"
 #include "body.h"
+#include "subject.h"
 #include "mime.h"
-#include "llm.h"
+#include "memory.h"
 
 static const char *const status_names[DST_COUNT] = {
 	"applied", "queued", "nak", "changes_requested", "new_version",
@@ -373,7 +374,7 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 	free(members);
 	if (rc < 0)
 		return -1;
-	t->last_summary = llm_last_summary(r, tid);
+	t->last_summary = memory_last(r, tid);
 	facts_text(t);
 	return 0;
 }

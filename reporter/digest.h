@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kv.h"
-#include "subject.h"
+#include "category.h"
 
 struct store_reader;
 

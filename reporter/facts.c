@@ -13,6 +13,7 @@
 #include "facts.h"
 #include "store.h"
 #include "body.h"
+#include "category.h"
 #include "subject.h"
 
 /* ---- pure scanners ---- */

@@ -60,10 +60,10 @@ cat > "$OUT/kvmarm-digest.conf" <<EOF
 [store]
 path = $OUT/store
 [milter]
+run_as_root = true
 socket = unix:$OUT/run/milter.sock
 socket_group = postfix
 socket_mode = 0660
-user =
 spool_dir = $OUT/spool
 pid_file = $OUT/run/milter.pid
 commit_interval_ms = 0

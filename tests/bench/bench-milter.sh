@@ -58,10 +58,10 @@ run() {
 	kvmarm)
 		cat > "$T/$name.conf" <<EOF
 [milter]
+run_as_root = true
 socket = $sock
 socket_mode = 0666
 socket_group =
-user =
 spool_dir = $T/$name.spool
 commit_interval_ms = ${BENCH_COMMIT_MS:-0}
 journal_sync = $jsync

@@ -17,9 +17,9 @@ on_exit "umount '$T/small'"
 M="$KV_SRC/tests/milter"
 cat > "$T/m.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/m.sock
 socket_group =
-user =
 spool_dir = $T/spool
 pid_file = $T/m.pid
 commit_interval_ms = 0

@@ -29,10 +29,10 @@ track_pid $!
 
 cat > "$T/milter.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/milter.sock
 socket_group = postfix
 socket_mode = 0660
-user =
 spool_dir = $T/spool
 pid_file = $T/milter.pid
 commit_interval_ms = 0

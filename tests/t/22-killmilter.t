@@ -24,9 +24,9 @@ SMTPPORT=$(free_port)
 chmod 755 "$T"
 cat > "$T/milter.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/milter.sock
 socket_group = postfix
-user =
 spool_dir = $T/spool
 commit_interval_ms = 0
 journal_sync = ${KV_JOURNAL_SYNC:-after-answer}

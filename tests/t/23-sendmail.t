@@ -82,9 +82,9 @@ ok $? "sendmail.cf built with m4"
 track_pid $!
 cat > "$T/milter.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/milter.sock
 socket_group =
-user =
 spool_dir = $T/spool
 commit_interval_ms = 0
 [store]
