@@ -574,8 +574,7 @@ int main(int argc, char **argv)
 	}
 
 	mime_init();
-	if (store_open_mapsize(&store, dbdir, STORE_CREATE,
-			       (size_t)config_int(cfg, "store", "map_size_mb") << 20, &err) < 0) {
+	if (store_open_config(&store, cfg, NULL, STORE_CREATE, &err) < 0) {
 		startup_fail("%s", err.msg);
 		goto fail_files;
 	}

@@ -540,12 +540,12 @@ int main(int argc, char **argv)
 
 	mime_init();
 	http_init();
-	const char *db = c.o.db ? c.o.db : config_str(c.cfg, "store", "path");
 	unsigned flags = 0;
-	if (store_open(&c.store, db, flags, &err) < 0) {
+	if (store_open_config(&c.store, c.cfg, c.o.db, flags, &err) < 0) {
 		/* a dry run may read a store it cannot write */
-		if (!(c.o.once && c.o.no_send) || store_open(&c.store, db, STORE_RDONLY, &err) < 0) {
-			log_err("store %s: %s", db, err.msg);
+		if (!(c.o.once && c.o.no_send) ||
+		    store_open_config(&c.store, c.cfg, c.o.db, STORE_RDONLY, &err) < 0) {
+			log_err("store %s", err.msg);
 			strv_release(&c.formats);
 			config_free(c.cfg);
 			return EX_FAIL;

@@ -10,6 +10,7 @@
  * config_set is for start-up (command-line options), before threads exist.
  */
 #include "config.h"
+#include "log.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -18,7 +19,14 @@
 #include <strings.h>
 #include <glib.h>
 
-enum cfg_type { CFG_STR, CFG_INT, CFG_DOUBLE, CFG_BOOL, CFG_LIST, CFG_MODE };
+/*
+ * CFG_LIST: items separated by commas or white space (both, as people
+ * type them). CFG_PATH: an absolute path, or empty: the daemons leave
+ * their start directory, so a relative path would change meaning.
+ * CFG_FACILITY: a syslog facility name. CFG_SOCKET: a milter socket.
+ */
+enum cfg_type { CFG_STR, CFG_INT, CFG_DOUBLE, CFG_BOOL, CFG_LIST, CFG_MODE, CFG_PATH, CFG_FACILITY,
+		CFG_SOCKET };
 
 struct cfg_key {
 	const char *section;
@@ -30,37 +38,37 @@ struct cfg_key {
 
 static const struct cfg_key keys[] = {
 	/* [store] */
-	{ "store", "path", CFG_STR, "/var/lib/kvmarm-digest/store",
+	{ "store", "path", CFG_PATH, "/var/lib/kvmarm-digest/store",
 	  "Directory of the LMDB message store (created if missing)." },
 	{ "store", "map_size_mb", CFG_INT, "256",
 	  "Initial LMDB map size in MB; the map grows by itself when full." },
 
 	/* [milter] */
-	{ "milter", "socket", CFG_STR, "unix:/run/kvmarm-digest/milter.sock",
-	  "Milter socket: unix:/path, inet:port@host or inet6:port@host." },
+	{ "milter", "socket", CFG_SOCKET, "unix:/var/spool/postfix/kvmarm/milter.sock",
+	  "Milter socket: unix:/path, inet:port@host or inet6:port@host. The default lies inside Postfix's chroot (Debian runs smtpd chrooted in /var/spool/postfix), where Postfix names it unix:/kvmarm/milter.sock." },
 	{ "milter", "socket_owner", CFG_STR, "",
 	  "Owner of the unix socket (empty: the user the milter runs as)." },
-	{ "milter", "socket_group", CFG_STR, "",
-	  "Group of the unix socket, e.g. postfix (empty: unchanged)." },
+	{ "milter", "socket_group", CFG_STR, "postfix",
+	  "Group of the unix socket; Postfix's smtpd runs in group postfix (empty: unchanged)." },
 	{ "milter", "socket_mode", CFG_MODE, "0660",
 	  "Permissions of the unix socket, octal; the MTA must be able to connect." },
 	{ "milter", "list_ids", CFG_LIST, "kvmarm.lists.linux.dev, kvmarm.lists.cs.columbia.edu",
-	  "List-Id values to record, comma-separated; other mail passes unrecorded." },
+	  "List-Id values to record; other mail passes unrecorded." },
 	{ "milter", "user", CFG_STR, "",
-	  "User to switch to after opening the socket (empty: stay)." },
+	  "User to switch to after opening the socket (empty: kvmarm, the system user the Debian package creates, when started as root; see run_as_root)." },
 	{ "milter", "group", CFG_STR, "",
 	  "Group to switch to after opening the socket (empty: the user's group)." },
 	{ "milter", "run_as_root", CFG_BOOL, "false",
 	  "When started as root with user empty, the milter switches to the user kvmarm, or refuses to start when that user does not exist; true lets it stay root instead (also required for a user that is root)." },
-	{ "milter", "pid_file", CFG_STR, "",
+	{ "milter", "pid_file", CFG_PATH, "",
 	  "File to write the daemon's process id to (empty: none)." },
-	{ "milter", "syslog_facility", CFG_STR, "mail",
+	{ "milter", "syslog_facility", CFG_FACILITY, "mail",
 	  "Syslog facility: mail, daemon, user or local0 to local7." },
 	{ "milter", "max_message_size", CFG_INT, "67108864",
 	  "Largest message in bytes to record; larger ones pass unrecorded, logged." },
 	{ "milter", "on_error", CFG_STR, "accept",
 	  "When the store fails: accept (let the mail through) or tempfail." },
-	{ "milter", "spool_dir", CFG_STR, "/var/spool/kvmarm-digest",
+	{ "milter", "spool_dir", CFG_PATH, "/var/spool/kvmarm-digest",
 	  "Where messages wait when the store cannot take them; replayed later." },
 	{ "milter", "journal_sync", CFG_STR, "after-answer",
 	  "When the journal is flushed to disk: after-answer (the mail is written to the journal when the milter answers, which survives a crash or kill of the milter; fdatasync follows, see journal_flush_ms) or before-answer (the answer waits for the fdatasync, shared by the mails that arrive meanwhile: survives a power loss from the answer on, but every answer waits for the disk)." },
@@ -78,23 +86,23 @@ static const struct cfg_key keys[] = {
 	  "Language of the digest text: zh or en." },
 	{ "reporter", "schedule", CFG_STR, "Mon 08:00",
 	  "When the daemon sends the digest: weekday and time in the timezone above." },
-	{ "reporter", "output_dir", CFG_STR, "/var/lib/kvmarm-digest/archive",
+	{ "reporter", "output_dir", CFG_PATH, "/var/lib/kvmarm-digest/archive",
 	  "Directory where each digest is archived." },
 	{ "reporter", "formats", CFG_LIST, "md,html,json",
-	  "Formats to write, comma-separated: md, html, json." },
+	  "Formats to write: md, html, json." },
 	{ "reporter", "from", CFG_STR, "kvmarm-digest@localhost",
 	  "From address of the digest mail." },
 	{ "reporter", "to", CFG_STR, "kvmarm-digest@localhost",
 	  "Recipients of the digest mail, comma-separated." },
 	{ "reporter", "transport", CFG_STR, "sendmail",
 	  "How the digest is sent: sendmail or smtp." },
-	{ "reporter", "sendmail_path", CFG_STR, "/usr/sbin/sendmail",
+	{ "reporter", "sendmail_path", CFG_PATH, "/usr/sbin/sendmail",
 	  "The sendmail program for transport = sendmail." },
 	{ "reporter", "smtp_url", CFG_STR, "smtp://127.0.0.1:25",
 	  "SMTP server for transport = smtp (smtp:// or smtps://)." },
 	{ "reporter", "smtp_user", CFG_STR, "",
 	  "SMTP user name (empty: no authentication)." },
-	{ "reporter", "smtp_password_file", CFG_STR, "",
+	{ "reporter", "smtp_password_file", CFG_PATH, "",
 	  "File holding the SMTP password (kept out of this file)." },
 	{ "reporter", "smtp_starttls", CFG_BOOL, "true",
 	  "Require STARTTLS on smtp:// connections." },
@@ -110,7 +118,7 @@ static const struct cfg_key keys[] = {
 	  "OpenAI-compatible API base URL (empty: no LLM, extractive summaries)." },
 	{ "llm", "model", CFG_STR, "",
 	  "Model name sent with each request." },
-	{ "llm", "api_key_file", CFG_STR, "",
+	{ "llm", "api_key_file", CFG_PATH, "",
 	  "File holding the API key (read at start)." },
 	{ "llm", "api_key_env", CFG_STR, "KVMARM_LLM_API_KEY",
 	  "Environment variable holding the API key, used when api_key_file is empty." },
@@ -134,9 +142,40 @@ static const struct cfg_key keys[] = {
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
 
-struct kv_config {
-	char *values[NKEYS];   /* NULL: the table default */
+/* Is v one of alts ("a|b|c"), or with prefix set, does it start with one
+ * (and go on)? */
+static int one_of(const char *alts, const char *v, int prefix)
+{
+	size_t n = strlen(v);
+	for (const char *c = alts; *c;) {
+		size_t m = strcspn(c, "|");
+		if (prefix ? m < n && !strncmp(v, c, m) : m == n && !strncmp(c, v, n))
+			return 1;
+		c += m;
+		if (*c)
+			c++;
+	}
+	return 0;
+}
+
+/* The only values some keys may take ("a|b"): a string's value, each item
+ * of a list. (Values the milter checks itself at start, on_error and
+ * journal_sync, are left to it.) */
+static const struct {
+	const char *section, *key, *choices;
+} key_choices[] = {
+	{ "reporter", "language", "zh|en" },
+	{ "reporter", "formats", "md|html|json" },
+	{ "reporter", "transport", "sendmail|smtp" },
 };
+
+static const char *choices_of(const struct cfg_key *k)
+{
+	for (size_t i = 0; i < sizeof(key_choices) / sizeof(key_choices[0]); i++)
+		if (!strcmp(key_choices[i].section, k->section) && !strcmp(key_choices[i].key, k->key))
+			return key_choices[i].choices;
+	return NULL;
+}
 
 static const char *type_name(enum cfg_type t)
 {
@@ -147,6 +186,9 @@ static const char *type_name(enum cfg_type t)
 	case CFG_BOOL: return "boolean";
 	case CFG_LIST: return "list";
 	case CFG_MODE: return "octal mode";
+	case CFG_PATH: return "absolute path";
+	case CFG_FACILITY: return "syslog facility";
+	case CFG_SOCKET: return "milter socket";
 	}
 	kv_panic("config: bad type %d", (int)t);
 }
@@ -243,27 +285,209 @@ static int parse_bool(const char *s, int *out)
 	return -1;
 }
 
-/* Is value acceptable for key k? "" on success, else why not. */
-static const char *check_value(const struct cfg_key *k, const char *v)
+/* The range of integer keys whose use has one (the milter checks
+ * journal_flush_ms itself), and the URL schemes of the URL keys. */
+static const struct {
+	const char *section, *key;
+	long long min, max;
+} key_ranges[] = {
+	{ "store", "map_size_mb", 1, 1 << 20 },
+	{ "milter", "max_message_size", 1, 1LL << 40 },
+	{ "milter", "commit_interval_ms", 0, 60000 },
+	{ "milter", "timeout", 1, 86400 },
+	{ "reporter", "large_thread", 1, 1000000 },
+	{ "llm", "timeout", 1, 86400 },
+	{ "llm", "max_concurrency", 1, 64 },
+	{ "llm", "max_input_tokens", 1, 10000000 },
+	{ "llm", "max_output_tokens", 1, 1000000 },
+	{ "llm", "retries", 0, 100 },
+	{ "llm", "deadline", 1, 7 * 86400 },
+};
+
+static const struct {
+	const char *section, *key, *schemes;
+} key_urls[] = {
+	{ "reporter", "smtp_url", "smtp://|smtps://" },
+	{ "reporter", "lore_url", "http://|https://" },
+	{ "llm", "base_url", "http://|https://" },
+};
+
+/* Checks beyond the type: ranges, URL schemes, the reporter's zone. 0, or
+ * -1 with why. */
+static int check_rules(const struct cfg_key *k, const char *v, char *why, size_t n)
+{
+	long long ll;
+	struct kv_err err;
+	int off;
+	for (size_t i = 0; i < sizeof(key_ranges) / sizeof(key_ranges[0]); i++)
+		if (!strcmp(key_ranges[i].section, k->section) && !strcmp(key_ranges[i].key, k->key) &&
+		    parse_ll(v, &ll) == 0 && (ll < key_ranges[i].min || ll > key_ranges[i].max)) {
+			snprintf(why, n, "is out of range (%lld to %lld)", key_ranges[i].min, key_ranges[i].max);
+			return -1;
+		}
+	for (size_t i = 0; i < sizeof(key_urls) / sizeof(key_urls[0]); i++)
+		if (!strcmp(key_urls[i].section, k->section) && !strcmp(key_urls[i].key, k->key) && *v &&
+		    !one_of(key_urls[i].schemes, v, 1)) {
+			snprintf(why, n, "is not a URL starting with %s", key_urls[i].schemes);
+			return -1;
+		}
+	if (!strcmp(k->section, "reporter") && !strcmp(k->key, "timezone") && kv_zone_offset(v, 0, &off, &err) < 0) {
+		snprintf(why, n, "is not a time zone (an IANA name such as Europe/London or UTC)");
+		return -1;
+	}
+	return 0;
+}
+
+struct kv_config {
+	char *values[NKEYS];   /* NULL: the table default */
+};
+
+/* Items of a list value: separated by commas, and by white space too when
+ * spaces is set; trimmed, empty items dropped; appended to out. */
+static void split_list(const char *p, int spaces, struct strv *out)
+{
+	const char *seps = spaces ? ", \t" : ",";
+	while (*p) {
+		size_t n = strcspn(p, seps);
+		const char *s = p;
+		while (n > 0 && (*s == ' ' || *s == '\t'))
+			s++, n--;
+		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+			n--;
+		if (n > 0)
+			strv_push_owned(out, kv_xstrndup(s, n));
+		p += strcspn(p, seps);
+		if (*p)
+			p++;
+	}
+}
+
+/* A milter socket as libmilter takes it: unix:/PATH (or local:/PATH, or a
+ * bare /PATH), inet:PORT[@HOST] or inet6:PORT[@HOST]. */
+static int is_socket(const char *v)
+{
+	const char *p;
+	if (!strncmp(v, "unix:", 5) || !strncmp(v, "local:", 6))
+		return strchr(v, ':')[1] == '/';
+	if (v[0] == '/')
+		return 1;
+	if (!strncmp(v, "inet:", 5))
+		p = v + 5;
+	else if (!strncmp(v, "inet6:", 6))
+		p = v + 6;
+	else
+		return 0;
+	size_t d = strspn(p, "0123456789");
+	long port = d && d < 6 ? strtol(p, NULL, 10) : 0;
+	return port > 0 && port < 65536 && (p[d] == 0 || (p[d] == '@' && p[d + 1]));
+}
+
+/* Is value v acceptable for key k? 0, or -1 with why (a phrase that
+ * follows "[section] key = 'value' ") in why. */
+static int check_value(const struct cfg_key *k, const char *v, char *why, size_t n)
 {
 	long long ll;
 	double d;
 	int b;
+	const char *bad = NULL, *choices = choices_of(k);
 
 	switch (k->type) {
 	case CFG_STR:
-	case CFG_LIST:
-		return "";
-	case CFG_INT:
-		return parse_ll(v, &ll) == 0 ? "" : "is not an integer";
-	case CFG_MODE:
-		return parse_mode(v, &ll) == 0 ? "" : "is not an octal mode such as 0660";
-	case CFG_DOUBLE:
-		return parse_dbl(v, &d) == 0 ? "" : "is not a number";
-	case CFG_BOOL:
-		return parse_bool(v, &b) == 0 ? "" : "is not a boolean (true/false, yes/no, on/off, 1/0)";
+		if (choices && !one_of(choices, v, 0))
+			bad = "";
+		break;
+	case CFG_LIST: {
+		struct strv items = STRV_INIT;
+		split_list(v, 1, &items);
+		for (size_t i = 0; choices && i < items.n; i++)
+			if (!one_of(choices, items.v[i], 0)) {
+				snprintf(why, n, "has '%s', which is not one of %s", items.v[i], choices);
+				strv_release(&items);
+				return -1;
+			}
+		strv_release(&items);
+		break;
 	}
-	return "has an unknown type";
+	case CFG_INT:
+		if (parse_ll(v, &ll) < 0)
+			bad = "is not an integer";
+		break;
+	case CFG_MODE:
+		if (parse_mode(v, &ll) < 0)
+			bad = "is not an octal mode such as 0660";
+		break;
+	case CFG_DOUBLE:
+		if (parse_dbl(v, &d) < 0)
+			bad = "is not a number";
+		break;
+	case CFG_BOOL:
+		if (parse_bool(v, &b) < 0)
+			bad = "is not a boolean (true/false, yes/no, on/off, 1/0)";
+		break;
+	case CFG_PATH:
+		if (*v && *v != '/')
+			bad = "is not an absolute path (the daemons do not run in the directory they were started in)";
+		break;
+	case CFG_FACILITY:
+		if (log_facility(v) < 0)
+			bad = "is not a syslog facility (mail, daemon, user, local0 to local7)";
+		break;
+	case CFG_SOCKET:
+		if (!is_socket(v))
+			bad = "is not a milter socket (unix:/PATH, inet:PORT@HOST or inet6:PORT@HOST)";
+		break;
+	}
+	if (!bad)
+		return check_rules(k, v, why, n);
+	if (!*bad)
+		snprintf(why, n, "is not one of %s", choices);
+	else
+		snprintf(why, n, "%s", bad);
+	return -1;
+}
+
+/* The line of text where [section] key is set (the last time, as GKeyFile
+ * keeps the last), or of the [section] header when key is NULL; 0 when
+ * not found. */
+static unsigned find_line(const char *text, const char *section, const char *key)
+{
+	unsigned line = 0, found = 0;
+	int in = 0;
+	for (const char *p = text; *p; line++) {
+		size_t n = strcspn(p, "\n");
+		const char *l = p;
+		while (l < p + n && (*l == ' ' || *l == '\t'))
+			l++;
+		if (*l == '[') {
+			size_t sl = strlen(section);
+			in = !strncmp(l + 1, section, sl) && l[1 + sl] == ']';
+			if (in && !key)
+				found = line + 1;
+		} else if (in && key) {
+			size_t kl = strlen(key);
+			const char *e = l + kl;
+			while (*e == ' ' || *e == '\t')
+				e++;
+			if (!strncmp(l, key, kl) && *e == '=')
+				found = line + 1;
+		}
+		p += n;
+		if (*p)
+			p++;
+	}
+	return found;
+}
+
+/* "config FILE:LINE: " (without LINE when unknown) into buf. */
+static const char *where(char *buf, size_t n, const char *path, const char *text, const char *section,
+			 const char *key)
+{
+	unsigned line = find_line(text, section, key);
+	if (line)
+		snprintf(buf, n, "config %s:%u", path, line);
+	else
+		snprintf(buf, n, "config %s", path);
+	return buf;
 }
 
 int config_load(struct kv_config **out, const char *path, struct kv_err *err)
@@ -272,6 +496,8 @@ int config_load(struct kv_config **out, const char *path, struct kv_err *err)
 	GKeyFile *kf;
 	GError *gerr = NULL;
 	gchar **groups = NULL;
+	char *text = NULL, at[600], why[200];
+	size_t len = 0;
 	int rc = -1;
 
 	*out = NULL;
@@ -280,7 +506,11 @@ int config_load(struct kv_config **out, const char *path, struct kv_err *err)
 		return 0;
 	}
 	kf = g_key_file_new();
-	if (!g_key_file_load_from_file(kf, path, G_KEY_FILE_NONE, &gerr)) {
+	if (kv_read_file(path, &text, &len, err) < 0) {
+		kv_err_set(err, "config %s", err->msg);
+		goto out;
+	}
+	if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &gerr)) {
 		kv_err_set(err, "config %s: %s", path, gerr->message);
 		g_error_free(gerr);
 		goto out;
@@ -289,31 +519,32 @@ int config_load(struct kv_config **out, const char *path, struct kv_err *err)
 	for (gchar **g = groups; *g; g++) {
 		gchar **names;
 		if (!known_section(*g)) {
-			kv_err_set(err, "config %s: unknown section [%s]", path, *g);
+			kv_err_set(err, "%s: unknown section [%s]", where(at, sizeof(at), path, text, *g, NULL), *g);
 			goto out;
 		}
 		names = g_key_file_get_keys(kf, *g, NULL, NULL);
 		for (gchar **k = names; names && *k; k++) {
 			int i = find_key(*g, *k);
 			gchar *v;
-			const char *why;
 			if (i < 0) {
-				kv_err_set(err, "config %s: unknown key '%s' in section [%s]", path, *k, *g);
+				kv_err_set(err, "%s: unknown key '%s' in section [%s]",
+					   where(at, sizeof(at), path, text, *g, *k), *k, *g);
 				g_strfreev(names);
 				goto out;
 			}
 			/* get_string undoes GKeyFile's escapes (\s, \n, \\) */
 			v = g_key_file_get_string(kf, *g, *k, &gerr);
 			if (!v) {
-				kv_err_set(err, "config %s: [%s] %s: %s", path, *g, *k, gerr->message);
+				kv_err_set(err, "%s: [%s] %s: %s", where(at, sizeof(at), path, text, *g, *k), *g, *k,
+					   gerr->message);
 				g_error_free(gerr);
 				g_strfreev(names);
 				goto out;
 			}
 			g_strstrip(v);
-			why = check_value(&keys[i], v);
-			if (*why) {
-				kv_err_set(err, "config %s: [%s] %s = '%s' %s", path, *g, *k, v, why);
+			if (check_value(&keys[i], v, why, sizeof(why)) < 0) {
+				kv_err_set(err, "%s: [%s] %s = '%s' %s", where(at, sizeof(at), path, text, *g, *k), *g,
+					   *k, v, why);
 				g_free(v);
 				g_strfreev(names);
 				goto out;
@@ -326,6 +557,7 @@ int config_load(struct kv_config **out, const char *path, struct kv_err *err)
 	}
 	rc = 0;
 out:
+	free(text);
 	g_strfreev(groups);
 	g_key_file_free(kf);
 	if (rc == 0)
@@ -399,33 +631,18 @@ int config_bool(const struct kv_config *cfg, const char *section, const char *ke
 void config_list(const struct kv_config *cfg, const char *section, const char *key, struct strv *out)
 {
 	int i;
-	must_find(section, key, &i);
-	const char *p = raw_value(cfg, i);
-	while (*p) {
-		const char *e = strchr(p, ',');
-		size_t n = e ? (size_t)(e - p) : strlen(p);
-		const char *s = p;
-		while (n > 0 && (*s == ' ' || *s == '\t'))
-			s++, n--;
-		while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
-			n--;
-		if (n > 0)
-			strv_push_owned(out, kv_xstrndup(s, n));
-		if (!e)
-			break;
-		p = e + 1;
-	}
+	const struct cfg_key *k = must_find(section, key, &i);
+	split_list(raw_value(cfg, i), k->type == CFG_LIST, out);
 }
 
 int config_try_set(struct kv_config *cfg, const char *section, const char *key,
 		   const char *value, struct kv_err *err)
 {
 	int i = find_key(section, key);
-	const char *why;
+	char why[200];
 	if (i < 0)
 		return kv_err_set(err, "config: unknown key '%s' in section [%s]", key, section);
-	why = check_value(&keys[i], value);
-	if (*why)
+	if (check_value(&keys[i], value, why, sizeof(why)) < 0)
 		return kv_err_set(err, "config: [%s] %s = '%s' %s", section, key, value, why);
 	free(cfg->values[i]);
 	cfg->values[i] = kv_xstrdup(value);
@@ -436,9 +653,16 @@ void config_set(struct kv_config *cfg, const char *section, const char *key, con
 {
 	struct kv_err err;
 	int i;
-	must_find(section, key, &i);
-	/* a bad value here comes from our own code, not from a user's file
-	 * (command lines should go through config_try_set) */
+	const struct cfg_key *k = must_find(section, key, &i);
+	/* A value a getter could not read is a bug of our own code (command
+	 * lines should go through config_try_set). Text values are set as
+	 * given: the milter's --db and --socket come through here, and a
+	 * relative --db is fine in the foreground. */
+	if (k->type != CFG_INT && k->type != CFG_MODE && k->type != CFG_DOUBLE && k->type != CFG_BOOL) {
+		free(cfg->values[i]);
+		cfg->values[i] = kv_xstrdup(value);
+		return;
+	}
 	if (config_try_set(cfg, section, key, value, &err) < 0)
 		kv_panic("%s", err.msg);
 }
@@ -452,7 +676,8 @@ void config_write_sample(struct sbuf *out)
 		  "# kvmarm-reporter (--config FILE). GLib key-file syntax: [section] lines,\n"
 		  "# then \"name = value\" lines; comments on lines of their own, '#' first.\n"
 		  "# Every key is listed with its default; uncomment a line to change it.\n"
-		  "# Unknown sections or keys are an error. Lists are comma-separated;\n"
+		  "# Unknown sections or keys are an error. List items are separated by\n"
+		  "# commas or spaces; paths are absolute;\n"
 		  "# booleans are true/false (also yes/no, on/off, 1/0).\n");
 	for (size_t i = 0; i < NKEYS; i++) {
 		const struct cfg_key *k = &keys[i];
@@ -461,7 +686,8 @@ void config_write_sample(struct sbuf *out)
 			sbuf_addf(out, "\n[%s]\n", section);
 		}
 		sbuf_addf(out, "\n# %s", k->doc);
-		if (k->type != CFG_STR)
+		/* the doc line of a facility or socket already says its form */
+		if (k->type != CFG_STR && k->type != CFG_FACILITY && k->type != CFG_SOCKET)
 			sbuf_addf(out, " (%s)", type_name(k->type));
 		sbuf_addc(out, '\n');
 		if (k->def[0])

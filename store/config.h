@@ -25,7 +25,9 @@ int config_bool(const struct kv_config *cfg, const char *section, const char *ke
 /* Comma-separated list, trimmed, empty items dropped; appended to *out. */
 void config_list(const struct kv_config *cfg, const char *section, const char *key, struct strv *out);
 
-/* Override a value (command-line options). Panics on an unknown key. */
+/* Override a value (command-line options). Panics on an unknown key, and
+ * on a number, mode or boolean that does not parse; text values (strings,
+ * lists, paths, sockets) are taken as given, unchecked. */
 void config_set(struct kv_config *cfg, const char *section, const char *key, const char *value);
 /* Like config_set for values a user typed: -1 with err naming the key and
  * value when the key is unknown or the value has the wrong type. */
@@ -34,5 +36,17 @@ int config_try_set(struct kv_config *cfg, const char *section, const char *key,
 
 /* Write the documented sample (every key, default, doc) to out. */
 void config_write_sample(struct sbuf *out);
+
+/*
+ * Open the store a configuration names (open_config.c): directory dir when
+ * it is non-NULL and not empty (a --db option), else [store] path; initial
+ * map size [store] map_size_mb (0: the store's default). flags as for
+ * store_open. -1 with err naming the directory (or saying the path is
+ * empty); the caller closes *sp with store_close. cfg may be NULL (the
+ * built-in defaults).
+ */
+struct store;
+int store_open_config(struct store **sp, const struct kv_config *cfg, const char *dir,
+		      unsigned flags, struct kv_err *err);
 
 #endif

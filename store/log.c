@@ -28,18 +28,21 @@ static const struct { const char *name; int fac; } facilities[] = {
 	{ "local6", LOG_LOCAL6 }, { "local7", LOG_LOCAL7 },
 };
 
+int log_facility(const char *name)
+{
+	for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
+		if (strcasecmp(name, facilities[i].name) == 0)
+			return facilities[i].fac;
+	return -1;
+}
+
 int log_open(const char *ident, int to_syslog, const char *facility)
 {
-	int fac = LOG_MAIL, found = 0;
+	int fac = LOG_MAIL;
 
 	if (to_syslog) {
-		const char *f = facility && *facility ? facility : "mail";
-		for (size_t i = 0; i < sizeof(facilities) / sizeof(facilities[0]); i++)
-			if (strcasecmp(f, facilities[i].name) == 0) {
-				fac = facilities[i].fac;
-				found = 1;
-			}
-		if (!found)
+		fac = log_facility(facility && *facility ? facility : "mail");
+		if (fac < 0)
 			return -1;
 	}
 	pthread_mutex_lock(&log_lock);

@@ -326,15 +326,16 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* The names in dir (without "." entries), sorted. -1 with errno. */
-static int list_dir(const char *dir, struct strv *names)
+/* The names in dir, sorted: without the ones starting with '.', or with
+ * them (dots) but for "." and "..". -1 with errno. */
+static int list_dir(const char *dir, struct strv *names, int dots)
 {
 	DIR *d = opendir(dir);
 	struct dirent *de;
 	if (!d)
 		return -1;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.')
+		if (de->d_name[0] != '.' || (dots && strcmp(de->d_name, ".") && strcmp(de->d_name, "..")))
 			strv_push(names, de->d_name);
 	closedir(d);
 	if (names->n)
@@ -348,12 +349,34 @@ static int is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* A maildir is a directory holding cur/ or new/. */
+static int is_maildir(const char *path)
+{
+	char *cur = kv_xasprintf("%s/cur", path), *new = kv_xasprintf("%s/new", path);
+	int yes = is_dir(cur) || is_dir(new);
+	free(cur);
+	free(new);
+	return yes;
+}
+
+/* Files mail programs keep at the top of a maildir: not messages, and not
+ * worth a "skipped" line each. */
+static int maildir_state_file(const char *name)
+{
+	static const char *const prefix[] = { "maildirfolder", "maildirsize", "dovecot", "courierimap",
+					      "subscriptions", "mbsync", "offlineimap" };
+	for (size_t i = 0; i < sizeof(prefix) / sizeof(prefix[0]); i++)
+		if (!strncmp(name, prefix[i], strlen(prefix[i])))
+			return 1;
+	return 0;
+}
+
 static void collect(struct mbox_reader *r, const char *path, int depth);
 
 static void collect_files_of(struct mbox_reader *r, const char *dir, int depth)
 {
 	struct strv names = STRV_INIT;
-	if (list_dir(dir, &names) < 0) {
+	if (list_dir(dir, &names, 0) < 0) {
 		add_entry(r, dir, kv_xasprintf("cannot read directory: %s", strerror(errno)));
 		return;
 	}
@@ -385,28 +408,32 @@ static void collect(struct mbox_reader *r, const char *path, int depth)
 		add_entry(r, path, kv_xstrdup("directories nested too deep"));
 		return;
 	}
-	char *cur = kv_xasprintf("%s/cur", path), *new = kv_xasprintf("%s/new", path);
-	int maildir = is_dir(cur) || is_dir(new);
-	if (!maildir) {
-		free(cur);
-		free(new);
+	if (!is_maildir(path)) {
 		collect_files_of(r, path, depth);
 		return;
 	}
+	char *cur = kv_xasprintf("%s/cur", path), *new = kv_xasprintf("%s/new", path);
 	/* A maildir: new/ then cur/; tmp/ holds deliveries in progress (not
-	 * mail yet); anything else in its top level is not a message. */
+	 * mail yet). Then its sub-folders: Maildir++ ".Name" folders (Dovecot,
+	 * Courier, offlineimap) and maildirs nested as plain directories
+	 * (mutt, notmuch). Other dot entries are state of mail programs
+	 * (.notmuch, .uidvalidity), and so are a few well-known files of a
+	 * Maildir++ root; any other file is named as not a message. */
 	if (is_dir(new))
 		collect_files_of(r, new, depth + 1);
 	if (is_dir(cur))
 		collect_files_of(r, cur, depth + 1);
 	struct strv names = STRV_INIT;
-	if (list_dir(path, &names) == 0) {
+	if (list_dir(path, &names, 1) == 0) {
 		for (size_t i = 0; i < names.n; i++) {
 			const char *n = names.v[i];
-			if (!strcmp(n, "cur") || !strcmp(n, "new") || !strcmp(n, "tmp"))
+			if (!strcmp(n, "cur") || !strcmp(n, "new") || !strcmp(n, "tmp") || maildir_state_file(n))
 				continue;
 			char *p = kv_xasprintf("%s/%s", path, n);
-			add_entry(r, p, kv_xstrdup("not in cur/ or new/ of a maildir"));
+			if (is_dir(p) && (n[0] != '.' || is_maildir(p)))
+				collect(r, p, depth + 1);
+			else if (n[0] != '.')
+				add_entry(r, p, kv_xstrdup("not in cur/ or new/ of a maildir"));
 			free(p);
 		}
 	}

@@ -8,7 +8,10 @@
  *    gzip magic 1f 8b is recognised on any input, stdin too; the stream is
  *    decompressed as it is read, never loaded whole);
  *  - a maildir (a directory holding cur/ or new/): the files of new/ then
- *    cur/, in name order;
+ *    cur/, in name order, then every folder below it, in name order:
+ *    Maildir++ ".Name" folders and nested maildirs or directories (mail
+ *    programs' own state, such as .notmuch or dovecot files, is passed
+ *    over);
  *  - any other directory: its files and subdirectories, recursively, in
  *    name order (names starting with '.' are left out);
  *  - any other file: one message.

@@ -1,10 +1,13 @@
 /*
- * cli.h - what the `kvmarm-store` commands share: the global options, the
- * exit codes, store opening, option helpers and the JSON shapes of threads
- * and messages (the stable interface other tools and tests rely on).
+ * cli.h - what the `kvmarm-store` commands share: the table entry of a
+ * command, the parsed command line, the exit codes, store opening, date
+ * windows, error helpers and the JSON shapes of threads and messages (the
+ * stable interface other tools and tests rely on).
  *
- * Each command is a function cmd_NAME(struct cli *, argc, argv) with
- * argv[0] the command name, returning the process exit code (git style).
+ * main.c finds the command and args.c parses the whole command line once
+ * (options anywhere, permuted as getopt_long does; `--` ends them), so a
+ * command function only reads its options' values from struct cli_args
+ * and returns the process exit code (git style).
  */
 #ifndef KV_CLI_H
 #define KV_CLI_H
@@ -22,6 +25,59 @@ enum cli_exit {
 	CLI_FAIL = 3,       /* the store, an input or output failed */
 };
 
+/* Every command option, one id each (a command lists the ones it takes). */
+enum cli_opt_id {
+	OPT_JSON = 1,
+	OPT_SINCE,
+	OPT_UNTIL,
+	OPT_TZ,
+	OPT_LIMIT,
+	OPT_TOP,
+	OPT_RAW,
+	OPT_MBOX_FORMAT,
+	OPT_JOBS,
+};
+
+struct cli_opt {
+	const char *name;        /* "json" for --json */
+	int has_arg;             /* takes a value: --name V or --name=V */
+	enum cli_opt_id id;
+};
+
+/* Options several commands take, spelled once. */
+#define CLI_OPT_JSON { "json", 0, OPT_JSON }
+#define CLI_OPTS_WINDOW { "since", 1, OPT_SINCE }, { "until", 1, OPT_UNTIL }
+#define CLI_OPTS_END { NULL, 0, 0 }
+
+struct cli;
+struct cli_args;
+
+struct cli_cmd {
+	const char *name;
+	int (*fn)(struct cli *c, const struct cli_args *a);
+	const struct cli_opt *opts;   /* ended by { NULL } */
+	int positional;               /* takes arguments (for the '--' hint) */
+	const char *usage;            /* the --help text */
+};
+
+/* One option as given: its id, its value (NULL without), the token. */
+struct cli_optval {
+	enum cli_opt_id id;
+	const char *val;
+	const char *tok;
+};
+
+/* A parsed command line: options in the order given, then the arguments
+ * (every non-option, and everything after `--`), in order. Views into argv. */
+struct cli_args {
+	const struct cli_cmd *cmd;
+	const char *name;             /* cmd->name */
+	struct cli_optval *o;
+	size_t no;
+	char **pos;
+	size_t npos;
+};
+
 struct kv_config;
 
 struct cli {
@@ -31,10 +87,57 @@ struct cli {
 	struct kv_config *cfg;   /* loaded lazily by cli_open_store */
 };
 
+/* The commands, in the order --help lists them (main.c). */
+extern const struct cli_cmd cli_cmd_import, cli_cmd_parse_only, cli_cmd_threads, cli_cmd_show,
+	cli_cmd_msg, cli_cmd_search, cli_cmd_stats, cli_cmd_export, cli_cmd_check;
+
+/*
+ * Parse argv (args.c): the global options --db, --config and --help, and
+ * the command's options, before or after the command and its arguments.
+ * The command is the first argument that is not an option or an option's
+ * value. When a->cmd is set the command is to run (release a with
+ * cli_args_release afterwards); when it is NULL the help or an error
+ * (naming the wrong token) has been printed and the return value is the
+ * exit code: CLI_OK after --help, CLI_USAGE after a usage error.
+ */
+int cli_args_parse(struct cli *c, const struct cli_cmd *const *cmds, size_t ncmds,
+		   const char *main_usage, int argc, char **argv, struct cli_args *a);
+void cli_args_release(struct cli_args *a);
+/* The value of the last option id given, or NULL when not given. */
+const char *cli_args_get(const struct cli_args *a, enum cli_opt_id id);
+int cli_args_has(const struct cli_args *a, enum cli_opt_id id);
+/* A usage error about a: the message, then the command's usage; CLI_USAGE. */
+int cli_args_error(const struct cli_args *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A positive integer option value into *out; usage error naming it. 0 / -1. */
+int cli_args_count(const struct cli_args *a, enum cli_opt_id id, long min, long max, long *out);
+
+/*
+ * A date window [since, until): --since/--until (and search's since:/until:
+ * terms). A bound left out is open, so no bound at all means the whole
+ * store: one rule for every command. Dates are YYYY-MM-DD (midnight UTC)
+ * or ISO 8601.
+ */
+struct cli_window {
+	int64_t since, until;    /* INT64_MIN / INT64_MAX when open */
+	int bounded;             /* at least one bound given */
+};
+#define CLI_WINDOW_ALL { INT64_MIN, INT64_MAX, 0 }
+/* Set one bound from text; what names it in the error ("--since", "since:"). */
+int cli_window_set(struct cli_window *w, const char *cmd, const char *what, const char *val, int is_until);
+/* The --since/--until options of a into w (cli_window_opts), then the
+ * check that since < until (cli_window_args). 0, or -1 after a usage
+ * message. */
+int cli_window_opts(const struct cli_args *a, struct cli_window *w);
+int cli_window_args(const struct cli_args *a, struct cli_window *w);
+int cli_window_check(const struct cli_window *w, const char *cmd);
+/* A bound as ISO 8601 UTC, or NULL when open (buf >= 32 bytes). */
+const char *cli_window_iso(int64_t t, char *buf, size_t n);
+
 /*
  * Open the store: --db DIR, else [store] path of --config FILE (or of the
- * built-in defaults). Prints an error naming the directory or file on
- * failure and returns CLI_FAIL; CLI_OK when *s is open.
+ * built-in defaults), through store_open_config. Prints an error naming
+ * the directory or file on failure and returns CLI_FAIL; CLI_OK when *s
+ * is open.
  */
 int cli_open_store(struct cli *c, unsigned flags, struct store **s);
 
@@ -42,10 +145,6 @@ int cli_open_store(struct cli *c, unsigned flags, struct store **s);
 int cli_error(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Print "usage: ..." of a command to stderr (code 2) or stdout (--help, 0). */
 int cli_usage(const char *usage, int code);
-
-/* A date option value (YYYY-MM-DD or ISO 8601) into *t; usage error on
- * failure, naming the option. 0 ok, -1 (message printed). */
-int cli_date_arg(const char *cmd, const char *opt, const char *val, int64_t *t);
 
 /* Write all of buf to stdout; -1 on a write error (e.g. closed pipe). */
 int cli_out(const void *buf, size_t len);
@@ -92,15 +191,5 @@ int cli_json_thread(struct json_w *w, struct store_reader *r, const struct threa
 void cli_json_flags(struct json_w *w, uint32_t flags);
 /* The flag names space-joined into sb ("" when none). */
 void cli_flags_text(struct sbuf *sb, uint32_t flags);
-
-int cmd_import(struct cli *c, int argc, char **argv);
-int cmd_threads(struct cli *c, int argc, char **argv);
-int cmd_show(struct cli *c, int argc, char **argv);
-int cmd_msg(struct cli *c, int argc, char **argv);
-int cmd_search(struct cli *c, int argc, char **argv);
-int cmd_stats(struct cli *c, int argc, char **argv);
-int cmd_export(struct cli *c, int argc, char **argv);
-int cmd_check(struct cli *c, int argc, char **argv);
-int cmd_parse_only(struct cli *c, int argc, char **argv);
 
 #endif

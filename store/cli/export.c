@@ -1,9 +1,7 @@
 /*
- * export.c - `kvmarm-store export` (a window as mboxrd on stdout, the raw
- * bytes exactly as they arrived) and `kvmarm-store check` (every invariant
- * of the store).
+ * export.c - `kvmarm-store export`: a window as mboxrd on stdout, the raw
+ * bytes exactly as they arrived.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,17 +22,6 @@ static const char export_usage[] =
 	"\n"
 	"Exit status: 0 messages written, 1 none in the window, 2 usage,\n"
 	"3 store or output failure.\n";
-
-static const char check_usage[] =
-	"usage: kvmarm-store check\n"
-	"\n"
-	"Verify every invariant of the store: each message in exactly one\n"
-	"thread, thread counts and dates matching their members, every index\n"
-	"entry pointing at a record and every record indexed, a known schema\n"
-	"version. Prints the totals when the store is whole.\n"
-	"\n"
-	"Exit status: 0 whole, 2 usage, 3 an invariant is broken (the first one\n"
-	"is named on stderr) or the check could not run.\n";
 
 struct exp {
 	struct store_reader *r;
@@ -71,37 +58,20 @@ static int export_cb(void *ctx, const struct msg_rec *m)
 	return 0;
 }
 
-int cmd_export(struct cli *c, int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = argv[0], *since_s = NULL, *until_s = NULL;
-	int o, rc;
-	int64_t since = INT64_MIN, until = INT64_MAX;
+static const struct cli_opt export_opts[] = {
+	CLI_OPTS_WINDOW,
+	CLI_OPTS_END,
+};
 
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': since_s = optarg; break;
-		case 'u': until_s = optarg; break;
-		case 'h': return cli_usage(export_usage, 0);
-		default:
-			cli_error(CLI_USAGE, cmd, "unknown option '%s'", argv[optind - 1]);
-			return cli_usage(export_usage, CLI_USAGE);
-		}
-	}
-	if (optind < argc) {
-		cli_error(CLI_USAGE, cmd, "unexpected argument '%s'", argv[optind]);
-		return cli_usage(export_usage, CLI_USAGE);
-	}
-	if (since_s && cli_date_arg(cmd, "--since", since_s, &since) < 0)
-		return CLI_USAGE;
-	if (until_s && cli_date_arg(cmd, "--until", until_s, &until) < 0)
+static int cmd_export(struct cli *c, const struct cli_args *a)
+{
+	const char *cmd = a->name;
+	struct cli_window win = CLI_WINDOW_ALL;
+	int rc;
+
+	if (a->npos)
+		return cli_args_error(a, "unexpected argument '%s'", a->pos[0]);
+	if (cli_window_args(a, &win) < 0)
 		return CLI_USAGE;
 
 	struct store *s;
@@ -113,8 +83,10 @@ int cmd_export(struct cli *c, int argc, char **argv)
 		store_close(s);
 		return cli_error(CLI_FAIL, cmd, "%s", e.err.msg);
 	}
-	int irc = since_s || until_s ? store_iter_window(e.r, since, until, export_cb, &e, &e.err)
-				     : store_iter_all(e.r, export_cb, &e, &e.err);
+	/* the whole store goes out in number order (arrival order), which a
+	 * re-import keeps; a window in date order */
+	int irc = win.bounded ? store_iter_window(e.r, win.since, win.until, export_cb, &e, &e.err)
+			      : store_iter_all(e.r, export_cb, &e, &e.err);
 	if (!e.failed && irc < 0)
 		e.failed = 1;
 	if (!e.failed)
@@ -131,41 +103,4 @@ int cmd_export(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-int cmd_check(struct cli *c, int argc, char **argv)
-{
-	const char *cmd = argv[0];
-	struct store *s;
-	struct kv_err err;
-	int rc;
-
-	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")))
-		return cli_usage(check_usage, 0);
-	if (argc != 1) {
-		cli_error(CLI_USAGE, cmd, "unexpected argument '%s'", argv[1]);
-		return cli_usage(check_usage, CLI_USAGE);
-	}
-	if ((rc = cli_open_store(c, STORE_RDONLY, &s)) != CLI_OK)
-		return rc;
-	rc = store_check(s, &err);
-	if (rc == 1) {
-		rc = cli_error(CLI_FAIL, cmd, "%s: broken: %s", store_path(s), err.msg);
-	} else if (rc < 0) {
-		rc = cli_error(CLI_FAIL, cmd, "%s: check failed: %s", store_path(s), err.msg);
-	} else {
-		struct store_reader *r;
-		struct store_counts sc;
-		rc = CLI_OK;
-		if (store_reader_begin(s, &r, &err) == 0) {
-			if (store_counts(r, &sc, &err) == 0)
-				printf("ok: %llu messages, %llu threads, %llu ghosts, %llu series, %llu raw bytes\n",
-				       (unsigned long long)sc.messages, (unsigned long long)sc.threads,
-				       (unsigned long long)sc.ghosts, (unsigned long long)sc.series,
-				       (unsigned long long)sc.raw_bytes);
-			store_reader_end(r);
-		} else {
-			printf("ok\n");
-		}
-	}
-	store_close(s);
-	return rc;
-}
+const struct cli_cmd cli_cmd_export = { "export", cmd_export, export_opts, 0, export_usage };

@@ -15,7 +15,6 @@
  * header is skipped.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -33,14 +32,19 @@
 #define MAX_JOBS    8
 
 static const char import_usage[] =
-	"usage: kvmarm-store import [--mbox-format=mboxrd|mboxo] [--jobs N] FILE|DIR|-\n"
+	"usage: kvmarm-store import [--mbox-format=mboxrd|mboxo] [--jobs N] INPUT...\n"
 	"\n"
-	"Record mail into the store. The input is recognised by its content:\n"
-	"an mbox (first line \"From \"), gzip-compressed or not; a maildir (a\n"
-	"directory with cur/ or new/: new/ then cur/); any other directory,\n"
-	"recursively; a single message file; '-' for stdin (mbox, gzip or one\n"
-	"message). A message already stored (same Message-ID and body) is\n"
-	"counted as already present, so importing twice is harmless.\n"
+	"Record mail into the store. Each INPUT (several may be given; every one\n"
+	"is opened before anything is stored) is recognised by its content: an\n"
+	"mbox (first line \"From \"), gzip-compressed or not; a maildir (a\n"
+	"directory with cur/ or new/: new/ then cur/, then every folder below\n"
+	"it: Maildir++ .Name folders and nested maildirs, as Dovecot,\n"
+	"offlineimap, mutt and notmuch lay them out; their state files such as\n"
+	"dovecot-uidlist or .notmuch/ are passed over); any other directory,\n"
+	"recursively (names starting with '.' left out); a single message file;\n"
+	"'-' for stdin (mbox, gzip or one message; once). A message already\n"
+	"stored (same Message-ID and body) is counted as already present, so\n"
+	"importing twice is harmless.\n"
 	"\n"
 	"  --mbox-format=F  mboxrd (default): one '>' is removed from lines\n"
 	"                   matching /^>+From /; mboxo: only from /^>From /\n"
@@ -54,15 +58,15 @@ static const char import_usage[] =
 	"and the Message-ID when there is one; the import goes on. A last message\n"
 	"cut short by the end of the input is imported when its header is\n"
 	"complete (with a note), skipped otherwise. Progress is shown on stderr\n"
-	"when it is a terminal. At the end, stdout gets three lines:\n"
-	"\"imported N\", \"already present N\", \"skipped N\".\n"
+	"when it is a terminal. At the end, stdout gets three lines counting\n"
+	"over all inputs: \"imported N\", \"already present N\", \"skipped N\".\n"
 	"\n"
 	"Exit status: 0 when the import ran (even with skipped messages), 1 when\n"
-	"the input held no mail at all, 2 usage, 3 when the input cannot be read\n"
-	"or the store fails.\n";
+	"the inputs held no mail at all, 2 usage, 3 when an input cannot be\n"
+	"opened (nothing is imported then) or the store fails.\n";
 
 static const char parse_usage[] =
-	"usage: kvmarm-store parse-only [--mbox-format=mboxrd|mboxo] [--jobs N] FILE|DIR|-\n"
+	"usage: kvmarm-store parse-only [--mbox-format=mboxrd|mboxo] [--jobs N] INPUT...\n"
 	"\n"
 	"Benchmark aid: read mail like import does and parse every message with\n"
 	"the parser (gmime), storing nothing; prints the message count, bytes and\n"
@@ -373,55 +377,76 @@ static void pipe_push(struct run *R, struct pipe *P, int last)
 		pipe_wait(R, P);
 }
 
-static int run_import(struct cli *cl, int argc, char **argv, int store_it)
+/* Every message of one input into the pipeline (batches pushed as they fill). */
+static void read_input(struct run *R, struct pipe *P, struct mbox_reader *rd, int64_t now)
 {
-	static const struct option opts[] = {
-		{ "mbox-format", required_argument, NULL, 'f' },
-		{ "jobs", required_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = argv[0];
-	const char *usage = store_it ? import_usage : parse_usage;
+	struct mbox_msg m;
+	while (!R->failed && mbox_next(rd, &m) == 1) {
+		struct batch *b = P->cur;
+		struct job *j = &b->jobs[b->n];
+		const char *why;
+		j->src = m;
+		if (!j->src.arrival)
+			j->src.arrival = now;
+		if ((why = precheck(j))) {
+			skip_line(R->cmd, j, NULL, why, &R->c);
+			mbox_msg_release(&j->src);
+			continue;
+		}
+		b->n++;
+		b->bytes += j->src.len;
+		if (b->n == BATCH_MSGS || b->bytes >= BATCH_BYTES) {
+			pipe_push(R, P, 0);
+			progress(R, rd, 0);
+		}
+	}
+}
+
+static const struct cli_opt import_opts[] = {
+	{ "mbox-format", 1, OPT_MBOX_FORMAT },
+	{ "jobs", 1, OPT_JOBS },
+	CLI_OPTS_END,
+};
+
+static int run_import(struct cli *cl, const struct cli_args *a, int store_it)
+{
+	const char *cmd = a->name, *f = cli_args_get(a, OPT_MBOX_FORMAT);
 	enum mbox_format fmt = MBOX_MBOXRD;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	/* one core is left to the writer thread: the store, not the parser,
 	 * is the slower stage, and parsers competing with it slow it down */
-	int njobs = store_it && ncpu > 2 ? (int)(ncpu - 1 > MAX_JOBS ? MAX_JOBS : ncpu - 1) : 1, o;
+	long njobs = store_it && ncpu > 2 ? (ncpu - 1 > MAX_JOBS ? MAX_JOBS : ncpu - 1) : 1;
 	struct run R = { .cmd = cmd };
 	struct kv_err err;
-	struct mbox_reader *rd;
+	struct mbox_reader **rds;
+	size_t nrd = 0, stdin_uses = 0;
 	int rc;
 
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'f':
-			if (mbox_format_parse(optarg, &fmt) < 0)
-				return cli_error(CLI_USAGE, cmd, "--mbox-format: unknown format '%s' (mboxrd or mboxo)", optarg);
-			break;
-		case 'j':
-			njobs = atoi(optarg);
-			if (njobs < 1 || njobs > MAX_JOBS)
-				return cli_error(CLI_USAGE, cmd, "--jobs: want 1..%d, got '%s'", MAX_JOBS, optarg);
-			break;
-		case 'h':
-			return cli_usage(usage, 0);
-		default:
-			cli_error(CLI_USAGE, cmd, "unknown option '%s'", argv[optind - 1]);
-			return cli_usage(usage, CLI_USAGE);
+	if (f && mbox_format_parse(f, &fmt) < 0)
+		return cli_error(CLI_USAGE, cmd, "--mbox-format: unknown format '%s' (mboxrd or mboxo)", f);
+	if (cli_args_count(a, OPT_JOBS, 1, MAX_JOBS, &njobs) < 0)
+		return CLI_USAGE;
+	if (!a->npos)
+		return cli_args_error(a, "no input given");
+	for (size_t i = 0; i < a->npos; i++)
+		stdin_uses += !strcmp(a->pos[i], "-");
+	if (stdin_uses > 1)
+		return cli_args_error(a, "'-' (stdin) given %zu times", stdin_uses);
+	/* every input is opened before anything is stored, so a mistyped
+	 * name stops the command before it has half done its work */
+	rds = kv_xcalloc(a->npos, sizeof(*rds));
+	for (nrd = 0; nrd < a->npos; nrd++) {
+		if (mbox_open(&rds[nrd], a->pos[nrd], fmt, &err) < 0) {
+			while (nrd)
+				mbox_close(rds[--nrd]);
+			free(rds);
+			return cli_error(CLI_FAIL, cmd, "%s", err.msg);
 		}
 	}
-	if (argc - optind != 1) {
-		cli_error(CLI_USAGE, cmd, argc - optind ? "one input only" : "no input given");
-		return cli_usage(usage, CLI_USAGE);
-	}
-	const char *path = argv[optind];
-	if (mbox_open(&rd, path, fmt, &err) < 0)
-		return cli_error(CLI_FAIL, cmd, "%s", err.msg);
 	if (store_it && (rc = cli_open_store(cl, STORE_CREATE, &R.store)) != CLI_OK) {
-		mbox_close(rd);
+		while (nrd)
+			mbox_close(rds[--nrd]);
+		free(rds);
 		return rc;
 	}
 	mime_init();
@@ -435,37 +460,21 @@ static int run_import(struct cli *cl, int argc, char **argv, int store_it)
 	P.cur = &P.b[0];
 	double t0 = mono();
 	int64_t now = now_s();
-	struct mbox_msg m;
-	while (!R.failed && mbox_next(rd, &m) == 1) {
-		struct batch *b = P.cur;
-		struct job *j = &b->jobs[b->n];
-		const char *why;
-		j->src = m;
-		if (!j->src.arrival)
-			j->src.arrival = now;
-		if ((why = precheck(j))) {
-			skip_line(cmd, j, NULL, why, &R.c);
-			mbox_msg_release(&j->src);
-			continue;
-		}
-		b->n++;
-		b->bytes += j->src.len;
-		if (b->n == BATCH_MSGS || b->bytes >= BATCH_BYTES) {
-			pipe_push(&R, &P, 0);
-			progress(&R, rd, 0);
-		}
-	}
+	for (size_t k = 0; k < nrd && !R.failed; k++)
+		read_input(&R, &P, rds[k], now);
 	if (!R.failed && P.cur->n)
 		pipe_push(&R, &P, 1);
 	pipe_wait(&R, &P);
-	progress(&R, rd, 1);
+	progress(&R, NULL, 1);
 	double dt = mono() - t0;
 	for (int k = 0; k < 2; k++) {
 		for (size_t i = 0; i < P.b[k].n; i++)
 			mbox_msg_release(&P.b[k].jobs[i].src);
 		free(P.b[k].jobs);
 	}
-	mbox_close(rd);
+	for (size_t k = 0; k < nrd; k++)
+		mbox_close(rds[k]);
+	free(rds);
 	if (R.store)
 		store_close(R.store);
 
@@ -477,7 +486,7 @@ static int run_import(struct cli *cl, int argc, char **argv, int store_it)
 		printf("parsed %llu messages, %.1f MB in %.3f s: %.0f msgs/s, %.1f MB/s (%d thread%s)\n",
 		       (unsigned long long)R.c.imported, R.c.bytes / 1048576.0, dt,
 		       dt > 0 ? R.c.imported / dt : 0.0, dt > 0 ? R.c.bytes / 1048576.0 / dt : 0.0,
-		       njobs, njobs == 1 ? "" : "s");
+		       (int)njobs, njobs == 1 ? "" : "s");
 	}
 	if (R.failed)
 		return CLI_FAIL;
@@ -486,12 +495,15 @@ static int run_import(struct cli *cl, int argc, char **argv, int store_it)
 	return CLI_OK;
 }
 
-int cmd_import(struct cli *c, int argc, char **argv)
+static int cmd_import(struct cli *c, const struct cli_args *a)
 {
-	return run_import(c, argc, argv, 1);
+	return run_import(c, a, 1);
 }
 
-int cmd_parse_only(struct cli *c, int argc, char **argv)
+static int cmd_parse_only(struct cli *c, const struct cli_args *a)
 {
-	return run_import(c, argc, argv, 0);
+	return run_import(c, a, 0);
 }
+
+const struct cli_cmd cli_cmd_import = { "import", cmd_import, import_opts, 1, import_usage };
+const struct cli_cmd cli_cmd_parse_only = { "parse-only", cmd_parse_only, import_opts, 1, parse_usage };

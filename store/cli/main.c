@@ -1,7 +1,7 @@
 /*
- * main.c - `kvmarm-store`: the global options, the table of commands, and
- * the helpers every command shares (store opening, errors, dates, the JSON
- * thread object).
+ * main.c - `kvmarm-store`: the usage text, the table of commands, and the
+ * helpers every command shares (store opening, errors, the JSON thread
+ * object). The command line itself is parsed in args.c.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,45 +15,53 @@
 #include "category.h"
 
 static const char main_usage[] =
-	"usage: kvmarm-store [--db DIR | --config FILE] COMMAND [ARGS]\n"
+	"usage: kvmarm-store [--db DIR | --config FILE] COMMAND [OPTIONS] [ARGS]\n"
 	"\n"
 	"The LMDB thread store of kvmarm-digest: import list mail and query it.\n"
 	"\n"
 	"  --db DIR         the store directory\n"
-	"  --config FILE    take the store directory from [store] path of FILE\n"
-	"                   (default without either: the built-in [store] path,\n"
-	"                   /var/lib/kvmarm-digest/store)\n"
+	"  --config FILE    the configuration file: the store is its [store] path\n"
+	"                   (initial map size: [store] map_size_mb); default\n"
+	"                   without either: the built-in /var/lib/kvmarm-digest/store\n"
+	"  -h, --help       this text; `kvmarm-store COMMAND --help` for a command\n"
 	"\n"
 	"commands:\n"
-	"  import     import mail from an mbox (.gz too), maildir, directory, file or stdin\n"
+	"  import     import mail from mboxes (.gz too), maildirs (with their\n"
+	"             sub-folders), directories, files or stdin\n"
 	"  threads    threads with mail in a date window\n"
 	"  show       one thread as a tree\n"
 	"  msg        one message: headers and text, or its exact raw bytes\n"
 	"  search     messages matching from:, subject:, since:, until:, list: and words\n"
 	"  stats      counts for a date window: messages, threads, categories, senders\n"
-	"  export     messages of a window as mboxrd on stdout\n"
+	"  export     messages of a date window as mboxrd on stdout\n"
 	"  check      verify every invariant of the store\n"
 	"  parse-only (benchmark aid) parse mail with the parser, store nothing\n"
 	"\n"
-	"`kvmarm-store COMMAND --help` describes a command. Dates: YYYY-MM-DD\n"
-	"(midnight UTC) or ISO 8601. Exit status: 0 ok, 1 nothing found,\n"
-	"2 usage error, 3 other failure.\n";
+	"Options may come before or after the command and its arguments, in any\n"
+	"order (`kvmarm-store threads --db DIR`, `show 49 --tz Europe/London`);\n"
+	"`--` ends the options, so an argument that starts with '-' goes after it\n"
+	"(`kvmarm-store search -- -foo`). A value goes in the next word or after\n"
+	"'=' (--since 2024-03-04, --since=2024-03-04).\n"
+	"\n"
+	"Date windows (threads, stats, export, search): --since D and --until D\n"
+	"select [since, until); a bound left out is open, so without either the\n"
+	"window is the whole store, for every command alike. D is YYYY-MM-DD\n"
+	"(midnight UTC) or ISO 8601 (2024-03-04T08:00:00+08:00).\n"
+	"\n"
+	"Exit status: 0 ok, 1 nothing found (no such thread or message, no\n"
+	"match, an empty window, no mail in the input), 2 usage error, 3 other\n"
+	"failure (the store, an input or the output).\n";
 
-struct cmd {
-	const char *name;
-	int (*fn)(struct cli *c, int argc, char **argv);
-};
-
-static const struct cmd commands[] = {
-	{ "import", cmd_import },
-	{ "threads", cmd_threads },
-	{ "show", cmd_show },
-	{ "msg", cmd_msg },
-	{ "search", cmd_search },
-	{ "stats", cmd_stats },
-	{ "export", cmd_export },
-	{ "check", cmd_check },
-	{ "parse-only", cmd_parse_only },
+static const struct cli_cmd *const commands[] = {
+	&cli_cmd_import,
+	&cli_cmd_threads,
+	&cli_cmd_show,
+	&cli_cmd_msg,
+	&cli_cmd_search,
+	&cli_cmd_stats,
+	&cli_cmd_export,
+	&cli_cmd_check,
+	&cli_cmd_parse_only,
 };
 
 int cli_error(int code, const char *cmd, const char *fmt, ...)
@@ -72,15 +80,6 @@ int cli_usage(const char *usage, int code)
 {
 	fputs(usage, code ? stderr : stdout);
 	return code;
-}
-
-int cli_date_arg(const char *cmd, const char *opt, const char *val, int64_t *t)
-{
-	if (kv_parse_date(val, t) < 0) {
-		cli_error(CLI_USAGE, cmd, "%s: bad date '%s' (want YYYY-MM-DD or ISO 8601)", opt, val);
-		return -1;
-	}
-	return 0;
 }
 
 int cli_out(const void *buf, size_t len)
@@ -276,21 +275,10 @@ int cli_json_thread(struct json_w *w, struct store_reader *r, const struct threa
 int cli_open_store(struct cli *c, unsigned flags, struct store **s)
 {
 	struct kv_err err;
-	const char *dir = c->db;
-	size_t mapsize = 0;
 
-	if (!dir || c->config) {
-		if (!c->cfg && config_load(&c->cfg, c->config, &err) < 0)
-			return cli_error(CLI_FAIL, NULL, "%s", err.msg);
-		if (!dir)
-			dir = config_str(c->cfg, "store", "path");
-		long long mb = config_int(c->cfg, "store", "map_size_mb");
-		if (mb > 0)
-			mapsize = (size_t)mb << 20;
-	}
-	if (!dir || !*dir)
-		return cli_error(CLI_USAGE, NULL, "no store directory: give --db DIR or [store] path in --config FILE");
-	if (store_open_mapsize(s, dir, flags, mapsize, &err) < 0)
+	if (!c->cfg && config_load(&c->cfg, c->config, &err) < 0)
+		return cli_error(CLI_FAIL, NULL, "%s", err.msg);
+	if (store_open_config(s, c->cfg, c->db, flags, &err) < 0)
 		return cli_error(CLI_FAIL, NULL, "%s", err.msg);
 	return CLI_OK;
 }
@@ -298,40 +286,17 @@ int cli_open_store(struct cli *c, unsigned flags, struct store **s)
 int main(int argc, char **argv)
 {
 	struct cli c = { .prog = "kvmarm-store" };
-	int i = 1, rc;
+	struct cli_args a;
+	int rc;
 
-	while (i < argc && argv[i][0] == '-') {
-		const char *a = argv[i];
-		if (!strcmp(a, "--help") || !strcmp(a, "-h"))
-			return cli_usage(main_usage, 0);
-		if (!strcmp(a, "--db") || !strcmp(a, "--config")) {
-			if (i + 1 >= argc)
-				return cli_error(CLI_USAGE, NULL, "%s needs an argument", a);
-			*(!strcmp(a, "--db") ? &c.db : &c.config) = argv[i + 1];
-			i += 2;
-		} else if (!strncmp(a, "--db=", 5)) {
-			c.db = a + 5;
-			i++;
-		} else if (!strncmp(a, "--config=", 9)) {
-			c.config = a + 9;
-			i++;
-		} else {
-			cli_error(CLI_USAGE, NULL, "unknown option '%s'", a);
-			return cli_usage(main_usage, CLI_USAGE);
-		}
-	}
-	if (i >= argc)
-		return cli_usage(main_usage, CLI_USAGE);
-	for (size_t k = 0; k < sizeof(commands) / sizeof(commands[0]); k++) {
-		if (strcmp(argv[i], commands[k].name))
-			continue;
-		rc = commands[k].fn(&c, argc - i, argv + i);
-		if (fflush(stdout) != 0 && rc == 0)
-			rc = cli_error(CLI_FAIL, argv[i], "writing to stdout: %s", strerror(errno));
-		if (c.cfg)
-			config_free(c.cfg);
+	rc = cli_args_parse(&c, commands, sizeof(commands) / sizeof(commands[0]), main_usage, argc, argv, &a);
+	if (!a.cmd)
 		return rc;
-	}
-	cli_error(CLI_USAGE, NULL, "unknown command '%s'", argv[i]);
-	return cli_usage(main_usage, CLI_USAGE);
+	rc = a.cmd->fn(&c, &a);
+	if (fflush(stdout) != 0 && rc == 0)
+		rc = cli_error(CLI_FAIL, a.name, "writing to stdout: %s", strerror(errno));
+	cli_args_release(&a);
+	if (c.cfg)
+		config_free(c.cfg);
+	return rc;
 }

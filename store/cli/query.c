@@ -6,7 +6,6 @@
  * groups by thread in a small hash table, so a week costs a few thousand
  * record reads whatever the size of the store.
  */
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -20,8 +19,9 @@ static const char threads_usage[] =
 	"usage: kvmarm-store threads [--since D] [--until D] [--json]\n"
 	"\n"
 	"The threads with at least one message dated in [since, until) (UTC;\n"
-	"D is YYYY-MM-DD or ISO 8601). Defaults: until now, since seven days\n"
-	"before until. Ordered by the thread's first date.\n"
+	"D is YYYY-MM-DD or ISO 8601). A bound left out is open: without\n"
+	"--since and --until every thread of the store is listed. Ordered by the\n"
+	"thread's first date.\n"
 	"\n"
 	"Text: one line per thread: thread id, first date, category, messages in\n"
 	"the window / in the thread, participants in the window, subject.\n"
@@ -139,49 +139,21 @@ static int cmp_group(const void *a, const void *b)
 	return x->thread < y->thread ? -1 : x->thread > y->thread;
 }
 
-/* Parse --since/--until with their defaults. -1 after a usage message. */
-static int window_args(const char *cmd, const char *since_s, const char *until_s, int64_t *since, int64_t *until)
-{
-	*until = (int64_t)time(NULL);
-	if (until_s && cli_date_arg(cmd, "--until", until_s, until) < 0)
-		return -1;
-	*since = *until - 7 * 86400;
-	if (since_s && cli_date_arg(cmd, "--since", since_s, since) < 0)
-		return -1;
-	return 0;
-}
+static const struct cli_opt threads_opts[] = {
+	CLI_OPTS_WINDOW,
+	CLI_OPT_JSON,
+	CLI_OPTS_END,
+};
 
-int cmd_threads(struct cli *c, int argc, char **argv)
+static int cmd_threads(struct cli *c, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = argv[0], *since_s = NULL, *until_s = NULL;
-	int json = 0, o, rc;
-	int64_t since, until;
+	const char *cmd = a->name;
+	int json = cli_args_has(a, OPT_JSON), rc;
+	struct cli_window win = CLI_WINDOW_ALL;
 
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': since_s = optarg; break;
-		case 'u': until_s = optarg; break;
-		case 'j': json = 1; break;
-		case 'h': return cli_usage(threads_usage, 0);
-		default:
-			cli_error(CLI_USAGE, cmd, "unknown option '%s'", argv[optind - 1]);
-			return cli_usage(threads_usage, CLI_USAGE);
-		}
-	}
-	if (optind < argc) {
-		cli_error(CLI_USAGE, cmd, "unexpected argument '%s'", argv[optind]);
-		return cli_usage(threads_usage, CLI_USAGE);
-	}
-	if (window_args(cmd, since_s, until_s, &since, &until) < 0)
+	if (a->npos)
+		return cli_args_error(a, "unexpected argument '%s'", a->pos[0]);
+	if (cli_window_args(a, &win) < 0)
 		return CLI_USAGE;
 
 	struct store *s;
@@ -195,7 +167,7 @@ int cmd_threads(struct cli *c, int argc, char **argv)
 		return cli_error(CLI_FAIL, cmd, "%s", err.msg);
 	}
 	rc = CLI_OK;
-	if (store_iter_window(r, since, until, window_cb, &w, &err) < 0) {
+	if (store_iter_window(r, win.since, win.until, window_cb, &w, &err) < 0) {
 		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 		goto out;
 	}
@@ -249,6 +221,8 @@ out:
 	store_close(s);
 	return rc;
 }
+
+const struct cli_cmd cli_cmd_threads = { "threads", cmd_threads, threads_opts, 0, threads_usage };
 
 /* ---- show ---- */
 
@@ -328,35 +302,23 @@ static size_t tree_order(struct node *nd, size_t n, size_t *order)
 	return k;
 }
 
-int cmd_show(struct cli *c, int argc, char **argv)
+static const struct cli_opt show_opts[] = {
+	CLI_OPT_JSON,
+	{ "tz", 1, OPT_TZ },
+	CLI_OPTS_END,
+};
+
+static int cmd_show(struct cli *c, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "tz", required_argument, NULL, 'z' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = argv[0], *zone = "UTC";
-	int json = 0, o, rc, off;
+	const char *cmd = a->name, *zone = cli_args_get(a, OPT_TZ);
+	int json = cli_args_has(a, OPT_JSON), rc, off;
 	struct kv_err err;
 
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'j': json = 1; break;
-		case 'z': zone = optarg; break;
-		case 'h': return cli_usage(show_usage, 0);
-		default:
-			cli_error(CLI_USAGE, cmd, "unknown option '%s'", argv[optind - 1]);
-			return cli_usage(show_usage, CLI_USAGE);
-		}
-	}
-	if (argc - optind != 1) {
-		cli_error(CLI_USAGE, cmd, argc - optind ? "one thread or message only" : "no thread or message given");
-		return cli_usage(show_usage, CLI_USAGE);
-	}
-	const char *arg = argv[optind];
+	if (!zone)
+		zone = "UTC";
+	if (a->npos != 1)
+		return cli_args_error(a, a->npos ? "one thread or message only" : "no thread or message given");
+	const char *arg = a->pos[0];
 	if (kv_zone_offset(zone, (int64_t)time(NULL), &off, &err) < 0)
 		return cli_error(CLI_USAGE, cmd, "--tz: unknown zone '%s'", zone);
 
@@ -529,6 +491,8 @@ out:
 	return rc;
 }
 
+const struct cli_cmd cli_cmd_show = { "show", cmd_show, show_opts, 1, show_usage };
+
 /* ---- msg ---- */
 
 static void text_list(struct sbuf *sb, const char *name, struct store_strs l, const char *pre, const char *post)
@@ -552,36 +516,23 @@ static void json_list(struct json_w *w, const char *key, struct store_strs l)
 	json_arr_end(w);
 }
 
-int cmd_msg(struct cli *c, int argc, char **argv)
+static const struct cli_opt msg_opts[] = {
+	{ "raw", 0, OPT_RAW },
+	CLI_OPT_JSON,
+	CLI_OPTS_END,
+};
+
+static int cmd_msg(struct cli *c, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "raw", no_argument, NULL, 'r' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = argv[0];
-	int raw = 0, json = 0, o, rc;
+	const char *cmd = a->name;
+	int raw = cli_args_has(a, OPT_RAW), json = cli_args_has(a, OPT_JSON), rc;
 	struct kv_err err;
 
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'r': raw = 1; break;
-		case 'j': json = 1; break;
-		case 'h': return cli_usage(msg_usage, 0);
-		default:
-			cli_error(CLI_USAGE, cmd, "unknown option '%s'", argv[optind - 1]);
-			return cli_usage(msg_usage, CLI_USAGE);
-		}
-	}
-	if (argc - optind != 1 || (raw && json)) {
-		cli_error(CLI_USAGE, cmd, raw && json ? "--raw and --json exclude each other"
-				     : argc - optind ? "one message only" : "no message given");
-		return cli_usage(msg_usage, CLI_USAGE);
-	}
-	const char *arg = argv[optind];
+	if (raw && json)
+		return cli_args_error(a, "--raw and --json exclude each other");
+	if (a->npos != 1)
+		return cli_args_error(a, a->npos ? "one message only" : "no message given");
+	const char *arg = a->pos[0];
 	struct store *s;
 	struct store_reader *r;
 	if ((rc = cli_open_store(c, STORE_RDONLY, &s)) != CLI_OK)
@@ -697,3 +648,5 @@ out:
 	store_close(s);
 	return rc;
 }
+
+const struct cli_cmd cli_cmd_msg = { "msg", cmd_msg, msg_opts, 1, msg_usage };

@@ -5,14 +5,14 @@
  * index is read, and body text is only fetched for messages whose cheap
  * fields already match.
  */
-#include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
 
 static const char search_usage[] =
-	"usage: kvmarm-store search [--json] [--limit N] TERM...\n"
+	"usage: kvmarm-store search [--json] [--limit N] [--since D] [--until D] [--] TERM...\n"
 	"\n"
 	"Messages matching every term (AND). Terms:\n"
 	"  from:TEXT      in the sender's name or address\n"
@@ -22,7 +22,10 @@ static const char search_usage[] =
 	"  until:D        dated before D\n"
 	"  TEXT           in the subject or the body text\n"
 	"Matching is by substring, case-insensitive for ASCII letters; quote a\n"
-	"term to include spaces (\"subject:vgic its\").\n"
+	"term to include spaces (\"subject:vgic its\"). --since D and --until D\n"
+	"are the same as since:D and until:D; without any, every message is\n"
+	"searched. A term that starts with '-' goes after '--' (otherwise it\n"
+	"is taken for an option): kvmarm-store search -- -subject:Re.\n"
 	"\n"
 	"Output: newest first, one line per message: number, date (UTC), thread\n"
 	"id, sender, subject. --json: an array of {num, message_id, thread_id,\n"
@@ -131,47 +134,30 @@ static int cmp_hit(const void *a, const void *b)
 	return x->num > y->num ? -1 : x->num < y->num;
 }
 
-int cmd_search(struct cli *c, int argc, char **argv)
+static const struct cli_opt search_opts[] = {
+	CLI_OPT_JSON,
+	{ "limit", 1, OPT_LIMIT },
+	CLI_OPTS_WINDOW,
+	CLI_OPTS_END,
+};
+
+static int cmd_search(struct cli *c, const struct cli_args *a)
 {
-	static const struct option opts[] = {
-		{ "json", no_argument, NULL, 'j' },
-		{ "limit", required_argument, NULL, 'l' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = argv[0];
-	int json = 0, o, rc;
+	const char *cmd = a->name;
+	int json = cli_args_has(a, OPT_JSON), rc;
 	long limit = 0;
 	struct query q;
+	struct cli_window win = CLI_WINDOW_ALL;
 
+	if (cli_args_count(a, OPT_LIMIT, 1, LONG_MAX, &limit) < 0)
+		return CLI_USAGE;
+	if (!a->npos)
+		return cli_args_error(a, "no search terms given");
 	memset(&q, 0, sizeof(q));
-	q.until = INT64_MAX;
-	q.since = INT64_MIN;
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (o) {
-		case 'j': json = 1; break;
-		case 'l': {
-			char *e;
-			limit = strtol(optarg, &e, 10);
-			if (*e || limit < 1)
-				return cli_error(CLI_USAGE, cmd, "--limit: want a positive number, got '%s'", optarg);
-			break;
-		}
-		case 'h': return cli_usage(search_usage, 0);
-		default:
-			cli_error(CLI_USAGE, cmd, "unknown option '%s'", argv[optind - 1]);
-			return cli_usage(search_usage, CLI_USAGE);
-		}
-	}
-	if (optind >= argc) {
-		cli_error(CLI_USAGE, cmd, "no search terms given");
-		return cli_usage(search_usage, CLI_USAGE);
-	}
-	rc = CLI_OK;
-	for (int i = optind; i < argc && rc == CLI_OK; i++) {
-		const char *t = argv[i];
+	/* --since/--until and since:/until: terms set the same window */
+	rc = cli_window_opts(a, &win) < 0 ? CLI_USAGE : CLI_OK;
+	for (size_t i = 0; i < a->npos && rc == CLI_OK; i++) {
+		const char *t = a->pos[i];
 		if (!strncmp(t, "from:", 5))
 			strv_push(&q.from, t + 5);
 		else if (!strncmp(t, "subject:", 8))
@@ -179,16 +165,19 @@ int cmd_search(struct cli *c, int argc, char **argv)
 		else if (!strncmp(t, "list:", 5))
 			strv_push(&q.list, t + 5);
 		else if (!strncmp(t, "since:", 6)) {
-			if (cli_date_arg(cmd, "since:", t + 6, &q.since) < 0)
+			if (cli_window_set(&win, cmd, "since:", t + 6, 0) < 0)
 				rc = CLI_USAGE;
-			q.have_window = 1;
 		} else if (!strncmp(t, "until:", 6)) {
-			if (cli_date_arg(cmd, "until:", t + 6, &q.until) < 0)
+			if (cli_window_set(&win, cmd, "until:", t + 6, 1) < 0)
 				rc = CLI_USAGE;
-			q.have_window = 1;
 		} else if (*t)
 			strv_push(&q.words, t);
 	}
+	if (rc == CLI_OK && cli_window_check(&win, cmd) < 0)
+		rc = CLI_USAGE;
+	q.since = win.since;
+	q.until = win.until;
+	q.have_window = win.bounded;
 	struct store *s = NULL;
 	struct sbuf out = SBUF_INIT;
 	if (rc != CLI_OK)
@@ -264,3 +253,5 @@ out:
 	free(q.hits);
 	return rc;
 }
+
+const struct cli_cmd cli_cmd_search = { "search", cmd_search, search_opts, 1, search_usage };

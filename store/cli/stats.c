@@ -4,7 +4,7 @@
  * Everything is counted over the window's messages only: mails of earlier
  * weeks in the same threads do not inflate the numbers.
  */
-#include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -17,17 +17,19 @@ static const char stats_usage[] =
 	"usage: kvmarm-store stats [--since D] [--until D] [--top N] [--json]\n"
 	"\n"
 	"Counts over the messages dated in [since, until) (UTC; D is YYYY-MM-DD\n"
-	"or ISO 8601; defaults: until now, since seven days before): messages,\n"
+	"or ISO 8601; a bound left out is open, so without either the whole\n"
+	"store is counted): messages,\n"
 	"threads with mail in the window, new threads (first message in the\n"
 	"window), threads and messages per category, the N most active senders\n"
 	"(default 10), and messages the parser flagged (repaired or guessed),\n"
 	"in total and per flag. Store totals are added for reference.\n"
 	"\n"
-	"--json: {since, until, messages, threads, new_threads, categories:\n"
+	"--json: {since, until (ISO 8601 UTC, null when open), messages, threads, new_threads, categories:\n"
 	"{NAME: {threads, messages}}, top_senders: [{name, address, messages}],\n"
 	"flagged, flags: {NAME: count}, store: {messages, threads, ghosts, series}}.\n"
 	"\n"
-	"Exit status: 0 (also for an empty window), 2 usage, 3 store failure.\n";
+	"Exit status: 0 messages counted, 1 none in the window (the counts, all\n"
+	"zero, are printed all the same), 2 usage, 3 store failure.\n";
 
 struct sm {
 	uint64_t thread;
@@ -90,52 +92,28 @@ static int cmp_count(const void *x, const void *y)
 	return strcmp(a->addr, b->addr);
 }
 
-int cmd_stats(struct cli *c, int argc, char **argv)
+static const struct cli_opt stats_opts[] = {
+	CLI_OPTS_WINDOW,
+	{ "top", 1, OPT_TOP },
+	CLI_OPT_JSON,
+	CLI_OPTS_END,
+};
+
+static int cmd_stats(struct cli *c, const struct cli_args *args)
 {
-	static const struct option opts[] = {
-		{ "since", required_argument, NULL, 's' },
-		{ "until", required_argument, NULL, 'u' },
-		{ "top", required_argument, NULL, 't' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *cmd = argv[0], *since_s = NULL, *until_s = NULL;
-	int json = 0, o, rc;
+	const char *cmd = args->name;
+	int json = cli_args_has(args, OPT_JSON), rc;
 	long top = 10;
+	struct cli_window win = CLI_WINDOW_ALL;
 	int64_t since, until;
 	struct kv_err err;
 
-	optind = 0;
-	opterr = 0;
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': since_s = optarg; break;
-		case 'u': until_s = optarg; break;
-		case 'j': json = 1; break;
-		case 't': {
-			char *e;
-			top = strtol(optarg, &e, 10);
-			if (*e || top < 0)
-				return cli_error(CLI_USAGE, cmd, "--top: want a number, got '%s'", optarg);
-			break;
-		}
-		case 'h': return cli_usage(stats_usage, 0);
-		default:
-			cli_error(CLI_USAGE, cmd, "unknown option '%s'", argv[optind - 1]);
-			return cli_usage(stats_usage, CLI_USAGE);
-		}
-	}
-	if (optind < argc) {
-		cli_error(CLI_USAGE, cmd, "unexpected argument '%s'", argv[optind]);
-		return cli_usage(stats_usage, CLI_USAGE);
-	}
-	until = (int64_t)time(NULL);
-	if (until_s && cli_date_arg(cmd, "--until", until_s, &until) < 0)
+	if (args->npos)
+		return cli_args_error(args, "unexpected argument '%s'", args->pos[0]);
+	if (cli_args_count(args, OPT_TOP, 0, LONG_MAX, &top) < 0 || cli_window_args(args, &win) < 0)
 		return CLI_USAGE;
-	since = until - 7 * 86400;
-	if (since_s && cli_date_arg(cmd, "--since", since_s, &since) < 0)
-		return CLI_USAGE;
+	since = win.since;
+	until = win.until;
 
 	struct store *s;
 	struct store_reader *r;
@@ -201,9 +179,10 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		qsort(senders, nsenders, sizeof(*senders), cmp_count);
 	size_t ntop = (size_t)top < nsenders ? (size_t)top : nsenders;
 
-	char d1[32], d2[32];
-	cli_iso(since, d1, sizeof(d1));
-	cli_iso(until, d2, sizeof(d2));
+	/* an open bound: null in JSON, "*" in text */
+	char b1[32], b2[32];
+	const char *d1 = cli_window_iso(since, b1, sizeof(b1));
+	const char *d2 = cli_window_iso(until, b2, sizeof(b2));
 	if (json) {
 		struct json_w w;
 		json_w_init(&w, &out, 0);
@@ -252,7 +231,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		json_obj_end(&w);
 		sbuf_addc(&out, '\n');
 	} else {
-		sbuf_addf(&out, "window      %s .. %s\n", d1, d2);
+		sbuf_addf(&out, "window      %s .. %s\n", d1 ? d1 : "*", d2 ? d2 : "*");
 		sbuf_addf(&out, "messages    %zu\n", a.n);
 		sbuf_addf(&out, "threads     %llu (%llu new)\n", (unsigned long long)nthreads,
 			  (unsigned long long)newthreads);
@@ -274,6 +253,8 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	}
 	if (cli_out(out.buf, out.len) < 0)
 		rc = cli_error(CLI_FAIL, cmd, "writing to stdout failed");
+	else if (a.n == 0)
+		rc = CLI_NOT_FOUND;   /* like threads, search and export on an empty window */
 out:
 	sbuf_release(&out);
 	free(senders);
@@ -282,3 +263,5 @@ out:
 	store_close(s);
 	return rc;
 }
+
+const struct cli_cmd cli_cmd_stats = { "stats", cmd_stats, stats_opts, 0, stats_usage };

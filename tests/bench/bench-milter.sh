@@ -61,6 +61,7 @@ run() {
 run_as_root = true
 socket = $sock
 socket_mode = 0666
+socket_group =
 spool_dir = $T/$name.spool
 commit_interval_ms = ${BENCH_COMMIT_MS:-0}
 journal_sync = $jsync

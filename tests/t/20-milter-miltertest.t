@@ -20,6 +20,7 @@ start_milter() {
 [milter]
 run_as_root = true
 socket = unix:$T/$1.sock
+socket_group =
 spool_dir = $T/$1.spool
 pid_file = $T/$1.pid
 commit_interval_ms = 0

@@ -19,6 +19,7 @@ cat > "$T/m.conf" <<EOF
 [milter]
 run_as_root = true
 socket = unix:$T/m.sock
+socket_group =
 spool_dir = $T/spool
 pid_file = $T/m.pid
 commit_interval_ms = 0

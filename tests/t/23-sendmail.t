@@ -84,6 +84,7 @@ cat > "$T/milter.conf" <<EOF
 [milter]
 run_as_root = true
 socket = unix:$T/milter.sock
+socket_group =
 spool_dir = $T/spool
 commit_interval_ms = 0
 [store]

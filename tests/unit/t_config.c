@@ -3,9 +3,13 @@
  * errors that name the file, key and value, list parsing, overrides, and
  * that conf/kvmarm-digest.conf documents exactly the keys of the table
  * (found through $KV_SRC, else the current directory).
+ *
+ * `t_config --sample` prints the sample: conf/kvmarm-digest.conf is
+ * regenerated with `build/tests/t_config --sample > conf/kvmarm-digest.conf`.
  */
 #include "kv.h"
 #include "config.h"
+#include "store.h"
 #include "tap.h"
 
 #include <stdio.h>
@@ -42,7 +46,12 @@ static void test_defaults(void)
 	ok(config_load(&cfg, NULL, &err) == 0, "defaults only");
 	is_str(config_str(cfg, "store", "path"), "/var/lib/kvmarm-digest/store", "store.path default");
 	is_int(config_int(cfg, "store", "map_size_mb"), 256, "map_size_mb default");
-	is_str(config_str(cfg, "milter", "socket"), "unix:/run/kvmarm-digest/milter.sock", "milter.socket default");
+	/* Debian's defaults: inside the chroot of Postfix's smtpd, reachable by
+	 * group postfix */
+	is_str(config_str(cfg, "milter", "socket"), "unix:/var/spool/postfix/kvmarm/milter.sock", "milter.socket default");
+	is_str(config_str(cfg, "milter", "socket_group"), "postfix", "socket_group default");
+	/* empty: the milter's built-in kvmarm when started as root */
+	is_str(config_str(cfg, "milter", "user"), "", "milter user default");
 	is_int(config_int(cfg, "milter", "socket_mode"), 0660, "socket_mode default is octal 0660");
 	is_str(config_str(cfg, "milter", "socket_mode"), "0660", "socket_mode as string");
 	is_int(config_int(cfg, "milter", "max_message_size"), 67108864, "max_message_size default");
@@ -76,6 +85,43 @@ static void test_defaults(void)
 	config_free(cfg);
 }
 
+/* Lists split on commas and on white space; the good socket forms load. */
+static void test_lists_and_sockets(void)
+{
+	struct kv_config *cfg = NULL;
+	struct kv_err err = { "" };
+	struct strv sv = STRV_INIT;
+	int rc = load_text("[milter]\nlist_ids = a.example  b.example,c.example ,\td.example\n"
+			   "socket = inet:8891@localhost\n"
+			   "[reporter]\nformats = md html\n", &cfg, &err);
+	ok(rc == 0, "lists with spaces and an inet socket load %s", err.msg);
+	if (rc != 0)
+		return;
+	config_list(cfg, "milter", "list_ids", &sv);
+	ok(sv.n == 4 && !strcmp(sv.v[0], "a.example") && !strcmp(sv.v[1], "b.example") &&
+	   !strcmp(sv.v[2], "c.example") && !strcmp(sv.v[3], "d.example"),
+	   "list_ids 'a b,c , d' (spaces, commas, a tab): four ids, not one (%zu)", sv.n);
+	strv_release(&sv);
+	config_list(cfg, "reporter", "formats", &sv);
+	ok(sv.n == 2 && !strcmp(sv.v[1], "html"), "formats 'md html': two formats");
+	strv_release(&sv);
+	config_set(cfg, "reporter", "to", "A <a@x>, b@x");
+	config_list(cfg, "reporter", "to", &sv);
+	ok(sv.n == 2 && !strcmp(sv.v[0], "A <a@x>"), "a string key read as a list splits on commas only");
+	strv_release(&sv);
+	static const char *const good[] = { "unix:/run/m.sock", "local:/run/m.sock", "/run/m.sock",
+					    "inet:8891", "inet6:8891@::1" };
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ok(config_try_set(cfg, "milter", "socket", good[i], &err) == 0, "socket %s accepted", good[i]);
+	ok(config_try_set(cfg, "milter", "syslog_facility", "LOCAL3", &err) == 0, "facility names in any case");
+	ok(config_try_set(cfg, "milter", "syslog_facility", "mial", &err) < 0 && strstr(err.msg, "mial"),
+	   "config_try_set refuses a bad facility: %s", err.msg);
+	ok(config_try_set(cfg, "milter", "pid_file", "", &err) == 0, "an empty path (none) is fine");
+	config_set(cfg, "store", "path", "rel/db");
+	is_str(config_str(cfg, "store", "path"), "rel/db", "config_set takes a text value as given (milter --db)");
+	config_free(cfg);
+}
+
 static void test_file(void)
 {
 	struct kv_config *cfg = NULL;
@@ -95,7 +141,7 @@ static void test_file(void)
 			   "formats = html\n"
 			   "[llm]\n"
 			   "temperature = 0.75\n"
-			   "timeout = -3\n", &cfg, &err);
+			   "timeout = 30\n", &cfg, &err);
 	ok(rc == 0, "file with overrides loads %s", err.msg);
 	if (rc != 0)
 		return;
@@ -111,7 +157,7 @@ static void test_file(void)
 	ok(sv.n == 1 && !strcmp(sv.v[0], "html"), "single-item list");
 	strv_release(&sv);
 	ok(config_double(cfg, "llm", "temperature") == 0.75, "double");
-	is_int(config_int(cfg, "llm", "timeout"), -3, "negative int");
+	is_int(config_int(cfg, "llm", "timeout"), 30, "int in its range");
 	is_str(config_str(cfg, "reporter", "language"), "zh", "keys not in the file keep defaults");
 
 	config_set(cfg, "reporter", "language", "en");
@@ -143,6 +189,33 @@ static void test_errors(void)
 		{ "[llm]\ntemperature = warm\n", "temperature", "'warm'", "bad double names key and value" },
 		{ "[milter]\nsocket_mode = 0990\n", "socket_mode", "'0990'", "bad octal mode" },
 		{ "path = /x\n", "c.conf", "", "key outside a section" },
+		{ "[milter]\nsyslog_facility = mial\n", "syslog_facility = 'mial'", "not a syslog facility",
+		  "a misspelt syslog facility names key and value" },
+		{ "[milter]\nsyslog_facility = mail\n\n# the list\nlist_ids = a b\n[reporter]\nformats = md pdf\n",
+		  "c.conf:7:", "has 'pdf', which is not one of md|html|json", "a bad list item: named with file and line" },
+		{ "[reporter]\ntransport = smpt\n", "transport = 'smpt'", "not one of sendmail|smtp", "transport choices" },
+		{ "[reporter]\nlanguage = fr\n", "c.conf:2: [reporter] language = 'fr'", "not one of zh|en", "language choices" },
+		{ "[store]\npath = var/lib/kv\n", "c.conf:2: [store] path = 'var/lib/kv'", "not an absolute path",
+		  "a relative store path" },
+		{ "[milter]\nspool_dir = spool\n", "spool_dir = 'spool'", "absolute", "a relative spool_dir" },
+		{ "[reporter]\nsendmail_path = sendmail\n", "sendmail_path", "absolute", "a relative sendmail_path" },
+		{ "[milter]\nsocket = unix:run/m.sock\n", "socket = 'unix:run/m.sock'", "not a milter socket",
+		  "a relative unix socket" },
+		{ "[milter]\nsocket = inet:99999@localhost\n", "'inet:99999@localhost'", "not a milter socket",
+		  "a port out of range" },
+		{ "[milter]\nsocket = /tmp/x.sock\nsocket = tcp:25\n", "c.conf:3: [milter] socket = 'tcp:25'",
+		  "not a milter socket", "a set twice: the last line (the one GKeyFile keeps) is named" },
+		{ "[store]\n\n# comment\n  map_size_mb=12x\n", "c.conf:4: [store] map_size_mb", "not an integer",
+		  "the line is found under blank lines, comments and indentation" },
+		{ "[store]\npath = /x\n[llm]\nbase = x\n", "c.conf:4: unknown key 'base'", "[llm]",
+		  "an unknown key: file and line" },
+		{ "[store]\npath = /x\n[stroe]\n", "c.conf:3: unknown section [stroe]", "", "an unknown section: its line" },
+		{ "[llm]\ntimeout = -3\n", "[llm] timeout = '-3'", "out of range (1 to 86400)", "a negative timeout" },
+		{ "[store]\nmap_size_mb = 0\n", "map_size_mb = '0'", "out of range", "a zero map size" },
+		{ "[llm]\nmax_concurrency = 500\n", "max_concurrency = '500'", "out of range (1 to 64)", "too many requests at once" },
+		{ "[reporter]\nsmtp_url = 127.0.0.1:25\n", "smtp_url = '127.0.0.1:25'", "smtp://|smtps://", "an SMTP URL without scheme" },
+		{ "[llm]\nbase_url = localhost:8080/v1\n", "base_url", "http://|https://", "an LLM URL without scheme" },
+		{ "[reporter]\ntimezone = Asia/Shangai\n", "timezone = 'Asia/Shangai'", "not a time zone", "a misspelt zone" },
 		{ "[store\n", "c.conf", "", "broken section line" },
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -223,8 +296,9 @@ static void test_sample(void)
 		}
 	ok(all_in, "every table key is documented in conf/kvmarm-digest.conf");
 	ok(none_extra, "every key in conf/kvmarm-digest.conf is in the table");
-	ok(len == gen.len && memcmp(data, gen.buf, len) == 0,
-	   "conf/kvmarm-digest.conf is config_write_sample's output");
+	if (!ok(len == gen.len && memcmp(data, gen.buf, len) == 0,
+		"conf/kvmarm-digest.conf is config_write_sample's output"))
+		diag("regenerate it: build/tests/t_config --sample > conf/kvmarm-digest.conf");
 
 	/* the sample loads as is, and with every line uncommented it loads
 	 * and gives the defaults back */
@@ -274,18 +348,62 @@ out:
 	sbuf_release(&gen);
 }
 
-int main(void)
+/* store_open_config: --db wins over [store] path, an empty path is an
+ * error that says so, the directory is named on failure. */
+static void test_open_config(void)
 {
+	struct kv_config *cfg = NULL;
+	struct kv_err err = { "" };
+	struct store *s = NULL;
+	char *conf = kv_xasprintf("[store]\npath = %s/st-conf\nmap_size_mb = 4\n", tmpdir);
+	char *over = kv_xasprintf("%s/st-over", tmpdir);
+
+	if (!ok(load_text(conf, &cfg, &err) == 0, "config with [store] loads %s", err.msg))
+		return;
+	ok(store_open_config(&s, cfg, NULL, STORE_CREATE, &err) == 0 && s &&
+	   strstr(store_path(s), "/st-conf"), "[store] path used: %s", s ? store_path(s) : err.msg);
+	store_close(s);
+	ok(store_open_config(&s, cfg, over, STORE_CREATE, &err) == 0 && s &&
+	   strcmp(store_path(s), over) == 0, "the --db directory wins over [store] path");
+	store_close(s);
+	ok(store_open_config(&s, cfg, "", STORE_RDONLY, &err) == 0 && s &&
+	   strstr(store_path(s), "/st-conf"), "an empty --db falls back to [store] path");
+	store_close(s);
+	config_set(cfg, "store", "path", "");
+	ok(store_open_config(&s, cfg, NULL, STORE_RDONLY, &err) < 0 && !s && strstr(err.msg, "[store] path"),
+	   "an empty [store] path is an error naming it: %s", err.msg);
+	ok(store_open_config(&s, NULL, "/nonexistent/kvstore", STORE_RDONLY, &err) < 0 &&
+	   strstr(err.msg, "/nonexistent/kvstore"), "failure names the directory: %s", err.msg);
+	config_free(cfg);
+	free(conf);
+	free(over);
+}
+
+int main(int argc, char **argv)
+{
+	/* the sample config is this program's output: see test_sample */
+	if (argc == 2 && !strcmp(argv[1], "--sample")) {
+		struct sbuf gen = SBUF_INIT;
+		config_write_sample(&gen);
+		fwrite(gen.buf, 1, gen.len, stdout);
+		sbuf_release(&gen);
+		return 0;
+	}
 	if (!mkdtemp(tmpdir)) {
 		perror("mkdtemp");
 		return 2;
 	}
 	test_defaults();
 	test_file();
+	test_lists_and_sockets();
 	test_errors();
 	test_sample();
+	test_open_config();
 	unlink(write_tmp("c.conf", ""));
 	unlink(write_tmp("uncommented.conf", ""));
-	rmdir(tmpdir);
+	char *rm = kv_xasprintf("rm -rf '%s'", tmpdir);
+	if (system(rm) != 0)
+		diag("could not remove %s", tmpdir);
+	free(rm);
 	return done_testing();
 }
