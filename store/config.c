@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "log.h"
+#include "kvtime.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -331,7 +332,7 @@ static int check_rules(const struct cfg_key *k, const char *v, char *why, size_t
 			snprintf(why, n, "is not a URL starting with %s", key_urls[i].schemes);
 			return -1;
 		}
-	if (!strcmp(k->section, "reporter") && !strcmp(k->key, "timezone") && kv_zone_offset(v, 0, &off, &err) < 0) {
+	if (!strcmp(k->section, "reporter") && !strcmp(k->key, "timezone") && kvtime_zone_offset(v, 0, &off, &err) < 0) {
 		snprintf(why, n, "is not a time zone (an IANA name such as Europe/London or UTC)");
 		return -1;
 	}

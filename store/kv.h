@@ -68,10 +68,6 @@ void strv_push_owned(struct strv *sv, char *s);      /* takes s */
 int strv_has(const struct strv *sv, const char *s);  /* 1 when s is in sv (strcmp) */
 void strv_release(struct strv *sv);
 
-/* Time (UTC, zones, ISO weeks) is in kvtime.h; included here only until
- * the callers of the old kv_ names switch (see the end of kvtime.h). */
-#include "kvtime.h"
-
 /* UTF-8 helpers. kv_utf8_valid: 1 when s[0..len) is valid UTF-8.
  * kv_utf8_sanitize: copy with invalid sequences replaced by U+FFFD and NUL
  * and other C0 controls except \t \n dropped; caller frees. */

@@ -59,24 +59,4 @@ int kvtime_week_window(const char *week, const char *zone, int64_t *since, int64
  * zone, into out. 0 / -1 with err when the zone is unknown. */
 int kvtime_week_of(int64_t t, const char *zone, char *out, size_t n, struct kv_err *err);
 
-/*
- * The names these functions had in kv.h. store/cli/ and a few tests still
- * use them (issue 10: the CLI switches separately); delete this block once
- * `grep -rn 'kv_\(timegm\|gmtime\|time_utc_iso\|parse_date\|zone_\)'`
- * finds nothing else.
- */
-static inline int64_t kv_timegm(const struct tm *tm) { return kvtime_timegm(tm); }
-static inline void kv_gmtime(int64_t t, struct tm *tm) { kvtime_gmtime(t, tm); }
-static inline void kv_time_utc_iso(int64_t t, char *buf, size_t n) { kvtime_utc_iso(t, buf, n); }
-static inline int kv_parse_date(const char *s, int64_t *out) { return kvtime_parse_iso(s, out); }
-static inline int kv_zone_offset(const char *zone, int64_t t, int *off, struct kv_err *err)
-{
-	return kvtime_zone_offset(zone, t, off, err);
-}
-static inline int kv_zone_to_utc(const char *zone, const struct tm *local, int64_t *out,
-				 struct kv_err *err)
-{
-	return kvtime_zone_to_utc(zone, local, out, err);
-}
-
 #endif

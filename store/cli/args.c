@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "kvtime.h"
 
 enum { GLOBAL_DB = 1, GLOBAL_CONFIG, GLOBAL_HELP };
 
@@ -284,7 +285,7 @@ int cli_args_count(const struct cli_args *a, enum cli_opt_id id, long min, long 
 int cli_window_set(struct cli_window *w, const char *cmd, const char *what, const char *val, int is_until)
 {
 	int64_t t;
-	if (kv_parse_date(val, &t) < 0) {
+	if (kvtime_parse_iso(val, &t) < 0) {
 		cli_error(CLI_USAGE, cmd, "%s: bad date '%s' (want YYYY-MM-DD or ISO 8601)", what, val);
 		return -1;
 	}

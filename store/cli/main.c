@@ -13,6 +13,7 @@
 #include "config.h"
 #include "mime.h"
 #include "category.h"
+#include "kvtime.h"
 
 static const char main_usage[] =
 	"usage: kvmarm-store [--db DIR | --config FILE] COMMAND [OPTIONS] [ARGS]\n"
@@ -91,7 +92,7 @@ int cli_out(const void *buf, size_t len)
 
 void cli_iso(int64_t t, char *buf, size_t n)
 {
-	kv_time_utc_iso(t, buf, n);
+	kvtime_utc_iso(t, buf, n);
 }
 
 char *cli_clean_id(const char *arg)

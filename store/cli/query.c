@@ -14,6 +14,7 @@
 #include "cli.h"
 #include "mime.h"
 #include "category.h"
+#include "kvtime.h"
 
 static const char threads_usage[] =
 	"usage: kvmarm-store threads [--since D] [--until D] [--json]\n"
@@ -262,7 +263,7 @@ static long find_idx(const struct numidx *v, size_t n, uint64_t num)
 static void local_time(int64_t t, int off, char *buf, size_t n)
 {
 	struct tm tm;
-	kv_gmtime(t + off, &tm);
+	kvtime_gmtime(t + off, &tm);
 	if (!strftime(buf, n, "%Y-%m-%d %H:%M", &tm) && n)
 		buf[0] = 0;
 }
@@ -319,7 +320,7 @@ static int cmd_show(struct cli *c, const struct cli_args *a)
 	if (a->npos != 1)
 		return cli_args_error(a, a->npos ? "one thread or message only" : "no thread or message given");
 	const char *arg = a->pos[0];
-	if (kv_zone_offset(zone, (int64_t)time(NULL), &off, &err) < 0)
+	if (kvtime_zone_offset(zone, (int64_t)time(NULL), &off, &err) < 0)
 		return cli_error(CLI_USAGE, cmd, "--tz: unknown zone '%s'", zone);
 
 	struct store *s;
@@ -442,9 +443,9 @@ static int cmd_show(struct cli *c, const struct cli_args *a)
 		sbuf_addc(&out, '\n');
 	} else {
 		char d1[32], d2[32];
-		kv_zone_offset(zone, t.first_date, &off, NULL);
+		kvtime_zone_offset(zone, t.first_date, &off, NULL);
 		local_time(t.first_date, off, d1, sizeof(d1));
-		kv_zone_offset(zone, t.last_date, &off, NULL);
+		kvtime_zone_offset(zone, t.last_date, &off, NULL);
 		local_time(t.last_date, off, d2, sizeof(d2));
 		sbuf_addf(&out, "thread %llu: %s\n", (unsigned long long)t.id, t.subject);
 		sbuf_addf(&out, "%s, %zu messages, %zu participants, %s .. %s (%s)\n",
@@ -465,7 +466,7 @@ static int cmd_show(struct cli *c, const struct cli_args *a)
 		for (size_t q = 0; q < k; q++) {
 			const struct node *x = &nd[order[q]];
 			char d[32];
-			kv_zone_offset(zone, x->m.date, &off, NULL);
+			kvtime_zone_offset(zone, x->m.date, &off, NULL);
 			local_time(x->m.date, off, d, sizeof(d));
 			sbuf_addf(&out, "%s  ", d);
 			for (int dd = 0; dd < x->depth && dd < 40; dd++)

@@ -24,6 +24,7 @@
 #include "log.h"
 #include "body.h"
 #include "mbox.h"
+#include "kvtime.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -1108,8 +1109,8 @@ static int bench_main(int argc, char **argv)
 		fprintf(stderr, "usage: t_llm --bench-tokens STORE SINCE UNTIL | --bench-wall STORE SINCE UNTIL URL CONC\n");
 		return 2;
 	}
-	if (store_open(&s, argv[2], wall ? 0 : STORE_RDONLY, &err) < 0 || kv_parse_date(argv[3], &since) < 0 ||
-	    kv_parse_date(argv[4], &until) < 0) {
+	if (store_open(&s, argv[2], wall ? 0 : STORE_RDONLY, &err) < 0 || kvtime_parse_iso(argv[3], &since) < 0 ||
+	    kvtime_parse_iso(argv[4], &until) < 0) {
 		fprintf(stderr, "bench: %s\n", err.msg);
 		return 1;
 	}

@@ -6,6 +6,7 @@
  */
 #include "tap.h"
 #include "store.h"
+#include "kvtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,7 +23,7 @@ static char *mk(const char *id, const char *irt, const char *from, const char *s
 	struct tm tm;
 	char d[64];
 
-	kv_gmtime(date, &tm);
+	kvtime_gmtime(date, &tm);
 	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	sbuf_addf(&sb, "From: %s\nTo: kvmarm@lists.linux.dev\nSubject: %s\nDate: %s\nMessage-ID: <%s>\n",
 		  from, subj, d, id);

@@ -8,6 +8,7 @@
 #include "tap.h"
 #include "store.h"
 #include "db.h"
+#include "kvtime.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -33,7 +34,7 @@ static char *mk(const char *id, const char *irt, const char *from, const char *s
 	struct tm tm;
 	char d[64];
 
-	kv_gmtime(date, &tm);
+	kvtime_gmtime(date, &tm);
 	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	if (extra_hdr)
 		sbuf_addf(&sb, "%s%s", extra_hdr, eol);

@@ -8,6 +8,7 @@
 #include "tap.h"
 #include "store.h"
 #include "subject.h"
+#include "kvtime.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +27,7 @@ static char *mk(const char *id, const char *irt, const char *refs, const char *f
 	struct tm tm;
 	char d[64];
 
-	kv_gmtime(date, &tm);
+	kvtime_gmtime(date, &tm);
 	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
 	sbuf_addf(&sb, "From: %s\nTo: kvmarm@lists.linux.dev\nSubject: %s\nDate: %s\n", from, subj, d);
 	sbuf_addf(&sb, "Message-ID: <%s>\n", id);
