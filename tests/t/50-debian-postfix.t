@@ -143,6 +143,7 @@ postconf -e "myhostname = $DOMAIN" "mydestination = \$myhostname, localhost" \
 	"maillog_file = $T/maillog" "maillog_file_prefixes = /var, $T"
 is "$(postconf -Fh smtp/inet/chroot cleanup/unix/chroot | tr '\n' ' ')" "y y " \
 	"Debian's master.cf: smtpd and cleanup run chrooted"
+for u in kvtlist kvtdigest kvtquery; do userdel "$u" 2>/dev/null; done   # a killed run's
 useradd -M -N -g nogroup -s /usr/sbin/nologin kvtlist
 useradd -M -N -g nogroup -s /usr/sbin/nologin kvtdigest
 useradd -M -N -g nogroup -G kvmarm -s /usr/sbin/nologin kvtquery
