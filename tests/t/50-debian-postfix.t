@@ -32,16 +32,21 @@ done
 [ -f /usr/share/postfix/main.cf.debian ] && [ -f /usr/share/postfix/master.cf.dist ] ||
 	skip_all "not Debian's postfix package"
 [ -x /usr/lib/postfix/configure-instance.sh ] || skip_all "not Debian's postfix package"
-if dpkg-query -W -f='${Status}' kvmarm-digest 2>/dev/null | grep -q 'installed\|config-files'; then
-	skip_all "kvmarm-digest is installed on this machine: not touching it"
-fi
 # One run at a time per machine (the system Postfix, port 25, the package).
 exec 9> /run/lock/kvmarm-digest-50-debian-postfix.lock
 flock -w 600 9 || skip_all "another run holds /run/lock/kvmarm-digest-50-debian-postfix.lock"
-mpid=$(tr -d ' \n' < /var/spool/postfix/pid/master.pid 2>/dev/null)
-if [ -n "$mpid" ] && kill -0 "$mpid" 2>/dev/null; then
-	skip_all "the system Postfix is running (pid $mpid): not touching a live MTA"
+if dpkg-query -W -f='${Status}' kvmarm-digest 2>/dev/null | grep -q 'installed\|config-files'; then
+	skip_all "kvmarm-digest is installed on this machine: not touching it"
 fi
+# The system instance's processes: the ones working in its queue directory
+# (private test instances elsewhere have queues of their own).
+system_postfix_pids() {
+	for _d in /proc/[0-9]*; do
+		[ "$(readlink "$_d/cwd" 2>/dev/null)" = /var/spool/postfix ] && echo "${_d#/proc/}"
+	done
+}
+pids=$(system_postfix_pids | tr '\n' ' ')
+[ -z "$pids" ] || skip_all "the system Postfix is running (pids $pids): not touching a live MTA"
 if "$PYTHON" -c 'import socket,sys; s=socket.socket(); s.settimeout(0.5); sys.exit(s.connect_ex(("127.0.0.1",25)) != 0)'; then
 	skip_all "something listens on 127.0.0.1:25"
 fi
@@ -49,7 +54,7 @@ fi
 CONF=/etc/kvmarm-digest/kvmarm-digest.conf
 UNITS=/lib/systemd/system
 DOMAIN=kvtest.localdomain
-MPID= APID=
+MPID= APID= PF_STARTED=
 # ok/is that also return the check's status, for "|| show why" after them
 okr() { ok "$1" "$2"; return "$1"; }
 isr() { is "$1" "$2" "$3"; [ "$1" = "$2" ]; }
@@ -65,13 +70,26 @@ stop_proc() {   # PID: SIGTERM, up to 15 s, then SIGKILL
 	kill -KILL "$1" 2>/dev/null || true
 }
 postfix_stop() {
-	_m=$(tr -d ' \n' < /var/spool/postfix/pid/master.pid 2>/dev/null)
-	[ -n "$_m" ] && kill -0 "$_m" 2>/dev/null || return 0
-	postsuper -d ALL > /dev/null 2>&1
-	postmulti -i - -p stop > /dev/null 2>&1
+	[ -n "$PF_STARTED" ] || return 0
+	timeout 30 postsuper -d ALL > /dev/null 2>&1
+	timeout 30 postmulti -i - -p stop > /dev/null 2>&1
 	_i=0
-	while kill -0 "$_m" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
-	kill -KILL "$_m" 2>/dev/null || true
+	while [ -n "$(system_postfix_pids)" ] && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
+	# Anything left (a Postfix command stuck on its log socket): by PID.
+	for _p in $(system_postfix_pids); do kill -KILL "$_p" 2>/dev/null; done
+	PF_STARTED=
+}
+# dpkg LOG ARGS...: waits for dpkg's lock (another apt or dpkg run) up to
+# 2 minutes; the output of the last attempt in LOG.
+dpkg_locked() {
+	_log=$1; shift
+	_i=0
+	while [ $_i -lt 120 ]; do
+		dpkg "$@" > "$_log" 2>&1 && return 0
+		grep -q 'lock' "$_log" || return 1
+		sleep 1; _i=$((_i + 1))
+	done
+	return 1
 }
 restore_all() {
 	stop_proc "$MPID"; MPID=
@@ -82,7 +100,7 @@ restore_all() {
 		rm -f "/var/mail/$u"
 	done
 	if dpkg-query -W -f='${Status}' kvmarm-digest 2>/dev/null | grep -q 'installed\|config-files'; then
-		dpkg --purge kvmarm-digest > "$T/purge.log" 2>&1
+		dpkg_locked "$T/purge.log" --purge kvmarm-digest
 	fi
 	if [ -d "$T/etc-postfix.orig" ]; then
 		rm -rf /etc/postfix && cp -a "$T/etc-postfix.orig" /etc/postfix
@@ -102,8 +120,9 @@ else
 		{ tail -20 "$T/deb.log" | sed 's/^/#   /'; done_testing; exit 1; }
 	DEB=$(ls "$T"/deb/kvmarm-digest_*.deb | head -1)
 fi
-if ! dpkg -i "$DEB" > "$T/dpkg.log" 2>&1; then
-	DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -f -y -qq >> "$T/dpkg.log" 2>&1
+if ! dpkg_locked "$T/dpkg.log" -i "$DEB"; then
+	DEBIAN_FRONTEND=noninteractive timeout 300 apt-get -o DPkg::Lock::Timeout=120 \
+		install -f -y -qq >> "$T/dpkg.log" 2>&1
 fi
 dpkg-query -W -f='${Status}\n' kvmarm-digest 2>/dev/null | grep -q '^install ok installed$'
 okr $? "dpkg -i installs it" || { sed 's/^/#   /' "$T/dpkg.log"; done_testing; exit 1; }
@@ -158,8 +177,9 @@ ok $? "the other milter listens on 127.0.0.1:$APORT"
 postconf -e "smtpd_milters = inet:127.0.0.1:$APORT" "non_smtpd_milters = \$smtpd_milters"
 
 # Start Postfix as postfix@-.service does.
+PF_STARTED=1
 /usr/lib/postfix/configure-instance.sh - > "$T/pf-start.log" 2>&1 &&
-	script -eqc "postmulti -i - -p start" /dev/null >> "$T/pf-start.log" 2>&1
+	timeout 60 script -eqc "postmulti -i - -p start" /dev/null >> "$T/pf-start.log" 2>&1
 okr $? "system postfix started as postfix@-.service does" ||
 	{ sed 's/^/#   /' "$T/pf-start.log"; done_testing; exit 1; }
 wait_for_port 25 50
@@ -192,9 +212,9 @@ awk '/<!-- tests\/t\/50-debian-postfix.t runs the next block as it is -->/ { f =
      f == 2 && /^```$/ { exit }
      f == 2 { print }' "$KV_SRC/README.md" > "$T/attach.sh"
 ok $([ -s "$T/attach.sh" ]; echo $?) "README's attach block found ($(wc -l < "$T/attach.sh") lines)"
-sh -e "$T/attach.sh" > "$T/attach.out" 2>&1
+timeout 60 sh -e "$T/attach.sh" > "$T/attach.out" 2>&1
 ok $? "README's attach commands run" ; sed 's/^/#   /' "$T/attach.out"
-sh -e "$T/attach.sh" > "$T/attach2.out" 2>&1
+timeout 60 sh -e "$T/attach.sh" > "$T/attach2.out" 2>&1
 ok $? "and run again (idempotent)"
 OURS='{ unix:/kvmarm/milter.sock, default_action=accept, protocol=6 }'
 is "$(postconf -hx smtpd_milters)" "inet:127.0.0.1:$APORT, $OURS" \
@@ -351,7 +371,6 @@ ok $([ ! -e /etc/kvmarm-digest ] && [ ! -e /var/lib/kvmarm-digest ] &&
 	"config, store, spool and socket directory gone"
 diff -r "$T/etc-postfix.orig" /etc/postfix > /dev/null
 ok $? "/etc/postfix as it was"
-m=$(tr -d ' \n' < /var/spool/postfix/pid/master.pid 2>/dev/null)
-ok $([ -z "$m" ] || ! kill -0 "$m" 2>/dev/null; echo $?) "system postfix stopped"
+is "$(system_postfix_pids)" "" "system postfix stopped: no process left in /var/spool/postfix"
 
 done_testing
