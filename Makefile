@@ -93,7 +93,7 @@ demo:
 # Every Debian package that building, testing, benchmarks and the demo use.
 DEB_PKGS := build-essential pkg-config libmilter-dev libgmime-3.0-dev liblmdb-dev \
 	lmdb-utils libcurl4-openssl-dev libglib2.0-dev zlib1g-dev postfix miltertest \
-	python3 perl ca-certificates m4 libwrap0
+	python3 perl ca-certificates m4 libwrap0 debhelper dpkg-dev fakeroot
 # the reporter's HTML test opens the digest in headless Chromium
 EXTRA_DEB_PKGS += chromium chromium-driver
 BENCH_DEB_PKGS := notmuch maildir-utils hyperfine time
@@ -107,14 +107,53 @@ deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
 
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/doc/kvmarm-digest
-	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	[ ! -f milter/kvmarm-milter.8 ] || install -m 644 milter/kvmarm-milter.8 $(DESTDIR)$(PREFIX)/share/man/man8/
-	install -m 644 conf/* $(DESTDIR)$(PREFIX)/share/doc/kvmarm-digest/ 2>/dev/null || true
+# `make install` (non-Debian systems; Debian: `make deb`): the programs, man
+# pages, the sample config (kept if one is there) and the systemd units with
+# this PREFIX in their paths. Builds only the programs, never the tests.
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/kvmarm-digest
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+UNIT_FILES := $(wildcard conf/*.service conf/*.timer)
+install: $(PROGS)
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/kvmarm-digest \
+	  $(DESTDIR)$(UNITDIR)
+	install -m 755 $(BUILD)/kvmarm-store $(BUILD)/kvmarm-reporter $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/kvmarm-milter $(DESTDIR)$(SBINDIR)/
+	install -m 644 store/cli/kvmarm-store.1 reporter/kvmarm-reporter.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 644 milter/kvmarm-milter.8 $(DESTDIR)$(MANDIR)/man8/
+	install -m 644 README.md conf/kvmarm-digest.conf conf/postfix-main.cf.snippet \
+	  conf/sendmail.mc.snippet $(DESTDIR)$(DOCDIR)/
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/kvmarm-digest/kvmarm-digest.conf ]; then \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/kvmarm-digest/kvmarm-digest.conf (new sample in $(DOCDIR))"; \
+	else \
+	  echo install -m 644 conf/kvmarm-digest.conf $(DESTDIR)$(SYSCONFDIR)/kvmarm-digest/; \
+	  install -m 644 conf/kvmarm-digest.conf $(DESTDIR)$(SYSCONFDIR)/kvmarm-digest/; \
+	fi
+	for u in $(UNIT_FILES); do \
+	  sed -e 's|/usr/sbin/kvmarm-|$(SBINDIR)/kvmarm-|g' -e 's|/usr/bin/kvmarm-|$(BINDIR)/kvmarm-|g' \
+	      -e 's|/etc/kvmarm-digest/|$(SYSCONFDIR)/kvmarm-digest/|g' $$u \
+	    > $(DESTDIR)$(UNITDIR)/$${u#conf/} && chmod 644 $(DESTDIR)$(UNITDIR)/$${u#conf/} || exit 1; \
+	done
+
+# `make deb`: the Debian package, built by dpkg-buildpackage (Debian's
+# hardening flags) in a copy of the tree with conf/debian as debian/; the
+# .deb ends up in $(DEB_OUT). The tests are not run here (nocheck): CI runs
+# them on their own.
+DEB_OUT ?= $(BUILD)/deb
+deb:
+	rm -rf $(DEB_OUT)/src $(DEB_OUT)/kvmarm-digest[_-]* && mkdir -p $(DEB_OUT)/src
+	tar -cf - --exclude=./.git --exclude=./$(BUILD) --exclude=./build . | tar -xf - -C $(DEB_OUT)/src
+	rm -rf $(DEB_OUT)/src/debian && cp -a conf/debian $(DEB_OUT)/src/debian
+	cd $(DEB_OUT)/src && DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -b -us -uc
+	rm -rf $(DEB_OUT)/src
+	@ls $(DEB_OUT)/*.deb
 
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-layering bench demo deps install clean
+.PHONY: all check check-layering bench demo deps install deb clean
 .DELETE_ON_ERROR:

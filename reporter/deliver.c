@@ -2,12 +2,16 @@
  * deliver.c - the digest mail and its submission. Header values are built
  * here; gmime (through mime_build_digest) encodes and serialises. sendmail
  * runs with fixed arguments (no shell, nothing from the mail on its command
- * line: -t takes the recipients from the headers we wrote).
+ * line: -t takes the recipients from the headers we wrote), and has
+ * [reporter] sendmail_timeout seconds before it is killed with its
+ * children: an MTA that never answers must not hang the reporter.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 #include <sys/types.h>
@@ -86,12 +90,31 @@ int deliver_build(const struct kv_config *cfg, const struct digest *d, const cha
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Feed the whole message into fd (non-blocking) until the deadline: a
+ * sendmail that stops reading must not hold us once the pipe is full.
+ * 0, -1 with errno, or 1 when the deadline passed. */
+static int write_until(int fd, const char *p, size_t n, double deadline)
 {
 	while (n) {
+		int left_ms = (int)((deadline - now_s()) * 1000);
+		if (left_ms <= 0)
+			return 1;
+		struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+		int r = poll(&pfd, 1, left_ms);
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (r <= 0)
+			continue;
 		ssize_t w = write(fd, p, n);
 		if (w < 0) {
-			if (errno == EINTR)
+			if (errno == EINTR || errno == EAGAIN)
 				continue;
 			return -1;
 		}
@@ -101,7 +124,33 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static int send_sendmail(const char *path, const char *msg, size_t len, struct kv_err *err)
+/* Reap pid by the deadline; past it, kill its whole process group
+ * (sendmail's own children, e.g. Postfix's postdrop, included). 0 with
+ * *status, 1 when it had to be killed, -1 on a waitpid error. */
+static int wait_until(pid_t pid, int *status, double deadline)
+{
+	for (;;) {
+		pid_t r = waitpid(pid, status, WNOHANG);
+		if (r == pid)
+			return 0;
+		if (r < 0 && errno != EINTR)
+			return -1;
+		if (now_s() >= deadline)
+			break;
+		struct timespec nap = { 0, 20 * 1000 * 1000 };
+		nanosleep(&nap, NULL);
+	}
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	return 1;
+}
+
+/* Run `path -oi -t` with msg on its standard input; it has timeout_s
+ * seconds for everything (reading the mail, queueing it, exiting). */
+static int send_sendmail(const char *path, long long timeout_s, const char *msg, size_t len,
+			 struct kv_err *err)
 {
 	int fds[2];
 	if (pipe(fds) < 0)
@@ -114,23 +163,30 @@ static int send_sendmail(const char *path, const char *msg, size_t len, struct k
 	}
 	if (pid == 0) {
 		char *const argv[] = { (char *)path, "-oi", "-t", NULL };
+		setpgid(0, 0);  /* its own group: a timeout kills its children too */
 		dup2(fds[0], 0);
 		close(fds[0]);
 		close(fds[1]);
 		execv(path, argv);
 		_exit(127);
 	}
+	setpgid(pid, pid);  /* also here: no window where kill(-pid) misses */
 	close(fds[0]);
+	fcntl(fds[1], F_SETFL, fcntl(fds[1], F_GETFL) | O_NONBLOCK);
+	double deadline = now_s() + (double)timeout_s;
 	/* a sendmail that dies early must not kill us with SIGPIPE */
 	void (*old)(int) = signal(SIGPIPE, SIG_IGN);
-	int werr = write_all(fds[1], msg, len);
+	int werr = write_until(fds[1], msg, len, deadline);
 	int saved = errno;
 	close(fds[1]);
 	signal(SIGPIPE, old);
 	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return kv_err_set(err, "sendmail %s: waitpid: %s", path, strerror(errno));
+	int wr = werr == 1 ? wait_until(pid, &status, 0) : wait_until(pid, &status, deadline);
+	if (wr < 0)
+		return kv_err_set(err, "sendmail %s: waitpid: %s", path, strerror(errno));
+	if (wr == 1)
+		return kv_err_set(err, "sendmail %s: timed out after %lld s (killed; "
+				  "[reporter] sendmail_timeout)", path, timeout_s);
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 127)
 		return kv_err_set(err, "sendmail %s: cannot run it", path);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
@@ -182,7 +238,8 @@ int deliver_send(const struct kv_config *cfg, const char *msg, size_t len, struc
 {
 	const char *transport = config_str(cfg, "reporter", "transport");
 	if (strcmp(transport, "sendmail") == 0)
-		return send_sendmail(config_str(cfg, "reporter", "sendmail_path"), msg, len, err);
+		return send_sendmail(config_str(cfg, "reporter", "sendmail_path"),
+				     config_int(cfg, "reporter", "sendmail_timeout"), msg, len, err);
 	if (strcmp(transport, "smtp") == 0)
 		return send_smtp(cfg, msg, len, err);
 	return kv_err_set(err, "[reporter] transport: unknown value '%s' (sendmail or smtp)", transport);

@@ -99,6 +99,8 @@ static const struct cfg_key keys[] = {
 	  "How the digest is sent: sendmail or smtp." },
 	{ "reporter", "sendmail_path", CFG_PATH, "/usr/sbin/sendmail",
 	  "The sendmail program for transport = sendmail." },
+	{ "reporter", "sendmail_timeout", CFG_INT, "120",
+	  "Seconds sendmail may take to queue the digest; then it is killed and the run fails." },
 	{ "reporter", "smtp_url", CFG_STR, "smtp://127.0.0.1:25",
 	  "SMTP server for transport = smtp (smtp:// or smtps://)." },
 	{ "reporter", "smtp_user", CFG_STR, "",

@@ -6,18 +6,25 @@
  * bench-milter.sh can tell what libmilter itself costs from what
  * recording costs.
  *
- *   accept_milter SOCKET     e.g. unix:/tmp/x.sock (removed first if stale)
+ *   accept_milter SOCKET [COUNTFILE]
+ *       SOCKET     e.g. unix:/tmp/x.sock (removed first if stale)
+ *       COUNTFILE  one line appended per mail at end-of-message, so a
+ *                  test standing it in for OpenDKIM can tell it saw
+ *                  every mail (O_APPEND: sessions on many threads)
  *
  * Stops on SIGTERM (libmilter's own handler).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 
 static int on_unix;
+static int count_fd = -1;
 
 static sfsistat am_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			     unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -54,6 +61,8 @@ static sfsistat am_body(SMFICTX *ctx, unsigned char *b, size_t n)
 
 static sfsistat am_eom(SMFICTX *ctx)
 {
+	if (count_fd >= 0 && write(count_fd, "eom\n", 4) != 4)
+		perror("accept_milter: count file");
 	return SMFIS_ACCEPT;
 }
 
@@ -67,9 +76,16 @@ int main(int argc, char **argv)
 {
 	struct smfiDesc d;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: accept_milter SOCKET\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: accept_milter SOCKET [COUNTFILE]\n");
 		return 2;
+	}
+	if (argc == 3) {
+		count_fd = open(argv[2], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+		if (count_fd < 0) {
+			perror(argv[2]);
+			return 1;
+		}
 	}
 	on_unix = strncmp(argv[1], "inet", 4) != 0;
 	memset(&d, 0, sizeof d);
