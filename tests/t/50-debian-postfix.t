@@ -288,12 +288,7 @@ okr $? "the store holds exactly the $NLIST list mails (SMTP and sendmail), queri
 # A member of the kvmarm group queries the store while the milter runs.
 runuser -u kvtquery -- /usr/bin/kvmarm-store --config "$CONF" stats --since 2024-01-01 \
 	> "$T/q.out" 2> "$T/q.err"
-rc=$?
-if [ $rc -eq 0 ]; then ok 0 "a kvmarm group member queries the store"
-else
-	echo "not ok $((TAP_N + 1)) - a kvmarm group member queries the store # TODO store modes (helper \"store\")"
-	TAP_N=$((TAP_N + 1)); sed 's/^/#   /' "$T/q.err"
-fi
+okr $? "a kvmarm group member queries the store" || sed 's/^/#   /' "$T/q.err"
 
 # --- the digest, as kvmarm-reporter-once.service runs it ------------------------
 sed -i "/^\[reporter\]/a to = kvtdigest@$DOMAIN" "$CONF"
