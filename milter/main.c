@@ -1,24 +1,32 @@
 /*
- * main.c - kvmarm-milter: read the config, open the milter socket (and give
- * a unix socket its owner, group and mode), write the pid file, detach
- * unless -f, drop privileges, open the store, replay the spool, start the
- * writer, then hand over to libmilter until SIGTERM. On the way out: the
- * messages in flight finish, the writer commits what is queued, exit 0.
+ * main.c - kvmarm-milter: read the config; unless -f, fork and let the
+ * parent wait until the child serves (exit 0) or fails (the reason on the
+ * terminal, exit non-zero). Then decide who to run as (never root unless
+ * the config says so), open the milter socket (and give a unix socket its
+ * owner, group and mode), write the pid file, create the store and spool
+ * directories for the run user, drop root, open the store, replay journal
+ * and spool, start the writer, detach from the terminal, and hand over to
+ * libmilter until SIGTERM. On the way out: the messages in flight finish,
+ * the writer commits what is queued, pid file and socket are removed,
+ * exit 0.
  */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <malloc.h>
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/wait.h>
 #include <unistd.h>
-
 
 #include "config.h"
 #include "log.h"
@@ -31,13 +39,20 @@
  * makes the mail durable in the spool itself (well under the MTA's
  * content timeouts). */
 #define EOM_COMMIT_WAIT_MS 5000
+/* Started as root without [milter] user, switch to this user if it exists
+ * (the Debian package creates it; a packager may name another). */
+#ifndef KV_MILTER_USER
+#define KV_MILTER_USER "kvmarm"
+#endif
+/* Until an MTA connects, warn this often (ms). */
+#define NO_MTA_WARN_MS 60000
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: kvmarm-milter [--config FILE] [-f] [-v] [--socket SPEC] [--db DIR]\n"
 		"  --config FILE   configuration file (section [milter], [store] path)\n"
-		"  -f, --foreground  stay in the foreground and log to stderr\n"
+		"  -f, --foreground  stay in the foreground and log to stderr (systemd Type=simple)\n"
 		"  -v, --verbose   log debug lines too (per-mail eom time)\n"
 		"  --socket SPEC   unix:PATH, inet:PORT@HOST or inet6:PORT@HOST\n"
 		"  --db DIR        the store directory\n"
@@ -56,109 +71,376 @@ static const char *unix_path(const char *spec)
 	return NULL;
 }
 
-static int lookup_ids(const char *user, const char *group, uid_t *uid, gid_t *gid,
-		      struct kv_err *err)
+/* Start-up state: whether the reason of a failure must also go to the
+ * terminal (daemon mode before detaching: the log is syslog, and whoever
+ * started us is waiting for the exit status). */
+static int startup_tell_stderr;
+
+static void startup_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void startup_fail(const char *fmt, ...)
 {
-	*uid = (uid_t)-1;
-	*gid = (gid_t)-1;
-	if (user && *user) {
-		struct passwd *pw = getpwnam(user);
-		if (!pw)
-			return kv_err_set(err, "unknown user %s", user);
-		*uid = pw->pw_uid;
-		*gid = pw->pw_gid;
+	char msg[2 * KV_ERR_MAX];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	log_err("%s", msg);
+	if (startup_tell_stderr)
+		fprintf(stderr, "kvmarm-milter: %s\n", msg);
+}
+
+/*
+ * Daemon mode: fork now, and let the parent wait until the child is
+ * serving (detach_done) or has failed, so that `kvmarm-milter` exits
+ * non-zero with the reason on the terminal when start-up fails, and 0
+ * only when the filter is listening. The child keeps the terminal's
+ * stderr until then. Returns in the child only; the pipe's write end
+ * in *ready_fd.
+ */
+static void detach_begin(int *ready_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+	ssize_t n;
+	int status;
+
+	if (pipe(p) < 0) {
+		fprintf(stderr, "kvmarm-milter: cannot detach: pipe: %s\n", strerror(errno));
+		exit(1);
 	}
-	if (group && *group) {
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "kvmarm-milter: cannot detach: fork: %s\n", strerror(errno));
+		exit(1);
+	}
+	if (pid > 0) {
+		close(p[1]);
+		while ((n = read(p[0], &c, 1)) < 0 && errno == EINTR)
+			;
+		if (n == 1)
+			_exit(0);   /* the child is serving */
+		/* It failed (and said why on stderr). */
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+		_exit(WIFEXITED(status) && WEXITSTATUS(status) != 0 ? WEXITSTATUS(status) : 1);
+	}
+	close(p[0]);
+	fcntl(p[1], F_SETFD, FD_CLOEXEC);
+	if (setsid() < 0)
+		log_warn("setsid: %s", strerror(errno));
+	*ready_fd = p[1];
+	startup_tell_stderr = 1;
+}
+
+/* The child is serving: leave the terminal and let the parent exit 0. */
+static void detach_done(int ready_fd)
+{
+	int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	startup_tell_stderr = 0;
+	if (chdir("/") < 0)
+		log_warn("chdir /: %s", strerror(errno));
+	if (write(ready_fd, "", 1) != 1)
+		log_warn("cannot tell the parent process we are ready: %s", strerror(errno));
+	close(ready_fd);
+}
+
+/* Who the milter runs as once start-up is done. */
+struct run_as {
+	uid_t uid;
+	gid_t gid;
+	char name[64];
+	int drop;        /* 1: switch to uid/gid (we are root now) */
+};
+
+/*
+ * Decide who to run as: [milter] user (and group) when set; as root and
+ * without user, KV_MILTER_USER when that user exists; root itself only with
+ * run_as_root = true. Not root: stay who we are (a user that names somebody
+ * else is an error). 0 / -1 with err.
+ */
+static int run_as_resolve(const struct kv_config *cfg, struct run_as *ra, struct kv_err *err)
+{
+	const char *user = config_str(cfg, "milter", "user");
+	const char *group = config_str(cfg, "milter", "group");
+	int allow_root = config_bool(cfg, "milter", "run_as_root");
+	struct passwd *pw;
+
+	memset(ra, 0, sizeof *ra);
+	if (geteuid() != 0) {
+		ra->uid = geteuid();
+		ra->gid = getegid();
+		pw = getpwuid(ra->uid);
+		snprintf(ra->name, sizeof ra->name, "%s", pw ? pw->pw_name : "(me)");
+		if (*user && (!(pw = getpwnam(user)) || pw->pw_uid != ra->uid))
+			return kv_err_set(err, "cannot switch to user %s: not running as root", user);
+		if (*group) {
+			struct group *gr = getgrnam(group);
+			if (!gr || gr->gr_gid != ra->gid)
+				return kv_err_set(err, "cannot switch to group %s: not running as root", group);
+		}
+		return 0;
+	}
+	if (!*user && allow_root) {
+		snprintf(ra->name, sizeof ra->name, "root");
+		user = NULL;
+	} else if (!*user) {
+		if (!getpwnam(KV_MILTER_USER))
+			return kv_err_set(err, "refusing to run as root: [milter] user is empty and user %s "
+					  "does not exist; create it (useradd --system --home-dir /nonexistent "
+					  "--shell /usr/sbin/nologin %s), set [milter] user, or set "
+					  "run_as_root = true", KV_MILTER_USER, KV_MILTER_USER);
+		user = KV_MILTER_USER;
+	}
+	if (user) {
+		if (!(pw = getpwnam(user)))
+			return kv_err_set(err, "unknown user %s ([milter] user)", user);
+		ra->uid = pw->pw_uid;
+		ra->gid = pw->pw_gid;
+		snprintf(ra->name, sizeof ra->name, "%s", user);
+		if (ra->uid == 0 && !allow_root)
+			return kv_err_set(err, "user %s is root: refusing to run as root unless "
+					  "run_as_root = true", user);
+		ra->drop = 1;
+	}
+	if (*group) {
 		struct group *gr = getgrnam(group);
 		if (!gr)
-			return kv_err_set(err, "unknown group %s", group);
-		*gid = gr->gr_gid;
+			return kv_err_set(err, "unknown group %s ([milter] group)", group);
+		ra->gid = gr->gr_gid;
+		ra->drop = 1;
 	}
 	return 0;
 }
 
-static int setup_socket_perms(const char *path, const struct kv_config *cfg, struct kv_err *err)
+/* Give path to the run user (when we are root and switch to somebody). */
+static void give_to(const char *path, int fd, const struct run_as *ra)
+{
+	if (!ra->drop)
+		return;
+	if ((fd >= 0 ? fchown(fd, ra->uid, ra->gid) : chown(path, ra->uid, ra->gid)) < 0)
+		log_warn("cannot give %s to user %s: %s", path, ra->name, strerror(errno));
+}
+
+/*
+ * Make directory dir and its missing parents (mode), each one created
+ * owned by the run user, so that the store and spool can be created
+ * under /var/lib and /var/spool once root is dropped. An existing dir
+ * still owned by root is given to the run user too (somebody else's
+ * owner is left alone). 0 / -1 with err.
+ */
+static int prepare_dir(const char *what, const char *dir, mode_t mode, const struct run_as *ra,
+		       struct kv_err *err)
+{
+	char *tmp = kv_xstrdup(dir);
+	struct stat st;
+	int rc = 0;
+
+	for (char *p = tmp + 1;; p++) {
+		if (*p == '/' || *p == 0) {
+			char c = *p;
+			*p = 0;
+			if (mkdir(tmp, mode) == 0) {
+				give_to(tmp, -1, ra);
+			} else if (errno != EEXIST) {
+				rc = kv_err_set(err, "cannot create %s directory %s: %s", what, tmp, strerror(errno));
+				break;
+			}
+			*p = c;
+			if (!c)
+				break;
+		}
+	}
+	if (rc == 0 && stat(tmp, &st) < 0)
+		rc = kv_err_set(err, "%s directory %s: %s", what, tmp, strerror(errno));
+	else if (rc == 0 && !S_ISDIR(st.st_mode))
+		rc = kv_err_set(err, "%s directory %s: not a directory", what, tmp);
+	else if (rc == 0 && st.st_uid == 0)
+		give_to(tmp, -1, ra);
+	free(tmp);
+	return rc;
+}
+
+/*
+ * Give what root left in the spool directory dir to the run user: a
+ * milter that ran as root before (or a journal replayed by root) leaves
+ * the journal and spooled mails the run user could neither open nor
+ * replay. Two levels (spool/new/FILE); symlinks are not followed.
+ */
+static void give_spool_to(const char *dir, const struct run_as *ra, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (!ra->drop || !(d = opendir(dir)))
+		return;
+	while ((de = readdir(d)) != NULL) {
+		struct stat st;
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
+		    fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		if (S_ISDIR(st.st_mode) && depth > 0) {
+			char *sub = kv_xasprintf("%s/%s", dir, de->d_name);
+			give_spool_to(sub, ra, depth - 1);
+			free(sub);
+		}
+		if ((S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && st.st_uid == 0 &&
+		    fchownat(dirfd(d), de->d_name, ra->uid, ra->gid, AT_SYMLINK_NOFOLLOW) < 0)
+			log_warn("cannot give %s/%s to user %s: %s", dir, de->d_name, ra->name,
+				 strerror(errno));
+	}
+	closedir(d);
+}
+
+/* The directory part of path (malloc'd; "." when there is none). */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	if (!slash)
+		return kv_xstrdup(".");
+	if (slash == path)
+		return kv_xstrdup("/");
+	return kv_xstrndup(path, (size_t)(slash - path));
+}
+
+/* Whether the run user may remove a file of its own from dir: the pid
+ * file and the socket are removed at stop, after root is dropped. */
+static int may_remove_in(const char *dir, const struct run_as *ra)
+{
+	struct stat st;
+	mode_t need;
+
+	if (ra->uid == 0 || stat(dir, &st) < 0)
+		return 1;   /* root may; a missing dir fails elsewhere */
+	if (st.st_uid == ra->uid)
+		need = S_IWUSR | S_IXUSR;
+	else if (st.st_gid == ra->gid)
+		need = S_IWGRP | S_IXGRP;
+	else
+		need = S_IWOTH | S_IXOTH;
+	return (st.st_mode & need) == need;
+}
+
+static void warn_if_left_behind(const char *what, const char *path, const struct run_as *ra)
+{
+	char *dir = dir_of(path);
+	if (!may_remove_in(dir, ra))
+		log_warn("%s %s will stay behind after stop: user %s cannot remove files in %s "
+			 "(give the directory to %s)", what, path, ra->name, dir, ra->name);
+	free(dir);
+}
+
+/*
+ * Write the pid file without following a symlink planted in its place:
+ * a stale file is removed, then the new one created with O_EXCL |
+ * O_NOFOLLOW. Its directory is created (for the run user) when missing,
+ * so that the file can be removed at stop. 0 / -1 with err.
+ */
+static int write_pid_file(const char *path, const struct run_as *ra, struct kv_err *err)
+{
+	char *dir = dir_of(path), buf[32];
+	int fd, n, rc = 0;
+
+	if (access(dir, F_OK) < 0 && errno == ENOENT) {
+		if (prepare_dir("pid file", dir, 0755, ra, err) < 0) {
+			free(dir);
+			return -1;
+		}
+	}
+	free(dir);
+	if (unlink(path) < 0 && errno != ENOENT)
+		return kv_err_set(err, "cannot remove stale pid file %s: %s", path, strerror(errno));
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return kv_err_set(err, "cannot write pid file %s: %s", path, strerror(errno));
+	n = snprintf(buf, sizeof buf, "%d\n", (int)getpid());
+	if (write(fd, buf, (size_t)n) != n)
+		rc = kv_err_set(err, "cannot write pid file %s: %s", path, strerror(errno));
+	else
+		give_to(path, fd, ra);
+	close(fd);
+	if (rc < 0)
+		unlink(path);
+	return rc;
+}
+
+/*
+ * Switch to the run user for good: no supplementary groups, then the
+ * group, then the user (real, effective and saved), and check that root
+ * cannot be had back. 0 / -1 with err.
+ */
+static int drop_privileges(const struct run_as *ra, struct kv_err *err)
+{
+	if (!ra->drop)
+		return 0;
+	if (setgroups(0, NULL) < 0)
+		return kv_err_set(err, "cannot drop supplementary groups: %s", strerror(errno));
+	if (setresgid(ra->gid, ra->gid, ra->gid) < 0)
+		return kv_err_set(err, "cannot set group id %u: %s", (unsigned)ra->gid, strerror(errno));
+	if (ra->uid != 0 && setresuid(ra->uid, ra->uid, ra->uid) < 0)
+		return kv_err_set(err, "cannot switch to user %s: %s", ra->name, strerror(errno));
+	if (ra->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0 || geteuid() != ra->uid ||
+			     getuid() != ra->uid))
+		return kv_err_set(err, "switched to user %s but could get root back: refusing to run",
+				  ra->name);
+	if (ra->gid != 0 && ra->uid != 0 && (setgid(0) == 0 || getegid() != ra->gid))
+		return kv_err_set(err, "switched to group %u but could get group root back: "
+				  "refusing to run", (unsigned)ra->gid);
+	return 0;
+}
+
+static int setup_socket_perms(const char *path, const struct kv_config *cfg, const struct run_as *ra,
+			      struct kv_err *err)
 {
 	const char *owner = config_str(cfg, "milter", "socket_owner");
 	const char *group = config_str(cfg, "milter", "socket_group");
 	long long mode = config_int(cfg, "milter", "socket_mode");
-	uid_t uid;
-	gid_t gid;
+	uid_t uid = (uid_t)-1;
+	gid_t gid = (gid_t)-1;
 
-	if (lookup_ids(owner, group, &uid, &gid, err) < 0)
-		return -1;
-	if ((owner && *owner) || (group && *group)) {
-		if (!(owner && *owner))
-			uid = (uid_t)-1;
-		if (!(group && *group))
-			gid = (gid_t)-1;
-		if (chown(path, uid, gid) < 0)
-			return kv_err_set(err, "cannot chown socket %s: %s", path, strerror(errno));
+	if (*owner) {
+		struct passwd *pw = getpwnam(owner);
+		if (!pw)
+			return kv_err_set(err, "unknown user %s ([milter] socket_owner)", owner);
+		uid = pw->pw_uid;
+	} else if (ra->drop) {
+		uid = ra->uid;   /* documented: empty means the user the milter runs as */
 	}
+	if (*group) {
+		struct group *gr = getgrnam(group);
+		if (!gr)
+			return kv_err_set(err, "unknown group %s ([milter] socket_group)", group);
+		gid = gr->gr_gid;
+	}
+	if ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) < 0)
+		return kv_err_set(err, "cannot chown socket %s: %s", path, strerror(errno));
 	if (chmod(path, (mode_t)mode) < 0)
 		return kv_err_set(err, "cannot chmod socket %s: %s", path, strerror(errno));
 	return 0;
 }
 
-static int drop_privileges(const char *user, const char *group, struct kv_err *err)
+/* Remove a file of ours at stop; say so when it stays. */
+static void remove_at_stop(const char *what, const char *path)
 {
-	uid_t uid;
-	gid_t gid;
-
-	if (!(user && *user) && !(group && *group))
-		return 0;
-	if (lookup_ids(user, group, &uid, &gid, err) < 0)
-		return -1;
-	if (getuid() != 0 && geteuid() != 0) {
-		if ((uid == (uid_t)-1 || uid == getuid()) && (gid == (gid_t)-1 || gid == getgid()))
-			return 0;
-		return kv_err_set(err, "cannot switch to user %s / group %s: not running as root",
-				  user ? user : "", group ? group : "");
-	}
-	if (gid != (gid_t)-1) {
-		if (user && *user ? initgroups(user, gid) < 0 : setgroups(1, &gid) < 0)
-			return kv_err_set(err, "cannot set supplementary groups: %s", strerror(errno));
-		if (setgid(gid) < 0)
-			return kv_err_set(err, "cannot setgid %u: %s", (unsigned)gid, strerror(errno));
-	}
-	if (uid != (uid_t)-1 && setuid(uid) < 0)
-		return kv_err_set(err, "cannot setuid %u: %s", (unsigned)uid, strerror(errno));
-	return 0;
+	if (unlink(path) < 0 && errno != ENOENT)
+		log_warn("cannot remove %s %s: %s", what, path, strerror(errno));
 }
 
-/* Before dropping root: make dir (one level) and give it to the user the
- * milter will run as, so the store and spool can be created under
- * /var/lib and /var/spool. Best effort: errors show up at open time. */
-static void prepare_dir(const char *dir, const char *user, const char *group)
+/* path made absolute against the current directory (daemon mode changes
+ * to / before the files are removed at stop); malloc'd. */
+static char *abs_path(const char *path)
 {
-	uid_t uid;
-	gid_t gid;
-	struct kv_err err;
-	struct stat st;
-
-	if (geteuid() != 0 || !dir || !*dir || !(user && *user))
-		return;
-	if (lookup_ids(user, group, &uid, &gid, &err) < 0)
-		return;
-	if (stat(dir, &st) < 0) {
-		if (mkdir(dir, 0750) < 0)
-			return;
-	} else if (st.st_uid != 0) {
-		return;  /* somebody chose its owner already */
-	}
-	if (chown(dir, uid, gid) < 0)
-		log_warn("cannot chown %s to %s: %s", dir, user, strerror(errno));
-}
-
-static int write_pid_file(const char *path, struct kv_err *err)
-{
-	FILE *f = fopen(path, "w");
-	if (!f)
-		return kv_err_set(err, "cannot write pid file %s: %s", path, strerror(errno));
-	fprintf(f, "%d\n", (int)getpid());
-	if (fclose(f) != 0)
-		return kv_err_set(err, "cannot write pid file %s: %s", path, strerror(errno));
-	return 0;
+	char cwd[4096];
+	if (path[0] == '/' || !getcwd(cwd, sizeof cwd))
+		return kv_xstrdup(path);
+	return kv_xasprintf("%s/%s", cwd, path);
 }
 
 int main(int argc, char **argv)
@@ -182,14 +464,16 @@ int main(int argc, char **argv)
 	mallopt(M_TRIM_THRESHOLD, 64 << 20);
 	mallopt(M_MMAP_THRESHOLD, 16 << 20);
 	const char *config_path = NULL, *opt_socket = NULL, *opt_db = NULL, *opt_spool = NULL;
-	int foreground = 0, verbose = 0, ch, rc;
+	int foreground = 0, verbose = 0, ch, rc, ready_fd = -1;
 	struct kv_config *cfg;
 	struct kv_err err;
 	struct store *store = NULL;
 	struct writer *writer = NULL;
 	struct milter_opts mo;
 	struct writer_opts wo;
-	const char *sock, *upath, *pid_file, *on_error, *dbdir, *jsync;
+	struct run_as ra;
+	const char *sock, *upath, *on_error, *dbdir, *jsync, *env;
+	char *pid_file = NULL, *sock_file = NULL;
 	long long flush_ms;
 	char *sockspec;
 
@@ -227,20 +511,28 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	log_set_level(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
+	/* From here until it serves, a daemon reports failures on the
+	 * terminal too and its parent exits with the status. */
+	if (!foreground)
+		detach_begin(&ready_fd);
 
 	on_error = config_str(cfg, "milter", "on_error");
 	jsync = config_str(cfg, "milter", "journal_sync");
 	if (strcmp(jsync, "after-answer") != 0 && strcmp(jsync, "before-answer") != 0) {
-		log_err("journal_sync %s: must be after-answer or before-answer", jsync);
+		startup_fail("journal_sync %s: must be after-answer or before-answer", jsync);
 		return 1;
 	}
 	flush_ms = config_int(cfg, "milter", "journal_flush_ms");
 	if (flush_ms < 0 || flush_ms > 60000) {
-		log_err("journal_flush_ms %lld: must be 0 to 60000 (milliseconds)", (long long)flush_ms);
+		startup_fail("journal_flush_ms %lld: must be 0 to 60000 (milliseconds)", (long long)flush_ms);
 		return 1;
 	}
 	if (strcmp(on_error, "accept") != 0 && strcmp(on_error, "tempfail") != 0) {
-		log_err("on_error %s: must be accept or tempfail", on_error);
+		startup_fail("on_error %s: must be accept or tempfail", on_error);
+		return 1;
+	}
+	if (run_as_resolve(cfg, &ra, &err) < 0) {
+		startup_fail("%s", err.msg);
 		return 1;
 	}
 
@@ -248,40 +540,44 @@ int main(int argc, char **argv)
 	sock = config_str(cfg, "milter", "socket");
 	sockspec = kv_xstrdup(sock);
 	upath = unix_path(sock);
-	if (milter_open(sockspec, (int)config_int(cfg, "milter", "timeout"), upath != NULL, &err) < 0) {
-		log_err("socket %s: %s", sock, err.msg);
+	if (milter_open(sockspec, (int)config_int(cfg, "milter", "timeout"), upath, &err) < 0) {
+		startup_fail("socket %s: %s", sock, err.msg);
 		return 1;
 	}
-	if (upath && setup_socket_perms(upath, cfg, &err) < 0) {
-		log_err("%s", err.msg);
-		return 1;
+	if (upath) {
+		sock_file = abs_path(upath);
+		if (setup_socket_perms(upath, cfg, &ra, &err) < 0) {
+			startup_fail("%s", err.msg);
+			unlink(upath);
+			return 1;
+		}
+		warn_if_left_behind("socket", sock_file, &ra);
 	}
-
-	if (!foreground && daemon(0, 0) < 0) {
-		log_err("cannot detach: %s", strerror(errno));
-		return 1;
+	if (*config_str(cfg, "milter", "pid_file")) {
+		pid_file = abs_path(config_str(cfg, "milter", "pid_file"));
+		if (write_pid_file(pid_file, &ra, &err) < 0) {
+			startup_fail("%s", err.msg);
+			goto fail_files;
+		}
+		warn_if_left_behind("pid file", pid_file, &ra);
 	}
-	pid_file = config_str(cfg, "milter", "pid_file");
-	if (pid_file && *pid_file && write_pid_file(pid_file, &err) < 0) {
-		log_err("%s", err.msg);
-		return 1;
+	dbdir = config_str(cfg, "store", "path");
+	if (prepare_dir("store", dbdir, 0750, &ra, &err) < 0 ||
+	    prepare_dir("spool", config_str(cfg, "milter", "spool_dir"), 0750, &ra, &err) < 0) {
+		startup_fail("%s", err.msg);
+		goto fail_files;
 	}
-	prepare_dir(config_str(cfg, "store", "path"), config_str(cfg, "milter", "user"),
-		    config_str(cfg, "milter", "group"));
-	prepare_dir(config_str(cfg, "milter", "spool_dir"), config_str(cfg, "milter", "user"),
-		    config_str(cfg, "milter", "group"));
-	if (drop_privileges(config_str(cfg, "milter", "user"), config_str(cfg, "milter", "group"),
-			    &err) < 0) {
-		log_err("%s", err.msg);
-		return 1;
+	give_spool_to(config_str(cfg, "milter", "spool_dir"), &ra, 1);
+	if (drop_privileges(&ra, &err) < 0) {
+		startup_fail("%s", err.msg);
+		goto fail_files;
 	}
 
 	mime_init();
-	dbdir = config_str(cfg, "store", "path");
 	if (store_open_mapsize(&store, dbdir, STORE_CREATE,
 			       (size_t)config_int(cfg, "store", "map_size_mb") << 20, &err) < 0) {
-		log_err("%s", err.msg);
-		return 1;
+		startup_fail("%s", err.msg);
+		goto fail_files;
 	}
 
 	{
@@ -303,9 +599,9 @@ int main(int argc, char **argv)
 	wo.sync_after_answer = strcmp(jsync, "after-answer") == 0;
 	wo.flush_interval_ms = (int)flush_ms;
 	if (writer_start(&writer, store, &wo, &err) < 0) {
-		log_err("%s", err.msg);
+		startup_fail("%s", err.msg);
 		store_close(store);
-		return 1;
+		goto fail_files;
 	}
 
 	memset(&mo, 0, sizeof mo);
@@ -314,23 +610,39 @@ int main(int argc, char **argv)
 	mo.max_size = (size_t)config_int(cfg, "milter", "max_message_size");
 	mo.tempfail_on_error = strcmp(on_error, "tempfail") == 0;
 	mo.reply_every_packet = upath == NULL;
+	/* The environment variable is for tests, which cannot wait minutes. */
+	env = getenv("KVMARM_MILTER_NO_MTA_WARN_MS");
+	mo.no_mta_warn_ms = env && *env ? atoi(env) : NO_MTA_WARN_MS;
 	milter_setup(&mo, writer);
 	strv_release(&mo.list_ids);
 
-	log_info("listening on %s, store %s, spool %s, recording %s", sock, dbdir, wo.spool_dir,
-		 config_str(cfg, "milter", "list_ids"));
+	log_info("listening on %s as user %s, store %s, spool %s, recording %s", sock, ra.name, dbdir,
+		 wo.spool_dir, config_str(cfg, "milter", "list_ids"));
+	if (!foreground)
+		detach_done(ready_fd);
 	rc = milter_run();
 	/* libmilter has stopped taking connections and its sessions ended:
 	 * commit what is queued before leaving. */
 	writer_stop(writer);
 	milter_log_stats();
 	store_close(store);
-	if (pid_file && *pid_file)
-		unlink(pid_file);
-	if (upath)
-		unlink(upath);
+	if (pid_file)
+		remove_at_stop("pid file", pid_file);
+	if (sock_file)
+		remove_at_stop("socket", sock_file);
 	log_info("stopped");
 	config_free(cfg);
 	free(sockspec);
+	free(pid_file);
+	free(sock_file);
 	return rc == 0 ? 0 : 1;
+
+fail_files:
+	/* Start-up failed after the socket (and maybe the pid file) exist:
+	 * leave nothing behind that says a milter runs here. */
+	if (pid_file)
+		unlink(pid_file);
+	if (upath)
+		unlink(upath);
+	return 1;
 }

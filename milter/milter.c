@@ -20,21 +20,33 @@
  *    macro packet unanswered.
  *  - End-of-header decides: not a list mail, or the digest's own mail,
  *    is accepted there, so its body is never sent to us.
+ *
+ * An MTA that was never told about the filter sends nothing and says
+ * nothing, and mail flows unrecorded: until the first connection a
+ * watchdog thread logs a warning every no_mta_warn_ms. libmilter says why
+ * a socket could not be opened only to syslog, so milter_open finds the
+ * reason itself (socket_reason) for the caller to show.
  */
 #include <ctype.h>
+#include <errno.h>
+#include <netdb.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <strings.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <libmilter/mfapi.h>
 #include <libmilter/mfdef.h>
 
 #include "milter.h"
 #include "writer.h"
+#include "latency.h"
 #include "mime.h"
 #include "log.h"
 
@@ -59,10 +71,14 @@ static struct milter_opts opts;
 static struct writer *writer;
 
 /* Statistics (eom latency in microseconds, outcome counts). */
-#define STATS_MAX_SAMPLES (1u << 20)
 static pthread_mutex_t stats_mu = PTHREAD_MUTEX_INITIALIZER;
-static uint32_t *stats_us;
-static size_t stats_n, stats_cap;
+static struct latency stats_us = LATENCY_INIT;
+
+/* The no-MTA watchdog (see the top). */
+static pthread_mutex_t watch_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t watch_cv;
+static int mta_seen, watch_stop;
+static char *sock_name;   /* the socket spec, for the warning */
 static unsigned long stats_count[WR_JOURNALED + 1], stats_nonlist, stats_digest, stats_oversize;
 
 void milter_setup(const struct milter_opts *o, struct writer *w)
@@ -128,13 +144,7 @@ static const char *queue_id(SMFICTX *ctx)
 static void stats_add(uint32_t us, enum writer_result r)
 {
 	pthread_mutex_lock(&stats_mu);
-	if (stats_n < STATS_MAX_SAMPLES) {
-		if (stats_n == stats_cap) {
-			stats_cap = stats_cap ? stats_cap * 2 : 1024;
-			stats_us = kv_xrealloc(stats_us, stats_cap * sizeof *stats_us);
-		}
-		stats_us[stats_n++] = us;
-	}
+	latency_add(&stats_us, us);
 	stats_count[r]++;
 	pthread_mutex_unlock(&stats_mu);
 }
@@ -144,12 +154,6 @@ static void stats_bump(unsigned long *c)
 	pthread_mutex_lock(&stats_mu);
 	(*c)++;
 	pthread_mutex_unlock(&stats_mu);
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
 }
 
 void milter_log_stats(void)
@@ -162,12 +166,24 @@ void milter_log_stats(void)
 		 stats_count[WR_SPOOLED],
 		 stats_count[WR_SKIPPED], stats_count[WR_FAILED], stats_nonlist, stats_digest,
 		 stats_oversize);
-	if (stats_n > 0) {
-		qsort(stats_us, stats_n, sizeof *stats_us, cmp_u32);
-		log_info("eom latency over %zu mails: p50 %u us, p99 %u us, max %u us", stats_n,
-			 stats_us[stats_n / 2], stats_us[(stats_n * 99) / 100], stats_us[stats_n - 1]);
+	if (stats_us.n > 0) {
+		uint32_t p50, p99, max;
+		latency_pctl(&stats_us, &p50, &p99, &max);
+		log_info("eom latency over %zu mails: p50 %u us, p99 %u us, max %u us", stats_us.n,
+			 p50, p99, max);
 	}
 	pthread_mutex_unlock(&stats_mu);
+}
+
+/* A connection from an MTA: the watchdog may stop. */
+static void mta_connected(void)
+{
+	pthread_mutex_lock(&watch_mu);
+	if (!mta_seen) {
+		mta_seen = 1;
+		pthread_cond_signal(&watch_cv);
+	}
+	pthread_mutex_unlock(&watch_mu);
 }
 
 static struct conn *conn_get(SMFICTX *ctx)
@@ -176,6 +192,7 @@ static struct conn *conn_get(SMFICTX *ctx)
 	if (!c) {
 		c = kv_xcalloc(1, sizeof *c);
 		smfi_setpriv(ctx, c);
+		mta_connected();
 	}
 	return c;
 }
@@ -449,11 +466,85 @@ static struct smfiDesc desc = {
 	.xxfi_negotiate = cb_negotiate,
 };
 
-int milter_open(char *sockspec, int timeout, int unix_sock, struct kv_err *err)
+/* "PORT@HOST" of an inet socket spec: 0 with a bound test socket's verdict
+ * in out, -1 when spec is not one. */
+static int inet_reason(const char *spec, char *out, size_t outlen)
 {
-	mode_t old;
-	int rc;
+	const char *rest = strchr(spec, ':'), *at;
+	struct addrinfo hints, *ai = NULL;
+	char port[32], *host;
+	int rc, fd, one = 1;
 
+	if (!rest || !(at = strchr(rest + 1, '@')) || (size_t)(at - rest - 1) >= sizeof port)
+		return -1;
+	memcpy(port, rest + 1, (size_t)(at - rest - 1));
+	port[at - rest - 1] = '\0';
+	host = kv_xstrdup(at + 1);
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = strncmp(spec, "inet6:", 6) == 0 ? AF_INET6 : AF_INET;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE;
+	rc = getaddrinfo(*host ? host : NULL, port, &hints, &ai);
+	if (rc != 0) {
+		snprintf(out, outlen, "cannot resolve %s port %s: %s", host, port, gai_strerror(rc));
+		free(host);
+		return 0;
+	}
+	free(host);
+	fd = socket(ai->ai_family, SOCK_STREAM, 0);
+	if (fd < 0)
+		snprintf(out, outlen, "%s", strerror(errno));
+	else {
+		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0)
+			snprintf(out, outlen, "%s", strerror(errno));
+		else
+			snprintf(out, outlen, "libmilter refused it (see syslog)");
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return 0;
+}
+
+/* Why the socket spec could not be opened, as well as we can tell
+ * (libmilter tells only syslog); saved: errno just after the failure. */
+static void socket_reason(const char *spec, const char *upath, int saved, char *out, size_t outlen)
+{
+	if (upath) {
+		char *dir = kv_xstrdup(upath), *slash = strrchr(dir, '/');
+		struct stat st;
+		if (slash)
+			*(slash == dir ? slash + 1 : slash) = '\0';
+		else
+			snprintf(dir, strlen(dir) + 1, ".");
+		if (strlen(upath) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+			snprintf(out, outlen, "path longer than %zu bytes",
+				 sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		else if (stat(dir, &st) < 0)
+			snprintf(out, outlen, "directory %s: %s", dir, strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			snprintf(out, outlen, "%s is not a directory", dir);
+		else if (access(dir, W_OK | X_OK) < 0)
+			snprintf(out, outlen, "cannot create it in %s: %s", dir, strerror(errno));
+		else if (stat(upath, &st) == 0 && !S_ISSOCK(st.st_mode))
+			snprintf(out, outlen, "%s exists and is not a socket", upath);
+		else
+			snprintf(out, outlen, "%s", saved ? strerror(saved) : "libmilter refused it (see syslog)");
+		free(dir);
+		return;
+	}
+	if (inet_reason(spec, out, outlen) < 0)
+		snprintf(out, outlen, "%s", saved ? strerror(saved) : "libmilter refused it (see syslog)");
+}
+
+int milter_open(char *sockspec, int timeout, const char *upath, struct kv_err *err)
+{
+	char why[KV_ERR_MAX / 2];
+	mode_t old;
+	int rc, saved;
+
+	free(sock_name);
+	sock_name = kv_xstrdup(sockspec);
 	if (smfi_setconn(sockspec) == MI_FAILURE)
 		return kv_err_set(err, "not a valid milter socket");
 	if (smfi_settimeout(timeout) == MI_FAILURE)
@@ -462,15 +553,69 @@ int milter_open(char *sockspec, int timeout, int unix_sock, struct kv_err *err)
 		return kv_err_set(err, "smfi_register failed");
 	/* The socket is made with umask's mode; chmod follows at once, but
 	 * start closed so it is never wider than asked. */
-	old = umask(unix_sock ? 0077 : 022);
+	old = umask(upath ? 0077 : 022);
+	errno = 0;
 	rc = smfi_opensocket(1);  /* 1: remove a stale unix socket */
+	saved = errno;
 	umask(old);
-	if (rc == MI_FAILURE)
-		return kv_err_set(err, "cannot open the milter socket");
+	if (rc == MI_FAILURE) {
+		socket_reason(sockspec, upath, saved, why, sizeof why);
+		return kv_err_set(err, "cannot open the milter socket: %s", why);
+	}
 	return 0;
+}
+
+/* Until the first connection, warn every interval ms (see the top). */
+static void *watch_main(void *arg)
+{
+	int64_t interval = *(const int *)arg;
+	int warned = 0;
+
+	pthread_mutex_lock(&watch_mu);
+	while (!mta_seen && !watch_stop) {
+		struct timespec ts;
+		int rc = 0;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		ts.tv_sec += interval / 1000;
+		ts.tv_nsec += (long)(interval % 1000) * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		while (!mta_seen && !watch_stop && rc == 0)
+			rc = pthread_cond_timedwait(&watch_cv, &watch_mu, &ts);
+		if (!mta_seen && !watch_stop) {
+			log_warn("no MTA has connected to %s since start: is smtpd_milters set "
+				 "(Sendmail: INPUT_MAIL_FILTER)? see README", sock_name);
+			warned = 1;
+		}
+	}
+	if (mta_seen && warned)
+		log_info("an MTA connected to %s", sock_name);
+	pthread_mutex_unlock(&watch_mu);
+	return NULL;
 }
 
 int milter_run(void)
 {
-	return smfi_main() == MI_SUCCESS ? 0 : -1;
+	pthread_condattr_t ca;
+	pthread_t watcher;
+	int interval = opts.no_mta_warn_ms, watching = 0, rc;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&watch_cv, &ca);
+	pthread_condattr_destroy(&ca);
+	if (interval > 0)
+		watching = pthread_create(&watcher, NULL, watch_main, &interval) == 0;
+	rc = smfi_main() == MI_SUCCESS ? 0 : -1;
+	if (watching) {
+		pthread_mutex_lock(&watch_mu);
+		watch_stop = 1;
+		pthread_cond_signal(&watch_cv);
+		pthread_mutex_unlock(&watch_mu);
+		pthread_join(watcher, NULL);
+	}
+	pthread_cond_destroy(&watch_cv);
+	return rc;
 }

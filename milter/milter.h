@@ -22,6 +22,7 @@ struct milter_opts {
 	size_t max_size;          /* larger messages pass unrecorded (0: no limit) */
 	int tempfail_on_error;    /* on_error = tempfail */
 	int reply_every_packet;   /* inet sockets: no "no reply" steps (see milter.c) */
+	int no_mta_warn_ms;       /* until an MTA connects, warn this often (0: never) */
 };
 
 /* Set the options (copied) and the writer the callbacks hand mails to.
@@ -30,11 +31,14 @@ void milter_setup(const struct milter_opts *o, struct writer *w);
 
 /* Register the filter with libmilter and open its socket (sockspec as
  * libmilter takes it: unix:PATH, inet:PORT@HOST, inet6:...); a unix socket
- * is made with mode 0700 for the caller to widen, a stale one replaced.
- * timeout: seconds libmilter waits on the MTA. 0 / -1 with err. */
-int milter_open(char *sockspec, int timeout, int unix_sock, struct kv_err *err);
+ * (upath: its path, else NULL) is made with mode 0700 for the caller to
+ * widen, a stale one replaced. timeout: seconds libmilter waits on the
+ * MTA. 0 / -1 with err, which says why (a missing directory, an address
+ * in use, ...). */
+int milter_open(char *sockspec, int timeout, const char *upath, struct kv_err *err);
 
-/* Serve connections until SIGTERM (libmilter's main loop). 0 / -1. */
+/* Serve connections until SIGTERM (libmilter's main loop); meanwhile warn
+ * every no_mta_warn_ms until the first MTA connects. 0 / -1. */
 int milter_run(void);
 
 /* End-of-message timing and counters, logged at exit. */

@@ -1,5 +1,7 @@
 /*
- * writer.c - the milter's durable path (see writer.h). Why two threads:
+ * writer.c - the milter's durable path (see writer.h): the journal and
+ * store threads and the submission of mails. The journal's format and file
+ * I/O are in journal.c, the spool in spool.c. Why two threads:
  *
  *  - An fsync costs about 0.5-2 ms here, and recording a mail in the store
  *    (parse, thread, index, commit with two syncs) several more. Neither
@@ -7,56 +9,42 @@
  *  - The journal thread takes every mail queued by end-of-message
  *    handlers, writes them to the journal and calls fdatasync once for
  *    the group; then the handlers answer. A mail is durable from then.
+ *    (With sync after the answer the handlers write their records
+ *    themselves and that thread only syncs: see journal_direct.)
  *  - The store thread records journaled mails in the store, what gathered
- *    in a pause of the arrivals (STORE_QUIET_MS) per transaction, and the journal starts over once
- *    everything in it is committed (see JMAGIC for the file layout). If the store fails, the mails go to the spool (tmp/,
- *    fsync, rename into new/) before the journal may forget them.
+ *    in a pause of the arrivals (STORE_QUIET_MS) per transaction, and the
+ *    journal starts over once everything in it is committed. If the store
+ *    fails, the mails go to the spool before the journal may forget them.
  *  - At start the journal is replayed into the store (a crash between the
  *    two steps leaves a mail in both: the store sees a duplicate), then
  *    the spool.
  * When the journal itself cannot be written, a group falls back to the
  * store directly (and the spool), still before the answer.
+ *
+ * About 1,000 lines on purpose: the two threads, the two sync modes and
+ * writer_submit share one struct and one mutex, and the rules of who
+ * touches which field under which lock are easiest to check in one file.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <zlib.h>
-
 #include "writer.h"
+#include "journal.h"
+#include "latency.h"
+#include "spool.h"
 #include "store.h"
 #include "log.h"
 
 /* Spool replay is attempted at most this often while the store fails. */
 #define REPLAY_RETRY_MS 30000
-/* Spooled or journaled mails replayed per transaction. */
+/* Journaled mails replayed per transaction at start. */
 #define REPLAY_BATCH 64
-/* Journal record: magic, the length (8 bytes), the epoch (8 bytes) and a
- * CRC-32 of epoch, length and mail (4 bytes), all little-endian, then the
- * mail. The journal is written in place from offset 0 over a zero-filled
- * file, and starts over at 0 with a new epoch once the store has everything:
- * overwriting allocated blocks lets fdatasync skip the file system's
- * metadata commit (an appended or truncated file's size must be committed
- * with it, and that commit queues behind the store's own syncs: several
- * ms here). So a replay reads records while the epoch is the first one's
- * and the CRC holds; older records further on are left-overs. "KVJ1" is
- * the earlier append-only format (12-byte header), still replayed. */
-#define JMAGIC "KVJ2"
-#define JMAGIC1 "KVJ1"
-#define JHDR 24
-#define JHDR1 12
-/* Each journal file is zero-filled to writer_opts.journal_size at start
- * (this when 0) so that its usual size needs no allocation later; it
- * grows past it when needed. */
-#define JOURNAL_SIZE_DEFAULT (16u << 20)
 /* The store thread leaves journaled mails in the journal while mails keep
  * arriving: recording them (parse, index, a commit with several syncs)
  * takes CPU and disk from the MTA, so it waits for a pause of
@@ -86,7 +74,7 @@ struct job {
 	int refs;                /* submitter + writer; freed at 0 (under mu) */
 	enum writer_result result;
 	uint64_t num;
-	unsigned jgen;           /* journal file generation it went to */
+	unsigned jgen;           /* journal file generation it went to (see writer.jgen) */
 	uint64_t joff;           /* after: where its bytes are in that file; raw is
 				  * NULL from the write until the store thread reads
 				  * them back (keeps the process's memory small) */
@@ -97,7 +85,7 @@ struct job {
 
 struct writer {
 	struct store *store;
-	char *spool;
+	struct spool spool;
 	int spool_on_error;
 	int commit_interval_ms;
 	int wait_ms;
@@ -112,40 +100,34 @@ struct writer {
 	struct job *head, **tail; /* waiting for the journal */
 	struct job *shead, **stail; /* journaled, waiting for the store */
 	struct job *fhead, **ftail; /* after: written, waiting for the fdatasync */
-	int jdirty, jdirty2;      /* after: written since the last fdatasync (per file) */
 	int jbroken;              /* after: a direct write failed; no more until restart */
 	int64_t last_flush_us;    /* after: when the last fdatasync ended */
 	int stop, sstop;
 	int spool_pending;        /* spool/new may hold mails to replay */
 	int spool_pending_new;
 	int64_t last_replay_ms;
-	unsigned long long seq;   /* spool file names */
 
-	int jfd;                  /* journal, -1 when unusable */
-	char *jpath;
-	uint64_t jappended, jcommitted; /* records; guarded by mu */
-	uint64_t jbytes;          /* journal size since it was last emptied */
+	/* The journal file records go to, and the other one: written while
+	 * the store catches up on this one (no wait when one is full). The
+	 * two are swapped whole (journal_roll); their counters are guarded
+	 * by mu. */
+	struct journal_file cur, other;
+	unsigned jgen;            /* switches so far; a job keeps its own */
+	uint64_t jbytes;          /* cur's bytes since it last started over */
 	uint64_t jsize;           /* each file's zero-filled size */
+	uint64_t jepoch, joff;    /* cur's epoch and write offset */
+	int jwaiting;             /* cur past its zero-filled part: store, hurry */
+	int jkeep;                /* replay could not place a file's mails: leave it */
+	pthread_cond_t caught_cv; /* journal thread: the journal was emptied */
 	uint64_t sbytes;          /* bytes of the mails waiting for the store */
 	int64_t last_arrival_ms;  /* when the last mail was submitted */
-	uint64_t jepoch, joff;    /* journal thread: current epoch, write offset */
-	int jfd_keep;             /* replay could not place it all: leave it */
-	int jwaiting;             /* journal past its zero-filled part: store, hurry */
-	/* The other journal file: written while the store catches up on
-	 * this one (no wait when one is full). Swapped with the above. */
-	int jfd2;
-	char *jpath2;
-	uint64_t jappended2, jcommitted2;
-	unsigned jgen;            /* switches so far; a job keeps its own */
-	pthread_cond_t caught_cv; /* journal thread: the journal was emptied */
 
 	pthread_t thread, sthread;
 
 	/* Where the time of a journaled mail goes (us; logged at stop):
 	 * queued -> picked by the journal thread -> written -> synced ->
 	 * submitter awake. Guarded by mu. */
-	uint32_t *tq, *tw, *ts, *tk;
-	size_t tn, tcap;
+	struct latency tq, tw, ts, tk;
 	unsigned long groups;
 };
 
@@ -185,196 +167,36 @@ static void job_unref(struct job *j)
 /* Keep one journaled mail's timings; call with mu held. */
 static void timing_add(struct writer *w, const struct job *j)
 {
-	if (w->tn == w->tcap) {
-		if (w->tcap >= (1u << 20))
-			return;
-		w->tcap = w->tcap ? w->tcap * 2 : 1024;
-		w->tq = kv_xrealloc(w->tq, w->tcap * sizeof *w->tq);
-		w->tw = kv_xrealloc(w->tw, w->tcap * sizeof *w->tw);
-		w->ts = kv_xrealloc(w->ts, w->tcap * sizeof *w->ts);
-		w->tk = kv_xrealloc(w->tk, w->tcap * sizeof *w->tk);
-	}
-	w->tq[w->tn] = (uint32_t)(j->t_pick - j->t_q);
-	w->tw[w->tn] = (uint32_t)(j->t_written - j->t_pick);
-	w->ts[w->tn] = (uint32_t)(j->t_synced - j->t_written);
-	w->tk[w->tn] = (uint32_t)(now_us() - j->t_synced);
-	w->tn++;
+	latency_add(&w->tq, (uint32_t)(j->t_pick - j->t_q));
+	latency_add(&w->tw, (uint32_t)(j->t_written - j->t_pick));
+	latency_add(&w->ts, (uint32_t)(j->t_synced - j->t_written));
+	latency_add(&w->tk, (uint32_t)(now_us() - j->t_synced));
 }
 
-static int cmp_u32(const void *a, const void *b)
+/* "p50 A p99 B max C" of l (sorts it). */
+static void pctl(struct latency *l, char *out, size_t outlen)
 {
-	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-/* "p50 A p99 B" of v[0..n) (sorts v). */
-static void pctl(uint32_t *v, size_t n, char *out, size_t outlen)
-{
-	qsort(v, n, sizeof *v, cmp_u32);
-	snprintf(out, outlen, "p50 %u p99 %u max %u", v[n / 2], v[(n * 99) / 100], v[n - 1]);
+	uint32_t p50, p99, max;
+	latency_pctl(l, &p50, &p99, &max);
+	snprintf(out, outlen, "p50 %u p99 %u max %u", p50, p99, max);
 }
 
 static void timing_log(struct writer *w)
 {
 	char q[64], wr[64], sy[64], wk[64];
-	if (w->tn == 0)
+	size_t n = w->tq.n;
+	if (n == 0)
 		return;
-	pctl(w->tq, w->tn, q, sizeof q);
-	pctl(w->tw, w->tn, wr, sizeof wr);
-	pctl(w->ts, w->tn, sy, sizeof sy);
-	pctl(w->tk, w->tn, wk, sizeof wk);
+	pctl(&w->tq, q, sizeof q);
+	pctl(&w->tw, wr, sizeof wr);
+	pctl(&w->ts, sy, sizeof sy);
+	pctl(&w->tk, wk, sizeof wk);
 	if (w->after)
 		log_info("journal over %zu mails, %lu syncs (us): waiting %s; write %s; "
-			 "synced after the answer by %s", w->tn, w->groups, q, wr, sy);
+			 "synced after the answer by %s", n, w->groups, q, wr, sy);
 	else
 		log_info("journal over %zu mails in %lu groups (us): waiting %s; write %s; sync %s; "
-			 "wake-up %s", w->tn, w->groups, q, wr, sy, wk);
-}
-
-static int mkdir_p1(const char *path, struct kv_err *err)
-{
-	if (mkdir(path, 0700) == 0 || errno == EEXIST)
-		return 0;
-	return kv_err_set(err, "cannot create spool directory %s: %s", path, strerror(errno));
-}
-
-static int fsync_dir(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY);
-	int rc;
-	if (fd < 0)
-		return -1;
-	rc = fsync(fd);
-	close(fd);
-	return rc;
-}
-
-int writer_spool(struct writer *w, const char *raw, size_t len, const char *sub, struct kv_err *err)
-{
-	unsigned long long seq;
-	struct timespec ts;
-	char name[128], tmp[4096 + 256], dst[4096 + 256], dir[4096];
-	int fd;
-	size_t off = 0;
-
-	pthread_mutex_lock(&w->mu);
-	seq = ++w->seq;
-	pthread_mutex_unlock(&w->mu);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	snprintf(name, sizeof name, "%lld.M%ldP%dQ%llu.kvmarm-milter",
-		 (long long)ts.tv_sec, ts.tv_nsec / 1000, (int)getpid(), seq);
-	snprintf(tmp, sizeof tmp, "%s/tmp/%s", w->spool, name);
-	snprintf(dir, sizeof dir, "%s/%s", w->spool, sub ? sub : "new");
-	snprintf(dst, sizeof dst, "%s/%s", dir, name);
-
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return kv_err_set(err, "cannot create spool file %s: %s", tmp, strerror(errno));
-	while (off < len) {
-		ssize_t n = write(fd, raw + off, len - off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			kv_err_set(err, "cannot write spool file %s: %s", tmp, strerror(errno));
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) < 0) {
-		kv_err_set(err, "cannot fsync spool file %s: %s", tmp, strerror(errno));
-		goto fail;
-	}
-	close(fd);
-	fd = -1;
-	if (rename(tmp, dst) < 0) {
-		kv_err_set(err, "cannot move spool file %s to %s: %s", tmp, dir, strerror(errno));
-		goto fail;
-	}
-	/* The rename is only durable once the directory is. */
-	if (fsync_dir(dir) < 0)
-		return kv_err_set(err, "cannot fsync spool directory %s: %s", dir, strerror(errno));
-	return 0;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-	return -1;
-}
-
-/* Record spooled files; delete each only after its batch committed, so a
- * crash in between leaves it to the next replay (the store dedups it). */
-long writer_replay(struct writer *w, struct kv_err *err)
-{
-	char dir[4096];
-	DIR *d;
-	struct dirent *de;
-	struct strv names = STRV_INIT;
-	long recorded = 0;
-	int rc = 0;
-
-	snprintf(dir, sizeof dir, "%s/new", w->spool);
-	d = opendir(dir);
-	if (!d)
-		return kv_err_set(err, "cannot read spool directory %s: %s", dir, strerror(errno));
-	while ((de = readdir(d)) != NULL)
-		if (de->d_name[0] != '.')
-			strv_push(&names, de->d_name);
-	closedir(d);
-
-	for (size_t i = 0; i < names.n && rc == 0; i += REPLAY_BATCH) {
-		size_t n = names.n - i < REPLAY_BATCH ? names.n - i : REPLAY_BATCH;
-		struct store_item items[REPLAY_BATCH];
-		char *bufs[REPLAY_BATCH];
-		char *paths[REPLAY_BATCH];
-		size_t k = 0;
-
-		memset(items, 0, sizeof items);
-		for (size_t j = 0; j < n; j++) {
-			struct kv_err e;
-			struct stat st;
-			char *data;
-			size_t len;
-			char *p = kv_xasprintf("%s/%s", dir, names.v[i + j]);
-			if (kv_read_file(p, &data, &len, &e) < 0) {
-				log_warn("spool replay: %s", e.msg);
-				free(p);
-				continue;
-			}
-			items[k].raw = data;
-			items[k].len = len;
-			items[k].arrival = stat(p, &st) == 0 ? (int64_t)st.st_mtime : (int64_t)time(NULL);
-			bufs[k] = data;
-			paths[k] = p;
-			k++;
-		}
-		if (k > 0 && store_add_batch(w->store, items, k, err) < 0)
-			rc = -1;
-		for (size_t j = 0; j < k; j++) {
-			if (rc == 0) {
-				if (items[j].status == STORE_SKIPPED) {
-					char *sk = kv_xasprintf("%s/skipped/%s", w->spool, strrchr(paths[j], '/') + 1);
-					log_warn("spool replay: %s is not a mail (%s); moved to skipped/",
-						 paths[j], items[j].why);
-					if (rename(paths[j], sk) < 0)
-						unlink(paths[j]);
-					free(sk);
-				} else {
-					unlink(paths[j]);
-					recorded++;
-				}
-			}
-			free(bufs[j]);
-			free(paths[j]);
-		}
-	}
-	strv_release(&names);
-	if (rc < 0)
-		return -1;
-	if (recorded > 0) {
-		fsync_dir(dir);
-		log_info("spool replay: %ld mail(s) recorded from %s", recorded, dir);
-	}
-	return recorded;
+			 "wake-up %s", n, w->groups, q, wr, sy, wk);
 }
 
 /* Spool every job of a failed batch; mark its result. */
@@ -387,7 +209,7 @@ static void spool_batch(struct writer *w, struct job *list, const char *why, int
 		if (!w->spool_on_error && !force) {
 			j->result = WR_FAILED;
 			snprintf(j->why, sizeof j->why, "%s", why);
-		} else if (writer_spool(w, j->raw, j->len, "new", &e) == 0) {
+		} else if (spool_write(&w->spool, j->raw, j->len, "new", &e) == 0) {
 			j->result = WR_SPOOLED;
 			snprintf(j->why, sizeof j->why, "%s", why);
 		} else {
@@ -440,7 +262,7 @@ static int commit_batch(struct writer *w, struct job *list, int force_spool)
 			struct kv_err e;
 			snprintf(j->why, sizeof j->why, "%s", items[i].why);
 			/* Kept for the operator; replaying it would only fail again. */
-			if (writer_spool(w, j->raw, j->len, "skipped", &e) < 0)
+			if (spool_write(&w->spool, j->raw, j->len, "skipped", &e) < 0)
 				log_warn("%s", e.msg);
 			j->result = WR_SKIPPED;
 			break;
@@ -454,33 +276,35 @@ static int commit_batch(struct writer *w, struct job *list, int force_spool)
 	return 0;
 }
 
+/* The journal file a job went to (mu held): the current one unless the
+ * journal switched since. */
+static struct journal_file *job_file(struct writer *w, const struct job *j)
+{
+	return j->jgen == w->jgen ? &w->cur : &w->other;
+}
+
 /* Read the journaled mails of list that are not in memory back from the
  * journal (their records stay until they are committed). */
 static void read_back(struct writer *w, struct job *list)
 {
 	for (struct job *j = list; j; j = j->next) {
-		size_t done = 0;
-		int fd;
+		struct journal_file f;
+		struct kv_err e;
 		if (j->raw)
 			continue;
+		/* A copy: the fields read do not change while the record is
+		 * not committed (a file is swapped or started over only once
+		 * everything in it is). */
 		pthread_mutex_lock(&w->mu);
-		fd = j->jgen == w->jgen ? w->jfd : w->jfd2;
+		f = *job_file(w, j);
 		pthread_mutex_unlock(&w->mu);
 		j->raw = kv_xmalloc(j->len ? j->len : 1);
-		while (done < j->len) {
-			ssize_t n = pread(fd, j->raw + done, j->len - done, (off_t)(j->joff + done));
-			if (n <= 0) {
-				if (n < 0 && errno == EINTR)
-					continue;
-				snprintf(j->why, sizeof j->why, "cannot read it back from the journal: %s",
-					 n < 0 ? strerror(errno) : "short file");
-				log_err("%s", j->why);
-				j->result = WR_FAILED;
-				free(j->raw);
-				j->raw = NULL;
-				break;
-			}
-			done += (size_t)n;
+		if (journal_read(&f, j->joff, j->raw, j->len, &e) < 0) {
+			snprintf(j->why, sizeof j->why, "%s", e.msg);
+			log_err("%s", j->why);
+			j->result = WR_FAILED;
+			free(j->raw);
+			j->raw = NULL;
 		}
 	}
 }
@@ -512,82 +336,25 @@ static void log_outcome(const struct job *j)
 	}
 }
 
-static void put_le(unsigned char *p, uint64_t v, int n)
-{
-	for (int k = 0; k < n; k++)
-		p[k] = (unsigned char)(v >> (8 * k));
-}
-
-static uint64_t get_le(const unsigned char *p, int n)
-{
-	uint64_t v = 0;
-	for (int k = 0; k < n; k++)
-		v |= (uint64_t)p[k] << (8 * k);
-	return v;
-}
-
-static uint32_t rec_crc(const unsigned char *hdr, const char *raw, size_t len)
-{
-	uLong c = crc32(0L, hdr + 4, 16);
-	while (len > 0) {
-		uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-		c = crc32(c, (const Bytef *)raw, n);
-		raw += n;
-		len -= n;
-	}
-	return (uint32_t)c;
-}
-
-/* Write one record for j at off of the journal fd in epoch. 0 / -1 (logged). */
-static int journal_write(const struct writer *w, int fd, uint64_t off, uint64_t epoch,
-			 const struct job *j)
-{
-	unsigned char hdr[JHDR];
-	struct iovec iov[2];
-	size_t want = JHDR + j->len, done = 0;
-
-	memcpy(hdr, JMAGIC, 4);
-	put_le(hdr + 4, j->len, 8);
-	put_le(hdr + 12, epoch, 8);
-	put_le(hdr + 20, rec_crc(hdr, j->raw, j->len), 4);
-	while (done < want) {
-		ssize_t n;
-		if (done < JHDR) {
-			iov[0].iov_base = hdr + done;
-			iov[0].iov_len = JHDR - done;
-			iov[1].iov_base = j->raw;
-			iov[1].iov_len = j->len;
-			n = pwritev(fd, iov, 2, (off_t)(off + done));
-		} else {
-			n = pwrite(fd, j->raw + (done - JHDR), want - done, (off_t)(off + done));
-		}
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("cannot write journal %s: %s", w->jpath, strerror(errno));
-			return -1;
-		}
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 /* Write the group at the journal's offset and sync it. 0 / -1 (journal
  * unusable). Called by the journal thread only, without mu. */
 static int journal_append(struct writer *w, struct job *list)
 {
+	struct kv_err e;
 	int64_t t;
 
 	for (struct job *j = list; j; j = j->next) {
-		if (journal_write(w, w->jfd, w->joff, w->jepoch, j) < 0)
+		if (journal_write(&w->cur, w->joff, w->jepoch, j->raw, j->len, &e) < 0) {
+			log_err("%s", e.msg);
 			return -1;
-		w->joff += JHDR + j->len;
+		}
+		w->joff += JOURNAL_HDR + j->len;
 	}
 	t = now_us();
 	for (struct job *j = list; j; j = j->next)
 		j->t_written = t;
-	if (fdatasync(w->jfd) < 0) {
-		log_err("cannot sync journal %s: %s", w->jpath, strerror(errno));
+	if (fdatasync(w->cur.fd) < 0) {
+		log_err("cannot sync journal %s: %s", w->cur.path, strerror(errno));
 		return -1;
 	}
 	t = now_us();
@@ -669,7 +436,7 @@ static void *store_main(void *arg)
 		if (pending && !failed && now_ms() - w->last_replay_ms >= (list ? 0 : REPLAY_RETRY_MS)) {
 			struct kv_err e;
 			w->last_replay_ms = now_ms();
-			if (writer_replay(w, &e) >= 0)
+			if (spool_replay(&w->spool, w->store, &e) >= 0)
 				pending = 0;
 			else
 				log_warn("spool replay failed: %s", e.msg);
@@ -682,12 +449,8 @@ static void *store_main(void *arg)
 		w->spool_pending_new = 0;
 		/* Committed or spooled (or logged as lost): the journal may
 		 * forget them. */
-		for (struct job *j = list; j; j = j->next) {
-			if (j->jgen == w->jgen)
-				w->jcommitted++;
-			else
-				w->jcommitted2++;
-		}
+		for (struct job *j = list; j; j = j->next)
+			job_file(w, j)->committed++;
 		pthread_cond_broadcast(&w->caught_cv);
 		for (struct job *j = list, *next; j; j = next) {
 			next = j->next;
@@ -704,25 +467,18 @@ static void *store_main(void *arg)
  * once the store has everything (what follows the new end is left-overs). */
 static void journal_roll(struct writer *w)
 {
-	if (w->joff >= w->jsize && w->jcommitted < w->jappended &&
-	    w->jfd2 >= 0 && w->jcommitted2 == w->jappended2) {
-		int fd = w->jfd, d = w->jdirty;
-		char *p = w->jpath;
-		w->jfd = w->jfd2;
-		w->jpath = w->jpath2;
-		w->jdirty = w->jdirty2;
-		w->jfd2 = fd;
-		w->jpath2 = p;
-		w->jdirty2 = d;
-		w->jappended2 = w->jappended;
-		w->jcommitted2 = w->jcommitted;
-		w->jappended = w->jcommitted = 0;
+	if (w->joff >= w->jsize && w->cur.committed < w->cur.appended &&
+	    w->other.fd >= 0 && w->other.committed == w->other.appended) {
+		struct journal_file t = w->cur;
+		w->cur = w->other;
+		w->other = t;
+		w->cur.appended = w->cur.committed = 0;
 		w->jbytes = 0;
 		w->joff = 0;
 		w->jepoch++;
 		w->jgen++;
 	}
-	if (w->joff >= w->jsize && w->jcommitted < w->jappended) {
+	if (w->joff >= w->jsize && w->cur.committed < w->cur.appended) {
 		/* Past the zero-filled part each sync also commits metadata:
 		 * hurry the store (no gathering) so that a switch or a start
 		 * over comes soon. */
@@ -733,10 +489,10 @@ static void journal_roll(struct writer *w)
 	} else {
 		w->jwaiting = 0;
 	}
-	if (w->jcommitted == w->jappended && w->joff > 0) {
+	if (w->cur.committed == w->cur.appended && w->joff > 0) {
 		w->joff = 0;
 		w->jepoch++;
-		w->jappended = w->jcommitted = 0;
+		w->cur.appended = w->cur.committed = 0;
 		w->jbytes = 0;
 		pthread_cond_broadcast(&w->caught_cv);
 	}
@@ -798,7 +554,7 @@ static void *flusher_main(void *arg)
 	pthread_mutex_lock(&w->mu);
 	for (;;) {
 		struct job *flist, *dlist;
-		int fd1 = -1, fd2 = -1;
+		struct journal_file f1 = { .fd = -1 }, f2 = { .fd = -1 };
 
 		while (!w->fhead && !w->head && !w->stop)
 			pthread_cond_wait(&w->work_cv, &w->mu);
@@ -821,20 +577,22 @@ static void *flusher_main(void *arg)
 		}
 		flist = take(&w->fhead, &w->ftail);
 		dlist = take(&w->head, &w->tail);
-		if (w->jdirty)
-			fd1 = w->jfd;
-		if (w->jdirty2)
-			fd2 = w->jfd2;
-		w->jdirty = w->jdirty2 = 0;
+		if (w->cur.dirty)
+			f1 = w->cur;
+		if (w->other.dirty)
+			f2 = w->other;
+		w->cur.dirty = w->other.dirty = 0;
 		w->groups += flist != NULL;
 		pthread_mutex_unlock(&w->mu);
 
 		if (flist) {
 			int64_t t;
-			if ((fd1 >= 0 && fdatasync(fd1) < 0) || (fd2 >= 0 && fdatasync(fd2) < 0))
-				/* They are in the kernel and go to the store next,
-				 * whose commit syncs them. */
-				log_err("cannot sync journal %s: %s", w->jpath, strerror(errno));
+			/* On failure they are still in the kernel and go to the
+			 * store next, whose commit syncs them. */
+			if (f1.fd >= 0 && fdatasync(f1.fd) < 0)
+				log_err("cannot sync journal %s: %s", f1.path, strerror(errno));
+			if (f2.fd >= 0 && fdatasync(f2.fd) < 0)
+				log_err("cannot sync journal %s: %s", f2.path, strerror(errno));
 			t = now_us();
 			w->last_flush_us = t;
 			for (struct job *j = flist; j; j = j->next)
@@ -873,7 +631,7 @@ static void *writer_main(void *arg)
 		journal_roll(w);
 		/* Under a sustained overload the journal stays bounded. */
 		while (w->joff >= w->jsize && w->jbytes > JOURNAL_SOFT_MAX(w) &&
-		       w->jcommitted < w->jappended)
+		       w->cur.committed < w->cur.appended)
 			pthread_cond_wait(&w->caught_cv, &w->mu);
 		if (w->commit_interval_ms > 0 && !w->stop) {
 			/* Let more sessions join this group. */
@@ -897,7 +655,7 @@ static void *writer_main(void *arg)
 		w->groups++;
 		pthread_mutex_unlock(&w->mu);
 
-		if (w->jfd < 0 || journal_append(w, list) < 0) {
+		if (w->cur.fd < 0 || journal_append(w, list) < 0) {
 			/* No journal: the store (or the spool) before the answer. */
 			direct_batch(w, list);
 			pthread_mutex_lock(&w->mu);
@@ -905,9 +663,9 @@ static void *writer_main(void *arg)
 		}
 
 		pthread_mutex_lock(&w->mu);
-		w->jappended += n;
+		w->cur.appended += n;
 		for (struct job *j = list; j; j = j->next) {
-			w->jbytes += JHDR + j->len;
+			w->jbytes += JOURNAL_HDR + j->len;
 			j->result = WR_JOURNALED;
 			j->state = JOB_DONE;
 		}
@@ -919,66 +677,17 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* The record at off: 1 with *rec, *rlen and *next set, 0 at the end (a
- * record of another epoch or format, torn, or zeros). *epoch is the
- * journal's, taken from its first record. */
-static int journal_next(const char *data, size_t len, size_t off, int *fmt, uint64_t *epoch,
-			const char **rec, size_t *rlen, size_t *next)
+/* Record what a previous run left in journal file f, then empty it; sets
+ * w->jkeep when its mails could be placed neither in the store nor in
+ * the spool (the file must then stay as it is). */
+static void journal_replay(struct writer *w, const struct journal_file *f)
 {
-	const unsigned char *h = (const unsigned char *)data + off;
-	uint64_t l;
-
-	if (*fmt == 0)
-		*fmt = len - off >= 4 && memcmp(h, JMAGIC1, 4) == 0 ? 1 : 2;
-	if (*fmt == 1) {
-		if (len - off < JHDR1 || memcmp(h, JMAGIC1, 4) != 0)
-			return 0;
-		l = get_le(h + 4, 8);
-		if (l > len - off - JHDR1)
-			return 0;
-		*rec = data + off + JHDR1;
-	} else {
-		if (len - off < JHDR || memcmp(h, JMAGIC, 4) != 0)
-			return 0;
-		l = get_le(h + 4, 8);
-		if (l > len - off - JHDR)
-			return 0;
-		if (off == 0)
-			*epoch = get_le(h + 12, 8);
-		if (get_le(h + 12, 8) != *epoch ||
-		    get_le(h + 20, 4) != rec_crc(h, data + off + JHDR, (size_t)l))
-			return 0;
-		*rec = data + off + JHDR;
-	}
-	*rlen = (size_t)l;
-	*next = (size_t)(*rec - data) + (size_t)l;
-	return 1;
-}
-
-/* Zero-fill the emptied journal (see JMAGIC): 0 / -1. */
-static int journal_prealloc(struct writer *w)
-{
-	static const char zeros[65536];
-	if (ftruncate(w->jfd, 0) < 0)
-		return -1;
-	for (off_t off = 0; off < (off_t)w->jsize; off += (off_t)sizeof zeros) {
-		size_t n = w->jsize - (uint64_t)off < sizeof zeros ? (size_t)(w->jsize - (uint64_t)off) : sizeof zeros;
-		if (pwrite(w->jfd, zeros, n, off) != (ssize_t)n)
-			return -1;
-	}
-	return fsync(w->jfd);
-}
-
-/* Record what a previous run left in the journal, then empty it. */
-static void journal_replay(struct writer *w)
-{
+	struct journal_scan sc = JOURNAL_SCAN_INIT;
 	char *data;
-	size_t len, off = 0, nrec = 0;
-	int fmt = 0;
-	uint64_t epoch = 0;
+	size_t len, nrec = 0;
 	struct kv_err err;
 
-	if (kv_read_file(w->jpath, &data, &len, &err) < 0) {
+	if (kv_read_file(f->path, &data, &len, &err) < 0) {
 		log_warn("journal replay: %s", err.msg);
 		return;
 	}
@@ -988,14 +697,13 @@ static void journal_replay(struct writer *w)
 		memset(items, 0, sizeof items);
 		while (k < REPLAY_BATCH) {
 			const char *rec;
-			size_t rlen, next;
-			if (!journal_next(data, len, off, &fmt, &epoch, &rec, &rlen, &next))
+			size_t rlen;
+			if (!journal_next(data, len, &sc, &rec, &rlen))
 				break;
 			items[k].raw = (char *)rec;
 			items[k].len = rlen;
 			items[k].arrival = (int64_t)time(NULL);
 			k++;
-			off = next;
 		}
 		if (k == 0)
 			break;
@@ -1003,10 +711,10 @@ static void journal_replay(struct writer *w)
 			log_err("journal replay: store write failed: %s; spooling", err.msg);
 			for (size_t i = 0; i < k; i++) {
 				struct kv_err e;
-				if (writer_spool(w, items[i].raw, items[i].len, "new", &e) < 0) {
+				if (spool_write(&w->spool, items[i].raw, items[i].len, "new", &e) < 0) {
 					log_err("journal replay: %s; journal kept", e.msg);
 					free(data);
-					w->jfd_keep = 1;
+					w->jkeep = 1;
 					return;
 				}
 			}
@@ -1016,18 +724,51 @@ static void journal_replay(struct writer *w)
 	}
 	free(data);
 	if (nrec > 0)
-		log_info("journal replay: %zu mail(s) from %s", nrec, w->jpath);
+		log_info("journal replay: %zu mail(s) from %s", nrec, f->path);
+}
+
+/* Open journal file f at path, replay what it holds and zero-fill it.
+ * f->fd is -1 when it cannot be used (logged). */
+static void journal_setup(struct writer *w, struct journal_file *f, const char *path)
+{
+	memset(f, 0, sizeof *f);
+	f->path = kv_xstrdup(path);
+	f->fd = open(f->path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (f->fd < 0) {
+		log_warn("cannot open journal %s: %s", f->path, strerror(errno));
+		return;
+	}
+	w->jkeep = 0;
+	journal_replay(w, f);
+	if (w->jkeep) {
+		/* Its mails are neither in the store nor the spool: keep
+		 * them for the next start. */
+		close(f->fd);
+		f->fd = -1;
+	} else if (journal_prealloc(f, w->jsize) < 0) {
+		log_warn("cannot prepare journal %s: %s", f->path, strerror(errno));
+		close(f->fd);
+		f->fd = -1;
+	}
+}
+
+static void journal_file_close(struct journal_file *f)
+{
+	if (f->fd >= 0)
+		close(f->fd);
+	f->fd = -1;
+	free(f->path);
+	f->path = NULL;
 }
 
 int writer_start(struct writer **wp, struct store *s, const struct writer_opts *o, struct kv_err *err)
 {
 	struct writer *w = kv_xcalloc(1, sizeof *w);
 	pthread_condattr_t ca;
-	char *sub;
+	char *path;
 	long n;
 
 	w->store = s;
-	w->spool = kv_xstrdup(o->spool_dir);
 	w->spool_on_error = o->spool_on_error;
 	w->commit_interval_ms = o->commit_interval_ms;
 	w->wait_ms = o->wait_ms > 0 ? o->wait_ms : 5000;
@@ -1037,7 +778,7 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	w->tail = &w->head;
 	w->stail = &w->shead;
 	w->ftail = &w->fhead;
-	w->jfd = w->jfd2 = -1;
+	w->cur.fd = w->other.fd = -1;
 	pthread_mutex_init(&w->mu, NULL);
 	pthread_mutex_init(&w->wmu, NULL);
 	pthread_condattr_init(&ca);
@@ -1048,54 +789,25 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	pthread_cond_init(&w->caught_cv, &ca);
 	pthread_condattr_destroy(&ca);
 
-	if (mkdir_p1(w->spool, err) < 0)
-		goto fail;
-	for (const char **d = (const char *[]){ "tmp", "new", "skipped", NULL }; *d; d++) {
-		sub = kv_xasprintf("%s/%s", w->spool, *d);
-		n = mkdir_p1(sub, err);
-		free(sub);
-		if (n < 0)
-			goto fail;
+	if (spool_open(&w->spool, o->spool_dir, err) < 0) {
+		free(w);
+		return -1;
 	}
-	w->jpath = kv_xasprintf("%s/journal", w->spool);
-	w->jpath2 = kv_xasprintf("%s/journal.1", w->spool);
-	for (int f = 0; f < 2; f++) {
-		w->jfd = open(w->jpath, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-		if (w->jfd < 0)
-			log_warn("cannot open journal %s: %s", w->jpath, strerror(errno));
-		else
-			journal_replay(w);
-		if (w->jfd >= 0 && w->jfd_keep) {
-			/* Its mails are neither in the store nor the spool:
-			 * keep them for the next start. */
-			close(w->jfd);
-			w->jfd = -1;
-		} else if (w->jfd >= 0 && journal_prealloc(w) < 0) {
-			log_warn("cannot prepare journal %s: %s", w->jpath, strerror(errno));
-			close(w->jfd);
-			w->jfd = -1;
-		}
-		/* swap: the first file ends up current */
-		int fd = w->jfd;
-		char *p = w->jpath;
-		w->jfd = w->jfd2;
-		w->jpath = w->jpath2;
-		w->jfd2 = fd;
-		w->jpath2 = p;
-		if (f == 0)
-			w->jfd = -1;
+	path = kv_xasprintf("%s/journal", w->spool.dir);
+	journal_setup(w, &w->cur, path);
+	free(path);
+	path = kv_xasprintf("%s/journal.1", w->spool.dir);
+	journal_setup(w, &w->other, path);
+	free(path);
+	if (w->cur.fd < 0 && w->other.fd >= 0) {
+		struct journal_file t = w->cur;
+		w->cur = w->other;
+		w->other = t;
 	}
-	if (w->jfd < 0 && w->jfd2 >= 0) {
-		w->jfd = w->jfd2;
-		w->jfd2 = -1;
-		char *p = w->jpath;
-		w->jpath = w->jpath2;
-		w->jpath2 = p;
-	}
-	if (w->jfd < 0)
-		log_warn("no usable journal in %s: mails go to the store before the answer", w->spool);
+	if (w->cur.fd < 0)
+		log_warn("no usable journal in %s: mails go to the store before the answer", w->spool.dir);
 	w->jepoch = 1;
-	n = writer_replay(w, err);
+	n = spool_replay(&w->spool, w->store, err);
 	if (n < 0) {
 		log_warn("spool replay at start failed: %s (retried later)", err->msg);
 		w->spool_pending = 1;
@@ -1109,13 +821,9 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	*wp = w;
 	return 0;
 fail:
-	if (w->jfd >= 0)
-		close(w->jfd);
-	if (w->jfd2 >= 0)
-		close(w->jfd2);
-	free(w->jpath);
-	free(w->jpath2);
-	free(w->spool);
+	journal_file_close(&w->cur);
+	journal_file_close(&w->other);
+	spool_close(&w->spool);
 	free(w);
 	return -1;
 }
@@ -1131,40 +839,44 @@ fail:
 static int journal_direct(struct writer *w, struct job *j, const struct timespec *deadline)
 {
 	uint64_t off, epoch;
-	int fd, rc = 0, ok;
+	struct journal_file f;
+	struct kv_err e;
+	int rc = 0, ok;
 
 	pthread_mutex_lock(&w->wmu);
 	pthread_mutex_lock(&w->mu);
 	w->last_arrival_ms = now_ms();
 	journal_roll(w);
-	while (w->jfd >= 0 && !w->jbroken && w->joff >= w->jsize &&
-	       w->jbytes > JOURNAL_SOFT_MAX(w) && w->jcommitted < w->jappended && rc == 0) {
+	while (w->cur.fd >= 0 && !w->jbroken && w->joff >= w->jsize &&
+	       w->jbytes > JOURNAL_SOFT_MAX(w) && w->cur.committed < w->cur.appended && rc == 0) {
 		rc = pthread_cond_timedwait(&w->caught_cv, &w->mu, deadline);
 		journal_roll(w);
 	}
-	if (w->jfd < 0 || w->jbroken || rc != 0) {
+	if (w->cur.fd < 0 || w->jbroken || rc != 0) {
 		pthread_mutex_unlock(&w->mu);
 		pthread_mutex_unlock(&w->wmu);
 		return 0;
 	}
-	/* Only this path rolls the journal (under wmu), so fd and the
-	 * offset stay this record's until it is written. */
+	/* Only this path rolls the journal (under wmu), so the file and
+	 * the offset stay this record's until it is written. */
 	off = w->joff;
 	epoch = w->jepoch;
-	fd = w->jfd;
+	f = w->cur;
 	j->jgen = w->jgen;
-	w->joff += JHDR + j->len;
-	w->jappended++;
-	w->jbytes += JHDR + j->len;
+	w->joff += JOURNAL_HDR + j->len;
+	w->cur.appended++;
+	w->jbytes += JOURNAL_HDR + j->len;
 	j->t_pick = now_us();
 	pthread_mutex_unlock(&w->mu);
 
-	ok = journal_write(w, fd, off, epoch, j) == 0;
+	ok = journal_write(&f, off, epoch, j->raw, j->len, &e) == 0;
+	if (!ok)
+		log_err("%s", e.msg);
 	j->t_written = now_us();
 
 	if (ok) {
 		/* The same heap memory serves the next mail. */
-		j->joff = off + JHDR;
+		j->joff = off + JOURNAL_HDR;
 		free(j->raw);
 		j->raw = NULL;
 	}
@@ -1174,7 +886,7 @@ static int journal_direct(struct writer *w, struct job *j, const struct timespec
 		 * deadline, i.e. its queue was empty: otherwise it is waiting
 		 * for the end of its flush_gap_ms and takes this job along. */
 		int flusher_idle = w->fhead == NULL;
-		w->jdirty = 1;
+		w->cur.dirty = 1;
 		j->result = WR_JOURNALED;
 		*w->ftail = j;
 		w->ftail = &j->next;
@@ -1184,11 +896,11 @@ static int journal_direct(struct writer *w, struct job *j, const struct timespec
 		/* Nothing follows it (writes are in order): take the place
 		 * back; a torn record ends a replay there. */
 		w->joff = off;
-		w->jappended--;
-		w->jbytes -= JHDR + j->len;
+		w->cur.appended--;
+		w->jbytes -= JOURNAL_HDR + j->len;
 		w->jbroken = 1;
 		log_err("journal %s is not used again until restart: mails go to the store "
-			"before the answer", w->jpath);
+			"before the answer", w->cur.path);
 	}
 	pthread_mutex_unlock(&w->mu);
 	pthread_mutex_unlock(&w->wmu);
@@ -1256,7 +968,7 @@ enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_
 	 * duplicate. j->raw stays valid: we still hold a reference. */
 	{
 		struct kv_err e;
-		if (writer_spool(w, j->raw, j->len, "new", &e) == 0) {
+		if (spool_write(&w->spool, j->raw, j->len, "new", &e) == 0) {
 			r = WR_SPOOLED;
 			snprintf(why, whylen, "journal/store took longer than %d ms", w->wait_ms);
 		} else {
@@ -1294,22 +1006,18 @@ void writer_stop(struct writer *w)
 	pthread_mutex_unlock(&w->mu);
 	pthread_join(w->sthread, NULL);
 	timing_log(w);
-	free(w->tq);
-	free(w->tw);
-	free(w->ts);
-	free(w->tk);
-	if (w->jfd >= 0)
-		close(w->jfd);
-	if (w->jfd2 >= 0)
-		close(w->jfd2);
+	latency_release(&w->tq);
+	latency_release(&w->tw);
+	latency_release(&w->ts);
+	latency_release(&w->tk);
+	journal_file_close(&w->cur);
+	journal_file_close(&w->other);
 	pthread_mutex_destroy(&w->mu);
 	pthread_mutex_destroy(&w->wmu);
 	pthread_cond_destroy(&w->work_cv);
 	pthread_cond_destroy(&w->done_cv);
 	pthread_cond_destroy(&w->store_cv);
 	pthread_cond_destroy(&w->caught_cv);
-	free(w->jpath);
-	free(w->jpath2);
-	free(w->spool);
+	spool_close(&w->spool);
 	free(w);
 }

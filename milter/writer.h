@@ -2,13 +2,12 @@
  * writer.h - the milter's path to durable storage. End-of-message
  * handlers queue a mail and wait; a journal thread writes everything
  * queued to the journal (two zero-filled files, written in place, see
- * writer.c) with one fdatasync for the group and wakes them; a store
- * thread then records the journaled mails with store_add_batch (one
- * transaction per 100 ms or so) and lets the journal start over.
- * When the store cannot take a batch, each mail goes to a maildir-like
- * spool (tmp/ -> fsync -> rename into new/), replayed into the store at
- * start and whenever a later commit shows the store writable; the
- * journal is replayed at start too.
+ * journal.h) with one fdatasync for the group and wakes them; a store
+ * thread then records the journaled mails with store_add_batch (in a
+ * pause of the arrivals, see writer.c) and lets the journal start over.
+ * When the store cannot take a batch, each mail goes to the spool
+ * (spool.h), replayed into the store at start and whenever a later
+ * commit shows the store writable; the journal is replayed at start too.
  *
  * Thread-safe: writer_submit may be called from any number of threads.
  */
@@ -52,9 +51,9 @@ struct writer_opts {
 
 /*
  * Start the writer thread on store s (which must stay open until
- * writer_stop). Replays the spool first (synchronously, so a start-up
- * with a non-empty spool records it before the first new mail). -1 with
- * err when the spool directory cannot be made.
+ * writer_stop). Replays what a previous run left in the journal and the
+ * spool first (synchronously, so they are recorded before the first new
+ * mail). -1 with err when the spool directory cannot be made.
  */
 int writer_start(struct writer **wp, struct store *s, const struct writer_opts *o, struct kv_err *err);
 
@@ -71,12 +70,6 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_t arrival,
 				 const char *qid, const char *msgid,
 				 uint64_t *num, char *why, size_t whylen);
-
-/* Write raw into the spool's new/ (tmp, fsync, rename, fsync dir). 0 / -1. */
-int writer_spool(struct writer *w, const char *raw, size_t len, const char *sub, struct kv_err *err);
-
-/* Replay spool/new into the store now; returns the number recorded or -1. */
-long writer_replay(struct writer *w, struct kv_err *err);
 
 /* Finish everything queued, commit, stop the thread, free w. */
 void writer_stop(struct writer *w);

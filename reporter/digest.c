@@ -10,7 +10,8 @@
 #include "facts.h"
 #include "text.h"
 #include "store.h"
-#include "llm.h"
+#include "subject.h"
+#include "memory.h"
 
 /* ---- links ---- */
 
@@ -154,7 +155,7 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 	free(members);
 	if (rc < 0)
 		return -1;
-	t->last_summary = llm_last_summary(r, tid);
+	t->last_summary = memory_last(r, tid);
 	facts_text(t);
 	return 0;
 }

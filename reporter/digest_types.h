@@ -16,7 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "kv.h"
-#include "subject.h"
+#include "category.h"
 
 /* Status facts found in a thread's mails (bit set). */
 enum digest_status {

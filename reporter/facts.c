@@ -14,6 +14,7 @@
 #include "text.h"
 #include "store.h"
 #include "body.h"
+#include "category.h"
 #include "subject.h"
 
 /* ---- pure scanners ---- */

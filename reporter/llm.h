@@ -1,10 +1,13 @@
 /*
  * llm.h - thread summaries from an LLM over the OpenAI-compatible Chat
  * Completions API (through http.c, the one libcurl module), with a cache
- * in the store, memory across weeks, caps on what is sent, retries and a
- * fallback. The reporter fills one struct llm_thread per digest thread and
- * calls llm_summarize_all(); a thread whose summary fails keeps ok = 0 and
- * the reporter uses its extractive summary with a visible marker.
+ * in the store, caps on what is sent, retries and a fallback; each summary
+ * is remembered across weeks through the summary step's memory (memory.h).
+ * The summary step (summary.c) fills one struct llm_thread per digest
+ * thread and calls llm_summarize_all(); a thread whose summary fails keeps
+ * ok = 0 and the reporter uses its extractive summary with a visible marker.
+ * The implementation: llm.c (client), llm_input.c (what is sent),
+ * llm_answer.c (what comes back), sharing llm_private.h.
  *
  * Summary text is plain text (never markup): the renderer escapes it like
  * mail text. "[n]" in it cites mail number n of the thread's mail list
@@ -57,7 +60,7 @@ int llm_enabled(const struct kv_config *cfg);
  * llm_summary_release). Runs up to [llm] max_concurrency requests at once,
  * stops starting new ones at the deadline. Results are cached in the store
  * (table "summary") keyed by content hash, model and prompt version, and the
- * newest summary of each thread is remembered (table "summary_last") for
+ * newest summary of each thread is remembered (memory_window_remember) for
  * next week's "earlier". Returns 0 when it ran (individual threads may have
  * failed: see out[i].ok), -1 with err on a setup error (bad key file, ...).
  */
@@ -65,10 +68,9 @@ int llm_summarize_all(const struct kv_config *cfg, struct store *s, struct llm_t
 		      size_t n, struct llm_summary *out, struct kv_err *err);
 void llm_summary_release(struct llm_summary *sm);
 
-/* The newest remembered summary of a thread (any source), or NULL; caller frees. */
+/* The thread's memory as llm_summarize_all left it: memory_last() of the
+ * summary step's memory (memory.h), which the reporter itself uses. */
 char *llm_last_summary(struct store_reader *r, uint64_t thread_id);
-/* Remember a summary as the thread's newest (the extractive path calls it too). */
-int llm_remember_summary(struct store *s, uint64_t thread_id, const char *text, struct kv_err *err);
 
 /* Estimate of the tokens in s[0..len): ASCII at four bytes a token, each
  * other code point (CJK above all) one token. */

@@ -16,6 +16,7 @@
 #include "config.h"
 #include "store.h"
 #include "llm.h"
+#include "memory.h"
 #include "log.h"
 
 static int is_zh(const struct digest *d)
@@ -244,10 +245,10 @@ int summary_remember(struct store *s, const struct digest *d, struct kv_err *err
 	for (size_t i = 0; i < d->nthreads; i++) {
 		const struct digest_thread *t = &d->threads[i];
 		if (t->summary.from_llm)
-			continue;   /* llm.c remembered it already */
+			continue;   /* llm_summarize_all remembered it with its window */
 		char *text = kv_xasprintf("%s %s", t->summary.about ? t->summary.about : "",
 					  t->summary.week ? t->summary.week : "");
-		int rc = llm_remember_summary(s, t->id, text, err);
+		int rc = memory_remember(s, t->id, text, err);
 		free(text);
 		if (rc < 0)
 			return -1;

@@ -25,8 +25,9 @@ void summary_extractive(const struct digest *d, struct digest_thread *t);
  * marked as a failed LLM summary, and the digest is still complete). */
 int summary_fill(const struct kv_config *cfg, struct store *s, struct digest *d, struct kv_err *err);
 
-/* Remember each thread's summary for next week's "before" (table
- * summary_last through llm_remember_summary). */
+/* Remember each thread's extractive summary for next week's "before"
+ * (memory_remember; an LLM summary was remembered by llm_summarize_all).
+ * 0, or -1 with err at the first failed write. */
 int summary_remember(struct store *s, const struct digest *d, struct kv_err *err);
 
 #endif

@@ -47,6 +47,7 @@
  * report first; the explicit question markers in 5 win over weak bug words
  * because a poster who writes "[QUESTION]" means it.
  */
+#include "category.h"
 #include "subject.h"
 
 #include <ctype.h>

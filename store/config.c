@@ -50,6 +50,8 @@ static const struct cfg_key keys[] = {
 	  "User to switch to after opening the socket (empty: stay)." },
 	{ "milter", "group", CFG_STR, "",
 	  "Group to switch to after opening the socket (empty: the user's group)." },
+	{ "milter", "run_as_root", CFG_BOOL, "false",
+	  "When started as root with user empty, the milter switches to the user kvmarm, or refuses to start when that user does not exist; true lets it stay root instead (also required for a user that is root)." },
 	{ "milter", "pid_file", CFG_STR, "",
 	  "File to write the daemon's process id to (empty: none)." },
 	{ "milter", "syslog_facility", CFG_STR, "mail",

@@ -22,6 +22,7 @@
 #include <gmime/gmime.h>
 
 #include "mime.h"
+#include "sha256.h"
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
 static GMimeParserOptions *mime_popts;
@@ -1128,7 +1129,10 @@ static const char *header_end(const char *p, const char *end)
 static char *derived_id(GMimeHeaderList *hl, const char *body, size_t blen)
 {
 	static const char *const names[] = { "From", "To", "Cc", "Subject", "Date", NULL };
-	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+	struct kv_sha256 ck;
+	char hex[KV_SHA256_HEX_LEN];
+
+	kv_sha256_init(&ck);
 	for (size_t i = 0; names[i]; i++) {
 		GMimeHeader *h = g_mime_header_list_get_header(hl, names[i]);
 		const char *v = h ? g_mime_header_get_raw_value(h) : NULL;
@@ -1137,12 +1141,12 @@ static char *derived_id(GMimeHeaderList *hl, const char *body, size_t blen)
 		/* CR/LF and folding differ between transports: hash the words */
 		for (size_t k = 0; k < n; k++)
 			if (t[k] != '\r' && t[k] != '\n')
-				g_checksum_update(ck, (const guchar *)&t[k], 1);
-		g_checksum_update(ck, (const guchar *)"\n", 1);
+				kv_sha256_update(&ck, &t[k], 1);
+		kv_sha256_update(&ck, "\n", 1);
 	}
-	g_checksum_update(ck, (const guchar *)body, (gssize)blen);
-	char *id = kv_xasprintf("%s@kvmarm-digest.invalid", g_checksum_get_string(ck));
-	g_checksum_free(ck);
+	kv_sha256_update(&ck, body, blen);
+	kv_sha256_final_hex(&ck, hex);
+	char *id = kv_xasprintf("%s@kvmarm-digest.invalid", hex);
 	return id;
 }
 

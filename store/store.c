@@ -1,7 +1,10 @@
 /*
- * store.c - the thread store (store.h) on top of the db layer: message
- * records, raw bytes, indexes, incremental threading with ghosts, series
- * linking, readers and the invariant check.
+ * store.c - the thread store (store.h) on top of the db layer: opening and
+ * closing, adding batches of messages (parse outside the lock, then one
+ * write transaction: bytes, record, indexes, threading) and the reporter's
+ * side tables. The other parts of store.h live beside it: record.c (record
+ * formats, data files), thread.c, series.c, read.c (queries), check.c
+ * (the invariant check); store_int.h is what they share.
  *
  * Databases (all in one LMDB environment, integers big-endian so byte order
  * is numeric order):
@@ -21,62 +24,25 @@
  *   skey     "c:"change-id, "l:"linked id, "t:"author/project/title -> series
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
  *
- * rec.dat: append-only, the records (fixed fields, then NUL-terminated
- * strings, so a struct msg_rec points straight into the mapped file), in
- * number order: a week's records are a few contiguous pages.
- * raw.dat: append-only, each added message's raw bytes, a NUL, then (unless
- * the body text is the tail of the raw bytes, as for a plain-text mail) the
- * text and a NUL. The record holds the offsets.
- * For both files meta holds the committed length ("blob_end", "rec_end").
- * A writer (holding LMDB's write lock) writes past it, syncs, then commits
- * the LMDB transaction that references the bytes: an aborted batch leaves
- * an unreferenced tail the next writer overwrites. Keeping records and
- * bytes out of the B-trees keeps the indexes dense in the map, so a query
- * touches few pages (a page fault costs tens of microseconds on the
- * virtual machines this runs on), and no page is half wasted on an
- * overflow chain.
- *
- * Threading: a message joins the thread of any of its ids (own,
- * In-Reply-To, References) already known as a node; when they name several
- * threads the one with most nodes absorbs the others (its nodes and members
- * relabelled), so the partition is the connected components whatever the
- * arrival order. The root is recomputed only when a merge happened or the
- * message's own id was already known (it may now be the stored parent of
- * earlier members); otherwise the new message can only take the root by
- * being earlier. Ties in date go to the smaller Message-ID, not the
- * number, so roots do not depend on arrival order either.
+ * rec.dat and raw.dat, the append-only data files beside the LMDB
+ * environment, are described in record.c.
  */
-#include "store.h"
-#include "db.h"
-#include "subject.h"
-#include "body.h"
+#include "store_int.h"
 
 #include <errno.h>
-#include <stdarg.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
 #include <unistd.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
-#include <glib.h>
 
 #define STORE_DEFAULT_MAP ((size_t)256 << 20)
-#define IDKEY_MAX 400   /* LMDB keys and dup values stop at 511 bytes */
 
-enum {
-	D_META, D_MSG, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
-	D_TNODES, D_THREAD, D_TMEMBER, D_SERIES, D_SKEY,
-	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_COUNT
-};
-
-static const struct {
-	const char *name;
-	unsigned flags;
-} dbdefs[D_COUNT] = {
+const struct store_dbdef store_dbdefs[D_COUNT] = {
 	[D_META] = { "meta", 0 },
 	[D_MSG] = { "msg", 0 },
 	[D_MID] = { "mid", DB_DUPSORT | DB_DUPFIXED },
@@ -95,472 +61,28 @@ static const struct {
 	[D_UMETA] = { "umeta", 0 },
 };
 
-enum { F_RAW, F_REC, F_COUNT };
-static const struct {
-	const char *name, *endkey;
-} files[F_COUNT] = {
-	[F_RAW] = { "raw.dat", "blob_end" },
-	[F_REC] = { "rec.dat", "rec_end" },
-};
-
-struct store {
-	struct db_env *env;
-	char *dir;
-	int rdonly;
-	int fd[F_COUNT];        /* -1 when absent (empty read-only store) */
-	db_dbi d[D_COUNT];
-};
-
-/* The committed part of raw.dat as one reader sees it. */
-struct blobmap {
-	const char *p;
-	uint64_t len;
-};
-
-struct store_reader {
-	struct store *s;
-	struct db_txn *t;
-	struct blobmap map[F_COUNT];  /* mapped on first use */
-	int mapped[F_COUNT];
-};
-
-static int reader_map(struct store_reader *r, int f, struct kv_err *err);
-
 const char *store_path(const struct store *s)
 {
 	return s->dir;
 }
 
-/* ---- small encoders ---- */
-
-static uint64_t date_bias(int64_t d)
-{
-	return (uint64_t)d ^ (1ull << 63);
-}
-
-static int64_t date_unbias(uint64_t u)
-{
-	return (int64_t)(u ^ (1ull << 63));
-}
-
-static void key16(unsigned char *k, uint64_t a, uint64_t b)
-{
-	db_be64(k, a);
-	db_be64(k + 8, b);
-}
-
-/* Message-IDs become keys as they are, or hashed when too long for LMDB. */
-struct idkey {
-	char b[IDKEY_MAX + 1];
-	size_t n;
-};
-
-static void idkey_make(struct idkey *k, const char *id)
-{
-	size_t n = strlen(id);
-
-	if (n <= IDKEY_MAX && n > 0 && id[0] != '#') {
-		memcpy(k->b, id, n);
-		k->n = n;
-		return;
-	}
-	{
-		gchar *h = g_compute_checksum_for_string(G_CHECKSUM_SHA256, id, (gssize)n);
-		k->n = (size_t)snprintf(k->b, sizeof(k->b), "#%s", h);
-		g_free(h);
-	}
-}
-
-/* Strip <> and surrounding white space, for lookups by a user-given id. */
-static char *id_clean(const char *id)
-{
-	const char *b = id, *e;
-
-	while (*b == ' ' || *b == '\t')
-		b++;
-	if (*b == '<')
-		b++;
-	e = b + strlen(b);
-	while (e > b && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		e--;
-	if (e > b && e[-1] == '>')
-		e--;
-	return kv_xstrndup(b, (size_t)(e - b));
-}
-
-static int meta_get_u64(struct db_txn *t, struct store *s, const char *name, uint64_t *out,
-			struct kv_err *err)
-{
-	struct db_val v;
-	int rc = db_get(t, s->d[D_META], name, strlen(name), &v, err);
-
-	if (rc < 0)
-		return -1;
-	*out = 0;
-	if (rc == 0 && v.n == 8)
-		*out = db_get_be64(v.p);
-	return 0;
-}
-
-static int meta_put_u64(struct db_txn *t, struct store *s, const char *name, uint64_t x,
-			struct kv_err *err)
-{
-	unsigned char b[8];
-	db_be64(b, x);
-	return db_put(t, s->d[D_META], name, strlen(name), b, 8, 0, err);
-}
-
-/* ---- message records ---- */
-
-struct msg_fixed {
-	int64_t date;
-	uint64_t raw_off;       /* in raw.dat */
-	uint64_t text_off;
-	uint64_t raw_len;
-	uint64_t text_len;
-	int32_t tz;
-	uint32_t flags;
-	uint32_t nrefs, nto, ncc, natts;
-};
-
-static void put_str(struct sbuf *sb, const char *s)
-{
-	sbuf_add(sb, s ? s : "", s ? strlen(s) + 1 : 1);
-}
-
-static void msg_encode(const struct mail *m, size_t raw_len, struct sbuf *sb)
-{
-	struct msg_fixed f;
-	size_t i;
-
-	memset(&f, 0, sizeof(f));
-	f.date = m->date;
-	f.raw_len = raw_len;
-	f.text_len = m->text_len;
-	f.tz = m->tz_offset;
-	f.flags = m->flags;
-	f.nrefs = (uint32_t)m->refs.n;
-	f.nto = (uint32_t)m->to.n;
-	f.ncc = (uint32_t)m->cc.n;
-	f.natts = (uint32_t)m->natts;
-	sbuf_add(sb, &f, sizeof(f));
-	put_str(sb, m->message_id);
-	put_str(sb, m->in_reply_to);
-	put_str(sb, m->from_name);
-	put_str(sb, m->from_addr);
-	put_str(sb, m->subject);
-	put_str(sb, m->list_id);
-	for (i = 0; i < m->refs.n; i++)
-		put_str(sb, m->refs.v[i]);
-	for (i = 0; i < m->to.n; i++)
-		put_str(sb, m->to.v[i]);
-	for (i = 0; i < m->cc.n; i++)
-		put_str(sb, m->cc.v[i]);
-	for (i = 0; i < m->natts; i++)
-		sbuf_addf(sb, "%s\t%s\t%zu%c", m->atts[i].filename ? m->atts[i].filename : "",
-			  m->atts[i].content_type ? m->atts[i].content_type : "",
-			  m->atts[i].size, 0);
-}
-
-static const char *skip_strs(const char *p, const char *end, uint32_t n)
-{
-	for (uint32_t i = 0; i < n && p; i++) {
-		const char *z = memchr(p, 0, (size_t)(end - p));
-		p = z ? z + 1 : NULL;
-	}
-	return p;
-}
-
-/* 0, or -1 when the record is malformed. */
-static int msg_decode(const struct db_val *v, uint64_t num, struct msg_rec *m)
-{
-	struct msg_fixed f;
-	const char *p, *end;
-	const char **strs[6];
-
-	memset(m, 0, sizeof(*m));
-	if (v->n < sizeof(f))
-		return -1;
-	memcpy(&f, v->p, sizeof(f));
-	m->num = num;
-	m->date = f.date;
-	m->tz_offset = f.tz;
-	m->flags = f.flags;
-	m->raw_len = f.raw_len;
-	m->text_len = f.text_len;
-	p = (const char *)v->p + sizeof(f);
-	end = (const char *)v->p + v->n;
-	strs[0] = &m->message_id;
-	strs[1] = &m->in_reply_to;
-	strs[2] = &m->from_name;
-	strs[3] = &m->from_addr;
-	strs[4] = &m->subject;
-	strs[5] = &m->list_id;
-	for (int i = 0; i < 6; i++) {
-		*strs[i] = p;
-		if (!(p = skip_strs(p, end, 1)))
-			return -1;
-	}
-	m->refs.p = p;
-	m->refs.n = f.nrefs;
-	if (!(p = skip_strs(p, end, f.nrefs)))
-		return -1;
-	m->to.p = p;
-	m->to.n = f.nto;
-	if (!(p = skip_strs(p, end, f.nto)))
-		return -1;
-	m->cc.p = p;
-	m->cc.n = f.ncc;
-	if (!(p = skip_strs(p, end, f.ncc)))
-		return -1;
-	m->atts.p = p;
-	m->atts.n = f.natts;
-	if (!skip_strs(p, end, f.natts))
-		return -1;
-	return 0;
-}
-
-/* Bytes [off, off + len) of file f: a view into map when there is one
- * (readers), else read into *owned (the writer, whose bytes are not
- * committed yet). */
-static int blob_bytes(struct store *s, int f, const struct blobmap *map, uint64_t off, uint64_t len,
-		      const char **p, char **owned, struct kv_err *err)
-{
-	*owned = NULL;
-	if (map) {
-		if (off > map->len || len > map->len - off)
-			return kv_err_set(err, "%s/%s: bytes %llu..%llu lie past the committed end %llu",
-					  s->dir, files[f].name, (unsigned long long)off,
-					  (unsigned long long)(off + len), (unsigned long long)map->len);
-		*p = map->p + off;
-		return 0;
-	}
-	if (s->fd[f] < 0)
-		return kv_err_set(err, "%s/%s: missing", s->dir, files[f].name);
-	*owned = kv_xmalloc(len + 1);
-	for (uint64_t got = 0; got < len;) {
-		ssize_t n = pread(s->fd[f], *owned + got, len - got, (off_t)(off + got));
-		if (n <= 0) {
-			free(*owned);
-			*owned = NULL;
-			return kv_err_set(err, "%s/%s: cannot read %llu bytes at %llu: %s", s->dir,
-					  files[f].name, (unsigned long long)len, (unsigned long long)off,
-					  n < 0 ? strerror(errno) : "file too short");
-		}
-		got += (uint64_t)n;
-	}
-	(*owned)[len] = 0;
-	*p = *owned;
-	return 0;
-}
-
-/* The record bytes of message num (view in map, or read into *owned). 0 / 1 / -1. */
-static int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
-		   struct db_val *rv, char **owned, struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	const char *p;
-	uint64_t off, len;
-	int rc;
-
-	*owned = NULL;
-	db_be64(k, num);
-	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (v.n != 16)
-		return kv_err_set(err, "message %llu: malformed index entry", (unsigned long long)num);
-	off = db_get_be64(v.p);
-	len = db_get_be64((const char *)v.p + 8);
-	if (len < sizeof(struct msg_fixed))
-		return kv_err_set(err, "message %llu: record of %llu bytes", (unsigned long long)num,
-				  (unsigned long long)len);
-	if (blob_bytes(s, F_REC, map, off, len, &p, owned, err) < 0)
-		return -1;
-	rv->p = p;
-	rv->n = len;
-	return 0;
-}
-
-/* Record and thread of message num; with map NULL the strings live in
- * *owned (free it after use). */
-static int msg_load(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
-		    struct msg_rec *m, char **owned, struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	int rc = rec_get(t, s, map, num, &v, owned, err);
-
-	if (rc != 0)
-		return rc;
-	if (msg_decode(&v, num, m) < 0) {
-		free(*owned);
-		*owned = NULL;
-		return kv_err_set(err, "message %llu: malformed record", (unsigned long long)num);
-	}
-	db_be64(k, num);
-	rc = db_get(t, s->d[D_MTHR], k, 8, &v, err);
-	if (rc < 0) {
-		free(*owned);
-		*owned = NULL;
-		return -1;
-	}
-	m->thread = (rc == 0 && v.n == 8) ? db_get_be64(v.p) : 0;
-	return 0;
-}
-
-/* Where message num's bytes are in raw.dat. 0 / 1 / -1. */
-static int msg_offsets(struct db_txn *t, struct store *s, const struct blobmap *recmap, uint64_t num,
-		       struct msg_fixed *f, struct kv_err *err)
-{
-	struct db_val v;
-	char *owned;
-	int rc = rec_get(t, s, recmap, num, &v, &owned, err);
-
-	if (rc != 0)
-		return rc;
-	memcpy(f, v.p, sizeof(*f));
-	free(owned);
-	return 0;
-}
-
-/* Map the committed part of file f for reader-side views. */
-static int blob_map(struct store *s, int f, struct db_txn *t, struct blobmap *map, struct kv_err *err);
-
-static int text_load(struct db_txn *t, struct store *s, const struct blobmap *recmap,
-		     const struct blobmap *rawmap, uint64_t num, const char **text, size_t *len,
-		     char **owned, struct kv_err *err)
-{
-	struct msg_fixed f;
-	int rc = msg_offsets(t, s, recmap, num, &f, err);
-
-	*owned = NULL;
-	if (rc != 0)
-		return rc;
-	if (blob_bytes(s, F_RAW, rawmap, f.text_off, f.text_len, text, owned, err) < 0)
-		return -1;
-	*len = f.text_len;
-	return 0;
-}
-
-/* ---- thread records ---- */
-
-struct thr_fixed {
-	uint64_t root;
-	int64_t first, last, root_date;
-	uint64_t series;
-	uint32_t count, category, nnodes, rootcand;
-};
-
-struct trec {
-	uint64_t id, root;
-	int64_t first, last, root_date;
-	uint64_t series;
-	uint32_t count, category, nnodes, rootcand;
-	char *subject, *root_mid;
-};
-
-static void trec_release(struct trec *t)
-{
-	free(t->subject);
-	free(t->root_mid);
-	t->subject = t->root_mid = NULL;
-}
-
-static int thr_decode(const struct db_val *v, uint64_t id, struct thread_rec *t, struct thr_fixed *fx)
-{
-	struct thr_fixed f;
-	const char *p, *end;
-
-	if (v->n < sizeof(f) + 2)
-		return -1;
-	memcpy(&f, v->p, sizeof(f));
-	p = (const char *)v->p + sizeof(f);
-	end = (const char *)v->p + v->n;
-	if (t) {
-		memset(t, 0, sizeof(*t));
-		t->id = id;
-		t->root = f.root;
-		t->first_date = f.first;
-		t->last_date = f.last;
-		t->count = f.count;
-		t->category = f.category;
-		t->series = f.series;
-		t->subject = p;
-	}
-	if (!(p = skip_strs(p, end, 1)))
-		return -1;
-	if (t)
-		t->root_message_id = p;
-	if (!skip_strs(p, end, 1))
-		return -1;
-	if (fx)
-		*fx = f;
-	return 0;
-}
-
-static int trec_load(struct db_txn *tx, struct store *s, uint64_t id, struct trec *t,
-		     struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	struct thread_rec tr;
-	struct thr_fixed f;
-	int rc;
-
-	db_be64(k, id);
-	rc = db_get(tx, s->d[D_THREAD], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (thr_decode(&v, id, &tr, &f) < 0)
-		return kv_err_set(err, "thread %llu: malformed record", (unsigned long long)id);
-	t->id = id;
-	t->root = f.root;
-	t->first = f.first;
-	t->last = f.last;
-	t->root_date = f.root_date;
-	t->series = f.series;
-	t->count = f.count;
-	t->category = f.category;
-	t->nnodes = f.nnodes;
-	t->rootcand = f.rootcand;
-	t->subject = kv_xstrdup(tr.subject);
-	t->root_mid = kv_xstrdup(tr.root_message_id);
-	return 0;
-}
-
-static int trec_save(struct db_txn *tx, struct store *s, const struct trec *t, struct kv_err *err)
-{
-	struct thr_fixed f;
-	size_t sl = strlen(t->subject ? t->subject : "") + 1;
-	size_t ml = strlen(t->root_mid ? t->root_mid : "") + 1;
-	unsigned char k[8];
-	char *out;
-	void *p;
-
-	memset(&f, 0, sizeof(f));
-	f.root = t->root;
-	f.first = t->first;
-	f.last = t->last;
-	f.root_date = t->root_date;
-	f.series = t->series;
-	f.count = t->count;
-	f.category = t->category;
-	f.nnodes = t->nnodes;
-	f.rootcand = t->rootcand;
-	db_be64(k, t->id);
-	if (db_reserve(tx, s->d[D_THREAD], k, 8, sizeof(f) + sl + ml, &p, err) != 0)
-		return -1;
-	out = p;
-	memcpy(out, &f, sizeof(f));
-	memcpy(out + sizeof(f), t->subject ? t->subject : "", sl);
-	memcpy(out + sizeof(f) + sl, t->root_mid ? t->root_mid : "", ml);
-	return 0;
-}
-
 /* ---- opening ---- */
 
+/*
+ * Modes: one group (kvmarm, see README) may query the store, nobody else.
+ * LMDB readers, MDB_RDONLY included, open lock.mdb read-write to take a
+ * reader slot, so the group needs write permission there and read
+ * permission on everything else. The directory is setgid, so files created
+ * in it later (lock.mdb after a reboot, a writer running as root) keep the
+ * store's group. What this process creates gets these modes whatever the
+ * umask (an admin's umask 077 would otherwise lock the group out).
+ */
+#define STORE_DIR_MODE  02750
+#define STORE_FILE_MODE 0640
+#define STORE_LOCK_MODE 0660
+
+/* The directory and its parents; the store directory itself (the last
+ * component) gets STORE_DIR_MODE, parents the usual 0755. */
 static int mkdir_p(const char *dir, struct kv_err *err)
 {
 	char *tmp = kv_xstrdup(dir);
@@ -570,7 +92,13 @@ static int mkdir_p(const char *dir, struct kv_err *err)
 		if (*p == '/' || *p == 0) {
 			char c = *p;
 			*p = 0;
-			if (mkdir(tmp, 0755) < 0 && errno != EEXIST) {
+			if (mkdir(tmp, 0755) == 0) {
+				/* mkdir drops the setgid bit and applies the umask */
+				if (!c && chmod(tmp, STORE_DIR_MODE) < 0) {
+					rc = kv_err_set(err, "%s: chmod: %s", tmp, strerror(errno));
+					break;
+				}
+			} else if (errno != EEXIST) {
 				rc = kv_err_set(err, "%s: cannot create directory: %s", tmp, strerror(errno));
 				break;
 			}
@@ -583,6 +111,148 @@ static int mkdir_p(const char *dir, struct kv_err *err)
 	return rc;
 }
 
+static void id_name(char *buf, size_t n, uid_t uid, gid_t gid, int group)
+{
+	char tmp[4096];
+
+	if (group) {
+		struct group gr, *g = NULL;
+		if (getgrgid_r(gid, &gr, tmp, sizeof(tmp), &g) == 0 && g)
+			snprintf(buf, n, "%s", g->gr_name);
+		else
+			snprintf(buf, n, "%lu", (unsigned long)gid);
+	} else {
+		struct passwd pw, *u = NULL;
+		if (getpwuid_r(uid, &pw, tmp, sizeof(tmp), &u) == 0 && u)
+			snprintf(buf, n, "%s", u->pw_name);
+		else
+			snprintf(buf, n, "%lu", (unsigned long)uid);
+	}
+}
+
+/* path (in the store directory dir, or dir itself) is closed to this user:
+ * say so, and what the admin can do, naming the store's owner and group
+ * (kvmarm when the directory cannot be looked at either). -1. */
+static int store_denied(const char *path, const char *dir, struct kv_err *err)
+{
+	char user[64] = "kvmarm", group[64] = "kvmarm";
+	struct stat st;
+
+	if (stat(dir, &st) == 0) {
+		id_name(user, sizeof(user), st.st_uid, 0, 0);
+		id_name(group, sizeof(group), 0, st.st_gid, 1);
+	}
+	return kv_err_set(err, "%s: permission denied: the store belongs to user %s, group %s; "
+			  "query it as a member of group %s (usermod -aG %s USER, then log in again) "
+			  "or as its user (sudo -u %s kvmarm-store ...)", path, user, group, group, group, user);
+}
+
+/*
+ * Opening failed: was it permissions? Checks, with this process's
+ * effective ids, what opening needs: search permission on the directory,
+ * read (writers: read-write) on data.mdb, raw.dat and rec.dat, read-write
+ * on lock.mdb (readers too), write permission on the directory for a file
+ * that must be created. 1 with err naming the first file denied, else 0.
+ */
+static int store_open_denied(const char *dir, int rdonly, struct kv_err *err)
+{
+	static const char *const names[] = { "data.mdb", "lock.mdb", "raw.dat", "rec.dat" };
+	int denied = 0;
+
+	if (faccessat(AT_FDCWD, dir, X_OK, AT_EACCESS) < 0)
+		return (errno == EACCES || errno == EPERM) ? (store_denied(dir, dir, err), 1) : 0;
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]) && !denied; i++) {
+		char *f = kv_xasprintf("%s/%s", dir, names[i]);
+		int lock = i == 1, mode = rdonly && !lock ? R_OK : R_OK | W_OK;
+
+		if (faccessat(AT_FDCWD, f, mode, AT_EACCESS) == 0) {
+			free(f);
+			continue;
+		}
+		if (errno == EACCES || errno == EPERM) {
+			denied = 1;
+			store_denied(f, dir, err);
+		} else if (errno == ENOENT && (lock || !rdonly) &&
+			   faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS) < 0 &&
+			   (errno == EACCES || errno == EPERM)) {
+			/* it would be created, in a directory closed to us */
+			denied = 1;
+			store_denied(f, dir, err);
+		}
+		free(f);
+	}
+	return denied;
+}
+
+/* chmod, where a file we do not own (EPERM), a lock file LMDB did not
+ * make (ENOENT: a read-only file system) or a read-only file system is
+ * not an error: modes are a courtesy to the group there. 0 / -1. */
+static int store_chmod(const char *path, mode_t mode, struct kv_err *err)
+{
+	if (chmod(path, mode) == 0 || errno == EPERM || errno == ENOENT || errno == EROFS)
+		return 0;
+	return kv_err_set(err, "%s: chmod: %s", path, strerror(errno));
+}
+
+/* After LMDB opened the environment: what this open created gets the
+ * store's modes, and lock.mdb follows data.mdb (a store whose data the
+ * group may read but whose lock file it may not write cannot be queried:
+ * stores made before the modes above get repaired by their owner's next
+ * open). */
+static int store_set_modes(const char *dir, int data_was, int lock_was, struct kv_err *err)
+{
+	char *data = kv_xasprintf("%s/data.mdb", dir), *lock = kv_xasprintf("%s/lock.mdb", dir);
+	struct stat ds, ls;
+	int rc = 0;
+
+	if (!data_was)
+		rc = store_chmod(data, STORE_FILE_MODE, err);
+	if (rc == 0 && !lock_was)
+		rc = store_chmod(lock, STORE_LOCK_MODE, err);
+	if (rc == 0 && stat(data, &ds) == 0 && stat(lock, &ls) == 0 && (ds.st_mode & S_IRGRP) &&
+	    (ls.st_mode & (S_IRGRP | S_IWGRP)) != (S_IRGRP | S_IWGRP) && ls.st_uid == geteuid())
+		rc = store_chmod(lock, (ls.st_mode & 07777) | S_IRGRP | S_IWGRP, err);
+	free(data);
+	free(lock);
+	return rc;
+}
+
+/* A data file (raw.dat, rec.dat): created with STORE_FILE_MODE by a
+ * writer; a read-only opener of a store that has none yet gets -1 with
+ * errno ENOENT. */
+static int store_open_file(const char *path, int rdonly)
+{
+	int fd;
+
+	if (rdonly)
+		return open(path, O_RDONLY | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, STORE_FILE_MODE);
+	if (fd >= 0) {
+		if (fchmod(fd, STORE_FILE_MODE) < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		return fd;
+	}
+	if (errno != EEXIST)
+		return -1;
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
+/* Is dir/name there? 1 yes, 0 absent, -1 cannot tell (errno says why). */
+static int store_has(const char *dir, const char *name)
+{
+	char *f = kv_xasprintf("%s/%s", dir, name);
+	struct stat st;
+	int rc = stat(f, &st) == 0 ? 1 : errno == ENOENT ? 0 : -1, e = errno;
+
+	free(f);
+	errno = e;
+	return rc;
+}
+
 int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_t mapsize,
 		       struct kv_err *err)
 {
@@ -591,10 +261,12 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	struct stat st;
 	int rdonly = !!(flags & STORE_RDONLY);
 	struct db_val v;
-	int rc, probe;
+	int rc, probe, data_was, lock_was;
 
 	*sp = NULL;
 	if (stat(dir, &st) < 0) {
+		if (errno == EACCES || errno == EPERM)
+			return store_denied(dir, dir, err);
 		if (errno != ENOENT || rdonly || !(flags & STORE_CREATE))
 			return kv_err_set(err, "%s: %s", dir, strerror(errno));
 		if (mkdir_p(dir, err) < 0)
@@ -602,12 +274,14 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	} else if (!S_ISDIR(st.st_mode)) {
 		return kv_err_set(err, "%s: not a directory", dir);
 	}
-	if (rdonly || !(flags & STORE_CREATE)) {
-		char *f = kv_xasprintf("%s/data.mdb", dir);
-		int ex = stat(f, &st) == 0;
-		free(f);
-		if (!ex)
-			return kv_err_set(err, "%s: no store here (data.mdb missing)", dir);
+	/* data.mdb unseen: absent ("no store here") or behind a closed
+	 * directory, which is another answer */
+	data_was = store_has(dir, "data.mdb");
+	lock_was = store_has(dir, "lock.mdb") == 1;
+	if (data_was != 1 && (rdonly || !(flags & STORE_CREATE))) {
+		if (data_was < 0 && store_open_denied(dir, rdonly, err))
+			return -1;
+		return kv_err_set(err, "%s: no store here (data.mdb missing)", dir);
 	}
 	s = kv_xcalloc(1, sizeof(*s));
 	for (int i = 0; i < F_COUNT; i++)
@@ -615,7 +289,11 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	s->dir = kv_xstrdup(dir);
 	s->rdonly = rdonly;
 	if (db_env_open(&s->env, dir, mapsize ? mapsize : STORE_DEFAULT_MAP, D_COUNT + 4,
-			rdonly, err) < 0)
+			rdonly, err) < 0) {
+		store_open_denied(dir, rdonly, err);
+		goto fail;
+	}
+	if (store_set_modes(dir, data_was == 1, lock_was, err) < 0)
 		goto fail;
 	/* A read transaction first: opening an existing store must not wait
 	 * for the writer lock a milter may be holding. Only a new (or
@@ -625,12 +303,12 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 		if (db_txn_begin(s->env, probe || rdonly, &t, err) < 0)
 			goto fail;
 		for (int i = 0; i < D_COUNT; i++) {
-			rc = db_dbi_open(t, dbdefs[i].name, dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
+			rc = db_dbi_open(t, store_dbdefs[i].name, store_dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
 			if (rc == 1 && probe && !rdonly)
 				goto create;
 			if (rc == 1) {
 				kv_err_set(err, "%s: not a kvmarm store (database %s missing)", dir,
-					   dbdefs[i].name);
+					   store_dbdefs[i].name);
 				goto fail;
 			}
 			if (rc < 0)
@@ -678,10 +356,13 @@ create:
 		probe = 0;
 	}
 	for (int i = 0; i < F_COUNT; i++) {
-		char *f = kv_xasprintf("%s/%s", dir, files[i].name);
-		s->fd[i] = open(f, rdonly ? O_RDONLY | O_CLOEXEC : O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+		char *f = kv_xasprintf("%s/%s", dir, blob_files[i].name);
+		s->fd[i] = store_open_file(f, rdonly);
 		if (s->fd[i] < 0 && !(rdonly && errno == ENOENT)) {
-			kv_err_set(err, "%s: %s", f, strerror(errno));
+			if (errno == EACCES || errno == EPERM)
+				store_denied(f, dir, err);
+			else
+				kv_err_set(err, "%s: %s", f, strerror(errno));
 			free(f);
 			goto fail;
 		}
@@ -720,794 +401,15 @@ void store_close(struct store *s)
 
 /* ---- writing ---- */
 
+/* One item of a batch, parsed and encoded before the write transaction. */
 struct prep {
 	struct mail own;
 	const struct mail *m;
 	int ok;
-	unsigned char ident[32];
+	unsigned char ident[KV_SHA256_LEN];
 	struct sbuf rec;
 	int text_tail;          /* text is raw[len - text_len, len) */
 };
-
-/* Where the body starts: after the first empty line. */
-static size_t body_offset(const char *raw, size_t len)
-{
-	for (size_t i = 0; i + 1 < len; i++) {
-		if (raw[i] != '\n')
-			continue;
-		if (raw[i + 1] == '\n')
-			return i + 2;
-		if (raw[i + 1] == '\r' && i + 2 < len && raw[i + 2] == '\n')
-			return i + 3;
-	}
-	return len;
-}
-
-/* Identity of a message: its id and the bytes after its header block, with
- * CR LF read as LF so a copy from an mbox and one from SMTP agree. */
-static void ident_hash(const char *id, const char *raw, size_t len, unsigned char out[32])
-{
-	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-	size_t off = body_offset(raw, len), start = off;
-	gsize dl = 32;
-
-	g_checksum_update(c, (const guchar *)id, (gssize)strlen(id) + 1);
-	/* CRLF hashes as LF; memchr finds the CRs (no byte loop over a
-	 * large body) */
-	for (size_t i = off; i + 1 < len;) {
-		const char *cr = memchr(raw + i, '\r', len - 1 - i);
-		if (!cr)
-			break;
-		i = (size_t)(cr - raw);
-		if (raw[i + 1] == '\n') {
-			g_checksum_update(c, (const guchar *)raw + start, (gssize)(i - start));
-			start = i + 1;
-		}
-		i++;
-	}
-	g_checksum_update(c, (const guchar *)raw + start, (gssize)(len - start));
-	g_checksum_get_digest(c, out, &dl);
-	g_checksum_free(c);
-}
-
-struct wctx {
-	struct store *s;
-	struct db_txn *t;
-	struct kv_err *err;
-	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
-	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
-};
-
-/* Is any of m's references (not itself) a stored message? 1 / 0 / -1. */
-static int refs_stored(struct wctx *w, const struct msg_rec *m)
-{
-	struct idkey k;
-	struct db_val v;
-	const char *x = m->refs.p;
-	int rc;
-
-	if (m->in_reply_to[0] && strcmp(m->in_reply_to, m->message_id) != 0) {
-		idkey_make(&k, m->in_reply_to);
-		rc = db_get(w->t, w->s->d[D_MID], k.b, k.n, &v, w->err);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 1;
-	}
-	for (uint32_t i = 0; i < m->refs.n; x += strlen(x) + 1, i++) {
-		if (!x[0] || strcmp(x, m->message_id) == 0)
-			continue;
-		idkey_make(&k, x);
-		rc = db_get(w->t, w->s->d[D_MID], k.b, k.n, &v, w->err);
-		if (rc <= 0)
-			return rc < 0 ? -1 : 1;
-	}
-	return 0;
-}
-
-/* (date, Message-ID) order: what "earliest" means for the root, so the
- * root does not depend on which copy got the lower number. */
-static int earlier(int64_t da, const char *ma, int64_t db, const char *mb)
-{
-	if (da != db)
-		return da < db;
-	return strcmp(ma, mb) < 0;
-}
-
-static int series_update(struct wctx *w, struct trec *t);
-static int series_remove(struct wctx *w, uint64_t sid, uint64_t tid);
-static int series_touch(struct wctx *w, uint64_t sid, uint64_t tid, int64_t first);
-
-/* Set t's root to message num (record m) and derive subject and category. */
-static int set_root(struct wctx *w, struct trec *t, const struct msg_rec *m, int cand)
-{
-	struct subject_info si;
-	const char *text = "";
-	char *owned;
-	size_t tl = 0;
-
-	t->root = m->num;
-	t->root_date = m->date;
-	t->rootcand = (uint32_t)cand;
-	free(t->subject);
-	free(t->root_mid);
-	t->subject = kv_xstrdup(m->subject);
-	t->root_mid = kv_xstrdup(m->message_id);
-	subject_parse(t->subject, &si);
-	if (text_load(w->t, w->s, NULL, NULL, m->num, &text, &tl, &owned, w->err) < 0)
-		return -1;
-	t->category = (uint32_t)category_classify(&si, m->from_addr, text, tl);
-	free(owned);
-	return 0;
-}
-
-/* Walk the members in date order: the root is the earliest whose references
- * name no stored message, else the earliest member. */
-static int root_recompute(struct wctx *w, struct trec *t)
-{
-	struct db_cursor *c = NULL;
-	unsigned char k[8];
-	struct db_val kv = { k, 8 }, v;
-	uint64_t best = 0, any = 0;
-	int64_t best_date = 0, any_date = 0;
-	char *best_mid = NULL, *any_mid = NULL, *owned = NULL;
-	int rc, ret = -1;
-	struct msg_rec m;
-
-	db_be64(k, t->id);
-	if (db_cursor_open(w->t, w->s->d[D_TMEMBER], &c, w->err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_SET, &kv, &v, w->err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT_DUP, &kv, &v, w->err)) {
-		int64_t d = date_unbias(db_get_be64(v.p));
-		uint64_t num = db_get_be64((const char *)v.p + 8);
-		int st;
-
-		if (best && d > best_date)
-			break;
-		free(owned);
-		owned = NULL;
-		if (msg_load(w->t, w->s, NULL, num, &m, &owned, w->err) != 0)
-			goto out;
-		if (!any || earlier(d, m.message_id, any_date, any_mid)) {
-			free(any_mid);
-			any = num;
-			any_date = d;
-			any_mid = kv_xstrdup(m.message_id);
-		}
-		if ((st = refs_stored(w, &m)) < 0)
-			goto out;
-		if (st == 0 && (!best || earlier(d, m.message_id, best_date, best_mid))) {
-			free(best_mid);
-			best = num;
-			best_date = d;
-			best_mid = kv_xstrdup(m.message_id);
-		}
-	}
-	if (rc < 0)
-		goto out;
-	if (!any) {
-		ret = kv_err_set(w->err, "thread %llu: no members", (unsigned long long)t->id);
-		goto out;
-	}
-	db_cursor_close(c);
-	c = NULL;
-	free(owned);
-	owned = NULL;
-	if (msg_load(w->t, w->s, NULL, best ? best : any, &m, &owned, w->err) != 0)
-		goto out;
-	ret = set_root(w, t, &m, best != 0);
-out:
-	db_cursor_close(c);
-	free(owned);
-	free(best_mid);
-	free(any_mid);
-	return ret;
-}
-
-/* Move every node and member of thread u into thread t. */
-static int thread_merge(struct wctx *w, struct trec *t, struct trec *u)
-{
-	struct store *s = w->s;
-	struct db_cursor *c = NULL;
-	unsigned char ku[8], kt[8], vb[8];
-	struct db_val kv, v;
-	struct strv nodes = STRV_INIT;
-	struct sbuf mem = SBUF_INIT;
-	int rc, ret = -1;
-
-	db_be64(ku, u->id);
-	db_be64(kt, t->id);
-	db_be64(vb, t->id);
-	if (db_cursor_open(w->t, s->d[D_TNODES], &c, w->err) < 0)
-		return -1;
-	kv.p = ku;
-	kv.n = 8;
-	for (rc = db_cursor_get(c, DB_SET, &kv, &v, w->err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT_DUP, &kv, &v, w->err))
-		strv_push_owned(&nodes, kv_xstrndup(v.p, v.n));
-	db_cursor_close(c);
-	c = NULL;
-	if (rc < 0)
-		goto out;
-	for (size_t i = 0; i < nodes.n; i++) {
-		size_t n = strlen(nodes.v[i]);
-		if (db_put(w->t, s->d[D_NODE], nodes.v[i], n, vb, 8, 0, w->err) < 0 ||
-		    db_put(w->t, s->d[D_TNODES], kt, 8, nodes.v[i], n, 0, w->err) < 0)
-			goto out;
-	}
-	if (db_del(w->t, s->d[D_TNODES], ku, 8, NULL, 0, w->err) < 0)
-		goto out;
-
-	if (db_cursor_open(w->t, s->d[D_TMEMBER], &c, w->err) < 0)
-		goto out;
-	kv.p = ku;
-	kv.n = 8;
-	for (rc = db_cursor_get(c, DB_SET, &kv, &v, w->err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT_DUP, &kv, &v, w->err))
-		sbuf_add(&mem, v.p, 16);
-	db_cursor_close(c);
-	c = NULL;
-	if (rc < 0)
-		goto out;
-	for (size_t i = 0; i < mem.len; i += 16) {
-		if (db_put(w->t, s->d[D_TMEMBER], kt, 8, mem.buf + i, 16, 0, w->err) < 0 ||
-		    db_put(w->t, s->d[D_MTHR], mem.buf + i + 8, 8, vb, 8, 0, w->err) < 0)
-			goto out;
-	}
-	if (db_del(w->t, s->d[D_TMEMBER], ku, 8, NULL, 0, w->err) < 0)
-		goto out;
-	if (u->series && series_remove(w, u->series, u->id) < 0)
-		goto out;
-	if (db_del(w->t, s->d[D_THREAD], ku, 8, NULL, 0, w->err) < 0)
-		goto out;
-	t->count += u->count;
-	t->nnodes += u->nnodes;
-	if (u->count) {
-		if (!t->count || u->first < t->first)
-			t->first = u->first;
-		if (u->last > t->last)
-			t->last = u->last;
-	}
-	ret = 0;
-out:
-	db_cursor_close(c);
-	strv_release(&nodes);
-	sbuf_release(&mem);
-	return ret;
-}
-
-/* Put message num (record m) into its thread: join, create or merge. */
-static int thread_add(struct wctx *w, const struct msg_rec *m)
-{
-	struct store *s = w->s;
-	struct idkey *keys = NULL;
-	uint64_t *tids = NULL;
-	size_t nkeys = 0, ntids = 0, i, j;
-	int own_known = 0, own_was_ghost = 0, merged = 0, ret = -1, rc;
-	struct trec t, u;
-	unsigned char k8[8], v8[8], mv[16];
-	struct db_val v;
-	const char *x;
-	uint32_t nrefs = m->refs.n + 1;
-	int changed_root = 0;
-	int64_t first_before;
-
-	memset(&t, 0, sizeof(t));
-	memset(&u, 0, sizeof(u));
-	keys = kv_xmalloc(sizeof(*keys) * (nrefs + 1));
-	tids = kv_xmalloc(sizeof(*tids) * (nrefs + 1));
-	/* keys[0] is the message itself, then its distinct references */
-	idkey_make(&keys[nkeys++], m->message_id);
-	x = m->refs.p;
-	for (i = 0; i <= m->refs.n; i++) {
-		const char *id = i == 0 ? m->in_reply_to : x;
-		if (i > 0)
-			x += strlen(x) + 1;
-		if (!id[0] || strcmp(id, m->message_id) == 0)
-			continue;
-		idkey_make(&keys[nkeys], id);
-		/* the parser dedups References; only In-Reply-To may repeat */
-		if (i > 0 && m->in_reply_to[0] && keys[nkeys].n == keys[1].n &&
-		    nkeys > 1 && memcmp(keys[nkeys].b, keys[1].b, keys[1].n) == 0 &&
-		    strcmp(id, m->in_reply_to) == 0)
-			continue;
-		nkeys++;
-	}
-	/* which threads do these ids already belong to? */
-	for (i = 0; i < nkeys; i++) {
-		uint64_t tid;
-		rc = db_get(w->t, s->d[D_NODE], keys[i].b, keys[i].n, &v, w->err);
-		if (rc < 0)
-			goto out;
-		if (rc == 1)
-			continue;
-		tid = db_get_be64(v.p);
-		if (i == 0) {
-			own_known = 1;
-			rc = db_get(w->t, s->d[D_MID], keys[0].b, keys[0].n, &v, w->err);
-			if (rc < 0)
-				goto out;
-			/* mid already holds this message: ghost iff only one entry */
-			own_was_ghost = 1;
-			{
-				struct db_cursor *c;
-				struct db_val kk = { keys[0].b, keys[0].n }, vv;
-				size_t cnt = 0;
-				if (db_cursor_open(w->t, s->d[D_MID], &c, w->err) < 0)
-					goto out;
-				if (db_cursor_get(c, DB_SET, &kk, &vv, w->err) == 0)
-					db_cursor_count(c, &cnt, w->err);
-				db_cursor_close(c);
-				own_was_ghost = cnt <= 1;
-			}
-		}
-		for (j = 0; j < ntids && tids[j] != tid; j++)
-			;
-		if (j == ntids)
-			tids[ntids++] = tid;
-	}
-	if (ntids == 0) {
-		t.id = w->next_thread++;
-		t.first = t.last = m->date;
-	} else {
-		/* the thread with most nodes survives: merges cost the smaller side */
-		size_t best = 0;
-		struct trec *all = kv_xcalloc(ntids, sizeof(*all));
-		for (i = 0; i < ntids; i++) {
-			if ((rc = trec_load(w->t, s, tids[i], &all[i], w->err)) != 0) {
-				if (rc == 1)
-					kv_err_set(w->err, "thread %llu: node points at a missing thread",
-						   (unsigned long long)tids[i]);
-				for (j = 0; j < i; j++)
-					trec_release(&all[j]);
-				free(all);
-				goto out;
-			}
-			if (all[i].nnodes > all[best].nnodes ||
-			    (all[i].nnodes == all[best].nnodes && all[i].id < all[best].id))
-				best = i;
-		}
-		t = all[best];
-		for (i = 0; i < ntids; i++) {
-			if (i == best)
-				continue;
-			if (thread_merge(w, &t, &all[i]) < 0) {
-				for (j = i; j < ntids; j++)
-					if (j != best)
-						trec_release(&all[j]);
-				free(all);
-				goto out;
-			}
-			trec_release(&all[i]);
-			merged = 1;
-		}
-		free(all);
-	}
-	/* new nodes */
-	db_be64(k8, t.id);
-	db_be64(v8, t.id);
-	for (i = 0; i < nkeys; i++) {
-		rc = db_put(w->t, s->d[D_NODE], keys[i].b, keys[i].n, v8, 8, DB_NOOVERWRITE, w->err);
-		if (rc < 0)
-			goto out;
-		if (rc == 1)
-			continue;
-		if (db_put(w->t, s->d[D_TNODES], k8, 8, keys[i].b, keys[i].n, 0, w->err) < 0)
-			goto out;
-		t.nnodes++;
-		if (i > 0) {
-			/* a reference to an id nobody sent yet: a ghost, unless stored */
-			rc = db_get(w->t, s->d[D_MID], keys[i].b, keys[i].n, &v, w->err);
-			if (rc < 0)
-				goto out;
-			if (rc == 1)
-				w->ghosts++;
-		}
-	}
-	if (own_known && own_was_ghost)
-		w->ghosts--;
-	/* membership */
-	key16(mv, date_bias(m->date), m->num);
-	if (db_put(w->t, s->d[D_TMEMBER], k8, 8, mv, 16, 0, w->err) < 0)
-		goto out;
-	db_be64(mv, m->num);
-	if (db_put(w->t, s->d[D_MTHR], mv, 8, v8, 8, 0, w->err) < 0)
-		goto out;
-	first_before = t.count ? t.first : INT64_MIN;
-	if (t.count == 0 || m->date < t.first)
-		t.first = m->date;
-	if (t.count == 0 || m->date > t.last)
-		t.last = m->date;
-	t.count++;
-	/* the root: recomputed only when this message can have changed it */
-	if (merged || own_known || t.count == 1) {
-		uint64_t old = t.root;
-		if (root_recompute(w, &t) < 0)
-			goto out;
-		changed_root = t.root != old || t.count == 1 || merged;
-	} else {
-		int st = refs_stored(w, m);
-		if (st < 0)
-			goto out;
-		if ((st == 0 && (!t.rootcand || earlier(m->date, m->message_id, t.root_date, t.root_mid))) ||
-		    (st == 1 && !t.rootcand && earlier(m->date, m->message_id, t.root_date, t.root_mid))) {
-			if (set_root(w, &t, m, st == 0) < 0)
-				goto out;
-			changed_root = 1;
-		}
-	}
-	if (changed_root && series_update(w, &t) < 0)
-		goto out;
-	if (!changed_root && t.series && t.first != first_before &&
-	    series_touch(w, t.series, t.id, t.first) < 0)
-		goto out;
-	if (trec_save(w->t, s, &t, w->err) < 0)
-		goto out;
-	ret = 0;
-out:
-	trec_release(&t);
-	free(keys);
-	free(tids);
-	return ret;
-}
-
-/* ---- series ---- */
-
-/* A version as the series record keeps it, so reading a series costs one
- * lookup, not one per version. */
-struct sver {
-	uint64_t thread;
-	int32_t version;
-	int64_t date;            /* the thread's first date */
-	const char *mid, *subject;
-};
-
-struct srec {
-	uint64_t id;
-	uint32_t maxver;
-	struct sver *v;
-	size_t n;
-	const char *title, *author, *project;
-	char *buf;               /* copy of the stored value the strings point into */
-	struct strv own;         /* strings added since */
-};
-
-static void srec_release(struct srec *r)
-{
-	free(r->v);
-	free(r->buf);
-	strv_release(&r->own);
-	memset(r, 0, sizeof(*r));
-}
-
-/* layout: u32 n, u32 maxver, title\0 author\0 project\0, then n times
- * { u64 thread (BE), i32 version, i64 date, message-id\0 subject\0 }.
- * With copy the strings point into a private copy, else into v. */
-static int srec_decode(const struct db_val *v, uint64_t id, struct srec *r, int copy)
-{
-	const char *p, *end;
-	uint32_t n, mv;
-
-	memset(r, 0, sizeof(*r));
-	if (v->n < 11)
-		return -1;
-	if (copy) {
-		r->buf = kv_xmalloc(v->n);
-		memcpy(r->buf, v->p, v->n);
-		p = r->buf;
-	} else {
-		p = v->p;
-	}
-	end = p + v->n;
-	memcpy(&n, p, 4);
-	memcpy(&mv, p + 4, 4);
-	r->id = id;
-	r->maxver = mv;
-	p += 8;
-	r->title = p;
-	if (!(p = skip_strs(p, end, 1)))
-		return -1;
-	r->author = p;
-	if (!(p = skip_strs(p, end, 1)))
-		return -1;
-	r->project = p;
-	if (!(p = skip_strs(p, end, 1)))
-		return -1;
-	if (n > v->n / 22)
-		return -1;
-	r->v = kv_xcalloc(n ? n : 1, sizeof(*r->v));
-	for (uint32_t i = 0; i < n; i++) {
-		struct sver *e = &r->v[i];
-		if (end - p < 22)
-			return -1;
-		e->thread = db_get_be64(p);
-		memcpy(&e->version, p + 8, 4);
-		memcpy(&e->date, p + 12, 8);
-		p += 20;
-		e->mid = p;
-		if (!(p = skip_strs(p, end, 1)))
-			return -1;
-		e->subject = p;
-		if (!(p = skip_strs(p, end, 1)))
-			return -1;
-		r->n++;
-	}
-	return 0;
-}
-
-static int srec_load(struct wctx *w, uint64_t id, struct srec *r)
-{
-	unsigned char k[8];
-	struct db_val v;
-	int rc;
-
-	db_be64(k, id);
-	rc = db_get(w->t, w->s->d[D_SERIES], k, 8, &v, w->err);
-	if (rc != 0)
-		return rc;
-	if (srec_decode(&v, id, r, 1) < 0) {
-		srec_release(r);
-		return kv_err_set(w->err, "series %llu: malformed record", (unsigned long long)id);
-	}
-	return 0;
-}
-
-static int srec_save(struct wctx *w, const struct srec *r)
-{
-	unsigned char k[8];
-	struct sbuf sb = SBUF_INIT;
-	uint32_t n = (uint32_t)r->n;
-	int rc;
-
-	db_be64(k, r->id);
-	if (r->n == 0) {
-		rc = db_del(w->t, w->s->d[D_SERIES], k, 8, NULL, 0, w->err);
-		return rc < 0 ? -1 : 0;
-	}
-	sbuf_add(&sb, &n, 4);
-	sbuf_add(&sb, &r->maxver, 4);
-	put_str(&sb, r->title);
-	put_str(&sb, r->author);
-	put_str(&sb, r->project);
-	for (size_t i = 0; i < r->n; i++) {
-		unsigned char b[8];
-		db_be64(b, r->v[i].thread);
-		sbuf_add(&sb, b, 8);
-		sbuf_add(&sb, &r->v[i].version, 4);
-		sbuf_add(&sb, &r->v[i].date, 8);
-		put_str(&sb, r->v[i].mid);
-		put_str(&sb, r->v[i].subject);
-	}
-	rc = db_put(w->t, w->s->d[D_SERIES], k, 8, sb.buf, sb.len, 0, w->err);
-	sbuf_release(&sb);
-	return rc < 0 ? -1 : 0;
-}
-
-/* A string that lives as long as r. */
-static const char *srec_str(struct srec *r, const char *x)
-{
-	strv_push(&r->own, x);
-	return r->own.v[r->own.n - 1];
-}
-
-/* Thread tid's first date moved: keep its series entry in step. */
-static int series_touch(struct wctx *w, uint64_t sid, uint64_t tid, int64_t first)
-{
-	struct srec r;
-	int rc = srec_load(w, sid, &r), changed = 0;
-
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	for (size_t i = 0; i < r.n; i++) {
-		if (r.v[i].thread == tid && r.v[i].date != first) {
-			r.v[i].date = first;
-			changed = 1;
-		}
-	}
-	rc = changed ? srec_save(w, &r) : 0;
-	srec_release(&r);
-	return rc;
-}
-
-static int series_remove(struct wctx *w, uint64_t sid, uint64_t tid)
-{
-	struct srec r;
-	size_t i, j;
-	int rc = srec_load(w, sid, &r);
-
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	for (i = j = 0; i < r.n; i++)
-		if (r.v[i].thread != tid)
-			r.v[j++] = r.v[i];
-	r.n = j;
-	rc = srec_save(w, &r);
-	srec_release(&r);
-	return rc;
-}
-
-/* A series id from a match key, if the series still exists. */
-static int skey_lookup(struct wctx *w, const char *key, size_t kn, uint64_t *sid)
-{
-	struct db_val v;
-	unsigned char k[8];
-	int rc;
-
-	*sid = 0;
-	if (kn == 0 || kn > IDKEY_MAX)
-		return 0;
-	rc = db_get(w->t, w->s->d[D_SKEY], key, kn, &v, w->err);
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	db_be64(k, db_get_be64(v.p));
-	rc = db_get(w->t, w->s->d[D_SERIES], k, 8, &v, w->err);
-	if (rc < 0)
-		return -1;
-	if (rc == 0)
-		*sid = db_get_be64(k);
-	return 0;
-}
-
-static int skey_put(struct wctx *w, const char *key, size_t kn, uint64_t sid)
-{
-	unsigned char b[8];
-
-	if (kn == 0 || kn > IDKEY_MAX)
-		return 0;
-	db_be64(b, sid);
-	return db_put(w->t, w->s->d[D_SKEY], key, kn, b, 8, 0, w->err) < 0 ? -1 : 0;
-}
-
-/* Is the thread root a version of a patch set: a cover letter or a lone
- * patch, not a reply? */
-static int root_is_series(const struct subject_info *si)
-{
-	if (!(si->patch || si->rfc) || si->reply || si->pull)
-		return 0;
-	return si->index <= 0 || si->total == 1;
-}
-
-/* (Re)link thread t after its root changed. */
-static int series_update(struct wctx *w, struct trec *t)
-{
-	struct subject_info si;
-	struct body_info bi;
-	struct msg_rec m;
-	struct srec r;
-	const char *text = "";
-	char *owned, *mown = NULL;
-	size_t tl = 0, i;
-	char norm[SUBJ_MAX];
-	struct sbuf tkey = SBUF_INIT, ck = SBUF_INIT, lk = SBUF_INIT;
-	uint64_t sid = 0;
-	int rc, ret = -1;
-
-	memset(&bi, 0, sizeof(bi));
-	memset(&r, 0, sizeof(r));
-	if (t->series) {
-		if (series_remove(w, t->series, t->id) < 0)
-			return -1;
-		t->series = 0;
-	}
-	if ((rc = msg_load(w->t, w->s, NULL, t->root, &m, &mown, w->err)) != 0)
-		return rc < 0 ? -1 : kv_err_set(w->err, "thread %llu: root %llu missing",
-						 (unsigned long long)t->id, (unsigned long long)t->root);
-	subject_parse(m.subject, &si);
-	if (!root_is_series(&si)) {
-		free(mown);
-		return 0;
-	}
-	if (text_load(w->t, w->s, NULL, NULL, t->root, &text, &tl, &owned, w->err) < 0) {
-		free(mown);
-		return -1;
-	}
-	body_analyze(text, tl, &bi);
-	free(owned);
-	subject_norm_title(si.title, norm, sizeof(norm));
-	sbuf_addf(&tkey, "t:%s%c%s%c%s", m.from_addr, 0, si.project, 0, norm);
-	/* change-id first, then links either way, then author + title */
-	if (bi.change_id && bi.change_id[0]) {
-		sbuf_addf(&ck, "c:%s", bi.change_id);
-		if (skey_lookup(w, ck.buf, ck.len, &sid) < 0)
-			goto out;
-	}
-	for (i = 0; !sid && i < bi.links.n; i++) {
-		struct idkey k;
-		struct db_val v;
-		idkey_make(&k, bi.links.v[i]);
-		rc = db_get(w->t, w->s->d[D_NODE], k.b, k.n, &v, w->err);
-		if (rc < 0)
-			goto out;
-		if (rc == 0 && db_get_be64(v.p) != t->id) {
-			struct trec o;
-			memset(&o, 0, sizeof(o));
-			rc = trec_load(w->t, w->s, db_get_be64(v.p), &o, w->err);
-			if (rc < 0)
-				goto out;
-			if (rc == 0)
-				sid = o.series;
-			trec_release(&o);
-		}
-	}
-	if (!sid) {
-		sbuf_addf(&lk, "l:%s", m.message_id);
-		if (skey_lookup(w, lk.buf, lk.len, &sid) < 0)
-			goto out;
-	}
-	if (!sid && skey_lookup(w, tkey.buf, tkey.len, &sid) < 0)
-		goto out;
-	if (sid) {
-		if ((rc = srec_load(w, sid, &r)) != 0) {
-			if (rc > 0)
-				kv_err_set(w->err, "series %llu vanished", (unsigned long long)sid);
-			goto out;
-		}
-	} else {
-		r.id = sid = w->next_series++;
-		r.author = srec_str(&r, m.from_addr);
-		r.project = srec_str(&r, si.project);
-	}
-	r.v = kv_xrealloc(r.v, sizeof(*r.v) * (r.n + 1));
-	r.v[r.n].thread = t->id;
-	r.v[r.n].version = si.version;
-	r.v[r.n].date = t->first;
-	r.v[r.n].mid = srec_str(&r, m.message_id);
-	r.v[r.n].subject = srec_str(&r, m.subject);
-	r.n++;
-	if (!r.title || (uint32_t)si.version >= r.maxver) {
-		r.title = srec_str(&r, si.title);
-		r.maxver = (uint32_t)si.version;
-	}
-	if (srec_save(w, &r) < 0)
-		goto out;
-	if (skey_put(w, tkey.buf, tkey.len, sid) < 0)
-		goto out;
-	if (ck.len && skey_put(w, ck.buf, ck.len, sid) < 0)
-		goto out;
-	for (i = 0; i < bi.links.n; i++) {
-		sbuf_reset(&lk);
-		sbuf_addf(&lk, "l:%s", bi.links.v[i]);
-		if (skey_put(w, lk.buf, lk.len, sid) < 0)
-			goto out;
-	}
-	t->series = sid;
-	ret = 0;
-out:
-	free(mown);
-	body_info_release(&bi);
-	srec_release(&r);
-	sbuf_release(&tkey);
-	sbuf_release(&ck);
-	sbuf_release(&lk);
-	return ret;
-}
-
-/* ---- the batch ---- */
-
-/* Write iov at off in raw.dat, all of it. */
-static int blob_write(struct store *s, int f, struct iovec *iov, int n, uint64_t off,
-		      struct kv_err *err)
-{
-	while (n > 0) {
-		ssize_t w = pwritev(s->fd[f], iov, n, (off_t)off);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return kv_err_set(err, "%s/%s: write at %llu: %s", s->dir, files[f].name,
-					  (unsigned long long)off, strerror(errno));
-		}
-		off += (uint64_t)w;
-		while (n > 0 && (size_t)w >= iov->iov_len) {
-			w -= (ssize_t)iov->iov_len;
-			iov++;
-			n--;
-		}
-		if (n > 0) {
-			iov->iov_base = (char *)iov->iov_base + w;
-			iov->iov_len -= (size_t)w;
-		}
-	}
-	return 0;
-}
 
 static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 {
@@ -1591,8 +493,8 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	    meta_get_u64(w.t, s, "next_series", &w.next_series, err) < 0 ||
 	    meta_get_u64(w.t, s, "raw_bytes", &w.raw_bytes, err) < 0 ||
 	    meta_get_u64(w.t, s, "ghosts", &w.ghosts, err) < 0 ||
-	    meta_get_u64(w.t, s, files[F_RAW].endkey, &w.end[F_RAW], err) < 0 ||
-	    meta_get_u64(w.t, s, files[F_REC].endkey, &w.end[F_REC], err) < 0) {
+	    meta_get_u64(w.t, s, blob_files[F_RAW].endkey, &w.end[F_RAW], err) < 0 ||
+	    meta_get_u64(w.t, s, blob_files[F_REC].endkey, &w.end[F_REC], err) < 0) {
 		rc = -1;
 		goto fail;
 	}
@@ -1621,13 +523,13 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	    (rc = meta_put_u64(w.t, s, "next_series", w.next_series, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "raw_bytes", w.raw_bytes, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "ghosts", w.ghosts, err)) != 0 ||
-	    (rc = meta_put_u64(w.t, s, files[F_RAW].endkey, w.cur[F_RAW], err)) != 0 ||
-	    (rc = meta_put_u64(w.t, s, files[F_REC].endkey, w.cur[F_REC], err)) != 0)
+	    (rc = meta_put_u64(w.t, s, blob_files[F_RAW].endkey, w.cur[F_RAW], err)) != 0 ||
+	    (rc = meta_put_u64(w.t, s, blob_files[F_REC].endkey, w.cur[F_REC], err)) != 0)
 		goto fail;
 	/* the bytes reach the disk before the index entries that name them */
 	for (int f = 0; f < F_COUNT; f++) {
 		if (w.cur[f] > w.end[f] && fdatasync(s->fd[f]) < 0) {
-			rc = kv_err_set(err, "%s/%s: sync: %s", s->dir, files[f].name, strerror(errno));
+			rc = kv_err_set(err, "%s/%s: sync: %s", s->dir, blob_files[f].name, strerror(errno));
 			goto fail;
 		}
 	}
@@ -1678,7 +580,7 @@ int store_add_batch(struct store *s, struct store_item *items, size_t n, struct 
 		}
 		it->flags = p->m->flags;
 		p->ok = 1;
-		ident_hash(p->m->message_id, it->raw, it->len, p->ident);
+		msg_ident(p->m->message_id, it->raw, it->len, p->ident);
 		msg_encode(p->m, it->len, &p->rec);
 		p->text_tail = p->m->text_len > 0 && p->m->text_len <= it->len &&
 			memcmp(it->raw + it->len - p->m->text_len, p->m->text, p->m->text_len) == 0;
@@ -1789,76 +691,6 @@ int store_kv_del(struct store *s, const char *table, const char *key, struct kv_
 	return kv_write(s, table, key, NULL, 0, 1, err);
 }
 
-/* ---- reading ---- */
-
-int store_reader_begin(struct store *s, struct store_reader **rp, struct kv_err *err)
-{
-	struct store_reader *r = kv_xcalloc(1, sizeof(*r));
-
-	r->s = s;
-	if (db_txn_begin(s->env, 1, &r->t, err) < 0) {
-		free(r);
-		*rp = NULL;
-		return -1;
-	}
-	*rp = r;
-	return 0;
-}
-
-static int blob_map(struct store *s, int f, struct db_txn *t, struct blobmap *map, struct kv_err *err)
-{
-	struct stat st;
-	void *p;
-
-	map->p = "";
-	map->len = 0;
-	if (meta_get_u64(t, s, files[f].endkey, &map->len, err) < 0)
-		return -1;
-	if (map->len == 0)
-		return 0;
-	if (s->fd[f] < 0 || fstat(s->fd[f], &st) < 0 || (uint64_t)st.st_size < map->len) {
-		uint64_t want = map->len;
-		map->len = 0;
-		return kv_err_set(err, "%s/%s: missing or shorter than the %llu committed bytes",
-				  s->dir, files[f].name, (unsigned long long)want);
-	}
-	p = mmap(NULL, map->len, PROT_READ, MAP_SHARED, s->fd[f], 0);
-	if (p == MAP_FAILED) {
-		map->len = 0;
-		return kv_err_set(err, "%s/%s: mmap: %s", s->dir, files[f].name, strerror(errno));
-	}
-	map->p = p;
-	return 0;
-}
-
-static void blob_unmap(struct blobmap *map)
-{
-	if (map->len)
-		munmap((void *)map->p, map->len);
-	map->p = "";
-	map->len = 0;
-}
-
-static int reader_map(struct store_reader *r, int f, struct kv_err *err)
-{
-	if (r->mapped[f])
-		return 0;
-	if (blob_map(r->s, f, r->t, &r->map[f], err) < 0)
-		return -1;
-	r->mapped[f] = 1;
-	return 0;
-}
-
-void store_reader_end(struct store_reader *r)
-{
-	if (!r)
-		return;
-	for (int f = 0; f < F_COUNT; f++)
-		blob_unmap(&r->map[f]);
-	db_txn_abort(r->t);
-	free(r);
-}
-
 int store_kv_get(struct store_reader *r, const char *table, const char *key,
 		 const void **val, size_t *len, struct kv_err *err)
 {
@@ -1877,704 +709,4 @@ int store_kv_get(struct store_reader *r, const char *table, const char *key,
 	*val = v.p;
 	*len = v.n;
 	return 0;
-}
-
-int store_msg_get(struct store_reader *r, uint64_t num, struct msg_rec *m, struct kv_err *err)
-{
-	char *owned;
-
-	if (reader_map(r, F_REC, err) < 0)
-		return -1;
-	return msg_load(r->t, r->s, &r->map[F_REC], num, m, &owned, err);
-}
-
-int store_msg_find(struct store_reader *r, const char *message_id, uint64_t *nums, size_t max,
-		   size_t *n, struct kv_err *err)
-{
-	char *id = id_clean(message_id);
-	struct idkey k;
-	struct db_cursor *c;
-	struct db_val kv, v;
-	size_t cnt = 0;
-	int rc;
-
-	*n = 0;
-	if (!id[0]) {
-		free(id);
-		return 1;
-	}
-	idkey_make(&k, id);
-	free(id);
-	if (db_cursor_open(r->t, r->s->d[D_MID], &c, err) < 0)
-		return -1;
-	kv.p = k.b;
-	kv.n = k.n;
-	for (rc = db_cursor_get(c, DB_SET, &kv, &v, err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT_DUP, &kv, &v, err)) {
-		if (cnt < max)
-			nums[cnt] = db_get_be64(v.p);
-		cnt++;
-	}
-	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	*n = cnt;
-	return cnt ? 0 : 1;
-}
-
-int store_msg_raw(struct store_reader *r, uint64_t num, const char **data, size_t *len,
-		  struct kv_err *err)
-{
-	struct msg_fixed f;
-	char *owned;
-	int rc;
-
-	if (reader_map(r, F_REC, err) < 0 || reader_map(r, F_RAW, err) < 0)
-		return -1;
-	if ((rc = msg_offsets(r->t, r->s, &r->map[F_REC], num, &f, err)) != 0)
-		return rc;
-	if (blob_bytes(r->s, F_RAW, &r->map[F_RAW], f.raw_off, f.raw_len, data, &owned, err) < 0)
-		return -1;
-	*len = f.raw_len;
-	return 0;
-}
-
-int store_msg_text(struct store_reader *r, uint64_t num, const char **text, size_t *len,
-		   struct kv_err *err)
-{
-	char *owned;
-
-	if (reader_map(r, F_REC, err) < 0 || reader_map(r, F_RAW, err) < 0)
-		return -1;
-	return text_load(r->t, r->s, &r->map[F_REC], &r->map[F_RAW], num, text, len, &owned, err);
-}
-
-static int first_num(struct db_txn *t, struct store *s, const char *id, uint64_t *num,
-		     struct kv_err *err)
-{
-	struct idkey k;
-	struct db_val v;
-	int rc;
-
-	if (!id[0])
-		return 1;
-	idkey_make(&k, id);
-	rc = db_get(t, s->d[D_MID], k.b, k.n, &v, err);
-	if (rc == 0)
-		*num = db_get_be64(v.p);
-	return rc;
-}
-
-int store_msg_parent(struct store_reader *r, const struct msg_rec *m, uint64_t *parent,
-		     struct kv_err *err)
-{
-	const char *x = m->refs.p;
-	uint64_t num = 0, last = 0;
-	int rc;
-
-	*parent = 0;
-	if (m->in_reply_to[0] && strcmp(m->in_reply_to, m->message_id) != 0) {
-		rc = first_num(r->t, r->s, m->in_reply_to, &num, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0 && num != m->num) {
-			*parent = num;
-			return 0;
-		}
-	}
-	for (uint32_t i = 0; i < m->refs.n; x += strlen(x) + 1, i++) {
-		if (strcmp(x, m->message_id) == 0)
-			continue;
-		rc = first_num(r->t, r->s, x, &num, err);
-		if (rc < 0)
-			return -1;
-		if (rc == 0 && num != m->num)
-			last = num;
-	}
-	*parent = last;
-	return 0;
-}
-
-int store_iter_window(struct store_reader *r, int64_t since, int64_t until,
-		      store_msg_cb cb, void *ctx, struct kv_err *err)
-{
-	struct db_cursor *c;
-	unsigned char k[16];
-	struct db_val kv = { k, 16 }, v;
-	struct msg_rec m;
-	char *owned;
-	int rc, ret = 0;
-
-	key16(k, date_bias(since), 0);
-	if (reader_map(r, F_REC, err) < 0)
-		return -1;
-	if (db_cursor_open(r->t, r->s->d[D_DATE], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_SET_RANGE, &kv, &v, err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t num;
-		if (kv.n != 16)
-			continue;
-		if (date_unbias(db_get_be64(kv.p)) >= until)
-			break;
-		num = db_get_be64((const char *)kv.p + 8);
-		rc = msg_load(r->t, r->s, &r->map[F_REC], num, &m, &owned, err);
-		if (rc != 0) {
-			if (rc == 1)
-				kv_err_set(err, "date index names message %llu, which is missing",
-					   (unsigned long long)num);
-			ret = -1;
-			break;
-		}
-		if ((ret = cb(ctx, &m)) != 0)
-			break;
-	}
-	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	return ret;
-}
-
-int store_iter_all(struct store_reader *r, store_msg_cb cb, void *ctx, struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val kv, v;
-	struct msg_rec m;
-	char *owned;
-	int rc, ret = 0;
-
-	if (reader_map(r, F_REC, err) < 0)
-		return -1;
-	if (db_cursor_open(r->t, r->s->d[D_MSG], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t num = db_get_be64(kv.p);
-		if ((rc = msg_load(r->t, r->s, &r->map[F_REC], num, &m, &owned, err)) != 0) {
-			ret = -1;
-			break;
-		}
-		if ((ret = cb(ctx, &m)) != 0)
-			break;
-	}
-	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	return ret;
-}
-
-int store_thread_get(struct store_reader *r, uint64_t id, struct thread_rec *t, struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	int rc;
-
-	db_be64(k, id);
-	rc = db_get(r->t, r->s->d[D_THREAD], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (thr_decode(&v, id, t, NULL) < 0)
-		return kv_err_set(err, "thread %llu: malformed record", (unsigned long long)id);
-	return 0;
-}
-
-static int members(struct db_txn *t, struct store *s, uint64_t id, uint64_t **nums, size_t *n,
-		   int64_t **dates, struct kv_err *err)
-{
-	struct db_cursor *c;
-	unsigned char k[8];
-	struct db_val kv = { k, 8 }, v;
-	size_t cnt = 0, cap = 16;
-	int rc;
-
-	*nums = kv_xmalloc(sizeof(uint64_t) * cap);
-	if (dates)
-		*dates = kv_xmalloc(sizeof(int64_t) * cap);
-	*n = 0;
-	db_be64(k, id);
-	if (db_cursor_open(t, s->d[D_TMEMBER], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_SET, &kv, &v, err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT_DUP, &kv, &v, err)) {
-		if (cnt == cap) {
-			cap *= 2;
-			*nums = kv_xrealloc(*nums, sizeof(uint64_t) * cap);
-			if (dates)
-				*dates = kv_xrealloc(*dates, sizeof(int64_t) * cap);
-		}
-		(*nums)[cnt] = db_get_be64((const char *)v.p + 8);
-		if (dates)
-			(*dates)[cnt] = date_unbias(db_get_be64(v.p));
-		cnt++;
-	}
-	db_cursor_close(c);
-	*n = cnt;
-	return rc < 0 ? -1 : 0;
-}
-
-int store_thread_members(struct store_reader *r, uint64_t id, uint64_t **nums, size_t *n,
-			 struct kv_err *err)
-{
-	int rc = members(r->t, r->s, id, nums, n, NULL, err);
-
-	if (rc < 0) {
-		free(*nums);
-		*nums = NULL;
-		*n = 0;
-	}
-	return rc;
-}
-
-int store_iter_threads(struct store_reader *r, store_thread_cb cb, void *ctx, struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val kv, v;
-	struct thread_rec t;
-	int rc, ret = 0;
-
-	if (db_cursor_open(r->t, r->s->d[D_THREAD], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		if (thr_decode(&v, db_get_be64(kv.p), &t, NULL) < 0) {
-			ret = kv_err_set(err, "thread %llu: malformed record",
-					 (unsigned long long)db_get_be64(kv.p));
-			break;
-		}
-		if ((ret = cb(ctx, &t)) != 0)
-			break;
-	}
-	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	return ret;
-}
-
-static int cmp_version(const void *a, const void *b)
-{
-	const struct series_version *x = a, *y = b;
-
-	if (x->version != y->version)
-		return x->version < y->version ? -1 : 1;
-	if (x->date != y->date)
-		return x->date < y->date ? -1 : 1;
-	return x->thread < y->thread ? -1 : x->thread > y->thread;
-}
-
-int store_series_get(struct store_reader *r, uint64_t id, struct series_rec *sr, struct kv_err *err)
-{
-	unsigned char k[8];
-	struct db_val v;
-	struct srec rec;
-	int rc;
-
-	memset(sr, 0, sizeof(*sr));
-	db_be64(k, id);
-	rc = db_get(r->t, r->s->d[D_SERIES], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (srec_decode(&v, id, &rec, 0) < 0) {
-		srec_release(&rec);
-		return kv_err_set(err, "series %llu: malformed record", (unsigned long long)id);
-	}
-	sr->id = id;
-	sr->title = rec.title;
-	sr->author = rec.author;
-	sr->versions = kv_xcalloc(rec.n ? rec.n : 1, sizeof(*sr->versions));
-	for (size_t i = 0; i < rec.n; i++) {
-		struct series_version *sv = &sr->versions[i];
-		sv->thread = rec.v[i].thread;
-		sv->version = rec.v[i].version;
-		sv->date = rec.v[i].date;
-		sv->message_id = rec.v[i].mid;
-		sv->subject = rec.v[i].subject;
-	}
-	sr->nversions = rec.n;
-	srec_release(&rec);
-	qsort(sr->versions, sr->nversions, sizeof(*sr->versions), cmp_version);
-	return 0;
-}
-
-int store_counts(struct store_reader *r, struct store_counts *c, struct kv_err *err)
-{
-	memset(c, 0, sizeof(*c));
-	if (db_entries(r->t, r->s->d[D_MSG], &c->messages, err) < 0 ||
-	    db_entries(r->t, r->s->d[D_THREAD], &c->threads, err) < 0 ||
-	    db_entries(r->t, r->s->d[D_SERIES], &c->series, err) < 0 ||
-	    meta_get_u64(r->t, r->s, "ghosts", &c->ghosts, err) < 0 ||
-	    meta_get_u64(r->t, r->s, "raw_bytes", &c->raw_bytes, err) < 0)
-		return -1;
-	return 0;
-}
-
-/* ---- check ---- */
-
-/* The first broken invariant goes into err; 1. */
-static int broken(struct kv_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int broken(struct kv_err *err, const char *fmt, ...)
-{
-	va_list ap;
-	char buf[KV_ERR_MAX];
-
-	/* through a copy: callers may quote err->msg itself */
-	if (err) {
-		va_start(ap, fmt);
-		vsnprintf(buf, sizeof(buf), fmt, ap);
-		va_end(ap);
-		memcpy(err->msg, buf, sizeof(buf));
-	}
-	return 1;
-}
-
-static int has_pair(struct db_txn *t, db_dbi d, const void *k, size_t kn, const void *v, size_t vn,
-		    struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val kv = { k, kn }, vv = { v, vn };
-	int rc;
-
-	if (db_cursor_open(t, d, &c, err) < 0)
-		return -1;
-	rc = db_cursor_get(c, DB_GET_BOTH, &kv, &vv, err);
-	db_cursor_close(c);
-	return rc;
-}
-
-static int check_messages(struct store *s, struct db_txn *t, const struct blobmap *maps, uint64_t *nmsg,
-			  struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val kv, v, x;
-	int rc, ret = 0;
-
-	*nmsg = 0;
-	if (db_cursor_open(t, s->d[D_MSG], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0 && ret == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t num = db_get_be64(kv.p);
-		unsigned long long un = (unsigned long long)num;
-		struct msg_rec m;
-		struct idkey ik;
-		unsigned char k8[8], k16[16], tk[8], ident[32];
-		struct msg_fixed f;
-		const char *raw, *text;
-		char *owned;
-		int r;
-
-		(*nmsg)++;
-		if (kv.n != 8 || (r = rec_get(t, s, &maps[F_REC], num, &x, &owned, err)) != 0) {
-			ret = broken(err, "message %llu: record: %s", un, kv.n != 8 ? "bad key" : err->msg);
-			break;
-		}
-		if (msg_decode(&x, num, &m) < 0) {
-			ret = broken(err, "message %llu: malformed record", un);
-			break;
-		}
-		memcpy(&f, x.p, sizeof(f));
-		db_be64(k8, num);
-		if (blob_bytes(s, F_RAW, &maps[F_RAW], f.raw_off, f.raw_len + 1, &raw, &owned, err) < 0) {
-			ret = broken(err, "message %llu <%s>: raw bytes: %s", un, m.message_id, err->msg);
-			break;
-		}
-		if (raw[f.raw_len] != 0) {
-			ret = broken(err, "message %llu <%s>: raw bytes not NUL-terminated in raw.dat",
-				     un, m.message_id);
-			break;
-		}
-		if (blob_bytes(s, F_RAW, &maps[F_RAW], f.text_off, f.text_len + 1, &text, &owned, err) < 0) {
-			ret = broken(err, "message %llu <%s>: body text: %s", un, m.message_id, err->msg);
-			break;
-		}
-		if (text[f.text_len] != 0) {
-			ret = broken(err, "message %llu <%s>: body text not NUL-terminated in raw.dat",
-				     un, m.message_id);
-			break;
-		}
-		ident_hash(m.message_id, raw, f.raw_len, ident);
-		if ((r = db_get(t, s->d[D_IDENT], ident, 32, &x, err)) != 0 || db_get_be64(x.p) != num) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: raw bytes do not match the identity index"
-						  " (changed in raw.dat?)", un, m.message_id);
-			break;
-		}
-		idkey_make(&ik, m.message_id);
-		if ((r = has_pair(t, s->d[D_MID], ik.b, ik.n, k8, 8, err)) != 0) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: not in the message-id index",
-						  un, m.message_id);
-			break;
-		}
-		key16(k16, date_bias(m.date), num);
-		if ((r = db_get(t, s->d[D_DATE], k16, 16, &x, err)) != 0) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: not in the date index",
-						  un, m.message_id);
-			break;
-		}
-		if ((r = db_get(t, s->d[D_MTHR], k8, 8, &x, err)) != 0 || x.n != 8) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: in no thread", un, m.message_id);
-			break;
-		}
-		memcpy(tk, x.p, 8);
-		if ((r = db_get(t, s->d[D_THREAD], tk, 8, &x, err)) != 0) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: in thread %llu, which does not exist",
-						  un, m.message_id, (unsigned long long)db_get_be64(tk));
-			break;
-		}
-		if ((r = has_pair(t, s->d[D_TMEMBER], tk, 8, k16, 16, err)) != 0) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: in thread %llu but not among its members",
-						  un, m.message_id, (unsigned long long)db_get_be64(tk));
-			break;
-		}
-		if ((r = db_get(t, s->d[D_NODE], ik.b, ik.n, &x, err)) != 0 || memcmp(x.p, tk, 8) != 0) {
-			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: its thread node does not name thread %llu",
-						  un, m.message_id, (unsigned long long)db_get_be64(tk));
-			break;
-		}
-	}
-	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	return ret;
-}
-
-static int check_threads(struct store *s, struct db_txn *t, uint64_t nmsg, struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val kv, v, x;
-	uint64_t total = 0, nodes = 0;
-	int rc, ret = 0;
-
-	if (db_cursor_open(t, s->d[D_THREAD], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0 && ret == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t id = db_get_be64(kv.p), *nums = NULL;
-		int64_t *dates = NULL;
-		unsigned long long uid = (unsigned long long)id;
-		struct thread_rec tr;
-		struct thr_fixed f;
-		size_t n = 0, rootpos = (size_t)-1;
-
-		if (thr_decode(&v, id, &tr, &f) < 0) {
-			ret = broken(err, "thread %llu: malformed record", uid);
-			break;
-		}
-		if (members(t, s, id, &nums, &n, &dates, err) < 0) {
-			free(nums);
-			free(dates);
-			ret = -1;
-			break;
-		}
-		for (size_t i = 0; i < n && ret == 0; i++) {
-			unsigned char k8[8];
-			int r;
-			db_be64(k8, nums[i]);
-			if (nums[i] == tr.root)
-				rootpos = i;
-			r = db_get(t, s->d[D_MTHR], k8, 8, &x, err);
-			if (r < 0)
-				ret = -1;
-			else if (r == 1 || db_get_be64(x.p) != id)
-				ret = broken(err, "thread %llu: lists message %llu, which is in thread %llu",
-					     uid, (unsigned long long)nums[i],
-					     r == 1 ? 0ull : (unsigned long long)db_get_be64(x.p));
-		}
-		if (ret == 0 && n != tr.count)
-			ret = broken(err, "thread %llu: lists %zu members, counts %u", uid, n, tr.count);
-		else if (ret == 0 && n == 0)
-			ret = broken(err, "thread %llu: no members", uid);
-		else if (ret == 0 && (dates[0] != tr.first_date || dates[n - 1] != tr.last_date))
-			ret = broken(err, "thread %llu: first/last dates %lld/%lld, members say %lld/%lld", uid,
-				     (long long)tr.first_date, (long long)tr.last_date,
-				     (long long)dates[0], (long long)dates[n - 1]);
-		else if (ret == 0 && rootpos == (size_t)-1)
-			ret = broken(err, "thread %llu: root %llu is not a member", uid,
-				     (unsigned long long)tr.root);
-		total += n;
-		nodes += f.nnodes;
-		free(nums);
-		free(dates);
-	}
-	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	if (ret == 0 && total != nmsg)
-		ret = broken(err, "threads hold %llu members but %llu messages are stored",
-			     (unsigned long long)total, (unsigned long long)nmsg);
-	if (ret == 0) {
-		uint64_t nn;
-		if (db_entries(t, s->d[D_NODE], &nn, err) < 0)
-			return -1;
-		if (nn != nodes)
-			ret = broken(err, "thread records count %llu nodes, node index holds %llu",
-				     (unsigned long long)nodes, (unsigned long long)nn);
-	}
-	return ret;
-}
-
-static int check_nodes(struct store *s, struct db_txn *t, struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val kv, v, x;
-	uint64_t ghosts = 0, meta_ghosts, ntn;
-	int rc, ret = 0;
-
-	if (db_cursor_open(t, s->d[D_NODE], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0 && ret == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		int r = has_pair(t, s->d[D_TNODES], v.p, 8, kv.p, kv.n, err);
-		if (r < 0) {
-			ret = -1;
-			break;
-		}
-		if (r == 1) {
-			ret = broken(err, "node <%.*s>: thread %llu does not list it", (int)kv.n,
-				     (const char *)kv.p, (unsigned long long)db_get_be64(v.p));
-			break;
-		}
-		r = db_get(t, s->d[D_MID], kv.p, kv.n, &x, err);
-		if (r < 0)
-			ret = -1;
-		else if (r == 1)
-			ghosts++;
-	}
-	db_cursor_close(c);
-	if (rc < 0 || ret)
-		return rc < 0 ? -1 : ret;
-	if (meta_get_u64(t, s, "ghosts", &meta_ghosts, err) < 0 ||
-	    db_entries(t, s->d[D_TNODES], &ntn, err) < 0)
-		return -1;
-	if (ghosts != meta_ghosts)
-		return broken(err, "%llu ghost nodes, but the store counts %llu",
-			      (unsigned long long)ghosts, (unsigned long long)meta_ghosts);
-	return 0;
-}
-
-/* Threads and series name each other both ways. */
-static int check_series(struct store *s, struct db_txn *t, struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val kv, v, x;
-	int rc, ret = 0;
-
-	if (db_cursor_open(t, s->d[D_SERIES], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0 && ret == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t sid = db_get_be64(kv.p);
-		struct srec r;
-		if (srec_decode(&v, sid, &r, 0) < 0 || r.n == 0) {
-			ret = broken(err, "series %llu: malformed or empty record", (unsigned long long)sid);
-			srec_release(&r);
-			break;
-		}
-		for (size_t i = 0; i < r.n && ret == 0; i++) {
-			unsigned char k8[8];
-			struct thr_fixed f;
-			struct thread_rec tr;
-			unsigned long long us = (unsigned long long)sid, ut = (unsigned long long)r.v[i].thread;
-			int g;
-			db_be64(k8, r.v[i].thread);
-			g = db_get(t, s->d[D_THREAD], k8, 8, &x, err);
-			if (g < 0)
-				ret = -1;
-			else if (g == 1 || thr_decode(&x, r.v[i].thread, &tr, &f) < 0 || f.series != sid)
-				ret = broken(err, "series %llu: lists thread %llu, which is not in it", us, ut);
-			else if (r.v[i].date != tr.first_date || strcmp(r.v[i].mid, tr.root_message_id) != 0)
-				ret = broken(err, "series %llu: its entry for thread %llu says <%s> from %lld, "
-					     "the thread <%s> from %lld", us, ut, r.v[i].mid, (long long)r.v[i].date,
-					     tr.root_message_id, (long long)tr.first_date);
-		}
-		srec_release(&r);
-	}
-	db_cursor_close(c);
-	if (rc < 0 || ret)
-		return rc < 0 ? -1 : ret;
-	/* and every thread that names a series is listed there */
-	if (db_cursor_open(t, s->d[D_THREAD], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0 && ret == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t tid = db_get_be64(kv.p);
-		struct thr_fixed f;
-		unsigned char k8[8];
-		struct srec r;
-		size_t i;
-		int g;
-
-		if (thr_decode(&v, tid, NULL, &f) < 0 || !f.series)
-			continue;
-		db_be64(k8, f.series);
-		g = db_get(t, s->d[D_SERIES], k8, 8, &x, err);
-		if (g < 0) {
-			ret = -1;
-			break;
-		}
-		memset(&r, 0, sizeof(r));
-		if (g == 1 || srec_decode(&x, f.series, &r, 0) < 0) {
-			srec_release(&r);
-			ret = broken(err, "thread %llu: in series %llu, which does not exist",
-				     (unsigned long long)tid, (unsigned long long)f.series);
-			break;
-		}
-		for (i = 0; i < r.n && r.v[i].thread != tid; i++)
-			;
-		if (i == r.n)
-			ret = broken(err, "thread %llu: in series %llu, which does not list it",
-				     (unsigned long long)tid, (unsigned long long)f.series);
-		srec_release(&r);
-	}
-	db_cursor_close(c);
-	return rc < 0 ? -1 : ret;
-}
-
-int store_check(struct store *s, struct kv_err *err)
-{
-	struct db_txn *t;
-	struct db_val v;
-	uint64_t nmsg, n;
-	int rc;
-	static const int same[] = { D_MID, D_IDENT, D_DATE, D_MTHR };
-	struct blobmap map[F_COUNT];
-
-	if (db_txn_begin(s->env, 1, &t, err) < 0)
-		return -1;
-	rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err);
-	if (rc < 0)
-		goto out;
-	if (rc == 1 || v.n != 1 || ((const char *)v.p)[0] != '1') {
-		rc = broken(err, "schema version key missing or unknown");
-		goto out;
-	}
-	for (int f = 0; f < F_COUNT; f++)
-		map[f].len = 0;
-	for (int f = 0; f < F_COUNT; f++) {
-		if (blob_map(s, f, t, &map[f], err) < 0) {
-			rc = broken(err, "%s", err->msg);
-			break;
-		}
-	}
-	if (rc == 0)
-		rc = check_messages(s, t, map, &nmsg, err);
-	for (int f = 0; f < F_COUNT; f++)
-		blob_unmap(&map[f]);
-	if (rc != 0)
-		goto out;
-	for (size_t i = 0; i < sizeof(same) / sizeof(same[0]); i++) {
-		if ((rc = db_entries(t, s->d[same[i]], &n, err)) < 0)
-			goto out;
-		if (n != nmsg) {
-			rc = broken(err, "index %s holds %llu entries for %llu messages", dbdefs[same[i]].name,
-				    (unsigned long long)n, (unsigned long long)nmsg);
-			goto out;
-		}
-	}
-	if ((rc = check_threads(s, t, nmsg, err)) != 0)
-		goto out;
-	if ((rc = check_nodes(s, t, err)) != 0)
-		goto out;
-	rc = check_series(s, t, err);
-out:
-	db_txn_abort(t);
-	return rc;
 }

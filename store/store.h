@@ -204,7 +204,6 @@ int store_kv_get(struct store_reader *r, const char *table, const char *key,
  * and dates match their members, every index entry points at a record and
  * every record is indexed, schema version known. 0 when whole; 1 with err
  * naming the first broken invariant; -1 when the check itself failed.
- * progress (may be NULL) receives human-readable lines.
  */
 int store_check(struct store *s, struct kv_err *err);
 

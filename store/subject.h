@@ -1,5 +1,5 @@
 /*
- * subject.h - patch-subject parsing and thread categories.
+ * subject.h - patch-subject parsing.
  *
  * "Re: [RFC PATCH kvmtool v2 3/7] arm64: fix foo" ->
  *   reply, rfc, patch, project "kvmtool", version 2, index 3, total 7,
@@ -9,6 +9,9 @@
 #define KV_SUBJECT_H
 
 #include <stddef.h>
+/* the category of a thread is decided from its parsed subject: code that
+ * parses subjects for it finds both here (category.h stands alone) */
+#include "category.h"
 
 #define SUBJ_MAX 1024
 
@@ -34,20 +37,5 @@ void subject_parse(const char *subject, struct subject_info *si);
 /* Normalised title for series matching: lowercased, white space collapsed,
  * trailing punctuation dropped. Into out (size n). */
 void subject_norm_title(const char *title, char *out, size_t n);
-
-enum category { CAT_PATCH, CAT_RFC, CAT_BUG, CAT_PULL, CAT_QUESTION, CAT_OTHER, CAT_COUNT };
-
-/* "PATCH", "RFC", "Bug Report", "GIT PULL", "Question", "Other". */
-const char *category_name(enum category c);
-/* Inverse of category_name (case-insensitive); -1 when unknown. */
-int category_from_name(const char *name);
-
-/*
- * The category of a thread from its root (or earliest) message: its parsed
- * subject, its sender address and the start of its body text. The rules are
- * written down next to the code in category.c.
- */
-enum category category_classify(const struct subject_info *si, const char *from_addr,
-				 const char *text, size_t text_len);
 
 #endif

@@ -60,6 +60,7 @@ cat > "$OUT/kvmarm-digest.conf" <<EOF
 [store]
 path = $OUT/store
 [milter]
+run_as_root = true
 socket = unix:$OUT/run/milter.sock
 socket_group = postfix
 socket_mode = 0660

@@ -12,7 +12,7 @@
 #include "cli.h"
 #include "config.h"
 #include "mime.h"
-#include "subject.h"
+#include "category.h"
 
 static const char main_usage[] =
 	"usage: kvmarm-store [--db DIR | --config FILE] COMMAND [ARGS]\n"

@@ -14,7 +14,7 @@
 
 #include "cli.h"
 #include "mime.h"
-#include "subject.h"
+#include "category.h"
 
 static const char threads_usage[] =
 	"usage: kvmarm-store threads [--since D] [--until D] [--json]\n"

@@ -11,7 +11,7 @@
 
 #include "cli.h"
 #include "mime.h"
-#include "subject.h"
+#include "category.h"
 
 static const char stats_usage[] =
 	"usage: kvmarm-store stats [--since D] [--until D] [--top N] [--json]\n"

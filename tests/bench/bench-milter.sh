@@ -58,6 +58,7 @@ run() {
 	kvmarm)
 		cat > "$T/$name.conf" <<EOF
 [milter]
+run_as_root = true
 socket = $sock
 socket_mode = 0666
 spool_dir = $T/$name.spool

@@ -18,6 +18,7 @@ M="$KV_SRC/tests/milter"
 start_milter() {
 	cat > "$T/$1.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/$1.sock
 spool_dir = $T/$1.spool
 pid_file = $T/$1.pid

@@ -17,6 +17,7 @@ on_exit "umount '$T/small'"
 M="$KV_SRC/tests/milter"
 cat > "$T/m.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/m.sock
 spool_dir = $T/spool
 pid_file = $T/m.pid

@@ -29,6 +29,7 @@ track_pid $!
 
 cat > "$T/milter.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/milter.sock
 socket_group = postfix
 socket_mode = 0660

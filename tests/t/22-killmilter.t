@@ -24,6 +24,7 @@ SMTPPORT=$(free_port)
 chmod 755 "$T"
 cat > "$T/milter.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/milter.sock
 socket_group = postfix
 spool_dir = $T/spool

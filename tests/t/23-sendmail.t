@@ -82,6 +82,7 @@ ok $? "sendmail.cf built with m4"
 track_pid $!
 cat > "$T/milter.conf" <<EOF
 [milter]
+run_as_root = true
 socket = unix:$T/milter.sock
 spool_dir = $T/spool
 commit_interval_ms = 0

@@ -1,0 +1,208 @@
+/*
+ * llm_answer.c - what comes back from the LLM (see llm_private.h). The
+ * answer must be a JSON object with three non-empty strings; links,
+ * markup and out-of-range citations are removed so the renderer gets
+ * plain text it only has to escape. A malformed answer is reported with
+ * a reason the client sends back in its one repair request.
+ */
+#include "llm_private.h"
+#include "json.h"
+#include "log.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <ctype.h>
+
+#define LLM_MAX_FIELD        2000   /* bytes kept of each answer field */
+
+static int is_url_start(const char *s)
+{
+	if (!strncasecmp(s, "http://", 7) || !strncasecmp(s, "https://", 8) || !strncasecmp(s, "www.", 4) ||
+	    !strncasecmp(s, "ftp://", 6) || !strncasecmp(s, "javascript:", 11) || !strncasecmp(s, "data:", 5) ||
+	    !strncasecmp(s, "mailto:", 7))
+		return 1;
+	/* any other scheme://: letters then "://" */
+	const char *q = s;
+	while (isalpha((unsigned char)*q) || *q == '+' || *q == '-' || *q == '.')
+		q++;
+	return q > s && !strncmp(q, "://", 3);
+}
+
+/*
+ * Make model text safe and plain: HTML tags go, Markdown links keep their
+ * text, URLs go, citations outside 1..nmails go, white space is squeezed.
+ * *removed counts what was taken out (for the log).
+ */
+static char *clean_text(const char *s, size_t nmails, int *removed)
+{
+	struct sbuf sb = SBUF_INIT;
+	size_t n = strlen(s);
+	for (size_t i = 0; i < n;) {
+		char c = s[i];
+		/* HTML tag or comment */
+		if (c == '<' && i + 1 < n && (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/' || s[i + 1] == '!')) {
+			const char *e = memchr(s + i, '>', n - i);
+			if (e) {
+				/* A script or style element goes with its content. */
+				if (!strncasecmp(s + i, "<script", 7) || !strncasecmp(s + i, "<style", 6)) {
+					const char *close = strcasestr(e, s[i + 2] == 'c' || s[i + 2] == 'C' ? "</script" : "</style");
+					const char *ce = close ? strchr(close, '>') : NULL;
+					if (ce)
+						e = ce;
+				}
+				i = (size_t)(e - s) + 1;
+				(*removed)++;
+				continue;
+			}
+		}
+		/* Markdown image / link: [text](target) -> text */
+		if (c == '[' || (c == '!' && i + 1 < n && s[i + 1] == '[')) {
+			size_t j = i + (c == '!' ? 2 : 1), k;
+			for (k = j; k < n && s[k] != ']' && s[k] != '[' && s[k] != '\n'; k++)
+				;
+			if (k < n && s[k] == ']' && k + 1 < n && s[k + 1] == '(') {
+				const char *e = memchr(s + k + 1, ')', n - k - 1);
+				if (e) {
+					sbuf_add(&sb, s + j, k - j);
+					i = (size_t)(e - s) + 1;
+					(*removed)++;
+					continue;
+				}
+			}
+			/* citation [n] */
+			if (c == '[' && k < n && s[k] == ']' && k > j) {
+				int digits = 1;
+				for (size_t d = j; d < k; d++)
+					if (!isdigit((unsigned char)s[d]))
+						digits = 0;
+				if (digits) {
+					unsigned long v = strtoul(s + j, NULL, 10);
+					if (k - j > 6 || v < 1 || v > nmails) {
+						i = k + 1;
+						(*removed)++;
+						continue;
+					}
+				}
+			}
+		}
+		/* URL: up to white space */
+		if ((i == 0 || !isalnum((unsigned char)s[i - 1])) && is_url_start(s + i)) {
+			while (i < n && !isspace((unsigned char)s[i]) && s[i] != '"' && s[i] != '\'' && s[i] != ')' && s[i] != '>')
+				i++;
+			(*removed)++;
+			continue;
+		}
+		/* Angle brackets that open no tag stay as text; the renderer escapes. */
+		if (isspace((unsigned char)c)) {
+			if (sb.len && sb.buf[sb.len - 1] != ' ')
+				sbuf_addc(&sb, ' ');
+			i++;
+			continue;
+		}
+		sbuf_addc(&sb, c);
+		i++;
+	}
+	while (sb.len && sb.buf[sb.len - 1] == ' ')
+		sb.len--;
+	sbuf_addc(&sb, '\0');
+	char *raw = sbuf_detach(&sb, NULL);
+	/* Tidy what link removal leaves: " ." and " ," and "()" */
+	struct sbuf t = SBUF_INIT;
+	size_t rl = strlen(raw);
+	for (size_t i = 0; i < rl; i++) {
+		if (raw[i] == ' ' && i + 1 < rl && (raw[i + 1] == '.' || raw[i + 1] == ',' || raw[i + 1] == ';'))
+			continue;
+		if (raw[i] == '(' && i + 1 < rl && raw[i + 1] == ')') {
+			i++;
+			continue;
+		}
+		sbuf_addc(&t, raw[i]);
+	}
+	free(raw);
+	size_t keep = utf8_cut(t.buf ? t.buf : "", t.len, LLM_MAX_FIELD);
+	char *out = kv_utf8_sanitize(t.buf ? t.buf : "", keep);
+	sbuf_release(&t);
+	return out;
+}
+
+void llm_answer_release(struct llm_answer *a)
+{
+	free(a->about);
+	free(a->before);
+	free(a->week);
+	memset(a, 0, sizeof(*a));
+}
+
+/* Has s any letter or digit at all? (An answer of only punctuation is empty.) */
+static int has_content(const char *s)
+{
+	for (; *s; s++)
+		if (isalnum((unsigned char)*s) || ((unsigned char)*s & 0x80))
+			return 1;
+	return 0;
+}
+
+int llm_answer_parse(const char *content, size_t nmails, struct llm_answer *a, char *why, size_t whylen)
+{
+	static const char *const names[3] = { "about", "before", "week" };
+	/* Reasoning models (served by Ollama, llama.cpp) may think aloud first. */
+	const char *think = strstr(content, "</think>");
+	if (think)
+		content = think + 8;
+	const char *b = strchr(content, '{'), *e = strrchr(content, '}');
+	struct kv_err jerr;
+	struct json_val *v;
+	char **dst[3] = { &a->about, &a->before, &a->week };
+	int removed = 0;
+
+	memset(a, 0, sizeof(*a));
+	if (!b || !e || e < b) {
+		snprintf(why, whylen, "answer is not a JSON object");
+		return -1;
+	}
+	v = json_parse(b, (size_t)(e - b) + 1, &jerr);
+	if (!v || v->type != JSON_OBJ) {
+		snprintf(why, whylen, "answer is not a JSON object%s%.200s", v ? "" : ": ", v ? "" : jerr.msg);
+		json_free(v);
+		return -1;
+	}
+	for (int i = 0; i < 3; i++) {
+		const struct json_val *f = json_get(v, names[i]);
+		if (!f || f->type != JSON_STR) {
+			snprintf(why, whylen, "answer has no string field \"%s\"", names[i]);
+			json_free(v);
+			llm_answer_release(a);
+			return -1;
+		}
+		*dst[i] = clean_text(f->str, nmails, &removed);
+		if (!has_content(*dst[i])) {
+			snprintf(why, whylen, "answer field \"%s\" is empty", names[i]);
+			json_free(v);
+			llm_answer_release(a);
+			return -1;
+		}
+	}
+	json_free(v);
+	if (removed)
+		log_warn("llm: removed %d link(s), tag(s) or bad citation(s) from a model answer", removed);
+	return 0;
+}
+
+char *llm_answer_json(const struct llm_answer *a)
+{
+	struct sbuf sb = SBUF_INIT;
+	struct json_w w;
+	json_w_init(&w, &sb, 0);
+	json_obj_begin(&w);
+	json_key(&w, "about");
+	json_str(&w, a->about);
+	json_key(&w, "before");
+	json_str(&w, a->before);
+	json_key(&w, "week");
+	json_str(&w, a->week);
+	json_obj_end(&w);
+	sbuf_addc(&sb, '\0');
+	return sbuf_detach(&sb, NULL);
+}

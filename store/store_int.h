@@ -1,0 +1,248 @@
+/*
+ * store_int.h - what the store's modules share and nobody else may see: the
+ * store's handle, its databases and data files, the record structs and the
+ * functions one module offers the others. store.h stays the public
+ * interface; only the .c files in store/ (not store/cli/) include it.
+ *
+ * The modules and who calls whom (no cycles):
+ *   store.c   open/close, batches, side tables     -> thread, record
+ *   thread.c  threading of one added message       -> series, record
+ *   series.c  linking a thread into its series     -> record
+ *   read.c    the read side of store.h             -> record
+ *   check.c   the invariant check                  -> read, record
+ *   record.c  record formats, the two data files   -> db only
+ * (the databases and the data files are described in store.c and record.c)
+ */
+#ifndef KV_STORE_INT_H
+#define KV_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+#include "store.h"
+#include "db.h"
+#include "sha256.h"
+
+#define IDKEY_MAX 400   /* LMDB keys and dup values stop at 511 bytes */
+
+enum {
+	D_META, D_MSG, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
+	D_TNODES, D_THREAD, D_TMEMBER, D_SERIES, D_SKEY,
+	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_COUNT
+};
+
+/* The named databases (store.c). */
+struct store_dbdef {
+	const char *name;
+	unsigned flags;
+};
+extern const struct store_dbdef store_dbdefs[D_COUNT];
+
+/* The two append-only data files (record.c). */
+enum { F_RAW, F_REC, F_COUNT };
+struct blob_file {
+	const char *name;       /* in the store's directory */
+	const char *endkey;     /* meta key holding the committed length */
+};
+extern const struct blob_file blob_files[F_COUNT];
+
+struct store {
+	struct db_env *env;
+	char *dir;
+	int rdonly;
+	int fd[F_COUNT];        /* -1 when absent (empty read-only store) */
+	db_dbi d[D_COUNT];
+};
+
+/* The committed part of a data file as one reader sees it. */
+struct blobmap {
+	const char *p;
+	uint64_t len;
+};
+
+struct store_reader {
+	struct store *s;
+	struct db_txn *t;
+	struct blobmap map[F_COUNT];  /* mapped on first use */
+	int mapped[F_COUNT];
+};
+
+/* One write transaction of a batch: what thread.c and series.c work in. */
+struct wctx {
+	struct store *s;
+	struct db_txn *t;
+	struct kv_err *err;
+	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
+	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
+};
+
+/* ---- record.c: keys ---- */
+
+/* Dates as keys: biased so that big-endian byte order is numeric order. */
+static inline uint64_t date_bias(int64_t d)
+{
+	return (uint64_t)d ^ (1ull << 63);
+}
+
+static inline int64_t date_unbias(uint64_t u)
+{
+	return (int64_t)(u ^ (1ull << 63));
+}
+
+/* Two big-endian integers as one 16-byte key: (date, num), (offset, length). */
+static inline void key16(unsigned char *k, uint64_t a, uint64_t b)
+{
+	db_be64(k, a);
+	db_be64(k + 8, b);
+}
+
+/* Message-IDs become keys as they are, or hashed when too long for LMDB. */
+struct idkey {
+	char b[IDKEY_MAX + 1];
+	size_t n;
+};
+void idkey_make(struct idkey *k, const char *id);
+
+/* Numbers in meta: absent reads as 0. 0 / -1 (put: 0 / -1 / DB_FULL). */
+int meta_get_u64(struct db_txn *t, struct store *s, const char *name, uint64_t *out,
+		 struct kv_err *err);
+int meta_put_u64(struct db_txn *t, struct store *s, const char *name, uint64_t x,
+		 struct kv_err *err);
+
+/* ---- record.c: message records ---- */
+
+/* The fixed part at the start of each record in rec.dat. */
+struct msg_fixed {
+	int64_t date;
+	uint64_t raw_off;       /* in raw.dat */
+	uint64_t text_off;
+	uint64_t raw_len;
+	uint64_t text_len;
+	int32_t tz;
+	uint32_t flags;
+	uint32_t nrefs, nto, ncc, natts;
+};
+
+/* Append m's record to sb; raw_off and text_off are filled in when the
+ * bytes get their place (store.c). */
+void msg_encode(const struct mail *m, size_t raw_len, struct sbuf *sb);
+/* m's strings point into v. 0, or -1 when the record is malformed. */
+int msg_decode(const struct db_val *v, uint64_t num, struct msg_rec *m);
+/* Identity of a message: its id and the bytes after its header block, with
+ * CR LF read as LF so a copy from an mbox and one from SMTP agree. */
+void msg_ident(const char *id, const char *raw, size_t len, unsigned char out[KV_SHA256_LEN]);
+
+/*
+ * Reading records and bytes back. map is the reader's mapping of the file
+ * (views into it stay valid while it is mapped), or NULL for the writer,
+ * whose bytes are not committed yet: then the bytes are read into *owned,
+ * which the caller frees (also NULL'd on failure). 0 / 1 not found / -1.
+ */
+int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
+	    struct db_val *rv, char **owned, struct kv_err *err);
+/* Record and thread of message num. */
+int msg_load(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
+	     struct msg_rec *m, char **owned, struct kv_err *err);
+/* The fixed part of message num's record: where its bytes are in raw.dat. */
+int msg_offsets(struct db_txn *t, struct store *s, const struct blobmap *recmap, uint64_t num,
+		struct msg_fixed *f, struct kv_err *err);
+/* Body text of message num (NUL-terminated in raw.dat). */
+int text_load(struct db_txn *t, struct store *s, const struct blobmap *recmap,
+	      const struct blobmap *rawmap, uint64_t num, const char **text, size_t *len,
+	      char **owned, struct kv_err *err);
+
+/* ---- record.c: the data files ---- */
+
+/* Bytes [off, off + len) of file f: a view into map, or (map NULL) read
+ * into *owned with a NUL after them. 0 / -1. */
+int blob_bytes(struct store *s, int f, const struct blobmap *map, uint64_t off, uint64_t len,
+	       const char **p, char **owned, struct kv_err *err);
+/* Map the committed part of file f (as meta says in t) for views. 0 / -1. */
+int blob_map(struct store *s, int f, struct db_txn *t, struct blobmap *map, struct kv_err *err);
+void blob_unmap(struct blobmap *map);
+/* Write iov[0..n) at off in file f, all of it (iov is consumed). 0 / -1. */
+int blob_write(struct store *s, int f, struct iovec *iov, int n, uint64_t off,
+	       struct kv_err *err);
+
+/* ---- record.c: thread records ---- */
+
+/* The fixed part of a thread record, then subject\0 root-message-id\0. */
+struct thr_fixed {
+	uint64_t root;
+	int64_t first, last, root_date;
+	uint64_t series;
+	uint32_t count, category, nnodes, rootcand;
+};
+
+/* A thread record the writer changes: the stored fixed part as it is,
+ * owned strings. */
+struct trec {
+	uint64_t id;
+	struct thr_fixed f;
+	char *subject, *root_mid;
+};
+
+/* t (may be NULL) gets views into v; fx (may be NULL) the fixed part.
+ * 0, or -1 when malformed. */
+int thr_decode(const struct db_val *v, uint64_t id, struct thread_rec *t, struct thr_fixed *fx);
+/* 0 / 1 not found / -1; trec_release() after a 0. */
+int trec_load(struct db_txn *tx, struct store *s, uint64_t id, struct trec *t,
+	      struct kv_err *err);
+int trec_save(struct db_txn *tx, struct store *s, const struct trec *t, struct kv_err *err);
+void trec_release(struct trec *t);
+
+/* ---- record.c: series records ---- */
+
+/* A version as the series record keeps it, so reading a series costs one
+ * lookup, not one per version. */
+struct sver {
+	uint64_t thread;
+	int32_t version;
+	int64_t date;            /* the thread's first date */
+	const char *mid, *subject;
+};
+
+struct srec {
+	uint64_t id;
+	uint32_t maxver;
+	struct sver *v;
+	size_t n;
+	const char *title, *author, *project;
+	char *buf;               /* copy of the stored value the strings point into */
+	struct strv own;         /* strings added since */
+};
+
+/* With copy the strings point into a private copy, else into v. 0 / -1;
+ * srec_release() in both cases. */
+int srec_decode(const struct db_val *v, uint64_t id, struct srec *r, int copy);
+void srec_encode(const struct srec *r, struct sbuf *sb);
+void srec_release(struct srec *r);
+/* A copy of x that lives as long as r. */
+const char *srec_str(struct srec *r, const char *x);
+
+/* ---- series.c: series linking, inside a batch's write transaction ---- */
+
+/* (Re)link thread t after its root changed: t->series is set (0 when its
+ * root is not a patch-set version). 0 / -1 with w->err set. */
+int series_update(struct wctx *w, struct trec *t);
+/* Thread tid leaves series sid (merged away, or relinked). 0 / -1. */
+int series_remove(struct wctx *w, uint64_t sid, uint64_t tid);
+/* Thread tid's first date moved to first: keep its series entry in step. 0 / -1. */
+int series_touch(struct wctx *w, uint64_t sid, uint64_t tid, int64_t first);
+
+/* ---- thread.c: threading, inside a batch's write transaction ---- */
+
+/* Put message m (decoded from its record as stored, so the writer and
+ * readers agree) into its thread: join, create or merge; keeps the ghost
+ * count in w, the root, subject, category and series link. 0, or -1 with
+ * w->err set (a full map shows in db_txn_full(w->t)). */
+int thread_add(struct wctx *w, const struct msg_rec *m);
+
+/* ---- read.c ---- */
+
+/* Members of thread id in date order, with their dates when dates is not
+ * NULL; *nums (and *dates) malloc'd, the caller frees them also on -1. */
+int read_members(struct db_txn *t, struct store *s, uint64_t id, uint64_t **nums, size_t *n,
+		 int64_t **dates, struct kv_err *err);
+
+#endif
