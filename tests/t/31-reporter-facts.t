@@ -3,9 +3,9 @@
 # category) on the 8 weeks of the dev corpus, against the hand-written
 # labels in tests/fixtures/dev-corpus-facts.json, compared by
 # tests/lib/facts_compare.py. Asserts what the reporter meets today (every
-# labelled thread shown in its weeks, categories, reply tags); the targets
+# labelled thread shown in its weeks, categories, reply and carried tags); the targets
 # of issue 12 (status precision >= 0.95 and recall >= 0.9, no false version
-# link, carried tags shown) are TAP TODO until the reporter reaches them:
+# link) are TAP TODO until the reporter reaches them:
 # remove the TODO marks then. Skipped when the corpus is absent.
 # KV_FACTS_VERBOSE=1 prints every disagreement.
 . "${KV_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/tap.sh"
