@@ -342,6 +342,16 @@ static int same_posting(const struct digest_thread *a, const struct digest_threa
 	       strcmp(a->subject ? a->subject : "", b->subject ? b->subject : "") == 0;
 }
 
+/* Someone other than the author answered another copy of the posting
+ * of thread i: the reviewers did reply, to the copy they saw. */
+static int answered_elsewhere(const struct digest *d, size_t i)
+{
+	for (size_t k = 0; k < d->nthreads; k++)
+		if (k != i && d->threads[k].others_mails && same_posting(&d->threads[k], &d->threads[i]))
+			return 1;
+	return 0;
+}
+
 void digest_finish(struct digest *d)
 {
 	qsort(d->threads, d->nthreads, sizeof(*d->threads), thread_cmp);
@@ -368,7 +378,8 @@ void digest_finish(struct digest *d)
 	/* grouped by who must act, each thread once, a posting sent twice once */
 	for (int kind = 0; kind < ATT_COUNT; kind++) {
 		for (size_t i = 0; i < d->nthreads; i++) {
-			if (attention_kind(&d->threads[i]) != kind)
+			if (attention_kind(&d->threads[i]) != kind ||
+			    (kind == ATT_NO_REPLY && answered_elsewhere(d, i)))
 				continue;
 			int dup = 0;
 			for (size_t k = 0; k < d->nattention && !dup; k++)

@@ -144,6 +144,12 @@ static void fill(struct store *s)
 		add(s, id, NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: posted twice", 10 + k, cover);
 		add_patch(s, pid, id, "[PATCH 1/1] KVM: arm64: posted twice", 10 + k, "");
 	}
+	/* posted twice again, and the reviewers answered the second copy */
+	add(s, "da0@x", NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: answered copy", 12, cover);
+	add(s, "da1@x", NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: answered copy", 13, cover);
+	add_patch(s, "da1-1@x", "da1@x", "[PATCH 1/1] KVM: arm64: answered copy", 13, "");
+	add(s, "da1-r@x", "da1-1@x", "Rita Reviewer <rita@x.org>", "Re: [PATCH 1/1] KVM: arm64: answered copy", 14,
+	    "A question about this.\n");
 }
 
 static void t_tags(const struct digest *d, const char *md, const char *json)
@@ -199,6 +205,8 @@ static void t_attention(const struct digest *d, const char *json)
 	   "a stable review queue does not wait on reviewers");
 	ok(attention(d, ATT_NO_REPLY, "[PATCH 0/1] KVM: arm64: posted twice") == 1,
 	   "a cover letter posted twice is listed once");
+	ok(!attention(d, ATT_NO_REPLY, "[PATCH 0/1] KVM: arm64: answered copy"),
+	   "a posting answered in its other copy does not wait on reviewers");
 	ok(strstr(json, "\"kind\": \"ready_to_merge\"") && strstr(json, "\"kind\": \"waiting_on_author\"") &&
 	   strstr(json, "\"kind\": \"no_reply\""), "json: attention kinds");
 	/* grouped: every ready entry before every waiting one */
