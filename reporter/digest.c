@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include "digest.h"
 #include "facts.h"
 #include "text.h"
@@ -232,6 +233,125 @@ static int mail_cmp(const void *a, const void *b)
 	return x->num < y->num ? -1 : x->num > y->num;
 }
 
+/* A patch of a stable review queue ("[PATCH 5.10 87/91]"): the stable
+ * maintainers post whole queues of backports that nobody on this list is
+ * asked to review, so they never wait on reviewers here. The tag is a
+ * kernel version: digits, a dot, digits (and maybe ".y" or more digits). */
+static int is_stable_queue(const char *subject)
+{
+	const char *p = subject ? subject : "";
+	while ((p = strchr(p, '[')) != NULL) {
+		const char *e = strchr(++p, ']');
+		if (!e)
+			return 0;
+		for (const char *w = p; w < e;) {
+			while (w < e && *w == ' ')
+				w++;
+			const char *we = w;
+			while (we < e && *we != ' ')
+				we++;
+			int digits = 0, dots = 0, ok = we > w;
+			for (const char *c = w; c < we && ok; c++) {
+				if (*c >= '0' && *c <= '9')
+					digits++;
+				else if (*c == '.' && c > w && c[-1] != '.')
+					dots++;
+				else if (!(*c == 'y' && c > w && c[-1] == '.' && c + 1 == we))
+					ok = 0;
+			}
+			if (ok && dots && digits >= 2 && w[0] != '.' && we[-1] != '.')
+				return 1;
+			w = we;
+		}
+		p = e + 1;
+	}
+	return 0;
+}
+
+/* Every patch of the series (each index 1..total seen, or the single
+ * patch) has a Reviewed-by or Acked-by, given in a reply (a cover letter's
+ * tag counts for every patch) or carried in its own trailers. Tested-by
+ * alone is not a review. */
+static int all_patches_reviewed(const struct digest_thread *t)
+{
+	int total = -1, seen = 0;
+	for (size_t i = 0; i < t->npatches; i++) {
+		const struct digest_patch *p = &t->patches[i];
+		if (p->index == 0)
+			continue;          /* the cover letter is no patch to merge */
+		int tagged = p->review.reviewed.n || p->review.acked.n;
+		for (size_t k = 0; k < p->carried.n && !tagged; k++)
+			tagged = strncmp(p->carried.v[k], "Reviewed-by:", 12) == 0 ||
+				 strncmp(p->carried.v[k], "Acked-by:", 9) == 0;
+		if (!tagged)
+			return 0;
+		if (p->index > 0)
+			total = p->total;
+		seen++;
+	}
+	if (!seen)
+		return 0;
+	/* a missing patch of N/M may be untagged: every index must be there */
+	for (int want = 1; total > 0 && want <= total; want++) {
+		int found = 0;
+		for (size_t i = 0; i < t->npatches && !found; i++)
+			found = t->patches[i].index == want;
+		if (!found)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * Who must act on thread t, or -1 for nobody. The rules, from the status
+ * facts (DST_*) of the thread as of the window's end:
+ * - ready to merge: a PATCH series, not applied, queued or replaced by a
+ *   newer version, no NAK or change request, and every patch reviewed
+ *   (all_patches_reviewed);
+ * - waiting on the author: a change request or a NAK, and no newer
+ *   version, not applied or queued;
+ * - waiting on reviewers: a PATCH or RFC series nobody but its author has
+ *   answered, not applied, queued or replaced, and not a stable review
+ *   queue;
+ * - a question nobody but its author has answered.
+ */
+static int attention_kind(const struct digest_thread *t)
+{
+	const unsigned done = DST_APPLIED | DST_QUEUED | DST_NEW_VERSION;
+	int series = (t->category == CAT_PATCH || t->category == CAT_RFC) && t->npatches;
+	if (t->others_mails == 0 && t->category == CAT_QUESTION)
+		return ATT_UNANSWERED;
+	if (!series || (t->status & done))
+		return -1;
+	if (t->status & (DST_CHANGES | DST_NAK))
+		return ATT_AUTHOR;
+	if (t->category == CAT_PATCH && all_patches_reviewed(t))
+		return ATT_READY;
+	if (t->others_mails == 0 && !is_stable_queue(t->subject))
+		return ATT_NO_REPLY;
+	return -1;
+}
+
+/* Two threads are one entry when they are the same posting sent twice:
+ * same sender and subject, or the same version of one series. */
+static int same_posting(const struct digest_thread *a, const struct digest_thread *b)
+{
+	if (a->series && a->series == b->series && a->version == b->version)
+		return 1;
+	return strcasecmp(a->root_addr ? a->root_addr : "", b->root_addr ? b->root_addr : "") == 0 &&
+	       strcmp(a->subject ? a->subject : "", b->subject ? b->subject : "") == 0;
+}
+
+/* Someone other than the author answered another copy of the posting
+ * of thread i: the reviewers did reply, to the copy they saw. */
+static int answered_elsewhere(const struct digest *d, size_t i)
+{
+	for (size_t k = 0; k < d->nthreads; k++)
+		if (k != i && d->threads[k].others_mails && same_posting(&d->threads[k], &d->threads[i]))
+			return 1;
+	return 0;
+}
+
 void digest_finish(struct digest *d)
 {
 	/* a digest built by hand may have no thread array at all (qsort
@@ -257,13 +377,18 @@ void digest_finish(struct digest *d)
 			d->cat_threads[t->category]++;
 			d->cat_mails[t->category] += t->nmails;
 		}
-		/* nobody but the author has written in the thread, ever */
-		if (t->others_mails == 0) {
-			if (t->category == CAT_QUESTION)
-				d->attention[d->nattention++] = (struct digest_attention){ ATT_UNANSWERED, i };
-			else if ((t->category == CAT_PATCH || t->category == CAT_RFC) && t->npatches &&
-				 !(t->status & (DST_APPLIED | DST_QUEUED | DST_NEW_VERSION)))
-				d->attention[d->nattention++] = (struct digest_attention){ ATT_NO_REPLY, i };
+	}
+	/* grouped by who must act, each thread once, a posting sent twice once */
+	for (int kind = 0; kind < ATT_COUNT; kind++) {
+		for (size_t i = 0; i < d->nthreads; i++) {
+			if (attention_kind(&d->threads[i]) != kind ||
+			    (kind == ATT_NO_REPLY && answered_elsewhere(d, i)))
+				continue;
+			int dup = 0;
+			for (size_t k = 0; k < d->nattention && !dup; k++)
+				dup = same_posting(&d->threads[d->attention[k].thread], &d->threads[i]);
+			if (!dup)
+				d->attention[d->nattention++] = (struct digest_attention){ kind, i };
 		}
 	}
 }
@@ -273,6 +398,7 @@ static void review_release(struct digest_review *rv)
 	strv_release(&rv->reviewed);
 	strv_release(&rv->acked);
 	strv_release(&rv->tested);
+	strv_release(&rv->other_addr);
 }
 
 void digest_release(struct digest *d)
@@ -300,6 +426,7 @@ void digest_release(struct digest *d)
 			free(t->patches[k].message_id);
 			free(t->patches[k].subject);
 			review_release(&t->patches[k].review);
+			strv_release(&t->patches[k].carried);
 		}
 		free(t->patches);
 		for (size_t k = 0; k < t->nevents; k++) {

@@ -42,10 +42,15 @@ static inline const char *digest_status_name(unsigned bit)
 	return names[bit];
 }
 
-/* Review tags that count (trailer address == From address of the mail
- * carrying it, not quoted). Names are "Name <addr>" or the address. */
+/* Review tags given in replies that count: not quoted, and the trailer's
+ * address is the From address of the mail carrying it, or its name is the
+ * sender's display name (then the tag is listed in other_addr too). Names
+ * are "Name <addr>" of the sender, or the address. */
 struct digest_review {
 	struct strv reviewed, acked, tested;
+	/* "Acked-by: Name <sender addr>" for each tag above whose trailer
+	 * carried another address than the sender's ("from another address") */
+	struct strv other_addr;
 };
 
 struct digest_mail {
@@ -71,6 +76,9 @@ struct digest_patch {
 	char *subject;
 	int mail_number;         /* its number in the window list, 0 when before the window */
 	struct digest_review review;
+	/* tags in the patch's own trailers, carried from earlier versions:
+	 * "Reviewed-by: Name <addr>", in trailer order, unique */
+	struct strv carried;
 };
 
 /* A status fact with where it came from. */
@@ -143,10 +151,15 @@ struct digest_thread {
 	struct digest_summary summary;
 };
 
+/* Who must act on a thread (digest_finish decides; the rules are written
+ * there). d->attention holds them in this order. */
 enum digest_attention_kind {
-	ATT_NO_REPLY,            /* a patch series nobody has answered yet */
+	ATT_READY,               /* every patch has a review tag, nothing open: a maintainer may merge */
+	ATT_AUTHOR,              /* changes requested or NAKed, no newer version: the author */
+	ATT_NO_REPLY,            /* a patch series nobody has answered yet: the reviewers */
 	ATT_UNANSWERED,          /* a question without an answer */
 };
+#define ATT_COUNT 4
 struct digest_attention {
 	enum digest_attention_kind kind;
 	size_t thread;           /* index into d->threads */

@@ -174,6 +174,7 @@ struct member {
 	int64_t date;
 	char *from;          /* "Name <addr>" */
 	char *addr;
+	char *name;          /* the sender's display name, may be "" */
 	int is_patch, index, total;
 	int number;          /* window list number, 0 outside */
 	int patch;           /* index into t->patches, -1 */
@@ -243,11 +244,84 @@ static int merge_acceptance(struct digest_thread *t, unsigned bit, const char *a
 	return 0;
 }
 
-static void review_add(struct digest_review *rv, enum trailer_kind k, const char *who)
+static const char *trailer_key(enum trailer_kind k)
+{
+	return k == TR_REVIEWED ? "Reviewed-by" : k == TR_ACKED ? "Acked-by" : "Tested-by";
+}
+
+/* other: the trailer named the sender but gave another address */
+static void review_add(struct digest_review *rv, enum trailer_kind k, const char *who, int other)
 {
 	struct strv *sv = k == TR_REVIEWED ? &rv->reviewed : k == TR_ACKED ? &rv->acked : &rv->tested;
 	if (!strv_has(sv, who))
 		strv_push(sv, who);
+	if (other) {
+		char *key = kv_xasprintf("%s: %s", trailer_key(k), who);
+		if (!strv_has(&rv->other_addr, key))
+			strv_push_owned(&rv->other_addr, key);
+		else
+			free(key);
+	}
+}
+
+/* Display names equal ignoring ASCII case, double quotes and runs of
+ * white space: "\"Marc  Zyngier\"" is Marc Zyngier. Empty names never match. */
+static int names_equal(const char *a, const char *b)
+{
+	int any = 0;
+	for (;;) {
+		while (*a == '"' || *a == ' ' || *a == '\t')
+			a++;
+		while (*b == '"' || *b == ' ' || *b == '\t')
+			b++;
+		if (!*a || !*b)
+			return !*a && !*b && any;
+		/* one word each, compared without case */
+		while (*a && *b && *a != '"' && *a != ' ' && *a != '\t' &&
+		       tolower((unsigned char)*a) == tolower((unsigned char)*b)) {
+			a++;
+			b++;
+		}
+		int ea = !*a || *a == '"' || *a == ' ' || *a == '\t';
+		int eb = !*b || *b == '"' || *b == ' ' || *b == '\t';
+		if (!ea || !eb)
+			return 0;
+		any = 1;
+	}
+}
+
+/* Whether a review trailer in x's own text is x's tag: given from the
+ * sender's own address, or (*other = 1) naming the sender by display name
+ * with another address (a typo, a second account). A tag that matches the
+ * sender neither by address nor by name is someone else's: never credited. */
+static int tag_is_senders(const struct trailer *tr, const struct member *x, int *other)
+{
+	*other = 0;
+	if (tr->addr && strcasecmp(tr->addr, x->addr) == 0)
+		return 1;
+	if (tr->name && names_equal(tr->name, x->name)) {
+		*other = 1;
+		return 1;
+	}
+	return 0;
+}
+
+/* The commit message of a patch mail: its text up to the "---" line that
+ * git format-patch writes before the diffstat, or to the first diff.
+ * Carried tags stand there; the diff, the biggest part, is not analysed. */
+static size_t commit_message_len(const char *text, size_t len)
+{
+	const char *p = text, *end = text + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		if (n && p[n - 1] == '\r')
+			n--;
+		if ((n == 3 && memcmp(p, "---", 3) == 0) || (n >= 11 && memcmp(p, "diff --git ", 11) == 0))
+			return (size_t)(p - text);
+		p = nl ? nl + 1 : end;
+	}
+	return len;
 }
 
 static int find_member(const struct member *ms, size_t n, uint64_t num)
@@ -286,11 +360,6 @@ static int patch_cmp(const void *a, const void *b)
 	return x->date < y->date ? -1 : x->date > y->date;
 }
 
-static const char *trailer_key(enum trailer_kind k)
-{
-	return k == TR_REVIEWED ? "Reviewed-by" : k == TR_ACKED ? "Acked-by" : "Tested-by";
-}
-
 int facts_thread(struct store_reader *r, const struct digest_opts *o, struct digest_thread *t,
 		 const uint64_t *members, size_t n, struct kv_err *err)
 {
@@ -317,6 +386,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		x->date = m.date;
 		x->from = text_person(m.from_name, m.from_addr);
 		x->addr = kv_xstrdup(m.from_addr);
+		x->name = kv_xstrdup(m.from_name ? m.from_name : "");
 		x->patch = -1;
 		x->rec = m;   /* the parent is looked up only when a tag needs it */
 		struct subject_info si;
@@ -355,16 +425,16 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			p->mail_number = x->number;
 			x->patch = (int)t->npatches++;
 		}
-		/* A patch's own body (commit message, diff) carries no tag that
-		 * counts (a tag counts only from its sender's own address) and no
-		 * status; skipping it saves reading and scanning the biggest
-		 * mails. The root keeps its text for the diffstat and prose. */
-		if (!x->is_patch || m.num == t->root) {
-			if (store_msg_text(r, m.num, &texts[nms], &tlens[nms], err) < 0) {
-				nms++;
-				goto out;
-			}
+		if (store_msg_text(r, m.num, &texts[nms], &tlens[nms], err) < 0) {
+			nms++;
+			goto out;
 		}
+		/* A patch's own text states no status and gives no tag this week:
+		 * only the trailers of its commit message are read (carried tags).
+		 * Skipping the diff saves scanning the biggest mails. The root
+		 * keeps its whole text for the diffstat and prose. */
+		if (x->is_patch && m.num != t->root)
+			tlens[nms] = commit_message_len(texts[nms], tlens[nms]);
 		body_analyze(texts[nms] ? texts[nms] : "", texts[nms] ? tlens[nms] : 0, &bis[nms]);
 		nms++;
 	}
@@ -408,13 +478,30 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		int in_window = x->number > 0;
 		for (size_t k = 0; k < bi->ntrailers; k++) {
 			const struct trailer *tr = &bi->trailers[k];
-			if (tr->quoted || !tr->addr || strcasecmp(tr->addr, x->addr) != 0)
+			int review = tr->kind == TR_REVIEWED || tr->kind == TR_ACKED || tr->kind == TR_TESTED;
+			if (tr->quoted)
 				continue;
-			if (tr->kind == TR_OTHER && tr->key && strcasecmp(tr->key, "Nacked-by") == 0) {
+			/* in a patch's own trailers: tags carried from earlier versions */
+			if (x->is_patch) {
+				if (review && x->patch >= 0) {
+					char *who = tr->addr ? text_person(tr->name, tr->addr) : text_one_line(tr->value);
+					char *tag = kv_xasprintf("%s: %s", trailer_key(tr->kind), who);
+					free(who);
+					struct strv *cv = &t->patches[x->patch].carried;
+					if (!strv_has(cv, tag))
+						strv_push_owned(cv, tag);
+					else
+						free(tag);
+				}
+				continue;
+			}
+			if (tr->kind == TR_OTHER && tr->key && strcasecmp(tr->key, "Nacked-by") == 0 &&
+			    tr->addr && strcasecmp(tr->addr, x->addr) == 0) {
 				add_event(t, DST_NAK, x, "");
 				continue;
 			}
-			if (tr->kind != TR_REVIEWED && tr->kind != TR_ACKED && tr->kind != TR_TESTED)
+			int other;
+			if (!review || !tag_is_senders(tr, x, &other))
 				continue;
 			int p = target_patch(r, ms, nms, (int)i);
 			if (p < 0 && t->npatches == 1)
@@ -424,19 +511,20 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			const struct digest_patch *tp = &t->patches[p];
 			if (tp->index == 0) {
 				for (size_t q = 0; q < t->npatches; q++)
-					review_add(&t->patches[q].review, tr->kind, x->from);
+					review_add(&t->patches[q].review, tr->kind, x->from, other);
 			} else {
-				review_add(&t->patches[p].review, tr->kind, x->from);
+				review_add(&t->patches[p].review, tr->kind, x->from, other);
 			}
 			if (in_window) {
 				char *line;
+				const char *mark = other ? " (from another address)" : "";
 				if (tp->index == 0)
-					line = kv_xasprintf("%s: %s (series)", trailer_key(tr->kind), x->from);
+					line = kv_xasprintf("%s: %s (series)%s", trailer_key(tr->kind), x->from, mark);
 				else if (tp->index > 0)
-					line = kv_xasprintf("%s: %s (%d/%d)", trailer_key(tr->kind), x->from,
-							    tp->index, tp->total);
+					line = kv_xasprintf("%s: %s (%d/%d)%s", trailer_key(tr->kind), x->from,
+							    tp->index, tp->total, mark);
 				else
-					line = kv_xasprintf("%s: %s", trailer_key(tr->kind), x->from);
+					line = kv_xasprintf("%s: %s%s", trailer_key(tr->kind), x->from, mark);
 				if (!strv_has(&t->week_tags, line))
 					strv_push_owned(&t->week_tags, line);
 				else
@@ -445,7 +533,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		}
 		const char *text = texts[i] ? texts[i] : "";
 		size_t tlen = texts[i] ? tlens[i] : 0;
-		if (strcasecmp(x->addr, "lkp@intel.com") == 0 &&
+		if (!x->is_patch && strcasecmp(x->addr, "lkp@intel.com") == 0 &&
 		    (contains_ci(text, tlen, "build error") || contains_ci(text, tlen, "build failed")))
 			add_event(t, DST_BUILD_FAILURE, x, "");
 		if (strncasecmp(x->addr, "syzbot", 6) == 0)
@@ -543,6 +631,7 @@ out:
 	for (size_t i = 0; i < nms; i++) {
 		free(ms[i].from);
 		free(ms[i].addr);
+		free(ms[i].name);
 		body_info_release(&bis[i]);
 	}
 	free(ms);
@@ -569,7 +658,7 @@ void facts_text(struct digest_thread *t)
 	for (size_t i = 0; i < t->npatches; i++) {
 		const struct digest_patch *p = &t->patches[i];
 		const struct digest_review *rv = &p->review;
-		if (!rv->reviewed.n && !rv->acked.n && !rv->tested.n)
+		if (!rv->reviewed.n && !rv->acked.n && !rv->tested.n && !p->carried.n)
 			continue;
 		if (p->index >= 0)
 			sbuf_addf(&sb, "Patch %d/%d:", p->index, p->total);
@@ -581,6 +670,8 @@ void facts_text(struct digest_thread *t)
 			sbuf_addf(&sb, " Acked-by %s;", rv->acked.v[k]);
 		for (size_t k = 0; k < rv->tested.n; k++)
 			sbuf_addf(&sb, " Tested-by %s;", rv->tested.v[k]);
+		for (size_t k = 0; k < p->carried.n; k++)
+			sbuf_addf(&sb, " carried from an earlier version: %s;", p->carried.v[k]);
 		sbuf_addc(&sb, '\n');
 	}
 	for (size_t i = 0; i < t->nevents; i++) {

@@ -44,8 +44,10 @@ static const struct label_pair labels[L_COUNT] = {
 	[L_STATUS]             = { "状态", "Status" },
 	[L_REVIEW]             = { "审阅", "Review" },
 	[L_NO_TAGS]            = { "尚无标签", "no tags yet" },
-	[L_ATTENTION]          = { "需要关注", "Needs attention" },
-	[L_ATT_NO_REPLY]       = { "尚无回复的补丁", "Patches with no reply yet" },
+	[L_ATTENTION]          = { "谁需要行动", "Who must act" },
+	[L_ATT_READY]          = { "可以合入（每个补丁都有审阅标签）", "Ready to merge (every patch reviewed)" },
+	[L_ATT_AUTHOR]         = { "等待作者（要求修改，尚无新版本）", "Waiting on the author (changes requested, no new version)" },
+	[L_ATT_NO_REPLY]       = { "等待审阅（尚无回复）", "Waiting on reviewers (no reply yet)" },
 	[L_ATT_UNANSWERED]     = { "未获回答的问题", "Questions without an answer" },
 	[L_ATT_NONE]           = { "无", "nothing" },
 	[L_HEALTH]             = { "摘要自检", "Digest health" },
@@ -64,6 +66,8 @@ static const struct label_pair labels[L_COUNT] = {
 	[L_BY]                 = { "来自", "by" },
 	[L_INDEX_TITLE]        = { "KVMARM 每周摘要存档", "KVMARM weekly digest archive" },
 	[L_PATCH]              = { "补丁", "patch" },
+	[L_CARRIED]            = { "沿用", "carried" },
+	[L_OTHER_ADDR]         = { "（来自另一地址）", "(from another address)" },
 };
 
 const char *render_label(const struct digest *d, enum render_label l)

@@ -153,6 +153,9 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 		j_strv(w, "reviewed_by", &p->review.reviewed);
 		j_strv(w, "acked_by", &p->review.acked);
 		j_strv(w, "tested_by", &p->review.tested);
+		/* the entries above whose tag named the sender with another address */
+		j_strv(w, "from_other_address", &p->review.other_addr);
+		j_strv(w, "carried_tags", &p->carried);
 		json_obj_end(w);
 	}
 	json_arr_end(w);
@@ -235,7 +238,12 @@ void render_json(const struct digest *d, struct sbuf *out)
 		const struct digest_thread *t = &d->threads[d->attention[i].thread];
 		json_obj_begin(&w);
 		json_key(&w, "kind");
-		json_str(&w, d->attention[i].kind == ATT_NO_REPLY ? "no_reply" : "unanswered_question");
+		/* "no_reply" is the waiting-on-reviewers kind (its name predates the others) */
+		static const char *const kind_name[ATT_COUNT] = {
+			[ATT_READY] = "ready_to_merge", [ATT_AUTHOR] = "waiting_on_author",
+			[ATT_NO_REPLY] = "no_reply", [ATT_UNANSWERED] = "unanswered_question",
+		};
+		json_str(&w, kind_name[d->attention[i].kind]);
 		json_key(&w, "thread_id"); json_int(&w, (int64_t)t->id);
 		json_key(&w, "subject"); json_str(&w, t->subject);
 		j_link(&w, d, "link", t->root_message_id);

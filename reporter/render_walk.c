@@ -176,20 +176,49 @@ static void cited(struct render_out *o, const struct digest_thread *t, const cha
 	sbuf_release(&run);
 }
 
-static void review(struct render_out *o, const struct digest_review *rv)
+static const char *const tag_keys[3] = { "Reviewed-by", "Acked-by", "Tested-by" };
+
+/* Tags given in replies, by kind (a tag from another address marked),
+ * then the tags the patch carries in its own trailers, counted by kind:
+ * "carried: R-b ×2, A-b ×1". "no tags yet" only when there is neither. */
+static void review(struct render_out *o, const struct digest_review *rv, const struct strv *carried)
 {
 	int any = 0;
-	const struct { const char *key; const struct strv *sv; } kinds[] = {
-		{ "Reviewed-by", &rv->reviewed }, { "Acked-by", &rv->acked }, { "Tested-by", &rv->tested },
-	};
+	const struct strv *kinds[3] = { &rv->reviewed, &rv->acked, &rv->tested };
 	for (size_t k = 0; k < 3; k++) {
-		if (!kinds[k].sv->n)
+		if (!kinds[k]->n)
 			continue;
 		if (any)
 			plain(o, "; ");
-		span(o, RS_TAG, NULL, kinds[k].key);
+		span(o, RS_TAG, NULL, tag_keys[k]);
 		plain(o, ": ");
-		people(o, kinds[k].sv);
+		for (size_t i = 0; i < kinds[k]->n; i++) {
+			if (i)
+				plain(o, ", ");
+			text(o, kinds[k]->v[i]);
+			char *key = kv_xasprintf("%s: %s", tag_keys[k], kinds[k]->v[i]);
+			if (strv_has(&rv->other_addr, key)) {
+				plain(o, " ");
+				span(o, RS_NOTE, NULL, label(o, L_OTHER_ADDR));
+			}
+			free(key);
+		}
+		any = 1;
+	}
+	size_t count[3] = { 0, 0, 0 };
+	for (size_t i = 0; i < carried->n; i++)
+		for (size_t k = 0; k < 3; k++)
+			if (strncmp(carried->v[i], tag_keys[k], strlen(tag_keys[k])) == 0)
+				count[k]++;
+	if (carried->n) {
+		static const char *const abbrev[3] = { "R-b", "A-b", "T-b" };
+		if (any)
+			plain(o, "; ");
+		span(o, RS_EMPH, NULL, label(o, L_CARRIED));
+		plain(o, ":");
+		for (size_t k = 0, n = 0; k < 3; k++)
+			if (count[k])
+				plainf(o, "%s %s ×%zu", n++ ? "," : "", abbrev[k], count[k]);
 		any = 1;
 	}
 	if (!any)
@@ -316,7 +345,7 @@ static void facts(struct render_out *o, const struct digest_thread *t)
 				plainf(o, "%d/%d ", p->index, p->total);
 			link_msg(o, p->subject, p->message_id);
 			plain(o, ": ");
-			review(o, &p->review);
+			review(o, &p->review, &p->carried);
 			subset_status(o, t, p);
 			item_end(o);
 		}
@@ -478,8 +507,11 @@ static void overview(struct render_out *o)
 	for (size_t i = 0; i < d->nattention; i++) {
 		const struct digest_thread *t = &d->threads[d->attention[i].thread];
 		item_begin(o, 0);
-		plainf(o, "%s: ", label(o, d->attention[i].kind == ATT_NO_REPLY ? L_ATT_NO_REPLY
-										   : L_ATT_UNANSWERED));
+		static const enum render_label kind_label[ATT_COUNT] = {
+			[ATT_READY] = L_ATT_READY, [ATT_AUTHOR] = L_ATT_AUTHOR,
+			[ATT_NO_REPLY] = L_ATT_NO_REPLY, [ATT_UNANSWERED] = L_ATT_UNANSWERED,
+		};
+		plainf(o, "%s: ", label(o, kind_label[d->attention[i].kind]));
 		link_msg(o, t->subject, t->root_message_id);
 		plain(o, " — ");
 		text(o, t->root_from);

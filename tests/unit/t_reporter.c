@@ -233,9 +233,9 @@ static void t_render_shapes(void)
 	struct sbuf md = SBUF_INIT, html = SBUF_INIT;
 	render_md(&d, &md);
 	render_html(&d, &html);
-	ok(strstr(md.buf, "\n### By category\n\nNo mail in this window.\n\n## ⚠️ Needs attention\n\n- nothing\n\n## 🩺") != NULL,
+	ok(strstr(md.buf, "\n### By category\n\nNo mail in this window.\n\n## ⚠️ Who must act\n\n- nothing\n\n## 🩺") != NULL,
 	   "markdown, empty digest: no category list, the note, then the sections");
-	ok(strstr(html.buf, "<h3>By category</h3>\n<ul>\n</ul>\n<p>No mail in this window.</p>\n<h2>⚠️ Needs attention</h2>\n<ul>\n<li>nothing</li>\n</ul>\n") != NULL,
+	ok(strstr(html.buf, "<h3>By category</h3>\n<ul>\n</ul>\n<p>No mail in this window.</p>\n<h2>⚠️ Who must act</h2>\n<ul>\n<li>nothing</li>\n</ul>\n") != NULL,
 	   "html, empty digest: an empty list, the note, the sections");
 	ok(md.len > 0 && !strstr(md.buf, "📌") && strstr(html.buf, "</body>\n</html>\n"), "no thread blocks; the page is closed");
 	sbuf_release(&md);
