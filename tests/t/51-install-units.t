@@ -110,7 +110,7 @@ for o in $(opts kvmarm-reporter); do
 done
 is "$missing" "" "kvmarm-reporter(1) documents every option of --help"
 missing=
-for c in $("$KV_BUILD/kvmarm-store" --help 2>&1 | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && $1 { print $1 }'); do
+for c in $("$KV_BUILD/kvmarm-store" --help 2>&1 | sed -n '/^commands:/,/^$/p' | awk 'NR > 1 && /^  [a-z]/ { print $1 }'); do
 	grep -q "^\.B[R]* $c\b\|^\.BI $c\b" "$KV_SRC/store/cli/kvmarm-store.1" || missing="$missing $c"
 done
 is "$missing" "" "kvmarm-store(1) documents every command of --help"
