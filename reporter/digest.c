@@ -345,10 +345,13 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			t->nversions = sr.nversions;
+			/* as of the window's end: a version posted at or after
+			 * until is not known yet */
 			t->versions = kv_xcalloc(sr.nversions ? sr.nversions : 1, sizeof(*t->versions));
 			for (size_t i = 0; i < sr.nversions; i++) {
-				struct digest_version *v = &t->versions[i];
+				if (sr.versions[i].date >= o->until && sr.versions[i].thread != tid)
+					continue;
+				struct digest_version *v = &t->versions[t->nversions++];
 				v->version = sr.versions[i].version;
 				v->date = sr.versions[i].date;
 				v->thread = sr.versions[i].thread;
