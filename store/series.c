@@ -19,7 +19,8 @@
  *    has the same normalised title. Anything else is a dependency or a
  *    reference (the reporter shows dependencies as "depends on").
  *  - A link to a patch inside another thread (not its root) is never a
- *    version link.
+ *    version link, and a stable backport ("commit <sha> upstream") is no
+ *    version of anything.
  *  - When one root has evidence for several series, they merge into the
  *    lowest id; the merged-away ids forward ("f:" keys) to it. So every
  *    arrival order ends with the same partition (series ids may differ).
@@ -178,6 +179,41 @@ static int series_root_is_version(const struct subject_info *si)
 	return si->index <= 0 || si->total == 1;
 }
 
+/* A stable backport ("commit <sha> upstream." or "[ Upstream commit <sha> ]"
+ * in its text) repeats an applied patch for an older tree: it is not a
+ * new version of the original, whatever its title. */
+static int series_is_backport(const char *text, size_t len)
+{
+	const char *e = text + len;
+
+	for (const char *ls = text; ls < e; ) {
+		const char *le = memchr(ls, '\n', (size_t)(e - ls));
+		const char *c = ls;
+		size_t h = 0;
+		if (!le)
+			le = e;
+		/* the stable formats open a line: "commit <sha> upstream." and
+		 * "[ Upstream commit <sha> ]" */
+		while (c < le && (*c == ' ' || *c == '\t' || *c == '['))
+			c++;
+		if ((size_t)(le - c) > 16 && strncasecmp(c, "upstream commit ", 16) == 0) {
+			c += 16;
+			while (c + h < le && isxdigit((unsigned char)c[h]))
+				h++;
+			if (h >= 12)
+				return 1;
+		} else if ((size_t)(le - c) > 7 && strncasecmp(c, "commit ", 7) == 0) {
+			c += 7;
+			while (c + h < le && isxdigit((unsigned char)c[h]))
+				h++;
+			if (h >= 12 && (size_t)(le - c - h) >= 9 && strncasecmp(c + h, " upstream", 9) == 0)
+				return 1;
+		}
+		ls = le + 1;
+	}
+	return 0;
+}
+
 /* ---- what the text around a link says ---- */
 
 static int has_word(const char *lc, const char *w)
@@ -185,19 +221,23 @@ static int has_word(const char *lc, const char *w)
 	return strstr(lc, w) != NULL;
 }
 
-/* "v2", "v10" as a word: a version named near the link. */
-static int says_version_number(const char *lc)
+/* "v2", "v10" as words: the versions named near the link, as a bit mask
+ * (bit N for vN, N < 64). */
+static uint64_t says_version_number(const char *lc)
 {
+	uint64_t mask = 0;
+
 	for (const char *p = lc; (p = strchr(p, 'v')); p++) {
 		if ((p == lc || !isalnum((unsigned char)p[-1])) && isdigit((unsigned char)p[1])) {
 			const char *q = p + 1;
+			long n = strtol(p + 1, NULL, 10);
 			while (isdigit((unsigned char)*q))
 				q++;
-			if (!isalnum((unsigned char)*q) && *q != '.')
-				return 1;
+			if (!isalnum((unsigned char)*q) && *q != '.' && n > 0 && n < 64)
+				mask |= 1ull << n;
 		}
 	}
-	return 0;
+	return mask;
 }
 
 static void lower_append(struct sbuf *sb, const char *s, size_t n)
@@ -208,12 +248,14 @@ static void lower_append(struct sbuf *sb, const char *s, size_t n)
 }
 
 /* The kind of the link to id in a cover letter or lone patch text. */
-int series_link_kind(const char *text, size_t len, const char *id)
+int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vmask)
 {
 	struct sbuf ctx = SBUF_INIT;
 	const char *e = text + len, *ls, *prev = NULL;
 	size_t idn = strlen(id), prevn = 0;
 	int kind = SERIES_LINK_PLAIN, trailer = 0, found = 0;
+
+	*vmask = 0;
 
 	for (ls = text; ls < e; ) {
 		const char *le = memchr(ls, '\n', (size_t)(e - ls));
@@ -261,11 +303,12 @@ int series_link_kind(const char *text, size_t len, const char *id)
 		    has_word(lc, "requires") || has_word(lc, "prerequisite") || has_word(lc, "applies on") ||
 		    has_word(lc, "apply on"))
 			kind = SERIES_LINK_DEP;
-		else if (says_version_number(lc) || has_word(lc, "previous version") ||
+		else if ((*vmask = says_version_number(lc)) || has_word(lc, "previous version") ||
 			 has_word(lc, "previous series") || has_word(lc, "previous posting") ||
 			 has_word(lc, "previous iteration") || has_word(lc, "previous revision") ||
 			 has_word(lc, "earlier version") || has_word(lc, "last version") ||
-			 has_word(lc, "prior version") || has_word(lc, "last posting"))
+			 has_word(lc, "prior version") || has_word(lc, "last posting") ||
+			 has_word(lc, "previously posted"))
 			kind = SERIES_LINK_VERSION;
 	}
 	sbuf_release(&ctx);
@@ -277,17 +320,26 @@ struct rootid {
 	const char *author;
 	char norm[SUBJ_MAX];
 	int64_t date;
+	int version;
 };
 
-/* Does a link of this kind from linker to target make them versions? */
-static int series_link_verified(int kind, const struct rootid *from, const struct rootid *to)
+/* Does a link of this kind from linker to target make them versions?
+ * vmask: the versions the text around the link names ("see v2 [3]" does
+ * not make a v1 of another title a previous version). */
+static int series_link_verified(int kind, uint64_t vmask, const struct rootid *from,
+				const struct rootid *to)
 {
 	int same_title = to->norm[0] && strcmp(from->norm, to->norm) == 0;
 
 	if (to->date >= from->date)
 		return 0;    /* only an earlier cover is a previous version */
+	/* "this is v6 of the series previously posted at" names the linker */
+	if (from->version > 0 && from->version < 64)
+		vmask &= ~(1ull << from->version);
 	if (kind == SERIES_LINK_VERSION)
-		return same_title || strcasecmp(from->author, to->author) == 0;
+		return same_title ||
+		       (strcasecmp(from->author, to->author) == 0 &&
+			(!vmask || (to->version > 0 && to->version < 64 && (vmask >> to->version) & 1)));
 	if (kind == SERIES_LINK_PLAIN)
 		return same_title;
 	return 0;
@@ -323,6 +375,7 @@ static int series_link_target(struct wctx *w, const char *id, uint64_t self, uin
 			to->author = m.from_addr;
 			subject_norm_title(si.title, to->norm, sizeof(to->norm));
 			to->date = o.f.first;
+			to->version = si.version;
 			*sid = o.f.series;
 		}
 	}
@@ -340,7 +393,7 @@ static void series_vkey(struct sbuf *sb, const char *target, const char *linker)
 /* Remember a link whose target has not arrived, with what the target
  * will need to verify it. */
 static int series_vkey_put(struct wctx *w, const char *target, const char *linker, int kind,
-			   const struct rootid *from, uint64_t sid)
+			   uint64_t vmask, const struct rootid *from, uint64_t sid)
 {
 	struct sbuf k = SBUF_INIT, v = SBUF_INIT;
 	unsigned char b[16];
@@ -352,6 +405,8 @@ static int series_vkey_put(struct wctx *w, const char *target, const char *linke
 		db_be64(b + 8, (uint64_t)from->date);
 		sbuf_add(&v, b, 16);
 		sbuf_addc(&v, (char)kind);
+		db_be64(b, vmask);
+		sbuf_add(&v, b, 8);
 		sbuf_addf(&v, "%s%c%s", from->author, 0, from->norm);
 		rc = db_put(w->t, w->s->d[D_SKEY], k.buf, k.len, v.buf, v.len, 0, w->err) < 0 ? -1 : 0;
 	}
@@ -406,13 +461,14 @@ static int series_links_in(struct wctx *w, const char *mid, const struct rootid 
 		const char *a;
 		if (k.n < pre.len || memcmp(k.p, pre.buf, pre.len) != 0)
 			break;
-		if (v.n < 18 || ((const char *)v.p)[v.n - 1] != '\0')
+		if (v.n < 27 || ((const char *)v.p)[v.n - 1] != '\0')
 			continue;
-		a = (const char *)v.p + 17;
+		a = (const char *)v.p + 25;
 		from.author = a;
 		snprintf(from.norm, sizeof(from.norm), "%s", a + strlen(a) + 1);
 		from.date = (int64_t)db_get_be64((const unsigned char *)v.p + 8);
-		if (series_link_verified(((const unsigned char *)v.p)[16], &from, self) &&
+		if (series_link_verified(((const unsigned char *)v.p)[16],
+					 db_get_be64((const unsigned char *)v.p + 17), &from, self) &&
 		    cands_add(w, c, db_get_be64(v.p)) < 0) {
 			rc = -1;
 			break;
@@ -493,6 +549,7 @@ int series_update(struct wctx *w, struct trec *t)
 	struct sbuf tkey = SBUF_INIT, ck = SBUF_INIT;
 	uint64_t sid = 0;
 	int rc, ret = -1, *kinds = NULL;
+	uint64_t *vmasks = NULL;
 
 	memset(&bi, 0, sizeof(bi));
 	memset(&r, 0, sizeof(r));
@@ -514,10 +571,15 @@ int series_update(struct wctx *w, struct trec *t)
 		free(mown);
 		return -1;
 	}
+	if (series_is_backport(text, tl)) {
+		ret = 0;
+		goto out;
+	}
 	body_analyze(text, tl, &bi);
 	self.author = m.from_addr;
 	subject_norm_title(si.title, self.norm, sizeof(self.norm));
 	self.date = t->f.first;
+	self.version = si.version;
 	sbuf_addf(&tkey, "t:%s%c%s%c%s", m.from_addr, 0, si.project, 0, self.norm);
 	/* every piece of evidence, each naming a series */
 	if (bi.change_id && bi.change_id[0]) {
@@ -528,14 +590,15 @@ int series_update(struct wctx *w, struct trec *t)
 	if (series_key_find(w, tkey.buf, tkey.len, &sid) < 0 || cands_add(w, &c, sid) < 0)
 		goto out;
 	kinds = kv_xcalloc(bi.links.n ? bi.links.n : 1, sizeof(*kinds));
+	vmasks = kv_xcalloc(bi.links.n ? bi.links.n : 1, sizeof(*vmasks));
 	for (i = 0; i < bi.links.n; i++) {
 		struct rootid to;
 		char *town = NULL;
-		kinds[i] = series_link_kind(text, tl, bi.links.v[i]);
+		kinds[i] = series_link_kind(text, tl, bi.links.v[i], &vmasks[i]);
 		if (kinds[i] != SERIES_LINK_VERSION && kinds[i] != SERIES_LINK_PLAIN)
 			continue;
 		rc = series_link_target(w, bi.links.v[i], t->id, &sid, &to, &town);
-		if (rc == 0 && series_link_verified(kinds[i], &self, &to))
+		if (rc == 0 && series_link_verified(kinds[i], vmasks[i], &self, &to))
 			rc = cands_add(w, &c, sid);
 		free(town);
 		if (rc < 0)
@@ -579,12 +642,13 @@ int series_update(struct wctx *w, struct trec *t)
 	/* links to roots not stored yet: the target decides when it comes */
 	for (i = 0; i < bi.links.n; i++)
 		if ((kinds[i] == SERIES_LINK_VERSION || kinds[i] == SERIES_LINK_PLAIN) &&
-		    series_vkey_put(w, bi.links.v[i], m.message_id, kinds[i], &self, sid) < 0)
+		    series_vkey_put(w, bi.links.v[i], m.message_id, kinds[i], vmasks[i], &self, sid) < 0)
 			goto out;
 	t->f.series = sid;
 	ret = 0;
 out:
 	free(kinds);
+	free(vmasks);
 	free(mown);
 	free(owned);
 	body_info_release(&bi);

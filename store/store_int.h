@@ -231,7 +231,8 @@ int series_update(struct wctx *w, struct trec *t);
  * ("based on", "depends on", "on top of"), or a reference that is never a
  * version (a "Link:" trailer). */
 enum { SERIES_LINK_PLAIN, SERIES_LINK_VERSION, SERIES_LINK_DEP, SERIES_LINK_REF };
-int series_link_kind(const char *text, size_t len, const char *id);
+/* vmask: bit N set for each "vN" the text around the link names. */
+int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vmask);
 /* Thread tid leaves series sid (merged away, or relinked). 0 / -1. */
 int series_remove(struct wctx *w, uint64_t sid, uint64_t tid);
 /* Thread tid's first date moved to first: keep its series entry in step. 0 / -1. */
