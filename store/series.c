@@ -269,10 +269,12 @@ int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vma
 			while (p < le && (*p == ' ' || *p == '\t'))
 				p++;
 			trailer = (size_t)(le - p) >= 5 && strncasecmp(p, "link:", 5) == 0;
-			if (prev)
-				lower_append(&ctx, prev, prevn);
 			lower_append(&ctx, ls, n);
-			/* "[N] url": the lines citing [N] say what the reference is */
+			/* "[N] url": the lines citing [N] say what the reference is;
+			 * otherwise the line before ("v1:", "previously posted
+			 * here:") does */
+			if (prev && !(p < le && *p == '['))
+				lower_append(&ctx, prev, prevn);
 			if (p < le && *p == '[') {
 				const char *q = memchr(p, ']', (size_t)(le - p));
 				if (q && q - p < 6) {
@@ -408,6 +410,7 @@ static int series_vkey_put(struct wctx *w, const char *target, const char *linke
 		db_be64(b, vmask);
 		sbuf_add(&v, b, 8);
 		sbuf_addf(&v, "%s%c%s", from->author, 0, from->norm);
+		sbuf_addc(&v, '\0');
 		rc = db_put(w->t, w->s->d[D_SKEY], k.buf, k.len, v.buf, v.len, 0, w->err) < 0 ? -1 : 0;
 	}
 	sbuf_release(&k);

@@ -124,13 +124,18 @@ check threads_shown '>=' 191
 check unlabelled '<=' 0
 check category_accuracy '>=' 1.0
 check reply_tag_recall '>=' 0.99
+# Series (issue 12): no false version link. The missed links left are
+# threads made only of replies to a version whose root is not in the
+# corpus (not linked on purpose, see store/series.c) and one retitled
+# version with no link to its predecessor.
+check distinct_false_version_links '<=' 0
+check dependency_as_version '<=' 0
+check future_version_links '<=' 0
+check missed_version_links '<=' 71
 
 # Targets of issue 12.
 todo status_precision '>=' 0.95
 todo status_recall '>=' 0.9
-todo distinct_false_version_links '<=' 0
-todo dependency_as_version '<=' 0
-todo future_version_links '<=' 0
 todo missed_version_links '<=' 0
 todo carried_tag_recall '>=' 0.9
 done_testing
