@@ -335,9 +335,6 @@ static int series_link_verified(int kind, uint64_t vmask, const struct rootid *f
 
 	if (to->date >= from->date)
 		return 0;    /* only an earlier cover is a previous version */
-	/* "this is v6 of the series previously posted at" names the linker */
-	if (from->version > 0 && from->version < 64)
-		vmask &= ~(1ull << from->version);
 	if (kind == SERIES_LINK_VERSION)
 		return same_title ||
 		       (strcasecmp(from->author, to->author) == 0 &&
@@ -470,6 +467,7 @@ static int series_links_in(struct wctx *w, const char *mid, const struct rootid 
 		from.author = a;
 		snprintf(from.norm, sizeof(from.norm), "%s", a + strlen(a) + 1);
 		from.date = (int64_t)db_get_be64((const unsigned char *)v.p + 8);
+		from.version = 0;
 		if (series_link_verified(((const unsigned char *)v.p)[16],
 					 db_get_be64((const unsigned char *)v.p + 17), &from, self) &&
 		    cands_add(w, c, db_get_be64(v.p)) < 0) {
@@ -598,6 +596,10 @@ int series_update(struct wctx *w, struct trec *t)
 		struct rootid to;
 		char *town = NULL;
 		kinds[i] = series_link_kind(text, tl, bi.links.v[i], &vmasks[i]);
+		/* "this is v6 of the series previously posted at" names the
+		 * linker itself, not the target */
+		if (si.version > 0 && si.version < 64)
+			vmasks[i] &= ~(1ull << si.version);
 		if (kinds[i] != SERIES_LINK_VERSION && kinds[i] != SERIES_LINK_PLAIN)
 			continue;
 		rc = series_link_target(w, bi.links.v[i], t->id, &sid, &to, &town);

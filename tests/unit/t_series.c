@@ -292,6 +292,11 @@ static const struct gmail deps[] = {
 	{ "L@x", "Ana <ana@x>", "[PATCH] KVM: arm64: Tiny",
 	  "Part of this was in v2 of another series [1].\n\n"
 	  "[1] https://lore.kernel.org/r/A@x\n\nSigned-off-by: Ana <ana@x>\n", 1001100000 },
+	/* a renamed v6 whose "v6" names itself, not the target */
+	{ "N@x", "Ana <ana@x>", "[PATCH v5 0/2] KVM: arm64: Old name", NULL, 1001200000 },
+	{ "M@x", "Ana <ana@x>", "[PATCH v6 0/2] KVM: arm64: New name",
+	  "This is the v6 of the series previously posted here:\n\n"
+	  "  https://lore.kernel.org/r/N@x/\n\nSigned-off-by: Ana <ana@x>\n", 1001300000 },
 };
 #define NDEPS (sizeof(deps) / sizeof(deps[0]))
 
@@ -315,8 +320,8 @@ static void partition_of(struct store *s, char *out)
 
 static void test_dependencies(void)
 {
-	/* A B C D E F G H H2 J I K L: A+K, D+E+F, J+I; H in none */
-	const char *want = "abcdddg-ijjam";
+	/* A B C D E F G H H2 J I K L N M: A+K, D+E+F, J+I, N+M; H in none */
+	const char *want = "abcdddg-ijjamnn";
 	char first[NDEPS + 1];
 	int same = 1;
 	unsigned x = 12345;
@@ -352,6 +357,7 @@ static void test_dependencies(void)
 			ok(got[10] == 'j', "v3 of a taken-over series links to the same title by another author");
 			ok(got[11] == 'a', "a retitled v2 with \"v1: <link>\" links to v1");
 			ok(got[12] == 'm', "a \"v2\" next to a link to a v1: not a version");
+			ok(got[14] == 'n', "\"this is the v6 ... previously posted\" links a renamed v5");
 			is_str(got, want, "the whole partition");
 		} else if (strcmp(got, first) != 0) {
 			diag("order %d: %s, first order: %s", o, got, first);
