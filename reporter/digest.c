@@ -406,7 +406,13 @@ int digest_build(struct store_reader *r, const struct digest_opts *o, struct dig
 		free(w.v);
 		return -1;
 	}
-	d->store_messages = sc.messages;
+	/* as of the window's end: mail dated later is not counted */
+	uint64_t later = 0;
+	if (store_count_since(r, o->until, &later, err) < 0) {
+		free(w.v);
+		return -1;
+	}
+	d->store_messages = sc.messages - (later < sc.messages ? later : sc.messages);
 
 	if (w.n)
 		qsort(w.v, w.n, sizeof(*w.v), win_cmp);

@@ -194,6 +194,9 @@ struct store_counts {
 	uint64_t messages, threads, ghosts, series, raw_bytes;
 };
 int store_counts(struct store_reader *r, struct store_counts *c, struct kv_err *err);
+/* Messages dated at or after since (a digest as of its window's end
+ * leaves them out of its counts). 0 / -1. */
+int store_count_since(struct store_reader *r, int64_t since, uint64_t *n, struct kv_err *err);
 
 /* Side tables: 0 found (view valid until reader end), 1 absent, -1 error. */
 int store_kv_get(struct store_reader *r, const char *table, const char *key,
