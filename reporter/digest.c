@@ -302,6 +302,29 @@ static int strv_has(const struct strv *sv, const char *s)
 	return 0;
 }
 
+/* What the root of a series version says it depends on ("based on",
+ * "depends on", "on top of" next to a lore link; store/series.c decides,
+ * the same rule that keeps such links from being version links). */
+static int digest_depends(struct store_reader *r, struct digest_thread *t, struct kv_err *err)
+{
+	const char *text = NULL;
+	size_t len = 0;
+	struct body_info bi;
+
+	if (store_msg_text(r, t->root, &text, &len, err) < 0)
+		return -1;
+	memset(&bi, 0, sizeof(bi));
+	body_analyze(text ? text : "", text ? len : 0, &bi);
+	for (size_t i = 0; i < bi.links.n; i++) {
+		uint64_t vmask;
+		if (series_link_kind(text, len, bi.links.v[i], &vmask) == SERIES_LINK_DEP &&
+		    !digest_strv_has(&t->depends_on, bi.links.v[i]))
+			strv_push(&t->depends_on, bi.links.v[i]);
+	}
+	body_info_release(&bi);
+	return 0;
+}
+
 static int build_thread(struct store_reader *r, const struct digest_opts *o, uint64_t tid,
 			struct digest_thread *t, struct kv_err *err)
 {
@@ -368,6 +391,9 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 					t->supersedes = t->versions[i].version;
 		}
 	}
+
+	if (t->series && digest_depends(r, t, err) < 0)
+		return -1;
 
 	uint64_t *members = NULL;
 	size_t nm = 0;
@@ -516,6 +542,7 @@ void digest_release(struct digest *d)
 		}
 		free(t->mails);
 		strv_release(&t->participants);
+		strv_release(&t->depends_on);
 		for (size_t k = 0; k < t->nversions; k++) {
 			free(t->versions[k].message_id);
 			free(t->versions[k].subject);

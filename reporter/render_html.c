@@ -121,6 +121,15 @@ static void h_thread(struct sbuf *out, const struct digest *d, const struct dige
 			sbuf_addf(out, "; v%d %s v%d", t->version, render_label(d, L_SUPERSEDES), t->supersedes);
 		sbuf_adds(out, "</li>\n");
 	}
+	if (t->depends_on.n) {
+		sbuf_addf(out, "<li><b>🔗 %s</b>: ", render_label(d, L_DEPENDS));
+		for (size_t i = 0; i < t->depends_on.n; i++) {
+			if (i)
+				sbuf_adds(out, ", ");
+			h_link(out, d, t->depends_on.v[i], t->depends_on.v[i]);
+		}
+		sbuf_adds(out, "</li>\n");
+	}
 	if (t->nevents) {
 		sbuf_addf(out, "<li><b>📌 %s</b>: ", render_label(d, L_STATUS));
 		for (size_t i = 0; i < t->nevents; i++) {

@@ -117,6 +117,15 @@ static void md_thread(struct sbuf *out, const struct digest *d, const struct dig
 			sbuf_addf(out, "; v%d %s v%d", t->version, render_label(d, L_SUPERSEDES), t->supersedes);
 		sbuf_addc(out, '\n');
 	}
+	if (t->depends_on.n) {
+		sbuf_addf(out, "- **🔗 %s**: ", render_label(d, L_DEPENDS));
+		for (size_t i = 0; i < t->depends_on.n; i++) {
+			if (i)
+				sbuf_adds(out, ", ");
+			md_link(out, d, t->depends_on.v[i], t->depends_on.v[i]);
+		}
+		sbuf_addc(out, '\n');
+	}
 	if (t->nevents) {
 		sbuf_addf(out, "- **📌 %s**: ", render_label(d, L_STATUS));
 		for (size_t i = 0; i < t->nevents; i++) {

@@ -247,34 +247,58 @@ static void lower_append(struct sbuf *sb, const char *s, size_t n)
 	sbuf_addc(sb, '\n');
 }
 
-/* The kind of the link to id in a cover letter or lone patch text. */
+/* The kind the words of lc (lower case) give a link; vmask the versions
+ * they name. */
+static int link_words(const char *lc, uint64_t *vmask)
+{
+	*vmask = 0;
+	if (has_word(lc, "based on") || has_word(lc, "depends on") || has_word(lc, "depend on") ||
+	    has_word(lc, "dependency") || has_word(lc, "dependencies") || has_word(lc, "on top of") ||
+	    has_word(lc, "requires") || has_word(lc, "prerequisite") || has_word(lc, "applies on") ||
+	    has_word(lc, "apply on"))
+		return SERIES_LINK_DEP;
+	if ((*vmask = says_version_number(lc)) || has_word(lc, "previous version") ||
+	    has_word(lc, "previous series") || has_word(lc, "previous posting") ||
+	    has_word(lc, "previous iteration") || has_word(lc, "previous revision") ||
+	    has_word(lc, "earlier version") || has_word(lc, "last version") ||
+	    has_word(lc, "prior version") || has_word(lc, "last posting") ||
+	    has_word(lc, "previously posted"))
+		return SERIES_LINK_VERSION;
+	return SERIES_LINK_PLAIN;
+}
+
+/* The kind of the link to id in a cover letter or lone patch text: the
+ * words of its own line (the id itself left out: b4 ids hold "-v2-") and,
+ * for a "[N] url" reference, of the lines citing [N]; when those say
+ * nothing, the line before ("v1:", "previously posted here:"). */
 int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vmask)
 {
-	struct sbuf ctx = SBUF_INIT;
+	struct sbuf own = SBUF_INIT, before = SBUF_INIT;
 	const char *e = text + len, *ls, *prev = NULL;
 	size_t idn = strlen(id), prevn = 0;
-	int kind = SERIES_LINK_PLAIN, trailer = 0, found = 0;
+	int kind = SERIES_LINK_PLAIN, found = 0;
 
 	*vmask = 0;
-
-	for (ls = text; ls < e; ) {
+	for (ls = text; ls < e && !found; ) {
 		const char *le = memchr(ls, '\n', (size_t)(e - ls));
+		const char *at;
 		size_t n;
 		if (!le)
 			le = e;
 		n = (size_t)(le - ls);
-		if (!found && idn && n >= idn && memmem(ls, n, id, idn)) {
+		if (idn && n >= idn && (at = memmem(ls, n, id, idn))) {
 			const char *p = ls;
 			found = 1;
 			while (p < le && (*p == ' ' || *p == '\t'))
 				p++;
-			trailer = (size_t)(le - p) >= 5 && strncasecmp(p, "link:", 5) == 0;
-			lower_append(&ctx, ls, n);
-			/* "[N] url": the lines citing [N] say what the reference is;
-			 * otherwise the line before ("v1:", "previously posted
-			 * here:") does */
+			if ((size_t)(le - p) >= 5 && strncasecmp(p, "link:", 5) == 0) {
+				kind = SERIES_LINK_REF;
+				break;
+			}
+			lower_append(&own, ls, (size_t)(at - ls));
+			lower_append(&own, at + idn, (size_t)(le - at - idn));
 			if (prev && !(p < le && *p == '['))
-				lower_append(&ctx, prev, prevn);
+				lower_append(&before, prev, prevn);
 			if (p < le && *p == '[') {
 				const char *q = memchr(p, ']', (size_t)(le - p));
 				if (q && q - p < 6) {
@@ -284,7 +308,7 @@ int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vma
 						if (!ce)
 							ce = e;
 						if (c != ls && memmem(c, (size_t)(ce - c), p, mn))
-							lower_append(&ctx, c, (size_t)(ce - c));
+							lower_append(&own, c, (size_t)(ce - c));
 						c = ce + 1;
 					}
 				}
@@ -296,24 +320,13 @@ int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vma
 		}
 		ls = le + 1;
 	}
-	if (trailer) {
-		kind = SERIES_LINK_REF;
-	} else if (ctx.len) {
-		const char *lc = ctx.buf;
-		if (has_word(lc, "based on") || has_word(lc, "depends on") || has_word(lc, "depend on") ||
-		    has_word(lc, "dependency") || has_word(lc, "dependencies") || has_word(lc, "on top of") ||
-		    has_word(lc, "requires") || has_word(lc, "prerequisite") || has_word(lc, "applies on") ||
-		    has_word(lc, "apply on"))
-			kind = SERIES_LINK_DEP;
-		else if ((*vmask = says_version_number(lc)) || has_word(lc, "previous version") ||
-			 has_word(lc, "previous series") || has_word(lc, "previous posting") ||
-			 has_word(lc, "previous iteration") || has_word(lc, "previous revision") ||
-			 has_word(lc, "earlier version") || has_word(lc, "last version") ||
-			 has_word(lc, "prior version") || has_word(lc, "last posting") ||
-			 has_word(lc, "previously posted"))
-			kind = SERIES_LINK_VERSION;
+	if (kind != SERIES_LINK_REF && own.len) {
+		kind = link_words(own.buf, vmask);
+		if (kind == SERIES_LINK_PLAIN && before.len)
+			kind = link_words(before.buf, vmask);
 	}
-	sbuf_release(&ctx);
+	sbuf_release(&own);
+	sbuf_release(&before);
 	return kind;
 }
 

@@ -225,14 +225,6 @@ const char *srec_str(struct srec *r, const char *x);
 /* (Re)link thread t after its root changed: t->series is set (0 when its
  * root is not a patch-set version). 0 / -1 with w->err set. */
 int series_update(struct wctx *w, struct trec *t);
-/* The kind of a lore link to id found in a root's text (the rules are in
- * series.c): a version link (the text says vN / previous version), a
- * plain link (a version only when the titles match), a dependency
- * ("based on", "depends on", "on top of"), or a reference that is never a
- * version (a "Link:" trailer). */
-enum { SERIES_LINK_PLAIN, SERIES_LINK_VERSION, SERIES_LINK_DEP, SERIES_LINK_REF };
-/* vmask: bit N set for each "vN" the text around the link names. */
-int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vmask);
 /* Thread tid leaves series sid (merged away, or relinked). 0 / -1. */
 int series_remove(struct wctx *w, uint64_t sid, uint64_t tid);
 /* Thread tid's first date moved to first: keep its series entry in step. 0 / -1. */
