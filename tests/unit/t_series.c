@@ -275,8 +275,9 @@ static const struct gmail deps[] = {
 	{ "H@x", "Ana <ana@x>", "[PATCH][stable-5.10] KVM: arm64: Shiny",
 	  "commit 0123456789abcdef0123 upstream.\n\nThe fix.\n\n"
 	  "Link: https://lore.kernel.org/r/E@x\nSigned-off-by: Ana <ana@x>\n", 1000700000 },
-	/* a patch whose Link: trailer names where it was first posted */
-	{ "H2@x", "Ana <ana@x>", "[PATCH] KVM: arm64: Shiny fix for older trees",
+	/* someone else's repost whose Link: trailer names where it was first
+	 * posted: no version, even with the same title */
+	{ "H2@x", "Bo <bo@y>", "[PATCH] KVM: arm64: Shiny",
 	  "The fix.\n\nLink: https://lore.kernel.org/r/E@x\nSigned-off-by: Ana <ana@x>\n", 1000700100 },
 	{ "J@x", "Ana <ana@x>", "[PATCH v2 0/2] KVM: arm64: Take over", NULL, 1000800000 },
 	/* another author takes J over; the reference list also names a base */
@@ -297,6 +298,20 @@ static const struct gmail deps[] = {
 	{ "M@x", "Ana <ana@x>", "[PATCH v6 0/2] KVM: arm64: New name",
 	  "This is the v6 of the series previously posted here:\n\n"
 	  "  https://lore.kernel.org/r/N@x/\n\nSigned-off-by: Ana <ana@x>\n", 1001300000 },
+	/* "based on v2 of my ..." names a version, but of a dependency */
+	{ "P@x", "Ana <ana@x>", "[PATCH v2 0/2] KVM: arm64: Prep work", NULL, 1001350000 },
+	{ "Q@x", "Ana <ana@x>", "[PATCH 0/3] KVM: arm64: Feature on the prep",
+	  "This series is based on v2 of my prep work [1].\n\n"
+	  "[1] https://lore.kernel.org/r/P@x\n\nSigned-off-by: Ana <ana@x>\n", 1001360000 },
+	/* v3 bridges a retitled v2 (same title as v3) and v1 (its link) */
+	{ "R1@x", "Ana <ana@x>", "[PATCH 0/2] KVM: arm64: First name", NULL, 1001400000 },
+	{ "R2@x", "Ana <ana@x>", "[PATCH v2 0/2] KVM: arm64: Second name", NULL, 1001500000 },
+	{ "R3@x", "Ana <ana@x>", "[PATCH v3 0/2] KVM: arm64: Second name",
+	  "Changes in v3:\n- typos\n\nLink to v1: https://lore.kernel.org/r/R1@x\n", 1001600000 },
+	/* a link to a cover dated later (a skewed clock) is no previous version */
+	{ "T1@x", "Ana <ana@x>", "[PATCH 0/2] KVM: arm64: Same words",
+	  "Bo has a take on this too:\nhttps://lore.kernel.org/r/T2@y\n", 1001700000 },
+	{ "T2@y", "Bo <bo@y>", "[PATCH 0/2] KVM: arm64: Same words", NULL, 1001800000 },
 };
 #define NDEPS (sizeof(deps) / sizeof(deps[0]))
 
@@ -320,8 +335,9 @@ static void partition_of(struct store *s, char *out)
 
 static void test_dependencies(void)
 {
-	/* A B C D E F G H H2 J I K L N M: A+K, D+E+F, J+I, N+M; H in none */
-	const char *want = "abcdddg-ijjamnn";
+	/* A B C D E F G H H2 J I K L N M P Q R1 R2 R3: A+K, D+E+F, J+I, N+M,
+	 * R1+R2+R3; T1, T2 apart; H in none */
+	const char *want = "abcdddg-ijjamnnpqrrruv";
 	char first[NDEPS + 1];
 	int same = 1;
 	unsigned x = 12345;
@@ -353,11 +369,14 @@ static void test_dependencies(void)
 			ok(got[5] == 'd', "a double-posted cover joins its twin");
 			ok(got[6] == 'g', "another author's alternative naming a v2: not a version");
 			ok(got[7] == '-', "a stable backport (commit <sha> upstream) is no version");
-			ok(got[8] == 'i', "a Link: trailer to another title is no version link");
+			ok(got[8] == 'i', "a Link: trailer to the same title by another author is no version link");
 			ok(got[10] == 'j', "v3 of a taken-over series links to the same title by another author");
 			ok(got[11] == 'a', "a retitled v2 with \"v1: <link>\" links to v1");
 			ok(got[12] == 'm', "a \"v2\" next to a link to a v1: not a version");
 			ok(got[14] == 'n', "\"this is the v6 ... previously posted\" links a renamed v5");
+			ok(got[16] == 'q', "\"based on v2 of my ... [1]\": a dependency, not a version");
+			ok(got[17] == 'r' && got[18] == 'r' && got[19] == 'r', "v3 with a v1 link and v2's title joins both: one series");
+			ok(got[21] == 'v', "a link to a later cover is no version link");
 			is_str(got, want, "the whole partition");
 		} else if (strcmp(got, first) != 0) {
 			diag("order %d: %s, first order: %s", o, got, first);
