@@ -294,6 +294,31 @@ static int version_cmp(const void *a, const void *b)
 	return x->date < y->date ? -1 : x->date > y->date;
 }
 
+/* A cover posted twice (same version, same subject) counts once: the
+ * history keeps the first post, or this thread when it is the twin.
+ * Versions are sorted by version, then date. */
+static void digest_versions_dedup(struct digest_thread *t, uint64_t tid)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < t->nversions; i++) {
+		struct digest_version *v = &t->versions[i], *k = j ? &t->versions[j - 1] : NULL;
+		if (k && k->version == v->version && strcmp(k->subject, v->subject) == 0) {
+			if (v->thread == tid) {
+				free(k->message_id);
+				free(k->subject);
+				*k = *v;
+			} else {
+				free(v->message_id);
+				free(v->subject);
+			}
+			continue;
+		}
+		t->versions[j++] = *v;
+	}
+	t->nversions = j;
+}
+
 static int strv_has(const struct strv *sv, const char *s)
 {
 	for (size_t i = 0; i < sv->n; i++)
@@ -385,6 +410,7 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 			}
 			free(sr.versions);
 			qsort(t->versions, t->nversions, sizeof(*t->versions), version_cmp);
+			digest_versions_dedup(t, tid);
 			for (size_t i = 0; i < t->nversions; i++)
 				if (t->versions[i].version < t->version &&
 				    t->versions[i].version > t->supersedes)
