@@ -16,11 +16,19 @@
  *    "prerequisite", is not a "Link:" trailer (the origin of a backport),
  *    and either says "vN" / "previous version" / "Link to vN" with the
  *    same author or the same normalised title, or (no wording) the target
- *    has the same normalised title. Anything else is a dependency or a
+ *    has the same normalised title. A "vN" named near the link must be
+ *    the target's own version (the linker's own "this is v6" is left
+ *    out), so "see v2 of this series [3]" next to another v1 is not a
+ *    version link. Anything else is a dependency or a
  *    reference (the reporter shows dependencies as "depends on").
  *  - A link to a patch inside another thread (not its root) is never a
  *    version link, and a stable backport ("commit <sha> upstream") is no
  *    version of anything.
+ *  - A thread made only of replies to a version whose root is not stored
+ *    ("Re: [PATCH v4 07/15] ...") is not linked: its quoted subject names
+ *    one patch, not the series, no author or version can be checked, and
+ *    a title match alone would pull unrelated series together. It shows
+ *    as its own thread; its series appears once the root is imported.
  *  - When one root has evidence for several series, they merge into the
  *    lowest id; the merged-away ids forward ("f:" keys) to it. So every
  *    arrival order ends with the same partition (series ids may differ).
