@@ -13,6 +13,7 @@
 #include "store.h"
 #include "subject.h"
 #include "memory.h"
+#include "body.h"
 
 /* ---- links ---- */
 
@@ -84,6 +85,54 @@ static int version_cmp(const void *a, const void *b)
 	return x->date < y->date ? -1 : x->date > y->date;
 }
 
+/* A cover posted twice (same version, same subject) counts once: the
+ * history keeps the first post, or this thread when it is the twin.
+ * Versions are sorted by version, then date. */
+static void digest_versions_dedup(struct digest_thread *t, uint64_t tid)
+{
+	size_t j = 0;
+
+	for (size_t i = 0; i < t->nversions; i++) {
+		struct digest_version *v = &t->versions[i], *k = j ? &t->versions[j - 1] : NULL;
+		if (k && k->version == v->version && strcmp(k->subject, v->subject) == 0) {
+			if (v->thread == tid) {
+				free(k->message_id);
+				free(k->subject);
+				*k = *v;
+			} else {
+				free(v->message_id);
+				free(v->subject);
+			}
+			continue;
+		}
+		t->versions[j++] = *v;
+	}
+	t->nversions = j;
+}
+
+/* What the root of a series version says it depends on ("based on",
+ * "depends on", "on top of" next to a lore link; store/series.c decides,
+ * the same rule that keeps such links from being version links). */
+static int digest_depends(struct store_reader *r, struct digest_thread *t, struct kv_err *err)
+{
+	const char *text = NULL;
+	size_t len = 0;
+	struct body_info bi;
+
+	if (store_msg_text(r, t->root, &text, &len, err) < 0)
+		return -1;
+	memset(&bi, 0, sizeof(bi));
+	body_analyze(text ? text : "", text ? len : 0, &bi);
+	for (size_t i = 0; i < bi.links.n; i++) {
+		uint64_t vmask;
+		if (series_link_kind(text, len, bi.links.v[i], &vmask) == SERIES_LINK_DEP &&
+		    !strv_has(&t->depends_on, bi.links.v[i]))
+			strv_push(&t->depends_on, bi.links.v[i]);
+	}
+	body_info_release(&bi);
+	return 0;
+}
+
 static int build_thread(struct store_reader *r, const struct digest_opts *o, uint64_t tid,
 			struct digest_thread *t, struct kv_err *err)
 {
@@ -127,10 +176,13 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 		if (rc < 0)
 			return -1;
 		if (rc == 0) {
-			t->nversions = sr.nversions;
+			/* as of the window's end: a version posted at or after
+			 * until is not known yet */
 			t->versions = kv_xcalloc(sr.nversions ? sr.nversions : 1, sizeof(*t->versions));
 			for (size_t i = 0; i < sr.nversions; i++) {
-				struct digest_version *v = &t->versions[i];
+				if (sr.versions[i].date >= o->until && sr.versions[i].thread != tid)
+					continue;
+				struct digest_version *v = &t->versions[t->nversions++];
 				v->version = sr.versions[i].version;
 				v->date = sr.versions[i].date;
 				v->thread = sr.versions[i].thread;
@@ -141,12 +193,16 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 			}
 			free(sr.versions);
 			qsort(t->versions, t->nversions, sizeof(*t->versions), version_cmp);
+			digest_versions_dedup(t, tid);
 			for (size_t i = 0; i < t->nversions; i++)
 				if (t->versions[i].version < t->version &&
 				    t->versions[i].version > t->supersedes)
 					t->supersedes = t->versions[i].version;
 		}
 	}
+
+	if (t->series && digest_depends(r, t, err) < 0)
+		return -1;
 
 	uint64_t *members = NULL;
 	size_t nm = 0;
@@ -185,7 +241,13 @@ int digest_build(struct store_reader *r, const struct digest_opts *o, struct dig
 		free(w.v);
 		return -1;
 	}
-	d->store_messages = sc.messages;
+	/* as of the window's end: mail dated later is not counted */
+	uint64_t later = 0;
+	if (store_count_since(r, o->until, &later, err) < 0) {
+		free(w.v);
+		return -1;
+	}
+	d->store_messages = sc.messages - (later < sc.messages ? later : sc.messages);
 
 	if (w.n)
 		qsort(w.v, w.n, sizeof(*w.v), win_cmp);
@@ -417,6 +479,7 @@ void digest_release(struct digest *d)
 		}
 		free(t->mails);
 		strv_release(&t->participants);
+		strv_release(&t->depends_on);
 		for (size_t k = 0; k < t->nversions; k++) {
 			free(t->versions[k].message_id);
 			free(t->versions[k].subject);

@@ -133,6 +133,7 @@ struct digest_thread {
 	int supersedes;          /* the version this one replaces, 0 when none */
 	size_t nversions;        /* every version of the series, ascending */
 	struct digest_version *versions;
+	struct strv depends_on;  /* Message-IDs the root says it is based on / depends on */
 	/* facts */
 	size_t npatches;
 	struct digest_patch *patches;   /* by index, then date */

@@ -438,6 +438,14 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		body_analyze(texts[nms] ? texts[nms] : "", texts[nms] ? tlens[nms] : 0, &bis[nms]);
 		nms++;
 	}
+	/* as of the window's end: the thread's size and last date count only
+	 * the mails dated before until, so rebuilding an old week after later
+	 * mail arrived gives the same digest */
+	t->total_count = (uint32_t)nms;
+	t->last_date = t->first_date;
+	for (size_t i = 0; i < nms; i++)
+		if (ms[i].date > t->last_date)
+			t->last_date = ms[i].date;
 
 	/* root / cover letter: diffstat and first paragraphs */
 	{

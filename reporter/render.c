@@ -41,6 +41,7 @@ static const struct label_pair labels[L_COUNT] = {
 	[L_THREAD_LINK]        = { "存档", "archive" },
 	[L_SERIES]             = { "系列历史", "Series history" },
 	[L_SUPERSEDES]         = { "取代", "supersedes" },
+	[L_DEPENDS]            = { "依赖", "Depends on" },
 	[L_STATUS]             = { "状态", "Status" },
 	[L_REVIEW]             = { "审阅", "Review" },
 	[L_NO_TAGS]            = { "尚无标签", "no tags yet" },

@@ -79,6 +79,15 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 			json_obj_end(w);
 		}
 		json_arr_end(w);
+		json_key(w, "depends_on");
+		json_arr_begin(w);
+		for (size_t i = 0; i < t->depends_on.n; i++) {
+			json_obj_begin(w);
+			json_key(w, "message_id"); json_str(w, t->depends_on.v[i]);
+			j_link(w, d, "link", t->depends_on.v[i]);
+			json_obj_end(w);
+		}
+		json_arr_end(w);
 		json_obj_end(w);
 	} else {
 		json_null(w);

@@ -322,6 +322,17 @@ static void facts(struct render_out *o, const struct digest_thread *t)
 			plainf(o, "; v%d %s v%d", t->version, label(o, L_SUPERSEDES), t->supersedes);
 		item_end(o);
 	}
+	if (t->depends_on.n) {
+		item_begin(o, 0);
+		strongf(o, "🔗 %s", label(o, L_DEPENDS));
+		plain(o, ": ");
+		for (size_t i = 0; i < t->depends_on.n; i++) {
+			if (i)
+				plain(o, ", ");
+			link_msg(o, t->depends_on.v[i], t->depends_on.v[i]);
+		}
+		item_end(o);
+	}
 	if (t->nevents) {
 		item_begin(o, 0);
 		strongf(o, "📌 %s", label(o, L_STATUS));

@@ -371,6 +371,27 @@ int store_series_get(struct store_reader *r, uint64_t id, struct series_rec *sr,
 	return 0;
 }
 
+int store_count_since(struct store_reader *r, int64_t since, uint64_t *n, struct kv_err *err)
+{
+	struct db_cursor *c;
+	unsigned char k[16];
+	struct db_val kv = { k, 16 }, v;
+	int rc;
+
+	*n = 0;
+	key16(k, date_bias(since), 0);
+	if (db_cursor_open(r->t, r->s->d[D_DATE], &c, err) < 0)
+		return -1;
+	/* keys only: as cheap as the mail after since is few (a digest of a
+	 * recent week) */
+	for (rc = db_cursor_get(c, DB_SET_RANGE, &kv, &v, err); rc == 0;
+	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err))
+		if (kv.n == 16)
+			(*n)++;
+	db_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
 int store_counts(struct store_reader *r, struct store_counts *c, struct kv_err *err)
 {
 	memset(c, 0, sizeof(*c));

@@ -189,11 +189,23 @@ struct series_rec {
 };
 int store_series_get(struct store_reader *r, uint64_t id, struct series_rec *sr, struct kv_err *err);
 
+/* The kind of a lore link to id found in a root's text (the rules are in
+ * store/series.c): a version link (the text says vN / previous version), a
+ * plain link (a version only when the titles match), a dependency
+ * ("based on", "depends on", "on top of"), or a reference that is never a
+ * version (a "Link:" trailer). */
+enum { SERIES_LINK_PLAIN, SERIES_LINK_VERSION, SERIES_LINK_DEP, SERIES_LINK_REF };
+/* vmask: bit N set for each "vN" the text around the link names. */
+int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vmask);
+
 /* Counts for stats and health. */
 struct store_counts {
 	uint64_t messages, threads, ghosts, series, raw_bytes;
 };
 int store_counts(struct store_reader *r, struct store_counts *c, struct kv_err *err);
+/* Messages dated at or after since (a digest as of its window's end
+ * leaves them out of its counts). 0 / -1. */
+int store_count_since(struct store_reader *r, int64_t since, uint64_t *n, struct kv_err *err);
 
 /* Side tables: 0 found (view valid until reader end), 1 absent, -1 error. */
 int store_kv_get(struct store_reader *r, const char *table, const char *key,

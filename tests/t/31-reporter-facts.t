@@ -139,11 +139,17 @@ done
 # a pulled pull request is shown as "applied": merged has recall only
 check kinds.merged.recall '>=' 0.9
 
+# Series (issue 12): no false version link. The missed links left are
+# threads made only of replies to a version whose root is not in the
+# corpus (not linked on purpose, see store/series.c) and one retitled
+# version with no link to its predecessor.
+check distinct_false_version_links '<=' 0
+check dependency_as_version '<=' 0
+check future_version_links '<=' 0
+check missed_version_links '<=' 71
+
 # Targets of issue 12.
 todo status_precision '>=' 0.95
 todo status_recall '>=' 0.9
-todo distinct_false_version_links '<=' 0
-todo dependency_as_version '<=' 0
-todo future_version_links '<=' 0
 todo missed_version_links '<=' 0
 done_testing

@@ -3,6 +3,10 @@
  * title, by change-id when the title changed, by a "Link to v1" line; not
  * linked when two authors send the same shape, nor across project tags;
  * RESEND is a version again; replies and middle patches are no versions.
+ * Version links against dependencies: "based on", reference lists, a
+ * same-author reference, another author's alternative, a "Link:" trailer
+ * and a stable backport are no versions; RFC -> v2 and a double-posted
+ * cover are; all of it the same in six arrival orders.
  */
 #include "tap.h"
 #include "store.h"
@@ -243,6 +247,148 @@ static void test_late_cover(void)
 	store_close(s);
 }
 
+/* ---- version links against dependencies, in six arrival orders ---- */
+
+struct gmail {
+	const char *id, *from, *subj, *body;
+	int64_t date;
+};
+
+static const struct gmail deps[] = {
+	{ "A@x", "Ana <ana@x>", "[PATCH 0/3] KVM: arm64: Base work", NULL, 1000100000 },
+	/* another author's series built on A: a dependency */
+	{ "B@y", "Bo <bo@y>", "[PATCH 0/2] KVM: arm64: Use the base",
+	  "This series is based on [1], please apply that first.\n\n"
+	  "[1] https://lore.kernel.org/r/A@x\n\nSigned-off-by: Bo <bo@y>\n", 1000200000 },
+	/* the same author pointing at her own older, other series */
+	{ "C@x", "Ana <ana@x>", "[PATCH 0/2] KVM: arm64: Other thing",
+	  "Some background is in my earlier work at\n"
+	  "https://lore.kernel.org/r/A@x\n\nSigned-off-by: Ana <ana@x>\n", 1000300000 },
+	{ "D@x", "Ana <ana@x>", "[RFC PATCH 0/3] KVM: arm64: Shiny", NULL, 1000400000 },
+	{ "E@x", "Ana <ana@x>", "[PATCH v2 0/3] KVM: arm64: Shiny", NULL, 1000500000 },
+	/* the same cover posted twice a minute apart */
+	{ "F@x", "Ana <ana@x>", "[PATCH v2 0/3] KVM: arm64: Shiny", NULL, 1000500060 },
+	/* a maintainer's alternative to someone else's v2 */
+	{ "G@z", "Cy <cy@z>", "[PATCH 0/4] KVM: arm64: Alternative take",
+	  "This is an alternative to Ana's v2 [1].\n\n"
+	  "[1] https://lore.kernel.org/r/E@x\n\nSigned-off-by: Cy <cy@z>\n", 1000600000 },
+	/* a stable backport of E's work */
+	{ "H@x", "Ana <ana@x>", "[PATCH][stable-5.10] KVM: arm64: Shiny",
+	  "commit 0123456789abcdef0123 upstream.\n\nThe fix.\n\n"
+	  "Link: https://lore.kernel.org/r/E@x\nSigned-off-by: Ana <ana@x>\n", 1000700000 },
+	/* someone else's repost whose Link: trailer names where it was first
+	 * posted: no version, even with the same title */
+	{ "H2@x", "Bo <bo@y>", "[PATCH] KVM: arm64: Shiny",
+	  "The fix.\n\nLink: https://lore.kernel.org/r/E@x\nSigned-off-by: Ana <ana@x>\n", 1000700100 },
+	{ "J@x", "Ana <ana@x>", "[PATCH v2 0/2] KVM: arm64: Take over", NULL, 1000800000 },
+	/* another author takes J over; the reference list also names a base */
+	{ "I@w", "Dee <dee@w>", "[PATCH v3 0/2] KVM: arm64: Take over",
+	  "This is v3 of the series Ana posted at [1].\nIt applies on top of [2].\n\n"
+	  "[1] https://lore.kernel.org/r/J@x\n[2] https://lore.kernel.org/r/A@x\n\n"
+	  "Signed-off-by: Dee <dee@w>\n", 1000900000 },
+	/* a retitled v2 that says which cover was v1 */
+	{ "K@x", "Ana <ana@x>", "[PATCH v2 0/3] KVM: arm64: Base work, reworked",
+	  "Changes since v1:\n- everything\n\n"
+	  "v1: https://lore.kernel.org/r/A@x\n\nSigned-off-by: Ana <ana@x>\n", 1001000000 },
+	/* "v2" named next to a link to a v1 of another title */
+	{ "L@x", "Ana <ana@x>", "[PATCH] KVM: arm64: Tiny",
+	  "Part of this was in v2 of another series [1].\n\n"
+	  "[1] https://lore.kernel.org/r/A@x\n\nSigned-off-by: Ana <ana@x>\n", 1001100000 },
+	/* a renamed v6 whose "v6" names itself, not the target */
+	{ "N@x", "Ana <ana@x>", "[PATCH v5 0/2] KVM: arm64: Old name", NULL, 1001200000 },
+	{ "M@x", "Ana <ana@x>", "[PATCH v6 0/2] KVM: arm64: New name",
+	  "This is the v6 of the series previously posted here:\n\n"
+	  "  https://lore.kernel.org/r/N@x/\n\nSigned-off-by: Ana <ana@x>\n", 1001300000 },
+	/* "based on v2 of my ..." names a version, but of a dependency */
+	{ "P@x", "Ana <ana@x>", "[PATCH v2 0/2] KVM: arm64: Prep work", NULL, 1001350000 },
+	{ "Q@x", "Ana <ana@x>", "[PATCH 0/3] KVM: arm64: Feature on the prep",
+	  "This series is based on v2 of my prep work [1].\n\n"
+	  "[1] https://lore.kernel.org/r/P@x\n\nSigned-off-by: Ana <ana@x>\n", 1001360000 },
+	/* v3 bridges a retitled v2 (same title as v3) and v1 (its link) */
+	{ "R1@x", "Ana <ana@x>", "[PATCH 0/2] KVM: arm64: First name", NULL, 1001400000 },
+	{ "R2@x", "Ana <ana@x>", "[PATCH v2 0/2] KVM: arm64: Second name", NULL, 1001500000 },
+	{ "R3@x", "Ana <ana@x>", "[PATCH v3 0/2] KVM: arm64: Second name",
+	  "Changes in v3:\n- typos\n\nLink to v1: https://lore.kernel.org/r/R1@x\n", 1001600000 },
+	/* a link to a cover dated later (a skewed clock) is no previous version */
+	{ "T1@x", "Ana <ana@x>", "[PATCH 0/2] KVM: arm64: Same words",
+	  "Bo has a take on this too:\nhttps://lore.kernel.org/r/T2@y\n", 1001700000 },
+	{ "T2@y", "Bo <bo@y>", "[PATCH 0/2] KVM: arm64: Same words", NULL, 1001800000 },
+};
+#define NDEPS (sizeof(deps) / sizeof(deps[0]))
+
+/* The partition as letters: each mail names the first mail of its series,
+ * '-' when it is in none. */
+static void partition_of(struct store *s, char *out)
+{
+	uint64_t sid[NDEPS];
+
+	for (size_t i = 0; i < NDEPS; i++) {
+		sid[i] = series_of(s, deps[i].id);
+		out[i] = '-';
+		for (size_t j = 0; sid[i] && j <= i; j++)
+			if (sid[j] == sid[i]) {
+				out[i] = (char)('a' + j);
+				break;
+			}
+	}
+	out[NDEPS] = '\0';
+}
+
+static void test_dependencies(void)
+{
+	/* A B C D E F G H H2 J I K L N M P Q R1 R2 R3: A+K, D+E+F, J+I, N+M,
+	 * R1+R2+R3; T1, T2 apart; H in none */
+	const char *want = "abcdddg-ijjamnnpqrrruv";
+	char first[NDEPS + 1];
+	int same = 1;
+	unsigned x = 12345;
+
+	for (int o = 0; o < 6; o++) {
+		struct store *s = fresh();
+		size_t order[NDEPS];
+		char got[NDEPS + 1];
+		for (size_t i = 0; i < NDEPS; i++)
+			order[i] = o == 1 ? NDEPS - 1 - i : i;
+		for (size_t i = NDEPS - 1; o >= 2 && i > 0; i--) {
+			size_t j, t;
+			x = x * 1103515245u + 12345u;
+			j = (x >> 8) % (i + 1);
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (size_t i = 0; i < NDEPS; i++) {
+			const struct gmail *g = &deps[order[i]];
+			add(s, g->id, NULL, g->from, g->subj, g->date, g->body);
+		}
+		partition_of(s, got);
+		if (o == 0) {
+			memcpy(first, got, sizeof(first));
+			ok(got[1] == 'b', "\"based on [1]\" by another author: a dependency, not a version");
+			ok(got[2] == 'c', "a same-author link to another title without version words: a reference");
+			ok(got[4] == 'd', "RFC -> v2 of the same title and author: one series");
+			ok(got[5] == 'd', "a double-posted cover joins its twin");
+			ok(got[6] == 'g', "another author's alternative naming a v2: not a version");
+			ok(got[7] == '-', "a stable backport (commit <sha> upstream) is no version");
+			ok(got[8] == 'i', "a Link: trailer to the same title by another author is no version link");
+			ok(got[10] == 'j', "v3 of a taken-over series links to the same title by another author");
+			ok(got[11] == 'a', "a retitled v2 with \"v1: <link>\" links to v1");
+			ok(got[12] == 'm', "a \"v2\" next to a link to a v1: not a version");
+			ok(got[14] == 'n', "\"this is the v6 ... previously posted\" links a renamed v5");
+			ok(got[16] == 'q', "\"based on v2 of my ... [1]\": a dependency, not a version");
+			ok(got[17] == 'r' && got[18] == 'r' && got[19] == 'r', "v3 with a v1 link and v2's title joins both: one series");
+			ok(got[21] == 'v', "a link to a later cover is no version link");
+			is_str(got, want, "the whole partition");
+		} else if (strcmp(got, first) != 0) {
+			diag("order %d: %s, first order: %s", o, got, first);
+			same = 0;
+		}
+		check_whole(s, "dependencies");
+		store_close(s);
+	}
+	ok(same, "same series partition for 6 arrival orders");
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/t_series.XXXXXX");
@@ -255,6 +401,7 @@ int main(void)
 	test_link();
 	test_not_merged();
 	test_late_cover();
+	test_dependencies();
 	{
 		char *cmd = kv_xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
