@@ -11,6 +11,7 @@
 #include "json.h"
 #include "mime.h"
 #include "status.h"
+#include "category.h"
 
 static void j_time(struct json_w *w, const char *key, int64_t t)
 {

@@ -15,6 +15,7 @@
 #include "kvtime.h"
 #include "text.h"
 #include "status.h"
+#include "category.h"
 
 /* ---- small steps over the format's operations ---- */
 

@@ -19,6 +19,7 @@
 #include "memory.h"
 #include "status.h"
 #include "log.h"
+#include "category.h"
 
 static int is_zh(const struct digest *d)
 {

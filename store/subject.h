@@ -9,9 +9,6 @@
 #define KV_SUBJECT_H
 
 #include <stddef.h>
-/* the category of a thread is decided from its parsed subject: code that
- * parses subjects for it finds both here (category.h stands alone) */
-#include "category.h"
 
 #define SUBJ_MAX 1024
 

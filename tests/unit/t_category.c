@@ -5,6 +5,7 @@
 #include "kv.h"
 #include "subject.h"
 #include "tap.h"
+#include "category.h"
 
 struct ccase {
 	const char *subject;

@@ -12,6 +12,7 @@
 #include "subject.h"
 #include "status.h"
 #include "tap.h"
+#include "category.h"
 
 #define NONE (-1)
 

@@ -9,6 +9,7 @@
 #include "store.h"
 #include "subject.h"
 #include "kvtime.h"
+#include "category.h"
 
 #include <stdio.h>
 #include <stdlib.h>
