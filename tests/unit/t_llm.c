@@ -9,6 +9,9 @@
  * after one repair request, link removal, and that a hostile mail changes
  * nothing outside its own thread.
  *
+ * size: a test of one module's whole contract against one stand-in
+ * server; its cases share the server fixture and the mail builders.
+ *
  * Hidden options for tests/bench/bench-llm.sh:
  *   t_llm --bench-import STORE_DIR MBOX            (fill a store)
  *   t_llm --bench-tokens STORE_DIR SINCE UNTIL   (input tokens, ours vs naive)
