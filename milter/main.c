@@ -498,12 +498,15 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvmarm-milter: %s\n", err.msg);
 		return 1;
 	}
-	if (opt_socket)
-		config_set(cfg, "milter", "socket", opt_socket);
-	if (opt_db)
-		config_set(cfg, "store", "path", opt_db);
-	if (opt_spool)
-		config_set(cfg, "milter", "spool_dir", opt_spool);
+	/* Options are checked like the config file's values: a relative or
+	 * malformed path is a usage error naming the option's key. */
+	if ((opt_socket && config_try_set(cfg, "milter", "socket", opt_socket, &err) < 0) ||
+	    (opt_db && config_try_set(cfg, "store", "path", opt_db, &err) < 0) ||
+	    (opt_spool && config_try_set(cfg, "milter", "spool_dir", opt_spool, &err) < 0)) {
+		fprintf(stderr, "kvmarm-milter: %s\n", err.msg);
+		config_free(cfg);
+		return 2;
+	}
 
 	if (log_open("kvmarm-milter", !foreground, config_str(cfg, "milter", "syslog_facility")) < 0) {
 		fprintf(stderr, "kvmarm-milter: syslog_facility %s: unknown facility\n",
