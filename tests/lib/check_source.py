@@ -180,11 +180,19 @@ def check_cycles(args):
     graph = include_graph()
     bad = []
     for group in strongly_connected(graph):
-        if set(group) <= set(args.exempt):
-            continue
         steps = " -> ".join(f"{m} ({where})" for m, where in cycle_in(graph, group))
-        bad.append(f"include cycle between {', '.join(group)}: {steps} -> {group[0]}")
+        line = f"include cycle between {', '.join(group)}: {steps} -> {group[0]}"
+        if set(group) <= set(args.exempt):
+            note(line)
+        else:
+            bad.append(line)
     return bad
+
+
+def note(line):
+    """An exempt problem: said on stderr, so it is not forgotten, but let
+    through."""
+    print(f"note: {line} (exempt for now)", file=sys.stderr)
 
 
 def has_size_reason(lines):
@@ -197,8 +205,12 @@ def check_size(args):
     for path in sources(list(ALLOWED) + ["tests/unit", "tests/tools"], (".c",)):
         lines = read_lines(path)
         count = len(lines) - (1 if lines and lines[-1] == "" else 0)
-        if count > args.max and not has_size_reason(lines) and path not in args.exempt:
-            bad.append(f"{path}: {count} lines (over {args.max}) and no 'size:' reason in its first 30 lines")
+        if count > args.max and not has_size_reason(lines):
+            line = f"{path}: {count} lines (over {args.max}) and no 'size:' reason in its first 30 lines"
+            if path in args.exempt:
+                note(line)
+            else:
+                bad.append(line)
     return bad
 
 
