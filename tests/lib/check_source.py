@@ -97,9 +97,15 @@ def module(path):
 
 
 def include_graph():
-    graph = {}
+    """Module -> {module it includes: where}, over the modules that have a
+    .c file. A header without a .c of its own (kv.h, a module's private
+    store_int.h or llm_private.h) is no module: it belongs to whoever
+    includes it, so an include of it stands for the includes it makes
+    (a private header that includes its module's public header is no
+    cycle)."""
+    raw = {}
     for path in sources(ALLOWED):
-        edges = graph.setdefault(module(path), {})
+        edges = raw.setdefault(module(path), {})
         for n, kind, name in includes(path):
             if kind != '"':
                 continue
@@ -107,6 +113,28 @@ def include_graph():
             if target is None or module(target) == module(path):
                 continue
             edges.setdefault(module(target), f"{path}:{n}")
+    real = {module(p) for p in sources(ALLOWED, (".c",))}
+
+    def reach(node, where, seen):
+        """The real modules node stands for, each with the include that
+        leads to it."""
+        if node in real:
+            return {node: where}
+        out = {}
+        for nxt, w in raw.get(node, {}).items():
+            if nxt not in seen:
+                seen.add(nxt)
+                for m, _ in reach(nxt, w, seen).items():
+                    out.setdefault(m, f"{where} via {w}")
+        return out
+
+    graph = {}
+    for m in sorted(real):
+        edges = graph.setdefault(m, {})
+        for nxt, where in sorted(raw.get(m, {}).items()):
+            for r, w in reach(nxt, where, {m, nxt}).items():
+                if r != m:
+                    edges.setdefault(r, w)
     return graph
 
 
