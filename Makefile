@@ -1,27 +1,46 @@
 # kvmarm-digest build. `make` builds the three programs into $(BUILD)/,
 # `make check` runs every test under prove, `make bench` prints numbers,
 # `make deps` installs what building, testing and the demo need (Debian 12,
-# as root), `make demo` runs the main job. BUILD= keeps separate trees apart.
+# as root), `make demo` runs the main job. BUILD= keeps separate trees apart;
+# `make SANITIZE=1` (ASan + UBSan) builds into build-san/ unless BUILD= says
+# otherwise, so a sanitized and a plain build never share objects.
 
+ifeq ($(SANITIZE),1)
+BUILD   ?= build-san
+else
 BUILD   ?= build
+endif
 PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 
+# CFLAGS, CPPFLAGS, LDFLAGS and LDLIBS belong to whoever runs make (a
+# packager passes `dpkg-buildflags --get ...`, a developer CFLAGS=-O0):
+# the project's own flags live in KV_* and are added whatever those hold.
+CFLAGS  ?= -O2 -g
+CPPFLAGS ?=
+LDFLAGS ?=
+LDLIBS  ?=
+
 PKGS    := gmime-3.0 lmdb libcurl glib-2.0 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
-CFLAGS  ?= -O2 -g
-CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare \
-	   -D_GNU_SOURCE -Istore -Ireporter -Imilter $(PKG_CFLAGS)
-LDFLAGS += -Wl,--as-needed -Wl,-O1
-LDLIBS  := $(PKG_LIBS) -lpthread -lm
+KV_CPPFLAGS := -D_GNU_SOURCE
+KV_CFLAGS   := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare $(PKG_CFLAGS)
+KV_LDFLAGS  := -Wl,--as-needed -Wl,-O1
+KV_LIBS     := $(PKG_LIBS) -lpthread -lm
 ifeq ($(SANITIZE),1)
-CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+KV_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+KV_LDFLAGS += -fsanitize=address,undefined
 endif
+
+# Quoted includes: the compiler looks in the including file's own folder
+# first; besides that a program's files see only store/, the library they
+# all link (so reporter/ cannot reach milter/ by accident). Tests see all.
+# check-layering checks the same rule and names the file that breaks it.
+kv_inc = $(if $(filter tests/%,$(1)),-Istore -Ireporter -Imilter,-Istore)
 
 STORE_SRC    := $(wildcard store/*.c)
 CLI_SRC      := $(wildcard store/cli/*.c)
@@ -40,9 +59,20 @@ TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
 all: $(PROGS) $(UNITS) $(TOOLS)
 
-$(BUILD)/obj/%.o: %.c $(wildcard store/*.h reporter/*.h milter/*.h tests/unit/*.h)
+# Every object depends on $(BUILD)/flags, which changes only when the flags
+# do: a build with other flags in the same tree recompiles everything.
+# Header dependencies come from the compiler (-MMD -MP, the .d files).
+$(BUILD)/obj/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -include store/banned.h -c -o $@ $<
+	$(CC) $(KV_CPPFLAGS) $(call kv_inc,$<) $(CPPFLAGS) $(KV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(STORE_SRC) $(CLI_SRC) $(wildcard milter/*.c reporter/*.c) $(UNIT_SRC) $(TOOL_SRC))
+
+KV_FLAGS_TEXT = $(CC) $(KV_CPPFLAGS) $(CPPFLAGS) $(KV_CFLAGS) $(CFLAGS) | $(KV_LDFLAGS) $(LDFLAGS) | $(KV_LIBS) $(LDLIBS)
+$(BUILD)/flags: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(subst ','\'',$(KV_FLAGS_TEXT))' >$@.new; \
+	 if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 
 $(LIBSTORE): $(call obj,$(STORE_SRC))
 	@mkdir -p $(dir $@)
@@ -54,20 +84,30 @@ $(LIBMILTER): $(call obj,$(MILTER_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/kvmarm-store: $(call obj,$(CLI_SRC)) $(LIBSTORE)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/kvmarm-milter: $(call obj,milter/main.c) $(LIBMILTER) $(LIBSTORE)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmilter $(LDLIBS)
-$(BUILD)/kvmarm-reporter: $(call obj,reporter/main.c) $(LIBREPORTER) $(LIBSTORE)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBREPORTER) $(LIBMILTER) $(LIBSTORE)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
-$(BUILD)/tools/%: $(call obj,tests/tools/%.c) $(LIBMILTER) $(LIBSTORE)
-	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) -o $@ $^ -lmilter $(LDLIBS)
+# Test objects are only reached through pattern rules: keep them (make would
+# delete them as intermediate files and rebuild them on the next run).
+.SECONDARY: $(call obj,$(UNIT_SRC) $(TOOL_SRC))
 
-# Each third-party library stays behind its one module.
+# Links depend on the flags too (LDFLAGS); $(link) leaves the stamp out.
+link = $(CC) $(CFLAGS) $(KV_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
+$(BUILD)/kvmarm-store: $(call obj,$(CLI_SRC)) $(LIBSTORE) $(BUILD)/flags
+	$(link) $(KV_LIBS) $(LDLIBS)
+$(BUILD)/kvmarm-milter: $(call obj,milter/main.c) $(LIBMILTER) $(LIBSTORE) $(BUILD)/flags
+	$(link) -lmilter $(KV_LIBS) $(LDLIBS)
+$(BUILD)/kvmarm-reporter: $(call obj,reporter/main.c) $(LIBREPORTER) $(LIBSTORE) $(BUILD)/flags
+	$(link) $(KV_LIBS) $(LDLIBS)
+$(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBREPORTER) $(LIBMILTER) $(LIBSTORE) $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(link) $(KV_LIBS) $(LDLIBS)
+$(BUILD)/tools/%: $(call obj,tests/tools/%.c) $(LIBMILTER) $(LIBSTORE) $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(link) -lmilter $(KV_LIBS) $(LDLIBS)
+
+# Checks on the source itself (tests/lib/check_source.py says how each works).
+# check-layering: each third-party library stays behind its one module;
+# store/ includes only store/, each program only its own folder and store/;
+# no include cycle between modules (a module is a file stem in its folder).
+CHECK_SOURCE = $(PYTHON) tests/lib/check_source.py
 check-layering:
 	@bad=$$(grep -l '#include *<gmime/' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^store/mime' || true); \
 	 [ -z "$$bad" ] || { echo "gmime used outside store/mime*: $$bad"; exit 1; }
@@ -77,11 +117,45 @@ check-layering:
 	 [ -z "$$bad" ] || { echo "libmilter used outside milter/milter.c: $$bad"; exit 1; }
 	@bad=$$(grep -l '#include *<curl/' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^reporter/http\.' || true); \
 	 [ -z "$$bad" ] || { echo "libcurl used outside reporter/http.c: $$bad"; exit 1; }
+	@$(CHECK_SOURCE) layering
+	@$(CHECK_SOURCE) cycles $(addprefix --exempt ,$(CYCLE_EXEMPT))
+
+# No .c file over $(MAX_LINES) lines unless its header comment (first 30
+# lines) gives the reason on a line saying "size:".
+MAX_LINES ?= 900
+check-size:
+	@$(CHECK_SOURCE) size --max $(MAX_LINES) $(addprefix --exempt ,$(SIZE_EXEMPT))
+
+# banned.h comes after the system headers in every library and program .c
+# (it cannot be forced in with -include: see store/banned.h); fix-banned adds
+# it where it is missing.
+check-banned:
+	@$(CHECK_SOURCE) banned
+fix-banned:
+	sh tests/lib/add-banned-include.sh
+
+# Under SANITIZE=1 every sanitizer report (ASan, LSan's leaks at exit,
+# UBSan) of any of our programs a test runs goes to a file in
+# $(BUILD)/sanitizer/, and check fails printing them: a daemon's report
+# would otherwise end in a log no test reads, and a test that expects a
+# failure would take an ASan abort for it. Leak detection stays on (LSan's
+# default): a leak, in a test too, is a bug to fix. ASAN_OPTIONS and
+# UBSAN_OPTIONS from the environment are kept, the log path added.
+ifeq ($(SANITIZE),1)
+SAN_DIR := $(abspath $(BUILD))/sanitizer
+SAN_ENV := ASAN_OPTIONS=$${ASAN_OPTIONS:-detect_leaks=1}:log_path=$(SAN_DIR)/asan \
+	UBSAN_OPTIONS=$${UBSAN_OPTIONS:-print_stacktrace=1}:log_path=$(SAN_DIR)/ubsan
+endif
 
 TESTS ?= $(sort $(wildcard tests/t/*.t))
-check: all check-layering
-	KV_BUILD=$(abspath $(BUILD)) KV_SRC=$(CURDIR) PYTHON=$(PYTHON) \
-	  prove -f --timer $(UNITS) $(TESTS)
+check: all check-layering check-size check-banned
+ifeq ($(SANITIZE),1)
+	@rm -rf $(SAN_DIR) && mkdir -p $(SAN_DIR) && chmod 1777 $(SAN_DIR)
+endif
+	KV_BUILD=$(abspath $(BUILD)) KV_SRC=$(CURDIR) PYTHON=$(PYTHON) $(SAN_ENV) \
+	  prove -f --timer $(UNITS) $(TESTS); rc=$$?; \
+	$(if $(SAN_DIR),for f in $(SAN_DIR)/*; do [ -f "$$f" ] || continue; \
+	  echo "sanitizer report $$f:"; cat "$$f"; rc=1; done;) exit $$rc
 
 bench: all
 	KV_BUILD=$(abspath $(BUILD)) KV_SRC=$(CURDIR) PYTHON=$(PYTHON) \
@@ -90,7 +164,8 @@ bench: all
 demo:
 	sh tests/demo.sh
 
-# Every Debian package that building, testing, benchmarks and the demo use.
+# Every Debian package that building, testing, benchmarks and the demo use
+# (dpkg-dev: dpkg-buildflags, for .ci/run's build with Debian's flags).
 DEB_PKGS := build-essential pkg-config libmilter-dev libgmime-3.0-dev liblmdb-dev \
 	lmdb-utils libcurl4-openssl-dev libglib2.0-dev zlib1g-dev postfix miltertest \
 	python3 perl ca-certificates m4 libwrap0 debhelper dpkg-dev fakeroot
@@ -155,5 +230,7 @@ deb:
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-layering bench demo deps install deb clean
+FORCE:
+
+.PHONY: all check check-layering check-size check-banned fix-banned bench demo deps install deb clean FORCE
 .DELETE_ON_ERROR:

@@ -475,7 +475,7 @@ int main(int argc, char **argv)
 	const char *sock, *upath, *on_error, *dbdir, *jsync, *env;
 	char *pid_file = NULL, *sock_file = NULL;
 	long long flush_ms;
-	char *sockspec;
+	char *sockspec = NULL;
 
 	while ((ch = getopt_long(argc, argv, "c:fvh", longopts, NULL)) != -1) {
 		switch (ch) {
@@ -511,7 +511,7 @@ int main(int argc, char **argv)
 	if (log_open("kvmarm-milter", !foreground, config_str(cfg, "milter", "syslog_facility")) < 0) {
 		fprintf(stderr, "kvmarm-milter: syslog_facility %s: unknown facility\n",
 			config_str(cfg, "milter", "syslog_facility"));
-		return 1;
+		goto fail;
 	}
 	log_set_level(verbose ? LOG_LVL_DEBUG : LOG_LVL_INFO);
 	/* From here until it serves, a daemon reports failures on the
@@ -523,20 +523,20 @@ int main(int argc, char **argv)
 	jsync = config_str(cfg, "milter", "journal_sync");
 	if (strcmp(jsync, "after-answer") != 0 && strcmp(jsync, "before-answer") != 0) {
 		startup_fail("journal_sync %s: must be after-answer or before-answer", jsync);
-		return 1;
+		goto fail;
 	}
 	flush_ms = config_int(cfg, "milter", "journal_flush_ms");
 	if (flush_ms < 0 || flush_ms > 60000) {
 		startup_fail("journal_flush_ms %lld: must be 0 to 60000 (milliseconds)", (long long)flush_ms);
-		return 1;
+		goto fail;
 	}
 	if (strcmp(on_error, "accept") != 0 && strcmp(on_error, "tempfail") != 0) {
 		startup_fail("on_error %s: must be accept or tempfail", on_error);
-		return 1;
+		goto fail;
 	}
 	if (run_as_resolve(cfg, &ra, &err) < 0) {
 		startup_fail("%s", err.msg);
-		return 1;
+		goto fail;
 	}
 
 	/* The socket first, while we may still be root. */
@@ -545,14 +545,14 @@ int main(int argc, char **argv)
 	upath = unix_path(sock);
 	if (milter_open(sockspec, (int)config_int(cfg, "milter", "timeout"), upath, &err) < 0) {
 		startup_fail("socket %s: %s", sock, err.msg);
-		return 1;
+		goto fail;
 	}
 	if (upath) {
 		sock_file = abs_path(upath);
 		if (setup_socket_perms(upath, cfg, &ra, &err) < 0) {
 			startup_fail("%s", err.msg);
 			unlink(upath);
-			return 1;
+			goto fail;
 		}
 		warn_if_left_behind("socket", sock_file, &ra);
 	}
@@ -646,5 +646,12 @@ fail_files:
 		unlink(pid_file);
 	if (upath)
 		unlink(upath);
+fail:
+	/* Error exits free what they hold too, so that a sanitizer build's
+	 * leak check (make SANITIZE=1 check) reports only real leaks. */
+	config_free(cfg);
+	free(sockspec);
+	free(pid_file);
+	free(sock_file);
 	return 1;
 }
