@@ -10,6 +10,7 @@
 #include <zlib.h>
 
 #include "journal.h"
+#include "banned.h"
 
 static void put_le(unsigned char *p, uint64_t v, int n)
 {

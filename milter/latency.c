@@ -5,6 +5,7 @@
 
 #include "kv.h"
 #include "latency.h"
+#include "banned.h"
 
 void latency_add(struct latency *l, uint32_t us)
 {

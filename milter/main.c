@@ -34,6 +34,7 @@
 #include "store.h"
 #include "milter.h"
 #include "writer.h"
+#include "banned.h"
 
 /* How long an end-of-message handler waits for its group commit before it
  * makes the mail durable in the spool itself (well under the MTA's

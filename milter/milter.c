@@ -49,6 +49,7 @@
 #include "latency.h"
 #include "mime.h"
 #include "log.h"
+#include "banned.h"
 
 struct msg {
 	struct sbuf buf;      /* the message so far, LF line ends */

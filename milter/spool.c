@@ -15,6 +15,7 @@
 #include "spool.h"
 #include "store.h"
 #include "log.h"
+#include "banned.h"
 
 /* Spooled mails replayed per transaction. */
 #define SPOOL_REPLAY_BATCH 64

@@ -21,7 +21,7 @@
  * When the journal itself cannot be written, a group falls back to the
  * store directly (and the spool), still before the answer.
  *
- * About 1,000 lines on purpose: the two threads, the two sync modes and
+ * size: about 1,000 lines on purpose: the two threads, the two sync modes and
  * writer_submit share one struct and one mutex, and the rules of who
  * touches which field under which lock are easiest to check in one file.
  */
@@ -40,6 +40,7 @@
 #include "spool.h"
 #include "store.h"
 #include "log.h"
+#include "banned.h"
 
 /* Spool replay is attempted at most this often while the store fails. */
 #define REPLAY_RETRY_MS 30000

@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include "archive.h"
 #include "render.h"
+#include "banned.h"
 
 static int mkdir_p(const char *dir, struct kv_err *err)
 {

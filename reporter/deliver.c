@@ -24,6 +24,7 @@
 #include "config.h"
 #include "mime.h"
 #include "http.h"
+#include "banned.h"
 
 char *deliver_addr(const char *s)
 {

@@ -14,6 +14,7 @@
 #include "subject.h"
 #include "memory.h"
 #include "body.h"
+#include "banned.h"
 
 /* ---- links ---- */
 

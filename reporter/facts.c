@@ -17,6 +17,7 @@
 #include "category.h"
 #include "subject.h"
 #include "status.h"
+#include "banned.h"
 
 /* ---- pure scanners ---- */
 

@@ -19,6 +19,7 @@
 #include <strings.h>
 #include <ctype.h>
 #include <time.h>
+#include "banned.h"
 
 /* An answer larger than this is not a chat completion: stop reading. */
 #define HTTP_MAX_BODY (16u << 20)

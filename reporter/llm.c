@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <time.h>
 #include <math.h>
+#include "banned.h"
 
 #define LLM_MAX_PARTS        8      /* map requests per thread, at most */
 #define LLM_MAX_RETRY_AFTER  60.0   /* seconds: a longer Retry-After is capped */

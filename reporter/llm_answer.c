@@ -15,6 +15,7 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
+#include "banned.h"
 
 #define LLM_MAX_FIELD        2000   /* bytes kept of each answer field */
 

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
+#include "banned.h"
 
 #define LLM_MAX_FILES        20     /* changed files named per mail */
 #define LLM_MAX_FUNCS        3      /* changed functions named per mail */

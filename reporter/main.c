@@ -29,6 +29,7 @@
 #include "render.h"
 #include "deliver.h"
 #include "archive.h"
+#include "banned.h"
 
 enum { EX_DONE = 0, EX_NOTHING = 1, EX_USAGE = 2, EX_FAIL = 3 };
 

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include "render.h"
 #include "kvtime.h"
+#include "banned.h"
 
 struct label_pair {
 	const char *zh, *en;

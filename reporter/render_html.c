@@ -8,6 +8,7 @@
  * something slipped through.
  */
 #include "render_ops.h"
+#include "banned.h"
 
 /* Shared by the digest page and the archive index. */
 void render_html_head(struct sbuf *out, const char *lang, const char *title)

@@ -12,6 +12,7 @@
 #include "mime.h"
 #include "status.h"
 #include "category.h"
+#include "banned.h"
 
 static void j_time(struct json_w *w, const char *key, int64_t t)
 {

@@ -7,6 +7,7 @@
  * most spans leave their text bare.
  */
 #include "render_ops.h"
+#include "banned.h"
 
 static void md_nothing(struct render_out *o)
 {

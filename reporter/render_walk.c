@@ -16,6 +16,7 @@
 #include "text.h"
 #include "status.h"
 #include "category.h"
+#include "banned.h"
 
 /* ---- small steps over the format's operations ---- */
 

@@ -69,6 +69,7 @@
 #include <strings.h>
 #include <ctype.h>
 #include "status.h"
+#include "banned.h"
 
 const char *status_kind_name(enum status_kind k)
 {

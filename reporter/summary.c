@@ -20,6 +20,7 @@
 #include "status.h"
 #include "log.h"
 #include "category.h"
+#include "banned.h"
 
 static int is_zh(const struct digest *d)
 {

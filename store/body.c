@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "body.h"
+#include "banned.h"
 
 const char *seg_kind_name(enum seg_kind k)
 {

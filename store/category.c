@@ -56,6 +56,7 @@
 #include <ctype.h>
 #include <string.h>
 #include <strings.h>
+#include "banned.h"
 
 static const char *const cat_names[CAT_COUNT] = {
 	[CAT_PATCH] = "PATCH",

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h"
 
 /* The first broken invariant goes into err; 1. */
 static int broken(struct kv_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

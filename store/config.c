@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <glib.h>
+#include "banned.h"
 
 /*
  * CFG_LIST: items separated by commas or white space (both, as people

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <lmdb.h>
+#include "banned.h"
 
 struct db_env {
 	MDB_env *env;

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include "banned.h"
 
 #define JSON_MAX_DEPTH 64
 

@@ -12,6 +12,7 @@
 #include <ctype.h>
 #include <pthread.h>
 #include <glib.h>
+#include "banned.h"
 
 /* ---- UTC ---- */
 

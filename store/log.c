@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
+#include "banned.h"
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static char log_ident[64] = "kvmarm";

@@ -20,6 +20,7 @@
 
 #include "mbox.h"
 #include "kvtime.h"
+#include "banned.h"
 
 #define READ_CHUNK (256u << 10)
 

@@ -30,6 +30,7 @@
 
 #include "mime.h"
 #include "sha256.h"
+#include "banned.h"
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
 static GMimeParserOptions *mime_popts;

@@ -7,6 +7,7 @@
  */
 #include "config.h"
 #include "store.h"
+#include "banned.h"
 
 int store_open_config(struct store **sp, const struct kv_config *cfg, const char *dir,
 		      unsigned flags, struct kv_err *err)

@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h"
 
 int store_reader_begin(struct store *s, struct store_reader **rp, struct kv_err *err)
 {

@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include "banned.h"
 
 const struct blob_file blob_files[F_COUNT] = {
 	[F_RAW] = { "raw.dat", "blob_end" },

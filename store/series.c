@@ -50,6 +50,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include "banned.h"
 
 static int series_load(struct wctx *w, uint64_t id, struct srec *r)
 {

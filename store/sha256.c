@@ -7,6 +7,7 @@
 
 #include <string.h>
 #include <glib.h>
+#include "banned.h"
 
 void kv_sha256_init(struct kv_sha256 *h)
 {

@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include "banned.h"
 
 #define STORE_DEFAULT_MAP ((size_t)256 << 20)
 

@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h"
 
 static int is_space(unsigned char c)
 {

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include "text.h"
 #include "kv.h"
+#include "banned.h"
 
 char *text_one_line(const char *s)
 {

@@ -24,6 +24,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include "banned.h"
 
 /* Is any of m's references (not itself) a stored message? 1 / 0 / -1. */
 static int thread_refs_stored(struct wctx *w, const struct msg_rec *m)

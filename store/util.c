@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
+#include "banned.h"
 
 int kv_err_set(struct kv_err *err, const char *fmt, ...)
 {

@@ -18,6 +18,7 @@
 
 #include "cli.h"
 #include "kvtime.h"
+#include "banned.h"
 
 enum { GLOBAL_DB = 1, GLOBAL_CONFIG, GLOBAL_HELP };
 

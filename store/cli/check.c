@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "banned.h"
 
 static const char check_usage[] =
 	"usage: kvmarm-store check\n"

@@ -7,6 +7,7 @@
 
 #include "cli.h"
 #include "mbox.h"
+#include "banned.h"
 
 static const char export_usage[] =
 	"usage: kvmarm-store export [--since D] [--until D]\n"

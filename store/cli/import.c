@@ -26,6 +26,7 @@
 #include "cli.h"
 #include "mbox.h"
 #include "mime.h"
+#include "banned.h"
 
 #define BATCH_MSGS  250
 #define BATCH_BYTES (64u << 20)

@@ -14,6 +14,7 @@
 #include "mime.h"
 #include "category.h"
 #include "kvtime.h"
+#include "banned.h"
 
 static const char main_usage[] =
 	"usage: kvmarm-store [--db DIR | --config FILE] COMMAND [OPTIONS] [ARGS]\n"

@@ -15,6 +15,7 @@
 #include "mime.h"
 #include "category.h"
 #include "kvtime.h"
+#include "banned.h"
 
 static const char threads_usage[] =
 	"usage: kvmarm-store threads [--since D] [--until D] [--json]\n"

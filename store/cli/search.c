@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "banned.h"
 
 static const char search_usage[] =
 	"usage: kvmarm-store search [--json] [--limit N] [--since D] [--until D] [--] TERM...\n"

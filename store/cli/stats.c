@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "mime.h"
 #include "category.h"
+#include "banned.h"
 
 static const char stats_usage[] =
 	"usage: kvmarm-store stats [--since D] [--until D] [--top N] [--json]\n"
