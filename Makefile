@@ -221,7 +221,7 @@ install: $(PROGS)
 DEB_OUT ?= $(BUILD)/deb
 deb:
 	rm -rf $(DEB_OUT)/src $(DEB_OUT)/kvmarm-digest[_-]* && mkdir -p $(DEB_OUT)/src
-	tar -cf - --exclude=./.git --exclude=./$(BUILD) --exclude=./build . | tar -xf - -C $(DEB_OUT)/src
+	tar -cf - --exclude=./.git --exclude=./$(BUILD) --exclude='./build*' --exclude=./demo-out --exclude=./bench-out . | tar -xf - -C $(DEB_OUT)/src
 	rm -rf $(DEB_OUT)/src/debian && cp -a conf/debian $(DEB_OUT)/src/debian
 	cd $(DEB_OUT)/src && DEB_BUILD_OPTIONS="nocheck $(DEB_BUILD_OPTIONS)" dpkg-buildpackage -b -us -uc
 	rm -rf $(DEB_OUT)/src
