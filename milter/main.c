@@ -270,12 +270,14 @@ static int prepare_dir(const char *what, const char *dir, mode_t mode, const str
 }
 
 /*
- * Give what root left in the spool directory dir to the run user: a
- * milter that ran as root before (or a journal replayed by root) leaves
- * the journal and spooled mails the run user could neither open nor
- * replay. Two levels (spool/new/FILE); symlinks are not followed.
+ * Give what root left in a directory to the run user: a milter that ran
+ * as root before (or a journal replayed by root) leaves the journal and
+ * spooled mails the run user could neither open nor replay, and a store
+ * made by root (`kvmarm-store import` run as root) leaves data files the
+ * milter could not write. depth levels (spool/new/FILE: 1; the store: 0);
+ * only root's files and directories, symlinks not followed.
  */
-static void give_spool_to(const char *dir, const struct run_as *ra, int depth)
+static void give_root_files_to(const char *dir, const struct run_as *ra, int depth)
 {
 	DIR *d;
 	struct dirent *de;
@@ -289,7 +291,7 @@ static void give_spool_to(const char *dir, const struct run_as *ra, int depth)
 			continue;
 		if (S_ISDIR(st.st_mode) && depth > 0) {
 			char *sub = kv_xasprintf("%s/%s", dir, de->d_name);
-			give_spool_to(sub, ra, depth - 1);
+			give_root_files_to(sub, ra, depth - 1);
 			free(sub);
 		}
 		if ((S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) && st.st_uid == 0 &&
@@ -571,7 +573,8 @@ int main(int argc, char **argv)
 		startup_fail("%s", err.msg);
 		goto fail_files;
 	}
-	give_spool_to(config_str(cfg, "milter", "spool_dir"), &ra, 1);
+	give_root_files_to(config_str(cfg, "milter", "spool_dir"), &ra, 1);
+	give_root_files_to(dbdir, &ra, 0);
 	if (drop_privileges(&ra, &err) < 0) {
 		startup_fail("%s", err.msg);
 		goto fail_files;

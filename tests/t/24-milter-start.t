@@ -162,6 +162,21 @@ ok $? "... into the store"
 [ ! -e "$T/def/run/sub/m.pid" ]; ok $? "pid file removed at stop (after dropping root)"
 [ ! -e "$T/def/sock/m.sock" ]; ok $? "socket removed at stop (after dropping root)"
 
+# A store made by root (`kvmarm-store import` run as root, as an admin
+# might) is handed to the run user, so the milter can record into it.
+conf rootstore "user = nobody"
+printf 'From: a@example.org\nTo: kvmarm@lists.linux.dev\nSubject: imported by root\nDate: Mon, 4 Mar 2024 10:00:00 +0000\nMessage-ID: <imported-by-root@example.org>\nList-Id: <kvmarm.lists.linux.dev>\n\nbody\n' \
+	| kvmarm-store --db "$T/rootstore/db" import - > /dev/null 2>&1
+is "$(stat -c %U "$T/rootstore/db/data.mdb" 2>/dev/null)" "root" "a store imported by root belongs to root"
+kvmarm-milter --config "$T/rootstore/m.conf" 2> "$T/rootstore/err"
+ok $? "daemon over a root-made store starts" || sed 's/^/#   /' "$T/rootstore/err"
+MP=$(cat "$T/rootstore/m.pid" 2>/dev/null)
+[ -n "$MP" ] && track_pid "$MP"
+for f in db db/data.mdb db/lock.mdb db/raw.dat db/rec.dat; do
+	is "$(stat -c %U "$T/rootstore/$f" 2>/dev/null)" "nobody" "root-made store: $f given to the run user"
+done
+stop_daemon "$T/rootstore/m.pid"; ok $? "SIGTERM: the daemon exits"
+
 # The pid file is not written through a symlink planted in its place.
 conf link "user = nobody
 pid_file = $T/link/m.pid"
