@@ -116,6 +116,14 @@ static const struct cfg_key keys[] = {
 	  "Threads with at least this many mails in the week are marked as large." },
 	{ "reporter", "marker_header", CFG_STR, "X-Kvmarm-Digest",
 	  "Header put on digest mails so the milter never records them." },
+	{ "reporter", "backfill_url", CFG_STR, "",
+	  "Public-inbox list URL (https://lore.kernel.org/kvmarm/) to fetch missing thread roots from (empty: off)." },
+	{ "reporter", "backfill_max_fetch", CFG_INT, "20",
+	  "Most mails one digest run fetches for backfill; the next run goes on where it stopped." },
+	{ "reporter", "backfill_timeout", CFG_INT, "30",
+	  "Seconds one backfill fetch may take." },
+	{ "reporter", "backfill_max_size", CFG_INT, "8388608",
+	  "Largest backfill answer in bytes; a larger one is rejected." },
 
 	/* [llm] */
 	{ "llm", "base_url", CFG_STR, "",
@@ -300,6 +308,9 @@ static const struct {
 	{ "milter", "commit_interval_ms", 0, 60000 },
 	{ "milter", "timeout", 1, 86400 },
 	{ "reporter", "large_thread", 1, 1000000 },
+	{ "reporter", "backfill_max_fetch", 0, 100000 },
+	{ "reporter", "backfill_timeout", 1, 3600 },
+	{ "reporter", "backfill_max_size", 1024, 1LL << 30 },
 	{ "llm", "timeout", 1, 86400 },
 	{ "llm", "max_concurrency", 1, 64 },
 	{ "llm", "max_input_tokens", 1, 10000000 },
@@ -313,6 +324,7 @@ static const struct {
 } key_urls[] = {
 	{ "reporter", "smtp_url", "smtp://|smtps://" },
 	{ "reporter", "lore_url", "http://|https://" },
+	{ "reporter", "backfill_url", "http://|https://" },
 	{ "llm", "base_url", "http://|https://" },
 };
 

@@ -61,7 +61,7 @@ static const char *const flag_names[MAIL_FLAG_COUNT] = {
 	"no_msgid", "msgid_repaired", "date_received", "date_arrival",
 	"charset_unknown", "header_8bit", "bad_transfer", "nul_bytes",
 	"refs_truncated", "html_only", "text_truncated", "header_truncated",
-	"no_body_text", "invalid_utf8",
+	"no_body_text", "invalid_utf8", "backfilled",
 };
 
 const char *mail_flag_name(unsigned bit)

@@ -74,6 +74,10 @@ static void test_defaults(void)
 	ok(config_bool(cfg, "reporter", "smtp_starttls") == 1, "smtp_starttls default true");
 	is_int(config_int(cfg, "reporter", "large_thread"), 20, "large_thread default");
 	is_str(config_str(cfg, "reporter", "marker_header"), "X-Kvmarm-Digest", "marker_header default");
+	is_str(config_str(cfg, "reporter", "backfill_url"), "", "backfill_url default: off");
+	is_int(config_int(cfg, "reporter", "backfill_max_fetch"), 20, "backfill_max_fetch default");
+	is_int(config_int(cfg, "reporter", "backfill_timeout"), 30, "backfill_timeout default");
+	is_int(config_int(cfg, "reporter", "backfill_max_size"), 8388608, "backfill_max_size default");
 	is_str(config_str(cfg, "llm", "base_url"), "", "llm off by default");
 	is_str(config_str(cfg, "llm", "api_key_env"), "KVMARM_LLM_API_KEY", "api_key_env default");
 	ok(config_double(cfg, "llm", "temperature") == 0.2, "temperature default");
@@ -215,6 +219,9 @@ static void test_errors(void)
 		{ "[llm]\nmax_concurrency = 500\n", "max_concurrency = '500'", "out of range (1 to 64)", "too many requests at once" },
 		{ "[reporter]\nsmtp_url = 127.0.0.1:25\n", "smtp_url = '127.0.0.1:25'", "smtp://|smtps://", "an SMTP URL without scheme" },
 		{ "[llm]\nbase_url = localhost:8080/v1\n", "base_url", "http://|https://", "an LLM URL without scheme" },
+		{ "[reporter]\nbackfill_url = ftp://lore/x/\n", "c.conf:2: [reporter] backfill_url", "http://|https://", "a backfill URL of another scheme" },
+		{ "[reporter]\nbackfill_max_fetch = -1\n", "backfill_max_fetch = '-1'", "out of range", "a negative backfill cap" },
+		{ "[reporter]\nbackfill_max_size = 10\n", "backfill_max_size = '10'", "out of range", "a backfill size too small for any mail" },
 		{ "[reporter]\ntimezone = Asia/Shangai\n", "timezone = 'Asia/Shangai'", "not a time zone", "a misspelt zone" },
 		{ "[store\n", "c.conf", "", "broken section line" },
 	};

@@ -555,6 +555,62 @@ static void test_kill_writer(void)
 	free(dir);
 }
 
+/* The backfilled bit (set by the reporter on a mail fetched from the
+ * archive) goes through the normal insert path: the record keeps it next
+ * to the parser's flags, across a reopen, and the mail threads as the root
+ * of its replies like any other. */
+static void test_backfilled_flag(void)
+{
+	char *dir = newdir("backfill");
+	struct store *s;
+	struct store_reader *r;
+	struct store_item items[2];
+	struct kv_err err;
+	struct msg_rec m;
+	struct thread_rec t;
+	struct mail pm;
+	/* no Date header: the parser flags the arrival time as the date */
+	char *root = kv_xstrdup("From: Ana <ana@example.org>\nSubject: [PATCH] KVM: arm64: root\n"
+				"Message-ID: <root@example.org>\n\nthe series\n");
+	char *reply = mk("reply@example.org", "root@example.org", "Bo <bo@example.org>",
+			 "Re: [PATCH] KVM: arm64: root", 1600000500, NULL, "ok\n", "\n");
+
+	ok(store_open(&s, dir, STORE_CREATE, &err) == 0, "open a store for the backfill flag");
+	mime_init();
+	ok(mime_parse(root, strlen(root), 1600000000, &pm, &err) == 0, "parse the fetched root");
+	pm.flags |= MAIL_BACKFILLED;
+	memset(items, 0, sizeof(items));
+	items[0].raw = root;
+	items[0].len = strlen(root);
+	items[0].arrival = 1600000000;
+	items[0].parsed = &pm;
+	items[1].raw = reply;
+	items[1].len = strlen(reply);
+	items[1].arrival = 1600000500;
+	ok(store_add_batch(s, items, 2, &err) == 0 && items[0].status == STORE_ADDED &&
+	   items[1].status == STORE_ADDED, "the flagged mail and a reply stored");
+	mail_release(&pm);
+	store_close(s);
+
+	ok(store_open(&s, dir, STORE_RDONLY, &err) == 0, "reopen");
+	store_reader_begin(s, &r, &err);
+	ok(store_msg_get(r, items[0].num, &m, &err) == 0 && (m.flags & MAIL_BACKFILLED) &&
+	   (m.flags & MAIL_DATE_ARRIVAL), "record keeps backfilled and the parser's flags");
+	is_str(mail_flag_name(14), "backfilled", "bit 14 is named backfilled");
+	ok((MAIL_BACKFILLED & MAIL_PARSE_FLAGS) == 0 && (MAIL_DATE_ARRIVAL & MAIL_PARSE_FLAGS),
+	   "backfilled is not a parse flag");
+	ok(store_msg_get(r, items[1].num, &m, &err) == 0 && !(m.flags & MAIL_BACKFILLED),
+	   "a delivered mail is not flagged");
+	ok(store_thread_get(r, m.thread, &t, &err) == 0 && t.root == items[0].num && t.count == 2,
+	   "the backfilled mail is the root of its reply's thread");
+	store_reader_end(r);
+	ok(store_check(s, &err) == 0, "check passes: %s", err.msg);
+	store_close(s);
+	free(root);
+	free(reply);
+	free(dir);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/t_store.XXXXXX");
@@ -569,6 +625,7 @@ int main(void)
 	test_window_kv();
 	test_check_detects();
 	test_kill_writer();
+	test_backfilled_flag();
 	{
 		char *cmd = kv_xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
