@@ -55,6 +55,10 @@ struct win_ctx {
 static int win_cb(void *ctx, const struct msg_rec *m)
 {
 	struct win_ctx *w = ctx;
+	/* a backfilled root (fetched from the archive) never makes a thread
+	 * active nor counts in the window's numbers */
+	if (m->flags & MAIL_BACKFILLED)
+		return 0;
 	if (w->n == w->cap) {
 		w->cap = w->cap ? 2 * w->cap : 256;
 		w->v = kv_xrealloc(w->v, w->cap * sizeof(*w->v));
@@ -63,7 +67,7 @@ static int win_cb(void *ctx, const struct msg_rec *m)
 	w->v[w->n].thread = m->thread;
 	w->v[w->n].date = m->date;
 	w->n++;
-	if (m->flags)
+	if (m->flags & MAIL_PARSE_FLAGS)
 		w->flagged++;
 	return 0;
 }

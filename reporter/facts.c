@@ -368,7 +368,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 	struct body_info *bis = kv_xcalloc(n ? n : 1, sizeof(*bis));
 	const char **texts = kv_xcalloc(n ? n : 1, sizeof(*texts));
 	size_t *tlens = kv_xcalloc(n ? n : 1, sizeof(*tlens));
-	size_t nms = 0, nwin = 0;
+	size_t nms = 0, nwin = 0, ncounted = 0;
 	int rc = -1;
 
 	t->mails = kv_xcalloc(n ? n : 1, sizeof(*t->mails));
@@ -395,9 +395,16 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		x->is_patch = si.patch && !si.reply && !si.forward;
 		x->index = si.index;
 		x->total = si.total;
-		if (strcasecmp(m.from_addr, t->root_addr) != 0)
+		/* a backfilled mail (fetched from the archive: a root that
+		 * predates the store) gives the thread its root, prose and
+		 * patches, but is no traffic: it counts nowhere */
+		int counted = !(m.flags & MAIL_BACKFILLED);
+		ncounted += counted;
+		if (counted && strcasecmp(m.from_addr, t->root_addr) != 0)
 			t->others_mails++;
-		if (m.date >= o->since) {
+		if (!counted) {
+			/* neither a window mail nor earlier activity */
+		} else if (m.date >= o->since) {
 			struct digest_mail *dm = &t->mails[t->nmails++];
 			dm->number = x->number = (int)++nwin;
 			dm->num = m.num;
@@ -442,7 +449,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 	/* as of the window's end: the thread's size and last date count only
 	 * the mails dated before until, so rebuilding an old week after later
 	 * mail arrived gives the same digest */
-	t->total_count = (uint32_t)nms;
+	t->total_count = (uint32_t)ncounted;
 	t->last_date = t->first_date;
 	for (size_t i = 0; i < nms; i++)
 		if (ms[i].date > t->last_date)

@@ -29,6 +29,7 @@
 #include "render.h"
 #include "deliver.h"
 #include "archive.h"
+#include "backfill.h"
 #include "banned.h"
 
 enum { EX_DONE = 0, EX_NOTHING = 1, EX_USAGE = 2, EX_FAIL = 3 };
@@ -44,6 +45,10 @@ static const char usage_text[] =
 "Builds the weekly digest of the kvmarm list from the store: threads active in\n"
 "the window with counts, series history, review tags, status, summaries\n"
 "(extracted from the mail, or from an LLM when [llm] base_url is set).\n"
+"With [reporter] backfill_url set, the missing roots of the window's threads\n"
+"(and their ancestors) are first fetched from that public-inbox archive\n"
+"(at most backfill_max_fetch per run) and stored flagged as backfilled:\n"
+"they serve as roots and are never counted.\n"
 "\n"
 "  --config FILE     configuration file (default: built-in defaults)\n"
 "  --db DIR          store directory (default: [store] path)\n"
@@ -113,6 +118,7 @@ struct ctx {
 	const char *outdir;
 	struct strv formats;
 	struct store *store;
+	int store_rdonly;       /* a dry run fell back to a read-only store */
 	int fake_clock;
 	int64_t fake_now;
 };
@@ -167,6 +173,23 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 		.since = since, .until = until, .generated = now_utc(c),
 		.large_threshold = (int)config_int(c->cfg, "reporter", "large_thread"),
 	};
+	/* the lore backfill writes to the store: a dry run on a store it
+	 * cannot write goes without (its failures never stop the digest) */
+	const char *bf_url = config_str(c->cfg, "reporter", "backfill_url");
+	if (*bf_url && c->store_rdonly) {
+		log_warn("digest %s: backfill: the store is open read-only; nothing fetched", label);
+	} else if (*bf_url) {
+		struct backfill_opts bo = {
+			.base_url = bf_url,
+			.max_fetch = (long)config_int(c->cfg, "reporter", "backfill_max_fetch"),
+			.timeout_s = (long)config_int(c->cfg, "reporter", "backfill_timeout"),
+			.max_size = (size_t)config_int(c->cfg, "reporter", "backfill_max_size"),
+		};
+		struct backfill_result br;
+		if (backfill_run(c->store, &bo, since, until, &br, &err) < 0)
+			log_err("digest %s: backfill: %s", label, err.msg);
+	}
+
 	struct digest d = { 0 };
 	struct store_reader *r;
 	if (store_reader_begin(c->store, &r, &err) < 0) {
@@ -551,6 +574,7 @@ int main(int argc, char **argv)
 			config_free(c.cfg);
 			return EX_FAIL;
 		}
+		c.store_rdonly = 1;
 	}
 	int rc;
 	if (c.o.once)
