@@ -142,8 +142,7 @@ enum fetch_outcome { FETCH_STORED, FETCH_END, FETCH_STOP, FETCH_STORE_FAILED };
 /* Fetch id, check it, store it flagged. On FETCH_STORED *next is its
  * parent (malloc'd) or NULL. */
 static enum fetch_outcome fetch_one(struct store *s, const struct backfill_opts *o, const char *id,
-				    int64_t since, struct backfill_result *res, char **next,
-				    struct kv_err *err)
+				    struct backfill_result *res, char **next, struct kv_err *err)
 {
 	struct sbuf url = SBUF_INIT;
 	struct http_response resp;
@@ -159,10 +158,14 @@ static enum fetch_outcome fetch_one(struct store *s, const struct backfill_opts 
 		if (resp.too_big) {
 			res->rejected++;
 			log_warn("backfill <%s>: rejected: %s", id, resp.error);
-		} else {
+		} else if (resp.unreachable) {
 			res->failed++;
 			log_err("backfill <%s>: %s; no more fetches this run", id, resp.error);
 			out = FETCH_STOP;
+		} else {
+			/* this URL's trouble (a redirect loop, a broken answer) */
+			res->failed++;
+			log_err("backfill <%s>: %s", id, resp.error);
 		}
 		goto done;
 	}
@@ -178,7 +181,7 @@ static enum fetch_outcome fetch_one(struct store *s, const struct backfill_opts 
 	}
 	/* from here on the bytes are untrusted mail: the parser and checks
 	 * every delivered mail goes through */
-	if (mime_parse(resp.body.buf ? resp.body.buf : "", resp.body.len, since - 1, &m, &perr) < 0) {
+	if (mime_parse(resp.body.buf ? resp.body.buf : "", resp.body.len, o->now, &m, &perr) < 0) {
 		res->rejected++;
 		log_warn("backfill <%s>: %s: rejected, not a mail: %s", id, url.buf, perr.msg);
 		goto done;
@@ -195,7 +198,7 @@ static enum fetch_outcome fetch_one(struct store *s, const struct backfill_opts 
 		memset(&it, 0, sizeof(it));
 		it.raw = resp.body.buf;
 		it.len = resp.body.len;
-		it.arrival = since - 1;
+		it.arrival = o->now;
 		it.parsed = &m;
 		if (store_add_batch(s, &it, 1, err) < 0) {
 			out = FETCH_STORE_FAILED;
@@ -253,7 +256,7 @@ int backfill_run(struct store *s, const struct backfill_opts *o, int64_t since, 
 				break;
 			}
 			strv_push(&asked, id);
-			enum fetch_outcome f = fetch_one(s, o, id, since, res, &next, err);
+			enum fetch_outcome f = fetch_one(s, o, id, res, &next, err);
 			free(id);
 			id = next;
 			if (f == FETCH_STORE_FAILED)

@@ -24,6 +24,8 @@ struct backfill_opts {
 	long max_fetch;          /* requests per run (the next run goes on) */
 	long timeout_s;          /* per request */
 	size_t max_size;         /* largest answer accepted, bytes */
+	int64_t now;             /* the fetch's arrival time (the parser's date fallback
+				    and its bound on dates from the future) */
 };
 
 struct backfill_result {
@@ -40,9 +42,10 @@ struct backfill_result {
  * Fill the store's gaps above the roots of threads with mail in
  * [since, until), following each fetched mail's parent upward until a
  * stored mail, a mail without parent, a miss, or the cap. Each outcome is
- * logged with the Message-ID and URL. A transport failure (server down,
- * timeout) ends the run: the digest does not wait on a dead server once per
- * thread. Returns 0 (also when fetches failed: they are logged and
+ * logged with the Message-ID and URL. An unreachable server (refused,
+ * unknown host, timeout) ends the run: the digest does not wait on a dead
+ * server once per thread; other failures (a redirect loop, a bad status)
+ * only end that chain. Returns 0 (also when fetches failed: they are logged and
  * counted), -1 with err set only when the store itself failed.
  */
 int backfill_run(struct store *s, const struct backfill_opts *o, int64_t since, int64_t until,

@@ -49,6 +49,7 @@ static void response_init(struct http_response *resp)
 	resp->retry_after = -1;
 	resp->timed_out = 0;
 	resp->too_big = 0;
+	resp->unreachable = 0;
 	resp->error[0] = '\0';
 	sbuf_init(&resp->body);
 }
@@ -170,6 +171,8 @@ static int http_perform(CURL *h, const char *url, const char *errbuf, struct pos
 	}
 	resp->status = 0;
 	resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+	resp->unreachable = rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_CONNECT ||
+			    rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY;
 	if (rc == CURLE_FILESIZE_EXCEEDED)
 		resp->too_big = 1;
 	if (resp->too_big)

@@ -19,6 +19,8 @@ struct http_response {
 	double retry_after;      /* seconds from a Retry-After header, -1 when absent */
 	int timed_out;           /* 1 when the transfer hit the timeout */
 	int too_big;             /* 1 when the answer passed the size limit */
+	int unreachable;         /* 1 when no connection could be made (refused,
+				    unknown host, timeout): the server, not this URL */
 	char error[256];         /* curl's message when status == 0 */
 };
 void http_response_release(struct http_response *r);

@@ -184,6 +184,7 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 			.max_fetch = (long)config_int(c->cfg, "reporter", "backfill_max_fetch"),
 			.timeout_s = (long)config_int(c->cfg, "reporter", "backfill_timeout"),
 			.max_size = (size_t)config_int(c->cfg, "reporter", "backfill_max_size"),
+			.now = now_utc(c),
 		};
 		struct backfill_result br;
 		if (backfill_run(c->store, &bo, since, until, &br, &err) < 0)

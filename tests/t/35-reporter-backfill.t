@@ -66,6 +66,11 @@ stored = [
          "The timer gets reworked.\n"),
     mail("h2@test", "Re: KVM: arm64: the timer rework", "Fri, 08 Mar 2024 09:00:00 +0000", ANA,
          "Thanks, that settles it.\n", "h1@test", ("h1@test",)),
+    # K: the archive redirects in a loop; M: it moved the mail, one redirect
+    mail("k1@test", "Re: KVM: arm64: loop", "Fri, 08 Mar 2024 10:00:00 +0000", REV,
+         "Answering.\n", "k0@test", ("k0@test",)),
+    mail("m1@test", "Re: [PATCH] KVM: arm64: Move the flange", "Fri, 08 Mar 2024 11:00:00 +0000", REV,
+         "Applied, thanks.\n", "m0@test", ("m0@test",)),
 ]
 archive = {
     "a0@test": mail("a0@test", "[PATCH v2 0/2] KVM: arm64: Frobnicate the widget", "Tue, 20 Feb 2024 09:00:00 +0000",
@@ -87,6 +92,14 @@ archive = {
     "g0@test": mail("g0@test", "[PATCH] KVM: arm64: Tidy the sprocket", "Wed, 06 Mar 2024 08:00:00 +0000", ANA,
                     "The sprocket keeps its teeth in order now.\n"),
 }
+archive["m0-moved"] = mail("m0@test", "[PATCH] KVM: arm64: Move the flange", "Thu, 07 Mar 2024 08:00:00 +0000",
+                           ANA, "The flange moves to the other side.\n")
+redirects = {"k0@test": "/kvmarm/kr1/raw", "kr1": "/kvmarm/kr2/raw", "kr2": "/kvmarm/kr3/raw",
+             "kr3": "/kvmarm/kr4/raw", "m0@test": "/kvmarm/m0-moved/raw"}
+archive["kr4"] = mail("k0@test", "KVM: arm64: loop", "Tue, 27 Feb 2024 09:00:00 +0000", ANA, "Too far.\n")
+for mid, to in redirects.items():
+    with open("%s/%s.redirect" % (lore, urllib.parse.quote(mid, safe="")), "w") as f:
+        f.write(to + "\n")
 with open(mbox, "w") as f:
     for m in stored:
         f.write("From mboxrd@z Thu Jan  1 00:00:00 1970\n" + m + "\n")
@@ -179,12 +192,13 @@ is "$(reqs)" "/kvmarm/a1@test/raw /kvmarm/a0@test/raw" \
 grep -q "cap of 2 fetches reached" "$T/cap.err"
 ok $? "cap 2: the cap is logged"
 
-# on, cap 20: the next run goes on with the other threads, never re-asks
+# on, cap 20: the next run goes on with the other threads (a moved mail
+# followed through one redirect, a redirect loop given up), never re-asks
 # the stored chain nor the stored roots (b0, c0 are on the server too)
 config "$BASE" 20
 run "$T/on"
 is "$?" 0 "cap 20: digest built"
-is "$(reqs)" "/kvmarm/a1@test/raw /kvmarm/a0@test/raw /kvmarm/d0@test/raw /kvmarm/e0@test/raw /kvmarm/f0@test/raw /kvmarm/g0@test/raw /kvmarm/h1@test/raw" \
+is "$(reqs)" "/kvmarm/a1@test/raw /kvmarm/a0@test/raw /kvmarm/d0@test/raw /kvmarm/e0@test/raw /kvmarm/f0@test/raw /kvmarm/g0@test/raw /kvmarm/h1@test/raw /kvmarm/k0@test/raw /kvmarm/kr1/raw /kvmarm/kr2/raw /kvmarm/kr3/raw /kvmarm/m0@test/raw /kvmarm/m0-moved/raw" \
 	"cap 20: only the missing parents of the other roots, each once, and never h0, which is stored"
 grep -q "backfill <d0@test>: ${BASE}d0@test/raw: HTTP 404, not in the archive" "$T/on.err"
 ok $? "a 404 is a logged miss"
@@ -192,17 +206,21 @@ grep -q "backfill <e0@test>: .*rejected, the answer is <someone-else@test>" "$T/
 ok $? "a mail with another Message-ID is rejected and logged"
 grep -q "backfill <f0@test>: rejected: ${BASE}f0@test/raw: answer larger than 4096 bytes" "$T/on.err"
 ok $? "an answer over backfill_max_size is rejected and logged"
+grep -q "backfill <k0@test>: ${BASE}k0@test/raw: .*[Rr]edirect" "$T/on.err"
+ok $? "more than 3 redirects: a logged failure of that mail; the run goes on (M after it)"
+kvmarm-store --db "$T/db" show --json k0@test > /dev/null 2>&1
+is "$?" 1 "the mail behind too many redirects was not stored"
 kvmarm-store --db "$T/db" show --json someone-else@test > /dev/null 2>&1
 is "$?" 1 "the spoofed mail was not stored"
 kvmarm-store --db "$T/db" show --json f0@test > /dev/null 2>&1
 is "$?" 1 "the oversized mail was not stored"
 
-for id in a0@test a1@test g0@test; do
+for id in a0@test a1@test g0@test m0@test; do
 	kvmarm-store --db "$T/db" show --json "$id" | "$PYTHON" -c 'import json,sys
 d = json.load(sys.stdin)
 m = [m for m in d["messages"] if m["message_id"] == sys.argv[1]][0]
-sys.exit(0 if "backfilled" in m["flags"] else 1)' "$id"
-	ok $? "$id stored flagged backfilled"
+sys.exit(0 if m["flags"] == ["backfilled"] else 1)' "$id"
+	ok $? "$id stored flagged backfilled (and its own Date kept)"
 done
 kvmarm-store --db "$T/db" show --json a1r@test | "$PYTHON" -c 'import json,sys
 d = json.load(sys.stdin)
