@@ -1,7 +1,7 @@
 /*
  * t_reporter.c - the reporter's pure parts: windows and ISO weeks in a zone
- * (DST, UTC-7 Sunday night), lore links, Markdown/HTML escaping, "[n]"
- * citations, the status scanner, rendering a digest built by hand with a
+ * (DST, UTC-7 Sunday night), lore links and the backfill's raw URLs,
+ * Markdown/HTML escaping, "[n]" citations, the status scanner, rendering a digest built by hand with a
  * hostile subject and sender, and the block shapes of the Markdown and HTML
  * tables (an empty digest, a nested list).
  */
@@ -14,6 +14,7 @@
 #include "facts.h"
 #include "render.h"
 #include "summary.h"
+#include "backfill.h"
 
 static int64_t iso(const char *s)
 {
@@ -73,6 +74,12 @@ static void t_escape(void)
 	digest_lore_link(&sb, "https://lore.kernel.org/kvmarm/", "a/b?c#d\"<x>@host");
 	is_str(sb.buf, "https://lore.kernel.org/kvmarm/a%2Fb%3Fc%23d%22%3Cx%3E@host/",
 	       "lore link percent-encodes everything but unreserved and @");
+	/* the backfill's raw URL: '/' and '%' in an id must not open another
+	 * path or decode twice; a base without its slash gets one */
+	sbuf_reset(&sb);
+	backfill_raw_url(&sb, "http://127.0.0.1:8/kvmarm", "20240301.1234-1-x/y%z+w@k.org");
+	is_str(sb.buf, "http://127.0.0.1:8/kvmarm/20240301.1234-1-x%2Fy%25z%2Bw@k.org/raw",
+	       "backfill raw URL: id escaped like public-inbox, /raw under it");
 	sbuf_reset(&sb);
 	render_md_escape(&sb, "[x](javascript:alert(1)) ![i](http://e/x.png) <b>*em*</b>\nline `c` # | \\");
 	is_str(sb.buf, "\\[x\\]\\(javascript:alert\\(1\\)\\) \\!\\[i\\]\\(http\\://e/x.png\\) "
