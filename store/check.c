@@ -95,7 +95,7 @@ static int check_messages(struct store *s, struct db_txn *t, const struct blobma
 				     un, m.message_id);
 			break;
 		}
-		msg_ident(m.message_id, raw, f.raw_len, ident);
+		msg_ident(m.message_id, m.flags, raw, f.raw_len, ident);
 		if ((r = db_get(t, s->d[D_IDENT], ident, 32, &x, err)) != 0 || db_get_be64(x.p) != num) {
 			ret = r < 0 ? -1 : broken(err, "message %llu <%s>: raw bytes do not match the identity index"
 						  " (changed in raw.dat?)", un, m.message_id);

@@ -234,12 +234,18 @@ static size_t body_offset(const char *raw, size_t len)
 	return len;
 }
 
-void msg_ident(const char *id, const char *raw, size_t len, unsigned char out[KV_SHA256_LEN])
+void msg_ident(const char *id, unsigned flags, const char *raw, size_t len,
+	       unsigned char out[KV_SHA256_LEN])
 {
 	struct kv_sha256 c;
 	size_t off = body_offset(raw, len), start = off;
 
 	kv_sha256_init(&c);
+	/* a backfilled copy is another identity than the delivered mail, so
+	 * a late delivery after a backfill is stored and counted, not taken
+	 * for a duplicate of the uncounted copy (a NUL can never start an id) */
+	if (flags & MAIL_BACKFILLED)
+		kv_sha256_update(&c, "\0backfilled", 11);
 	kv_sha256_update(&c, id, strlen(id) + 1);
 	/* CRLF hashes as LF; memchr finds the CRs (no byte loop over a
 	 * large body) */

@@ -581,7 +581,7 @@ int store_add_batch(struct store *s, struct store_item *items, size_t n, struct 
 		}
 		it->flags = p->m->flags;
 		p->ok = 1;
-		msg_ident(p->m->message_id, it->raw, it->len, p->ident);
+		msg_ident(p->m->message_id, p->m->flags, it->raw, it->len, p->ident);
 		msg_encode(p->m, it->len, &p->rec);
 		p->text_tail = p->m->text_len > 0 && p->m->text_len <= it->len &&
 			memcmp(it->raw + it->len - p->m->text_len, p->m->text, p->m->text_len) == 0;

@@ -129,8 +129,10 @@ void msg_encode(const struct mail *m, size_t raw_len, struct sbuf *sb);
 /* m's strings point into v. 0, or -1 when the record is malformed. */
 int msg_decode(const struct db_val *v, uint64_t num, struct msg_rec *m);
 /* Identity of a message: its id and the bytes after its header block, with
- * CR LF read as LF so a copy from an mbox and one from SMTP agree. */
-void msg_ident(const char *id, const char *raw, size_t len, unsigned char out[KV_SHA256_LEN]);
+ * CR LF read as LF so a copy from an mbox and one from SMTP agree; a
+ * backfilled copy (flags) is kept apart from a delivered one. */
+void msg_ident(const char *id, unsigned flags, const char *raw, size_t len,
+	       unsigned char out[KV_SHA256_LEN]);
 
 /*
  * Reading records and bytes back. map is the reader's mapping of the file

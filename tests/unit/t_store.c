@@ -606,6 +606,31 @@ static void test_backfilled_flag(void)
 	store_reader_end(r);
 	ok(store_check(s, &err) == 0, "check passes: %s", err.msg);
 	store_close(s);
+
+	/* the same bytes fetched again: a duplicate of the backfilled copy;
+	 * delivered late (after the backfill): a mail of its own, unflagged */
+	ok(store_open(&s, dir, 0, &err) == 0, "reopen for writing");
+	ok(mime_parse(root, strlen(root), 1600000000, &pm, &err) == 0, "parse the root again");
+	pm.flags |= MAIL_BACKFILLED;
+	memset(items, 0, sizeof(items));
+	items[0].raw = root;
+	items[0].len = strlen(root);
+	items[0].arrival = 1600000000;
+	items[0].parsed = &pm;
+	ok(store_add_batch(s, items, 1, &err) == 0 && items[0].status == STORE_DUPLICATE,
+	   "fetched twice: a duplicate of the backfilled copy");
+	mail_release(&pm);
+	{
+		struct store_item late;
+		ok(add(s, root, &late) == 0 && late.status == STORE_ADDED && late.num != items[0].num,
+		   "delivered after the backfill: stored as a new message");
+		store_reader_begin(s, &r, &err);
+		ok(store_msg_get(r, late.num, &m, &err) == 0 && !(m.flags & MAIL_BACKFILLED),
+		   "... not flagged, so it counts");
+		store_reader_end(r);
+	}
+	ok(store_check(s, &err) == 0, "check passes with both copies: %s", err.msg);
+	store_close(s);
 	free(root);
 	free(reply);
 	free(dir);
