@@ -25,6 +25,7 @@ cat > "$T/sendmail.conf" <<CONF
 path = $T/db
 [reporter]
 output_dir = $T/out
+formats = md,html,txt,json
 transport = sendmail
 sendmail_path = /usr/sbin/sendmail
 from = KVM/arm64 digest <digest@example.org>
@@ -64,9 +65,22 @@ grep -q '^header Date: Mon, 11 Mar 2024 08:00:00 +0800$' "$T/d1"; ok $? "Date in
 grep -q '^header Message-ID: <kvmarm-digest.2024-W10.*@example.org>$' "$T/d1"; ok $? "Message-ID"
 grep -q '^header Auto-Submitted: auto-generated$' "$T/d1"; ok $? "Auto-Submitted: auto-generated"
 grep -q '^header X-Kvmarm-Digest: 2024-W10$' "$T/d1"; ok $? "marker header for the milter"
-grep -q '^text: # KVMARM 邮件列表每周摘要 2024-W10$' "$T/d1"; ok $? "text part is the Markdown"
-[ -f "$T/out/2024-W10.md" ] && [ -f "$T/out/2024-W10.html" ] && [ -f "$T/out/2024-W10.json" ]
+grep -q '^text: KVMARM 邮件列表每周摘要 2024-W10$' "$T/d1"; ok $? "text part starts with the plain title"
+[ -f "$T/out/2024-W10.md" ] && [ -f "$T/out/2024-W10.html" ] && [ -f "$T/out/2024-W10.json" ] &&
+	[ -f "$T/out/2024-W10.txt" ]
 ok $? "archive written by the sending run"
+# the decoded text/plain part, by Python's email package (not our parser)
+"$PYTHON" -c '
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+sys.stdout.write(m.get_body(("plain",)).get_content())' "$f" > "$T/part.txt"
+ok $? "text/plain part decoded"
+cmp -s "$T/part.txt" "$T/out/2024-W10.txt"
+rc=$?
+ok $rc "the mail's text/plain part is the plain-text rendering (the archive's .txt)"
+[ $rc -eq 0 ] || diff -u "$T/out/2024-W10.txt" "$T/part.txt" | head -20 | sed 's/^/# /'
+grep -q '^\[1\] \[' "$T/part.txt" && ! grep -q '\\[][()*_#<>]' "$T/part.txt"
+ok $? "text part: numbered mails, no Markdown escape"
 
 kvmarm-reporter --config "$T/sendmail.conf" --once --week 2024-W10 > /dev/null 2> "$T/r2.err"
 is "$?" 1 "second run: nothing to do (exit 1)"
