@@ -82,6 +82,35 @@ ok $rc "the mail's text/plain part is the plain-text rendering (the archive's .t
 grep -q '^\[1\] \[' "$T/part.txt" && ! grep -q '\\[][()*_#<>]' "$T/part.txt"
 ok $? "text part: numbered mails, no Markdown escape"
 
+# What mutt shows: the delivered maildir opened read-only with no user
+# config; its pager is a script that keeps the displayed message and ends
+# that mutt by its PID (mutt under script(1) for a terminal, bounded by
+# timeout). The body shown is the .txt, byte for byte.
+if command -v mutt > /dev/null 2>&1 && command -v script > /dev/null 2>&1; then
+	cat > "$T/mutt-pager" <<'PAGER'
+#!/bin/sh
+cat "$1" > "$(dirname "$0")/mutt-shown"
+p=$PPID
+[ "$(cat /proc/$p/comm 2>/dev/null)" = mutt ] || p=$(awk '{print $4}' /proc/$p/stat)
+[ "$(cat /proc/$p/comm 2>/dev/null)" = mutt ] && kill -TERM "$p"
+PAGER
+	chmod +x "$T/mutt-pager"
+	TERM=vt100 timeout 20 script -qec "mutt -n -F /dev/null -R -f '$T/mail/Maildir' \
+		-e 'set pager=$T/mutt-pager wait_key=no charset=utf-8' -e 'push <display-message>'" \
+		/dev/null > "$T/mutt.out" 2>&1 < /dev/null
+	[ -s "$T/mutt-shown" ]
+	ok $? "mutt displayed the digest"
+	# the shown message: mutt's status line, a blank line, the headers, a blank line, the body
+	awk 'n >= 2 { print } /^$/ { n++ }' "$T/mutt-shown" > "$T/mutt-body"
+	cmp -s "$T/mutt-body" "$T/out/2024-W10.txt"
+	rc=$?
+	ok $rc "mutt shows the plain text as it is (no wrapping, no escapes)"
+	[ $rc -eq 0 ] || diff -u "$T/out/2024-W10.txt" "$T/mutt-body" | head -20 | sed 's/^/# /'
+else
+	skip "mutt or script not installed"
+	skip "mutt or script not installed"
+fi
+
 kvmarm-reporter --config "$T/sendmail.conf" --once --week 2024-W10 > /dev/null 2> "$T/r2.err"
 is "$?" 1 "second run: nothing to do (exit 1)"
 grep -q 'already sent' "$T/r2.err"; ok $? "says it was already sent"
