@@ -550,11 +550,8 @@ static void t_list_end(struct render_out *o, enum render_list kind)
 	if (kind != RL_NESTED || !t->nuntagged)
 		return;
 	begin(o, "  - ", 4);
-	/* the label holds only two %zu, ours */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+	/* the label is the format: two %zu, untagged then listed */
 	sbuf_addf(&t->para, render_label(o->d, L_UNTAGGED), t->nuntagged, o->items[o->depth]);
-#pragma GCC diagnostic pop
 	size_t before = t->para.len;
 	sbuf_adds(&t->para, ": ");
 	ranges(&t->para, t->untagged, t->nuntagged);
