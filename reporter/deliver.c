@@ -38,7 +38,7 @@ char *deliver_addr(const char *s)
 	return one;
 }
 
-int deliver_build(const struct kv_config *cfg, const struct digest *d, const char *md,
+int deliver_build(const struct kv_config *cfg, const struct digest *d, const char *text,
 		  const char *html, struct sbuf *out, char **msgid_out, struct kv_err *err)
 {
 	char date[64], host[128] = "localhost";
@@ -80,7 +80,7 @@ int deliver_build(const struct kv_config *cfg, const struct digest *d, const cha
 		(marker && *marker) ? marker : "X-Kvmarm-Digest", label,
 		NULL,
 	};
-	int rc = mime_build_digest(hdrs, md, html, out, err);
+	int rc = mime_build_digest(hdrs, text, html, out, err);
 	free(subject);
 	free(msgid_hdr);
 	free(from_addr);

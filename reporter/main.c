@@ -39,7 +39,7 @@ enum { EX_DONE = 0, EX_NOTHING = 1, EX_USAGE = 2, EX_FAIL = 3 };
 
 static const char usage_text[] =
 "usage: kvmarm-reporter [--config FILE] [--db DIR] --once [--week YYYY-Www | --since D --until D]\n"
-"                       [--no-send] [--resend] [--output DIR] [--format md,html,json] [--lang zh|en]\n"
+"                       [--no-send] [--resend] [--output DIR] [--format md,html,txt,json] [--lang zh|en]\n"
 "       kvmarm-reporter [--config FILE] [--db DIR] [-f]     (daemon)\n"
 "\n"
 "Builds the weekly digest of the kvmarm list from the store: threads active in\n"
@@ -61,7 +61,8 @@ static const char usage_text[] =
 "  --no-send         write the archive files only; do not mail or mark as sent\n"
 "  --resend          mail it even if this week was sent before\n"
 "  --output DIR      archive directory (default: [reporter] output_dir)\n"
-"  --format LIST     formats to write: md, html, json (default: [reporter] formats)\n"
+"  --format LIST     formats to write: md, html, txt (plain text, the mail's\n"
+"                    text part), json (default: [reporter] formats)\n"
 "  --lang zh|en      language of labels and summaries (default: [reporter] language)\n"
 "  -f, --foreground  daemon: log to stderr instead of syslog\n"
 "  -v, --verbose     more log lines\n"
@@ -208,9 +209,12 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 	if (summary_fill(c->cfg, c->store, &d, &err) < 0)
 		log_warn("digest %s: summaries: %s", label, err.msg);
 
-	struct sbuf md = SBUF_INIT, html = SBUF_INIT, js = SBUF_INIT;
+	struct sbuf md = SBUF_INIT, html = SBUF_INIT, txt = SBUF_INIT, js = SBUF_INIT;
 	render_md(&d, &md);
 	render_html(&d, &html);
+	/* the mail's text part; also the archive's .txt */
+	if ((send && d.nthreads) || strv_has(&c->formats, "txt"))
+		render_text(&d, &txt);
 	int ret = EX_DONE;
 	for (size_t i = 0; i < c->formats.n; i++) {
 		const char *f = c->formats.v[i];
@@ -219,6 +223,8 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 			b = &md;
 		else if (!strcmp(f, "html"))
 			b = &html;
+		else if (!strcmp(f, "txt"))
+			b = &txt;
 		else if (!strcmp(f, "json")) {
 			if (!js.len)
 				render_json(&d, &js);
@@ -244,7 +250,7 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 	if (send && d.nthreads) {
 		struct sbuf msg = SBUF_INIT;
 		char *msgid = NULL;
-		if (deliver_build(c->cfg, &d, md.buf, html.buf, &msg, &msgid, &err) < 0 ||
+		if (deliver_build(c->cfg, &d, txt.buf, html.buf, &msg, &msgid, &err) < 0 ||
 		    deliver_send(c->cfg, msg.buf, msg.len, &err) < 0) {
 			log_err("digest %s: delivery: %s", label, err.msg);
 			sbuf_release(&msg);
@@ -268,6 +274,7 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 out:
 	sbuf_release(&md);
 	sbuf_release(&html);
+	sbuf_release(&txt);
 	sbuf_release(&js);
 	digest_release(&d);
 	return ret;
@@ -526,8 +533,9 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < c.formats.n; i++)
 		if (strcmp(c.formats.v[i], "md") && strcmp(c.formats.v[i], "html") &&
-		    strcmp(c.formats.v[i], "json")) {
-			fprintf(stderr, "kvmarm-reporter: unknown format '%s' (md, html, json)\n", c.formats.v[i]);
+		    strcmp(c.formats.v[i], "txt") && strcmp(c.formats.v[i], "json")) {
+			fprintf(stderr, "kvmarm-reporter: unknown format '%s' (md, html, txt, json)\n",
+				c.formats.v[i]);
 			strv_release(&c.formats);
 			config_free(c.cfg);
 			return EX_USAGE;

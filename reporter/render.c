@@ -70,6 +70,10 @@ static const struct label_pair labels[L_COUNT] = {
 	[L_PATCH]              = { "补丁", "patch" },
 	[L_CARRIED]            = { "沿用", "carried" },
 	[L_OTHER_ADDR]         = { "（来自另一地址）", "(from another address)" },
+	/* plain text only: N untagged of M listed (the order of the numbers is fixed) */
+	[L_UNTAGGED]           = { "%zu 个补丁尚无标签（共 %zu 个）", "%zu of %zu patches without tags" },
+	[L_LINKS]              = { "链接", "Links" },
+	[L_OTHER_LINKS]        = { "链接", "Other links" },
 };
 
 const char *render_label(const struct digest *d, enum render_label l)

@@ -91,7 +91,7 @@ static const struct cfg_key keys[] = {
 	{ "reporter", "output_dir", CFG_PATH, "/var/lib/kvmarm-digest/archive",
 	  "Directory where each digest is archived." },
 	{ "reporter", "formats", CFG_LIST, "md,html,json",
-	  "Formats to write: md, html, json." },
+	  "Formats to archive: md, html, txt (plain text, as in the mail's text part), json." },
 	{ "reporter", "from", CFG_STR, "kvmarm-digest@localhost",
 	  "From address of the digest mail." },
 	{ "reporter", "to", CFG_STR, "kvmarm-digest@localhost",
@@ -177,7 +177,7 @@ static const struct {
 	const char *section, *key, *choices;
 } key_choices[] = {
 	{ "reporter", "language", "zh|en" },
-	{ "reporter", "formats", "md|html|json" },
+	{ "reporter", "formats", "md|html|txt|json" },
 	{ "reporter", "transport", "sendmail|smtp" },
 };
 

@@ -97,7 +97,7 @@ static void test_lists_and_sockets(void)
 	struct strv sv = STRV_INIT;
 	int rc = load_text("[milter]\nlist_ids = a.example  b.example,c.example ,\td.example\n"
 			   "socket = inet:8891@localhost\n"
-			   "[reporter]\nformats = md html\n", &cfg, &err);
+			   "[reporter]\nformats = md html txt\n", &cfg, &err);
 	ok(rc == 0, "lists with spaces and an inet socket load %s", err.msg);
 	if (rc != 0)
 		return;
@@ -107,7 +107,8 @@ static void test_lists_and_sockets(void)
 	   "list_ids 'a b,c , d' (spaces, commas, a tab): four ids, not one (%zu)", sv.n);
 	strv_release(&sv);
 	config_list(cfg, "reporter", "formats", &sv);
-	ok(sv.n == 2 && !strcmp(sv.v[1], "html"), "formats 'md html': two formats");
+	ok(sv.n == 3 && !strcmp(sv.v[1], "html") && !strcmp(sv.v[2], "txt"),
+	   "formats 'md html txt': three formats, txt among the choices");
 	strv_release(&sv);
 	config_set(cfg, "reporter", "to", "A <a@x>, b@x");
 	config_list(cfg, "reporter", "to", &sv);
@@ -196,7 +197,7 @@ static void test_errors(void)
 		{ "[milter]\nsyslog_facility = mial\n", "syslog_facility = 'mial'", "not a syslog facility",
 		  "a misspelt syslog facility names key and value" },
 		{ "[milter]\nsyslog_facility = mail\n\n# the list\nlist_ids = a b\n[reporter]\nformats = md pdf\n",
-		  "c.conf:7:", "has 'pdf', which is not one of md|html|json", "a bad list item: named with file and line" },
+		  "c.conf:7:", "has 'pdf', which is not one of md|html|txt|json", "a bad list item: named with file and line" },
 		{ "[reporter]\ntransport = smpt\n", "transport = 'smpt'", "not one of sendmail|smtp", "transport choices" },
 		{ "[reporter]\nlanguage = fr\n", "c.conf:2: [reporter] language = 'fr'", "not one of zh|en", "language choices" },
 		{ "[store]\npath = var/lib/kv\n", "c.conf:2: [store] path = 'var/lib/kv'", "not an absolute path",

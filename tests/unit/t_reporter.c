@@ -3,7 +3,8 @@
  * (DST, UTC-7 Sunday night), lore links and the backfill's raw URLs,
  * Markdown/HTML escaping, "[n]" citations, the status scanner, rendering a digest built by hand with a
  * hostile subject and sender, and the block shapes of the Markdown and HTML
- * tables (an empty digest, a nested list).
+ * tables (an empty digest, a nested list); the plain-text table's width
+ * rule and wrapping (CJK, combining marks, a long URL, a long word).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -283,6 +284,95 @@ static void t_render_shapes(void)
 	digest_release(&d);
 }
 
+/* Every line of s: at most max display columns, or a lone URL. */
+static int lines_fit(const char *s, size_t max)
+{
+	for (const char *p = s; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *q = p;
+		while (q < p + n && *q == ' ')
+			q++;
+		int lone_url = strncmp(q, "https://", 8) == 0 && !memchr(q, ' ', (size_t)(p + n - q));
+		if (render_text_width(p, n) > max && !lone_url) {
+			printf("# too wide: %.*s\n", (int)n, p);
+			return 0;
+		}
+		p += n + (e ? 1 : 0);
+	}
+	return 1;
+}
+
+static void t_render_text(void)
+{
+	is_int(render_text_width("abc", 3), 3, "width: ASCII 1 each");
+	is_int(render_text_width("审阅标签", strlen("审阅标签")), 8, "width: CJK 2 each");
+	is_int(render_text_width("e\xcc\x81", 3), 1, "width: a combining acute accent is 0");
+	is_int(render_text_width("\xef\xbc\x88\xe5\x85\xb1\xef\xbc\x89", 9), 6, "width: fullwidth parentheses 2");
+	is_int(render_text_width("\xe2\x9a\xa0\xef\xb8\x8f", 6), 2, "width: warning sign 2, variation selector 0");
+	is_int(render_text_width("\xf0\x9f\x93\x8a", 4), 2, "width: emoji 2");
+
+	struct digest d = { 0 };
+	d.zone = kv_xstrdup("UTC");
+	d.lang = kv_xstrdup("zh");
+	d.lore_url = kv_xstrdup("https://lore.kernel.org/kvmarm/");
+	kvtime_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
+	d.large_threshold = 20;
+	d.nthreads = 1;
+	d.threads = kv_xcalloc(1, sizeof(*d.threads));
+	struct digest_thread *t = &d.threads[0];
+	t->subject = kv_xstrdup("[PATCH] 修复虚拟中断控制器在迁移过程中保存和恢复状态时出现的竞争条件问题以及相关的锁顺序错误");
+	t->category = CAT_PATCH;
+	t->root_message_id = kv_xstrdup("p1@x");
+	t->root_from = kv_xstrdup("A <a@x>");
+	t->root_addr = kv_xstrdup("a@x");
+	t->first_date = d.since;
+	t->root_in_window = 1;
+	t->nmails = 1;
+	t->mails = kv_xcalloc(1, sizeof(*t->mails));
+	fill_mail(&t->mails[0], 1, "p1@x", t->subject, "A", "a@x", d.since);
+	strv_push(&t->participants, "A <a@x>");
+	t->diff_files = -1;
+	t->root_prose = kv_xstrdup("");
+	/* patches before the window: 0 and 2 untagged, 1 reviewed */
+	t->npatches = 3;
+	t->patches = kv_xcalloc(3, sizeof(*t->patches));
+	const char *pid[3] = { "p0@x", "p1b@x", "p2@x" };
+	for (int i = 0; i < 3; i++)
+		t->patches[i] = (struct digest_patch){ .index = i, .total = 2, .date = d.since - 86400,
+						       .message_id = kv_xstrdup(pid[i]),
+						       .subject = kv_xstrdup(i == 1 ? "b" : "x") };
+	strv_push(&t->patches[1].review.reviewed, "R <r@x>");
+	digest_finish(&d);
+	summary_extractive(&d, t);
+	free(t->summary.about);
+	t->summary.about = kv_xstrdup("See https://lore.kernel.org/kvmarm/a-very-long-message-id-that-goes-on-and-on-0123456789@example.org/ "
+				      "and aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, "
+				      "then [1] \x1b[31m\xc2\x9b" "1m\xe2\x80\xaeok\xe2\x80\xac.");
+	struct sbuf txt = SBUF_INIT;
+	render_text(&d, &txt);
+	if (getenv("T_REPORTER_DUMP"))
+		fprintf(stderr, "%s\n", txt.buf);
+	ok(lines_fit(txt.buf, RENDER_TEXT_WIDTH), "text: every line fits 72 columns but a lone URL");
+	ok(strstr(txt.buf, "\n    https://lore.kernel.org/kvmarm/p1@x/\n") != NULL, "text: the mail's URL under it");
+	ok(strstr(txt.buf, "\nhttps://lore.kernel.org/kvmarm/a-very-long-message-id-that-goes-on-and-on-0123456789@example.org/\n") != NULL,
+	   "text: a URL wider than the line stands alone, whole");
+	ok(strstr(txt.buf, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n") != NULL,
+	   "text: a word wider than the line is cut at 72 columns");
+	ok(strstr(txt.buf, "then [1] [31m1mok.") != NULL, "text: ESC, C1 CSI and bidi overrides removed, the rest kept");
+	ok(strstr(txt.buf, "\n  - 2 个补丁尚无标签（共 3 个）: 0, 2\n") != NULL &&
+	   strstr(txt.buf, "\n  - 1/2 b [2]: Reviewed-by: R <r@x>\n") != NULL && !strstr(txt.buf, "尚无标签\n"),
+	   "text: the tagged patch listed, the two untagged folded into one line");
+	ok(!strstr(txt.buf, "/p0@x/") && !strstr(txt.buf, "/p2@x/") &&
+	   strstr(txt.buf, "\n链接:\n[2] https://lore.kernel.org/kvmarm/p1b@x/\n\n---") != NULL,
+	   "text: a folded patch leaves no reference behind; the kept one is numbered after the mails");
+	ok(!strchr(txt.buf, '\\'), "text: no backslash at all");
+	/* no line starts with closing punctuation after a CJK break */
+	ok(!strstr(txt.buf, "\n\xef\xbc\x89") && !strstr(txt.buf, "\n\xe3\x80\x82"), "text: no line starts with ） or 。");
+	sbuf_release(&txt);
+	digest_release(&d);
+}
+
 int main(void)
 {
 	t_windows();
@@ -290,5 +380,6 @@ int main(void)
 	t_scan();
 	t_render();
 	t_render_shapes();
+	t_render_text();
 	return done_testing();
 }
