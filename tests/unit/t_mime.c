@@ -352,6 +352,47 @@ static void t_rfc2047(void)
 	mail_release(&m);
 }
 
+/* Issue 14 item 3: an encoded word is a display name, never an address.
+ * gmime decoded "=?utf-8?q?a:maz@kernel.org;?=" into a group holding
+ * maz@kernel.org, and that address got the forger's review credit. */
+static void t_from_spoof(void)
+{
+	static const struct {
+		const char *from, *addr, *name_has;
+		int flagged;
+	} cases[] = {
+		{ "=?utf-8?q?a:maz@kernel.org;?= <attacker@evil.example>", "attacker@evil.example", "maz@kernel.org", 1 },
+		{ "=?utf-8?q?maz@kernel.org?= <attacker@evil.example>", "attacker@evil.example", "maz@kernel.org", 1 },
+		{ "=?utf-8?b?YTptYXpAa2VybmVsLm9yZzs=?= <attacker@evil.example>", "attacker@evil.example", "maz@kernel.org", 1 },
+		{ "=?utf-8?q?Marc_Zyngier_=3Cmaz=40kernel.org=3E?= <x@evil.example>", "x@evil.example", "<maz@kernel.org>", 1 },
+		{ "=?utf-8?q?a:?= =?utf-8?q?maz@kernel.org;?= <attacker@evil.example>", "attacker@evil.example", "maz@kernel.org", 1 },
+		{ "=?utf-8?q?\"a\\\"?= <attacker@evil.example>", "attacker@evil.example", "a", 0 },
+		/* honest senders keep their names and addresses */
+		{ "Marc =?utf-8?q?Zyngier?= <maz@kernel.org>", "maz@kernel.org", "Marc Zyngier", 0 },
+		{ "=?utf-8?q?Marc?= =?utf-8?q?_Zyngier?= <MAZ@kernel.org>", "maz@kernel.org", "Marc Zyngier", 0 },
+		{ "maz@kernel.org (=?utf-8?q?Marc_Zyngier?=)", "maz@kernel.org", "", 0 },
+		{ "\"maz@kernel.org\" <maz@kernel.org>", "maz@kernel.org", "maz@kernel.org", 0 },
+		{ "a:maz@kernel.org;", "maz@kernel.org", "", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mail m;
+		char *raw = kv_xasprintf("Message-ID: <sp%zu@x>\nFrom: %s\nSubject: s\n\nReviewed-by: x\n",
+					 i, cases[i].from);
+		if (parse(raw, &m)) {
+			free(raw);
+			continue;
+		}
+		ok(strcmp(m.from_addr, cases[i].addr) == 0, "from spoof %zu: address \"%s\" is the addr-spec of %s",
+		   i, m.from_addr, cases[i].from);
+		ok(strstr(m.from_name, cases[i].name_has) != NULL, "from spoof %zu: name \"%s\" holds \"%s\"",
+		   i, m.from_name, cases[i].name_has);
+		ok(has(&m, MAIL_FROM_NAME_ADDR) == cases[i].flagged, "from spoof %zu: flag from_name_address %s",
+		   i, cases[i].flagged ? "set" : "not set");
+		mail_release(&m);
+		free(raw);
+	}
+}
+
 static void t_folded_subject(void)
 {
 	struct mail m;
@@ -793,6 +834,7 @@ int main(void)
 	t_dates();
 	t_raw_8bit_headers();
 	t_rfc2047();
+	t_from_spoof();
 	t_folded_subject();
 	t_charsets();
 	t_broken_transfer();
