@@ -30,6 +30,7 @@
 
 #include "mime.h"
 #include "sha256.h"
+#include "text.h"
 #include "banned.h"
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
@@ -132,7 +133,8 @@ static int utf8_seq(const unsigned char *s, size_t n)
 /*
  * Append s[0..n) to out as clean body text: invalid sequences become
  * U+FFFD (MAIL_INVALID_UTF8), NUL is dropped (MAIL_NUL_BYTES), CR and the
- * other C0 controls except tab and newline are dropped.
+ * other C0 controls except tab and newline are dropped, and so are the bidi
+ * controls (text_unsafe_len).
  */
 static void text_clean_append(struct sbuf *out, const char *s, size_t n, unsigned *flags)
 {
@@ -174,6 +176,10 @@ static void text_clean_append(struct sbuf *out, const char *s, size_t n, unsigne
 			continue;
 		}
 		int l = utf8_seq(p, (size_t)(end - p));
+		if (l == 3 && text_unsafe_len((const char *)p, 3)) {
+			p += 3;   /* a bidi control: never part of what we hand out */
+			continue;
+		}
 		if (l) {
 			memcpy(o, p, (size_t)l);
 			o += l;
@@ -232,6 +238,10 @@ static char *header_clean(const char *s, unsigned *flags)
 			continue;
 		}
 		int l = utf8_seq(p, (size_t)(end - p));
+		if (l == 3 && text_unsafe_len((const char *)p, 3)) {
+			p += 3;
+			continue;
+		}
 		if (l) {
 			sbuf_add(&sb, p, (size_t)l);
 			p += l;

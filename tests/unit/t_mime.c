@@ -393,6 +393,25 @@ static void t_from_spoof(void)
 	}
 }
 
+/* Issue 14 item 11e: bidi embeddings/overrides/isolates are removed from
+ * every string the parser hands out (subject, names, body text). */
+static void t_bidi(void)
+{
+	struct mail m;
+	if (parse("Message-ID: <bidi@x>\nFrom: =?utf-8?q?Eve_=E2=80=AEreversed?= <eve@x.org>\n"
+		  "Subject: =?utf-8?q?fix_=E2=81=A6isolated=E2=81=A9_thing?=\n"
+		  "Content-Type: text/plain; charset=utf-8\n\n"
+		  "line \xe2\x80\xaa one \xe2\x80\xab two \xe2\x80\xac three \xe2\x80\xad four \xe2\x80\xae five\n"
+		  "iso \xe2\x81\xa6 a \xe2\x81\xa7 b \xe2\x81\xa8 c \xe2\x81\xa9 end \xe2\x80\x8f rlm kept\n", &m))
+		return;
+	is_str(m.subject, "fix isolated thing", "bidi: removed from the subject");
+	is_str(m.from_name, "Eve reversed", "bidi: removed from the display name");
+	ok(strstr(m.text, "line  one  two  three  four  five\n") != NULL, "bidi: U+202A..U+202E removed from the body");
+	ok(strstr(m.text, "iso  a  b  c  end \xe2\x80\x8f rlm kept") != NULL,
+	   "bidi: U+2066..U+2069 removed, other format characters (U+200F) kept");
+	mail_release(&m);
+}
+
 static void t_folded_subject(void)
 {
 	struct mail m;
@@ -835,6 +854,7 @@ int main(void)
 	t_raw_8bit_headers();
 	t_rfc2047();
 	t_from_spoof();
+	t_bidi();
 	t_folded_subject();
 	t_charsets();
 	t_broken_transfer();
