@@ -164,7 +164,7 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		t->root_from = text_person(root.from_name, root.from_addr);
+		t->root_from = text_person(facts_sender_name(root.from_name, root.flags), root.from_addr);
 		t->root_addr = kv_xstrdup(root.from_addr);
 		t->root_in_window = root.date >= o->since && root.date < o->until;
 		struct subject_info si;

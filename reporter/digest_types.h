@@ -109,7 +109,7 @@ struct digest_summary {
 	char *week;              /* what happened in the window */
 	int from_llm;            /* 1: model output; 0: extractive */
 	int llm_failed;          /* 1: the LLM was asked and failed, extractive used */
-	char *llm_error;         /* why, when llm_failed */
+	char *llm_error;         /* why, when llm_failed: one word of LLM_REASONS */
 };
 
 struct digest_thread {

@@ -204,6 +204,11 @@ static struct digest_event *add_event(struct digest_thread *t, unsigned st, cons
 	return e;
 }
 
+const char *facts_sender_name(const char *name, unsigned flags)
+{
+	return !name || (flags & MAIL_FROM_NAME_ADDR) ? "" : name;
+}
+
 /* who ("Name <addr>" or "addr") is from addr, ignoring case. */
 static int text_has_addr(const char *who, const char *addr)
 {
@@ -385,9 +390,10 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		struct member *x = &ms[nms];
 		x->num = m.num;
 		x->date = m.date;
-		x->from = text_person(m.from_name, m.from_addr);
+		const char *shown = facts_sender_name(m.from_name, m.flags);
+		x->from = text_person(shown, m.from_addr);
 		x->addr = kv_xstrdup(m.from_addr);
-		x->name = kv_xstrdup(m.from_name ? m.from_name : "");
+		x->name = kv_xstrdup(shown);
 		x->patch = -1;
 		x->rec = m;   /* the parent is looked up only when a tag needs it */
 		struct subject_info si;
@@ -412,7 +418,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			dm->flags = m.flags;
 			dm->message_id = kv_xstrdup(m.message_id);
 			dm->subject = text_one_line(m.subject);
-			dm->from_name = text_one_line(m.from_name);
+			dm->from_name = text_one_line(shown);
 			dm->from_addr = text_one_line(m.from_addr);
 			dm->is_patch = x->is_patch;
 			dm->patch_index = si.index;

@@ -75,11 +75,18 @@ static const char usage_text[] =
 "sends twice. A failed digest (e.g. the MTA is down) is retried every 10\n"
 "minutes while its week is due. SIGTERM/SIGINT stop it.\n"
 "\n"
+"A digest being sent waits in STORE/outbox until the transport accepted it.\n"
+"A run killed meanwhile is finished by the next one: a mail already handed\n"
+"to sendmail/SMTP is recorded as sent and never mailed again (the log names\n"
+"its Message-ID); one never handed over is sent then, the same mail.\n"
+"\n"
 "Test hooks: the environment variable KVMARM_NOW (or --now T), an ISO 8601\n"
 "time or epoch seconds, replaces the clock (generated time, default week,\n"
 "schedule); with it the daemon does not sleep but jumps to the next\n"
 "scheduled time. --max-iterations N stops the daemon after N scheduled\n"
 "checks; --exit-after-catchup stops it after the start-up check.\n"
+"KVMARM_TEST_KILL_AT=recorded|handed|accepted|sent makes the reporter\n"
+"SIGKILL itself at that step of sending.\n"
 "\n"
 "Exit status: 0 done, 1 nothing to do (empty window, or already sent),\n"
 "2 usage or configuration error, 3 or more a failure (store, output, delivery).\n";
@@ -155,6 +162,23 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 		kvtime_format(since, c->zone, "%Y-%m-%d", a, sizeof(a));
 		kvtime_format(until, c->zone, "%Y-%m-%d", b, sizeof(b));
 		snprintf(label, sizeof(label), "%s_%s", a, b);
+	}
+	if (send) {
+		char *rec = NULL;
+		int rv = deliver_recover(c->cfg, c->store, label, &rec, &err);
+		if (rv < 0) {
+			log_err("digest %s: finishing an interrupted send: %s", label, err.msg);
+			return EX_FAIL;
+		}
+		if (rv == 1)
+			log_warn("digest %s: an interrupted run had handed %s to the transport; recorded as sent, "
+				 "not sent again (look for that Message-ID in the MTA's log)", label, rec);
+		else if (rv == 2)
+			log_info("digest %s: an interrupted run had not handed %s over; sent that same mail now",
+				 label, rec);
+		free(rec);
+		if (rv > 0 && !c->o.resend)
+			return rv == 1 ? EX_NOTHING : EX_DONE;
 	}
 	if (send && !c->o.resend) {
 		int s = sent_get(c, label, &err);
@@ -250,19 +274,20 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 	if (send && d.nthreads) {
 		struct sbuf msg = SBUF_INIT;
 		char *msgid = NULL;
-		if (deliver_build(c->cfg, &d, txt.buf, html.buf, &msg, &msgid, &err) < 0 ||
-		    deliver_send(c->cfg, msg.buf, msg.len, &err) < 0) {
+		char *val = NULL;
+		if (deliver_build(c->cfg, &d, txt.buf, html.buf, &msg, &msgid, &err) == 0) {
+			char gen[32];
+			kvtime_utc_iso(d.generated, gen, sizeof(gen));
+			val = kv_xasprintf("%s <%s>", gen, msgid);
+		}
+		if (!val || deliver_digest(c->cfg, c->store, label, msg.buf, msg.len, val, &err) < 0) {
 			log_err("digest %s: delivery: %s", label, err.msg);
 			sbuf_release(&msg);
 			free(msgid);
+			free(val);
 			ret = EX_FAIL;
 			goto out;
 		}
-		char gen[32];
-		kvtime_utc_iso(d.generated, gen, sizeof(gen));
-		char *val = kv_xasprintf("%s <%s>", gen, msgid);
-		if (store_kv_put(c->store, "sent", label, val, strlen(val), &err) < 0)
-			log_err("digest %s: sent, but recording it failed: %s", label, err.msg);
 		log_info("digest %s: sent <%s>: %zu threads, %zu mails", label, msgid, d.nthreads,
 			 d.total_mails);
 		free(val);

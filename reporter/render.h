@@ -34,13 +34,16 @@ const char *render_label(const struct digest *d, enum render_label l);
 /* Label of status bit number b (0 .. DST_COUNT-1). */
 const char *render_status_label(const struct digest *d, unsigned b);
 
-/* Markdown inline text: every character that could start a link, image,
- * HTML tag, emphasis, code span or table cell is backslash-escaped, URL
- * schemes are broken so no autolink appears, and line breaks become
- * spaces. */
+/* Both escapers clean s first (line breaks, tabs and runs of spaces become
+ * one space; other control characters, bidi controls and NUL go) and then
+ * escape the cleaned text, so what they decided on is what they write.
+ * Markdown inline text: every character that could start a link, image,
+ * HTML tag, emphasis, code span or table cell is backslash-escaped, so is
+ * a list or underline marker at the start; "scheme://" and "www." are
+ * broken and a U+2060 WORD JOINER goes before each '@', so GFM autolinks
+ * nothing (tests/t/36-escape-property.t checks it with cmark-gfm). */
 void render_md_escape(struct sbuf *out, const char *s);
-/* HTML text or attribute value: & < > " ' as entities, line breaks and
- * tabs as spaces, other control characters dropped. */
+/* HTML text or attribute value: & < > " ' as entities. */
 void render_html_escape(struct sbuf *out, const char *s);
 
 void render_md(const struct digest *d, struct sbuf *out);

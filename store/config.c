@@ -150,6 +150,8 @@ static const struct cfg_key keys[] = {
 	  "Retries of a failed request, with growing back-off." },
 	{ "llm", "deadline", CFG_INT, "1800",
 	  "Seconds for all summaries of one digest; what is left falls back to extractive." },
+	{ "llm", "max_answer_bytes", CFG_INT, "65536",
+	  "Most bytes one model answer may have; a longer one is a failure (extractive fallback), never cut." },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -317,6 +319,7 @@ static const struct {
 	{ "llm", "max_output_tokens", 1, 1000000 },
 	{ "llm", "retries", 0, 100 },
 	{ "llm", "deadline", 1, 7 * 86400 },
+	{ "llm", "max_answer_bytes", 1024, 16 << 20 },
 };
 
 static const struct {

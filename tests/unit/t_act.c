@@ -5,7 +5,8 @@
  * third person not credited, ready to merge only when every patch is
  * reviewed, waiting on the author after a change request, stable review
  * queues never waiting on reviewers, a cover letter posted twice listed
- * once.
+ * once, and a From whose encoded name forges an address never getting
+ * that address credited or printed.
  */
 #include "tap.h"
 #include "store.h"
@@ -151,6 +152,16 @@ static void fill(struct store *s)
 	add_patch(s, "da1-1@x", "da1@x", "[PATCH 1/1] KVM: arm64: answered copy", 13, "");
 	add(s, "da1-r@x", "da1-1@x", "Rita Reviewer <rita@x.org>", "Re: [PATCH 1/1] KVM: arm64: answered copy", 14,
 	    "A question about this.\n");
+
+	/* 6. forged senders (issue 14 item 3): encoded words that decode to
+	 * a group holding boss@kernel.org, and to "Name <boss@kernel.org>",
+	 * sent from attacker@evil.example */
+	add(s, "sp@x", NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: spoofed", 15, cover);
+	add_patch(s, "sp-1@x", "sp@x", "[PATCH 1/1] KVM: arm64: spoofed", 15, "");
+	add(s, "sp-r1@x", "sp-1@x", "=?utf-8?q?a:boss@kernel.org;?= <attacker@evil.example>",
+	    "Re: [PATCH 1/1] KVM: arm64: spoofed", 16, "Reviewed-by: Big Boss <boss@kernel.org>\n");
+	add(s, "sp-r2@x", "sp-1@x", "=?utf-8?q?Big_Boss_<boss@kernel.org>?= <attacker@evil.example>",
+	    "Re: [PATCH 1/1] KVM: arm64: spoofed", 17, "Reviewed-by: Eve <attacker@evil.example>\n");
 }
 
 static void t_tags(const struct digest *d, const char *md, const char *json)
@@ -180,12 +191,26 @@ static void t_tags(const struct digest *d, const char *md, const char *json)
 	ok(p1 && p1->review.other_addr.n == 1 &&
 	   strcmp(p1->review.other_addr.v[0], "Acked-by: Marc Zyngier <maz@kernel.org>") == 0,
 	   "and is flagged as from another address");
-	ok(strstr(md, "Marc Zyngier \\<maz@kernel.org\\> (from another address)") != NULL,
+	ok(strstr(md, "Marc Zyngier \\<maz\xe2\x81\xa0" "@kernel.org\\> (from another address)") != NULL,
 	   "markdown: the from-another-address marker");
 	ok(strstr(json, "\"from_other_address\": [\n            \"Acked-by: Marc Zyngier <maz@kernel.org>\"") != NULL,
 	   "json: from_other_address");
 	ok(p2 && !p2->review.reviewed.n && !p2->review.other_addr.n,
 	   "a tag whose name and address both differ from the sender is not credited");
+}
+
+static void t_spoof(const struct digest *d, const char *md, const char *json)
+{
+	const struct digest_thread *t = find(d, "[PATCH 0/1] KVM: arm64: spoofed");
+	const struct digest_patch *p1 = patch(t, 1);
+	ok(p1 && p1->review.reviewed.n == 1 && strcmp(p1->review.reviewed.v[0], "attacker@evil.example") == 0,
+	   "forged From: the tag is credited to the real address only, without the forged name");
+	ok(p1 && !p1->review.other_addr.n, "forged From: the forged name matches no tag");
+	ok(t && t->week_tags.n == 1 && strcmp(t->week_tags.v[0], "Reviewed-by: attacker@evil.example (1/1)") == 0,
+	   "forged From: this week's tag line names the real address");
+	ok(!strstr(md, "boss@kernel.org") && !strstr(json, "boss@kernel.org"),
+	   "forged From: the forged address appears nowhere in the markdown or json digest");
+	ok(strstr(json, "\"from_name_address\"") != NULL, "json: the forged mails carry the from_name_address flag");
 }
 
 static void t_attention(const struct digest *d, const char *json)
@@ -255,6 +280,7 @@ int main(void)
 
 	t_tags(&d, md.buf, json.buf);
 	t_attention(&d, json.buf);
+	t_spoof(&d, md.buf, json.buf);
 
 	sbuf_release(&md);
 	sbuf_release(&json);

@@ -85,6 +85,7 @@ static void test_defaults(void)
 	is_int(config_int(cfg, "llm", "max_output_tokens"), 800, "max_output_tokens default");
 	is_int(config_int(cfg, "llm", "retries"), 4, "retries default");
 	is_int(config_int(cfg, "llm", "deadline"), 1800, "deadline default");
+	is_int(config_int(cfg, "llm", "max_answer_bytes"), 65536, "max_answer_bytes default");
 	ok(config_double(cfg, "llm", "timeout") == 60, "an integer key reads as a double too");
 	config_free(cfg);
 }

@@ -8,6 +8,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include "tap.h"
 #include "kv.h"
 #include "kvtime.h"
@@ -89,6 +90,17 @@ static void t_escape(void)
 	sbuf_reset(&sb);
 	render_md_escape(&sb, "a\xe2\x80\xa8" "b\xc2\x85" "c\xe2\x80\xa9" "d\re");
 	is_str(sb.buf, "a b c d e", "markdown: Unicode line and paragraph separators become spaces");
+	sbuf_reset(&sb);
+	/* issue 14 item 4: autolinks broken on the output, after cleaning */
+	render_md_escape(&sb, "mail victim@evil.example, see www.x.y and https:/\x7f/evil.example");
+	is_str(sb.buf, "mail victim\xe2\x81\xa0@evil.example, see www\\.x.y and https\\://evil.example",
+	       "markdown: '@' gets a word joiner, www. and :// are broken after control characters go");
+	sbuf_reset(&sb);
+	render_md_escape(&sb, " - item\xe2\x80\xae");
+	is_str(sb.buf, " \\- item", "markdown: a list marker at the start is escaped, a bidi override dropped");
+	sbuf_reset(&sb);
+	render_html_escape(&sb, "a\xe2\x81\xa6" "b\x01" "c\n d");
+	is_str(sb.buf, "abc d", "html: bidi isolate and control character dropped, line break a space");
 	sbuf_reset(&sb);
 	render_html_escape(&sb, "<script>alert('x')</script> \" & <img onerror=x>");
 	is_str(sb.buf, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot; &amp; &lt;img onerror=x&gt;",
@@ -273,11 +285,11 @@ static void t_render_shapes(void)
 	summary_extractive(&d, t);
 	render_md(&d, &md);
 	render_html(&d, &html);
-	ok(strstr(md.buf, "- **Participants**: A \\<a@x\\>\n- **✅ Review**:\n  - 1/2 [x](https://lore.kernel.org/kvmarm/p1@x/): *no tags yet*\n\n#### 🤖") != NULL,
+	ok(strstr(md.buf, "- **Participants**: A \\<a\xe2\x81\xa0" "@x\\>\n- **✅ Review**:\n  - 1/2 [x](https://lore.kernel.org/kvmarm/p1@x/): *no tags yet*\n\n#### 🤖") != NULL,
 	   "markdown: the review list nested under its item, then a blank line");
 	ok(strstr(html.buf, "<li><b>✅ Review</b>:<ul>\n<li>1/2 <a href=\"https://lore.kernel.org/kvmarm/p1@x/\" rel=\"noopener noreferrer\">x</a>: <i>no tags yet</i></li>\n</ul></li>\n</ul>\n<h4>🤖") != NULL,
 	   "html: the review list nested in its item");
-	ok(strstr(md.buf, "1. **\\[03-04 00:00\\]** \\[PATCH 1/2\\] KVM: arm64: x [lore](https://lore.kernel.org/kvmarm/p1@x/)\n   - From: A \\<a@x\\>\n\n---\n\n") != NULL,
+	ok(strstr(md.buf, "1. **\\[03-04 00:00\\]** \\[PATCH 1/2\\] KVM: arm64: x [lore](https://lore.kernel.org/kvmarm/p1@x/)\n   - From: A \\<a\xe2\x81\xa0" "@x\\>\n\n---\n\n") != NULL,
 	   "markdown: a numbered mail with its sender line, the list's blank line, the rule");
 	sbuf_release(&md);
 	sbuf_release(&html);
@@ -373,8 +385,44 @@ static void t_render_text(void)
 	digest_release(&d);
 }
 
-int main(void)
+/*
+ * Hidden driver for tests/t/36-escape-property.t: t_reporter --escape md|html
+ * reads strings separated by NUL bytes on stdin and writes each one escaped
+ * by render_md_escape or render_html_escape, followed by a NUL.
+ */
+static int escape_driver(const char *mode)
 {
+	struct sbuf in = SBUF_INIT, out = SBUF_INIT;
+	char buf[65536];
+	size_t n;
+	int md = strcmp(mode, "md") == 0;
+	if (!md && strcmp(mode, "html") != 0) {
+		fprintf(stderr, "t_reporter --escape: md or html, not %s\n", mode);
+		return 2;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		sbuf_add(&in, buf, n);
+	sbuf_addc(&in, '\0');
+	for (size_t i = 0; i + 1 < in.len;) {
+		const char *str = in.buf + i;
+		size_t l = strlen(str);
+		if (md)
+			render_md_escape(&out, str);
+		else
+			render_html_escape(&out, str);
+		sbuf_addc(&out, '\0');
+		i += l + 1;
+	}
+	fwrite(out.buf ? out.buf : "", 1, out.len, stdout);
+	sbuf_release(&in);
+	sbuf_release(&out);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--escape") == 0)
+		return escape_driver(argv[2]);
 	t_windows();
 	t_escape();
 	t_scan();

@@ -596,7 +596,7 @@ static void test_backfilled_flag(void)
 	store_reader_begin(s, &r, &err);
 	ok(store_msg_get(r, items[0].num, &m, &err) == 0 && (m.flags & MAIL_BACKFILLED) &&
 	   (m.flags & MAIL_DATE_ARRIVAL), "record keeps backfilled and the parser's flags");
-	is_str(mail_flag_name(14), "backfilled", "bit 14 is named backfilled");
+	is_str(mail_flag_name(15), "backfilled", "bit 15 is named backfilled");
 	ok((MAIL_BACKFILLED & MAIL_PARSE_FLAGS) == 0 && (MAIL_DATE_ARRIVAL & MAIL_PARSE_FLAGS),
 	   "backfilled is not a parse flag");
 	ok(store_msg_get(r, items[1].num, &m, &err) == 0 && !(m.flags & MAIL_BACKFILLED),
