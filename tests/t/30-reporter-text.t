@@ -133,8 +133,11 @@ KVMARM_NOW=2024-03-11T00:00:00Z kvmarm-reporter --db "$T/edb" --once --week 2024
 is "$?" 0 "digest of the hostile mail"
 check "$T/evil/2024-W10.txt" > "$T/check.e" 2>&1
 ok $? "hostile mail: $(cat "$T/check.e")"
-grep -q "$(printf '\342\200\256')" "$T/evil/2024-W10.md"
-ok $? "(the store kept the bidi override: the Markdown still has it)"
+# the parser removes bidi overrides since issue 14 item 11, so neither
+# the Markdown nor the text has one (t_reporter covers the text renderer's
+# own filter with strings that never went through the store)
+! grep -q "$(printf '\342\200\256')" "$T/evil/2024-W10.md" "$T/evil/2024-W10.txt"
+ok $? "no bidi override reaches the Markdown or the text"
 grep -q 'pwned' "$T/evil/2024-W10.txt" && grep -q 'Evil' "$T/evil/2024-W10.txt"
 ok $? "the text around the removed characters is kept"
 ! grep -q '0123456789abcdef0123456789abcdef01234567' "$T/evil/2024-W10.txt" &&
