@@ -606,16 +606,27 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 	if (t->category == CAT_BUG && strstr(t->subject, "[syzbot]") && !(t->status & DST_SYZBOT))
 		t->status |= DST_SYZBOT;
 
-	/* a newer version of the series makes this one old */
-	for (size_t v = 0; v < t->nversions; v++) {
-		if (t->versions[v].version > t->version && t->versions[v].date < o->until) {
+	/* a newer version of the series makes this one old: one event, naming
+	 * the newest version posted before the window's end (v2 and v3 both
+	 * out give "v3", dated when v3 was posted) */
+	{
+		const struct digest_version *newest = NULL;
+		for (size_t v = 0; v < t->nversions; v++) {
+			const struct digest_version *dv = &t->versions[v];
+			if (dv->version > t->version && dv->date < o->until &&
+			    (!newest || dv->version > newest->version ||
+			     (dv->version == newest->version && dv->date > newest->date)))
+				newest = dv;
+		}
+		if (newest) {
 			char vn[32];
-			snprintf(vn, sizeof(vn), "v%d", t->versions[v].version);
+			snprintf(vn, sizeof(vn), "v%d", newest->version);
 			struct member m = { 0 };
-			m.date = t->versions[v].date;
+			m.date = newest->date;
 			m.from = "";
-			add_event(t, DST_NEW_VERSION, &m, vn);
-			t->events[t->nevents - 1].mail_number = 0;
+			struct digest_event *e = add_event(t, DST_NEW_VERSION, &m, vn);
+			if (e)
+				e->mail_number = 0;
 		}
 	}
 	/* a newer version answers the objections to this one (status.c R10) */

@@ -65,8 +65,9 @@ for out in sys.argv[2:]:
                 if not f.get('scored', True):
                     continue
                 if f['kind'] == 'new_version':
+                    # one event, naming the newest version (reporter/facts.c)
                     evs += [{'status': 'new_version', 'date': v['date'], 'detail': 'v%d' % v['version']}
-                            for v in later]
+                            for v in later[-1:]]
                     continue
                 evs.append({'status': f['kind'], 'date': f['date'], 'branch': f.get('branch', ''),
                             'subset': f.get('subset'), 'detail': ' '.join(f.get('commits', []))})
