@@ -13,7 +13,6 @@
 #include "store.h"
 #include "subject.h"
 #include "memory.h"
-#include "body.h"
 #include "banned.h"
 
 /* ---- links ---- */
@@ -111,29 +110,6 @@ static void digest_versions_dedup(struct digest_thread *t, uint64_t tid)
 	t->nversions = j;
 }
 
-/* What the root of a series version says it depends on ("based on",
- * "depends on", "on top of" next to a lore link; store/series.c decides,
- * the same rule that keeps such links from being version links). */
-static int digest_depends(struct store_reader *r, struct digest_thread *t, struct kv_err *err)
-{
-	const char *text = NULL;
-	size_t len = 0;
-	struct body_info bi;
-
-	if (store_msg_text(r, t->root, &text, &len, err) < 0)
-		return -1;
-	memset(&bi, 0, sizeof(bi));
-	body_analyze(text ? text : "", text ? len : 0, &bi);
-	for (size_t i = 0; i < bi.links.n; i++) {
-		uint64_t vmask;
-		if (series_link_kind(text, len, bi.links.v[i], &vmask) == SERIES_LINK_DEP &&
-		    !strv_has(&t->depends_on, bi.links.v[i]))
-			strv_push(&t->depends_on, bi.links.v[i]);
-	}
-	body_info_release(&bi);
-	return 0;
-}
-
 static int build_thread(struct store_reader *r, const struct digest_opts *o, uint64_t tid,
 			struct digest_thread *t, struct kv_err *err)
 {
@@ -201,9 +177,6 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 					t->supersedes = t->versions[i].version;
 		}
 	}
-
-	if (t->series && digest_depends(r, t, err) < 0)
-		return -1;
 
 	uint64_t *members = NULL;
 	size_t nm = 0;

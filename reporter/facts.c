@@ -361,6 +361,38 @@ static int patch_cmp(const void *a, const void *b)
 	return x->date < y->date ? -1 : x->date > y->date;
 }
 
+/* What the root of a series version says it depends on ("based on",
+ * "depends on", "on top of" next to a lore link; store/series.c decides,
+ * the same rule that keeps such links from being version links), from the
+ * root's text and its analysis bi. */
+static void root_depends(struct digest_thread *t, const char *text, size_t len,
+			 const struct body_info *bi)
+{
+	for (size_t i = 0; i < bi->links.n; i++) {
+		uint64_t vmask;
+		if (series_link_kind(text, len, bi->links.v[i], &vmask) == SERIES_LINK_DEP &&
+		    !strv_has(&t->depends_on, bi->links.v[i]))
+			strv_push(&t->depends_on, bi->links.v[i]);
+	}
+}
+
+/* The same when the root is not among the mails read (dated at or after
+ * the window's end, or missing): its text is read and analysed here. */
+static int root_depends_read(struct store_reader *r, struct digest_thread *t, struct kv_err *err)
+{
+	const char *text = NULL;
+	size_t len = 0;
+	struct body_info bi;
+
+	if (store_msg_text(r, t->root, &text, &len, err) < 0)
+		return -1;
+	memset(&bi, 0, sizeof(bi));
+	body_analyze(text ? text : "", text ? len : 0, &bi);
+	root_depends(t, text ? text : "", text ? len : 0, &bi);
+	body_info_release(&bi);
+	return 0;
+}
+
 int facts_thread(struct store_reader *r, const struct digest_opts *o, struct digest_thread *t,
 		 const uint64_t *members, size_t n, struct kv_err *err)
 {
@@ -447,6 +479,15 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 	for (size_t i = 0; i < nms; i++)
 		if (ms[i].date > t->last_date)
 			t->last_date = ms[i].date;
+
+	/* a series root's dependencies, from the analysis made above */
+	if (t->series) {
+		int ri = find_member(ms, nms, t->root);
+		if (ri >= 0)
+			root_depends(t, texts[ri] ? texts[ri] : "", texts[ri] ? tlens[ri] : 0, &bis[ri]);
+		else if (root_depends_read(r, t, err) < 0)
+			goto out;
+	}
 
 	/* root / cover letter: diffstat and first paragraphs */
 	{
