@@ -202,6 +202,7 @@ int digest_build(struct store_reader *r, const struct digest_opts *o, struct dig
 	d->until = o->until;
 	d->generated = o->generated;
 	d->large_threshold = o->large_threshold;
+	d->review_wait_days = o->review_wait_days;
 
 	struct win_ctx w = { 0 };
 	if (store_iter_window(r, o->since, o->until, win_cb, &w, err) < 0) {
@@ -347,11 +348,12 @@ static int all_patches_reviewed(const struct digest_thread *t)
  * - waiting on the author: a change request or a NAK, and no newer
  *   version, not applied or queued;
  * - waiting on reviewers: a PATCH or RFC series nobody but its author has
- *   answered, not applied, queued or replaced, and not a stable review
- *   queue;
+ *   answered for review_wait_days days as of the window's end (its first
+ *   mail dated at least that long before until), not applied, queued or
+ *   replaced, and not a stable review queue; a younger one is not late yet;
  * - a question nobody but its author has answered.
  */
-static int attention_kind(const struct digest_thread *t)
+static int attention_kind(const struct digest *d, const struct digest_thread *t)
 {
 	const unsigned done = DST_APPLIED | DST_QUEUED | DST_NEW_VERSION;
 	int series = (t->category == CAT_PATCH || t->category == CAT_RFC) && t->npatches;
@@ -363,7 +365,8 @@ static int attention_kind(const struct digest_thread *t)
 		return ATT_AUTHOR;
 	if (t->category == CAT_PATCH && all_patches_reviewed(t))
 		return ATT_READY;
-	if (t->others_mails == 0 && !is_stable_queue(t->subject))
+	if (t->others_mails == 0 && !is_stable_queue(t->subject) &&
+	    d->until - t->first_date >= (int64_t)d->review_wait_days * 86400)
 		return ATT_NO_REPLY;
 	return -1;
 }
@@ -417,7 +420,7 @@ void digest_finish(struct digest *d)
 	/* grouped by who must act, each thread once, a posting sent twice once */
 	for (int kind = 0; kind < ATT_COUNT; kind++) {
 		for (size_t i = 0; i < d->nthreads; i++) {
-			if (attention_kind(&d->threads[i]) != kind ||
+			if (attention_kind(d, &d->threads[i]) != kind ||
 			    (kind == ATT_NO_REPLY && answered_elsewhere(d, i)))
 				continue;
 			int dup = 0;

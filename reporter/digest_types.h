@@ -174,6 +174,7 @@ struct digest {
 	int64_t since, until;    /* window [since, until), UTC */
 	int64_t generated;       /* generation time (KVMARM_NOW in tests) */
 	int large_threshold;     /* a thread is large when it has more window mails */
+	int review_wait_days;    /* unanswered this many days at until: waits on reviewers */
 	/* totals, window mails only */
 	size_t total_mails;
 	size_t large_threads;
@@ -197,6 +198,7 @@ struct digest_opts {
 	const char *lore_url;
 	int64_t since, until, generated;
 	int large_threshold;
+	int review_wait_days;    /* [reporter] review_wait_days */
 };
 
 #endif

@@ -114,6 +114,8 @@ static const struct cfg_key keys[] = {
 	  "Archive base URL; links are this plus the Message-ID." },
 	{ "reporter", "large_thread", CFG_INT, "20",
 	  "Threads with at least this many mails in the week are marked as large." },
+	{ "reporter", "review_wait_days", CFG_INT, "3",
+	  "A series nobody but its author has answered is listed as waiting on reviewers once its first mail is this many days old at the end of the digest's window (0 to 60; 0: at once)." },
 	{ "reporter", "marker_header", CFG_STR, "X-Kvmarm-Digest",
 	  "Header put on digest mails so the milter never records them." },
 
@@ -300,6 +302,7 @@ static const struct {
 	{ "milter", "commit_interval_ms", 0, 60000 },
 	{ "milter", "timeout", 1, 86400 },
 	{ "reporter", "large_thread", 1, 1000000 },
+	{ "reporter", "review_wait_days", 0, 60 },
 	{ "llm", "timeout", 1, 86400 },
 	{ "llm", "max_concurrency", 1, 64 },
 	{ "llm", "max_input_tokens", 1, 10000000 },

@@ -5,7 +5,8 @@
  * third person not credited, ready to merge only when every patch is
  * reviewed, waiting on the author after a change request, stable review
  * queues never waiting on reviewers, a cover letter posted twice listed
- * once.
+ * once, a series waiting on reviewers only once it is review_wait_days old
+ * at the window's end.
  */
 #include "tap.h"
 #include "store.h"
@@ -151,6 +152,16 @@ static void fill(struct store *s)
 	add_patch(s, "da1-1@x", "da1@x", "[PATCH 1/1] KVM: arm64: answered copy", 13, "");
 	add(s, "da1-r@x", "da1-1@x", "Rita Reviewer <rita@x.org>", "Re: [PATCH 1/1] KVM: arm64: answered copy", 14,
 	    "A question about this.\n");
+
+	/* 6. unanswered, posted 1 day and 4 days before the window's end
+	 * (review_wait_days 3): only the older one waits on reviewers */
+	add(s, "y1@x", NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: one day old", 6 * 24, cover);
+	add_patch(s, "y1-1@x", "y1@x", "[PATCH 1/1] KVM: arm64: one day old", 6 * 24, "");
+	add(s, "y4@x", NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: four days old", 3 * 24, cover);
+	add_patch(s, "y4-1@x", "y4@x", "[PATCH 1/1] KVM: arm64: four days old", 3 * 24, "");
+	/* the author's own follow-up is no reply from a reviewer */
+	add(s, "y4-a@x", "y4@x", "Ann Author <ann@x.org>", "Re: [PATCH 0/1] KVM: arm64: four days old", 6 * 24,
+	    "Ping: any comment?\n");
 }
 
 static void t_tags(const struct digest *d, const char *md, const char *json)
@@ -208,6 +219,10 @@ static void t_attention(const struct digest *d, const char *json)
 	   "a cover letter posted twice is listed once");
 	ok(!attention(d, ATT_NO_REPLY, "[PATCH 0/1] KVM: arm64: answered copy"),
 	   "a posting answered in its other copy does not wait on reviewers");
+	ok(!attention(d, ATT_NO_REPLY, "[PATCH 0/1] KVM: arm64: one day old"),
+	   "unanswered for 1 day, review_wait_days 3: not waiting on reviewers yet");
+	ok(attention(d, ATT_NO_REPLY, "[PATCH 0/1] KVM: arm64: four days old") == 1,
+	   "unanswered for 4 days (the author's ping is no answer): waiting on reviewers");
 	ok(strstr(json, "\"kind\": \"ready_to_merge\"") && strstr(json, "\"kind\": \"waiting_on_author\"") &&
 	   strstr(json, "\"kind\": \"no_reply\""), "json: attention kinds");
 	/* grouped: every ready entry before every waiting one */
@@ -239,6 +254,7 @@ int main(void)
 	struct digest_opts o = {
 		.zone = "UTC", .lang = "en", .week = "2024-W10", .lore_url = "https://lore.kernel.org/kvmarm/",
 		.since = t0, .until = t0 + 7 * 86400, .generated = t0 + 7 * 86400, .large_threshold = 20,
+		.review_wait_days = 3,
 	};
 	struct digest d = { 0 };
 	struct store_reader *r;

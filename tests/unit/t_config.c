@@ -73,6 +73,7 @@ static void test_defaults(void)
 	is_str(config_str(cfg, "reporter", "transport"), "sendmail", "transport default");
 	ok(config_bool(cfg, "reporter", "smtp_starttls") == 1, "smtp_starttls default true");
 	is_int(config_int(cfg, "reporter", "large_thread"), 20, "large_thread default");
+	is_int(config_int(cfg, "reporter", "review_wait_days"), 3, "review_wait_days default");
 	is_str(config_str(cfg, "reporter", "marker_header"), "X-Kvmarm-Digest", "marker_header default");
 	is_str(config_str(cfg, "llm", "base_url"), "", "llm off by default");
 	is_str(config_str(cfg, "llm", "api_key_env"), "KVMARM_LLM_API_KEY", "api_key_env default");
@@ -213,6 +214,8 @@ static void test_errors(void)
 		{ "[llm]\ntimeout = -3\n", "[llm] timeout = '-3'", "out of range (1 to 86400)", "a negative timeout" },
 		{ "[store]\nmap_size_mb = 0\n", "map_size_mb = '0'", "out of range", "a zero map size" },
 		{ "[llm]\nmax_concurrency = 500\n", "max_concurrency = '500'", "out of range (1 to 64)", "too many requests at once" },
+		{ "[reporter]\nreview_wait_days = 61\n", "review_wait_days = '61'", "out of range (0 to 60)", "a review wait over 60 days" },
+		{ "[reporter]\nreview_wait_days = -1\n", "review_wait_days = '-1'", "out of range (0 to 60)", "a negative review wait" },
 		{ "[reporter]\nsmtp_url = 127.0.0.1:25\n", "smtp_url = '127.0.0.1:25'", "smtp://|smtps://", "an SMTP URL without scheme" },
 		{ "[llm]\nbase_url = localhost:8080/v1\n", "base_url", "http://|https://", "an LLM URL without scheme" },
 		{ "[reporter]\ntimezone = Asia/Shangai\n", "timezone = 'Asia/Shangai'", "not a time zone", "a misspelt zone" },
