@@ -480,10 +480,16 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		if (ms[i].date > t->last_date)
 			t->last_date = ms[i].date;
 
-	/* a series root's dependencies, from the analysis made above */
+	/* a series root's dependencies, from the analysis made above (a
+	 * reply-only thread's root is a reply: it states none) */
 	if (t->series) {
 		int ri = find_member(ms, nms, t->root);
+		struct subject_info rsi;
 		if (ri >= 0)
+			subject_parse(ms[ri].rec.subject, &rsi);
+		if (ri >= 0 && rsi.reply)
+			;
+		else if (ri >= 0)
 			root_depends(t, texts[ri] ? texts[ri] : "", texts[ri] ? tlens[ri] : 0, &bis[ri]);
 		else if (root_depends_read(r, t, err) < 0)
 			goto out;
