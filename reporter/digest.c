@@ -187,8 +187,90 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 	if (rc < 0)
 		return -1;
 	t->last_summary = memory_last(r, tid);
-	facts_text(t);
 	return 0;
+}
+
+/* The address of "Name <addr>" or "Reviewed-by: Name <addr>", lower case,
+ * or NULL (malloc'd). */
+static char *person_addr(const char *s)
+{
+	const char *lt = strrchr(s, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (!gt || gt == lt + 1)
+		return NULL;
+	char *a = kv_xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	for (char *p = a; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return a;
+}
+
+static void role_add(struct strv *roles, const char *person)
+{
+	char *a = person_addr(person);
+	if (a && !strv_has(roles, a))
+		strv_push_owned(roles, a);
+	else
+		free(a);
+}
+
+/*
+ * Who may request changes (status.c R10): a maintainer or a reviewer, as
+ * this digest's threads show them up to the window's end: a sender whose
+ * mail applied, queued or merged something, or who gave a Reviewed-by or
+ * Acked-by in a reply, or is named by a Reviewed-by / Acked-by carried in a
+ * patch's own trailers (a tag given on the list for an earlier version).
+ * Each thread keeps its first objection from such a sender; objections
+ * from anyone else are dropped (a passer-by's "you should" is no request
+ * the author must answer).
+ */
+static void digest_change_requests(struct digest *d)
+{
+	struct strv roles = STRV_INIT;
+
+	for (size_t i = 0; i < d->nthreads; i++) {
+		const struct digest_thread *t = &d->threads[i];
+		for (size_t k = 0; k < t->nevents; k++)
+			if (t->events[k].status & (DST_APPLIED | DST_QUEUED))
+				role_add(&roles, t->events[k].who);
+		for (size_t p = 0; p < t->npatches; p++) {
+			const struct digest_patch *dp = &t->patches[p];
+			for (size_t k = 0; k < dp->review.reviewed.n; k++)
+				role_add(&roles, dp->review.reviewed.v[k]);
+			for (size_t k = 0; k < dp->review.acked.n; k++)
+				role_add(&roles, dp->review.acked.v[k]);
+			for (size_t k = 0; k < dp->carried.n; k++)
+				if (strncmp(dp->carried.v[k], "Reviewed-by:", 12) == 0 ||
+				    strncmp(dp->carried.v[k], "Acked-by:", 9) == 0)
+					role_add(&roles, dp->carried.v[k]);
+		}
+	}
+	for (size_t i = 0; i < d->nthreads; i++) {
+		struct digest_thread *t = &d->threads[i];
+		size_t k = 0;
+		int kept = 0;
+		for (size_t e = 0; e < t->nevents; e++) {
+			struct digest_event *ev = &t->events[e];
+			if (ev->status == DST_CHANGES) {
+				char *a = person_addr(ev->who);
+				int keep = !kept && a && (strv_has(&roles, a) || strv_has(&t->addressed, a));
+				free(a);
+				if (!keep) {
+					free(ev->who);
+					free(ev->detail);
+					free(ev->branch);
+					free(ev->patches);
+					continue;
+				}
+				kept = 1;
+			}
+			t->events[k++] = *ev;
+		}
+		t->nevents = k;
+		if (!kept)
+			t->status &= ~DST_CHANGES;
+		facts_text(t);
+	}
+	strv_release(&roles);
 }
 
 int digest_build(struct store_reader *r, const struct digest_opts *o, struct digest *d,
@@ -241,6 +323,7 @@ int digest_build(struct store_reader *r, const struct digest_opts *o, struct dig
 		}
 	}
 	free(w.v);
+	digest_change_requests(d);
 	digest_finish(d);
 	return 0;
 }
@@ -457,6 +540,7 @@ void digest_release(struct digest *d)
 		free(t->mails);
 		strv_release(&t->participants);
 		strv_release(&t->depends_on);
+		strv_release(&t->addressed);
 		for (size_t k = 0; k < t->nversions; k++) {
 			free(t->versions[k].message_id);
 			free(t->versions[k].subject);

@@ -133,7 +133,8 @@ struct digest_thread {
 	int supersedes;          /* the version this one replaces, 0 when none */
 	size_t nversions;        /* every version of the series, ascending */
 	struct digest_version *versions;
-	struct strv depends_on;  /* Message-IDs the root says it is based on / depends on */
+	struct strv depends_on;
+	struct strv addressed;   /* the root's To and Cc addresses, lower case (R10 roles) */  /* Message-IDs the root says it is based on / depends on */
 	/* facts */
 	size_t npatches;
 	struct digest_patch *patches;   /* by index, then date */

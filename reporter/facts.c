@@ -353,6 +353,41 @@ static int target_patch(struct store_reader *r, struct member *ms, size_t n, int
 	return -1;
 }
 
+/* The sender address git send-email puts in its Message-IDs
+ * ("20201217141400.106137-1-jane@example.org": 14 digits, '.', digits,
+ * '-', digits, '-', the address), or NULL. */
+static const char *sendemail_id_addr(const char *id)
+{
+	const char *p = id;
+	size_t n = 0;
+	while (isdigit((unsigned char)p[n]))
+		n++;
+	if (n != 14 || p[n] != '.')
+		return NULL;
+	p += n + 1;
+	for (int part = 0; part < 2; part++) {
+		n = 0;
+		while (isdigit((unsigned char)p[n]))
+			n++;
+		if (!n || p[n] != '-')
+			return NULL;
+		p += n + 1;
+	}
+	return strchr(p, '@') && *p != '@' ? p : NULL;
+}
+
+/* In a reply-only thread (its root is a reply, the posting is not stored)
+ * the patch author is the sender named by the git send-email ids the root
+ * references (the cover or patch it answers); NULL when none says. */
+static const char *reply_only_author(const struct msg_rec *root)
+{
+	const char *x = root->refs.p, *a;
+	for (uint32_t i = 0; i < root->refs.n; x += strlen(x) + 1, i++)
+		if ((a = sendemail_id_addr(x)) != NULL)
+			return a;
+	return root->in_reply_to ? sendemail_id_addr(root->in_reply_to) : NULL;
+}
+
 static int patch_cmp(const void *a, const void *b)
 {
 	const struct digest_patch *x = a, *y = b;
@@ -515,15 +550,38 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		}
 	}
 
+	/* whom the root was sent to: a patch author sends to the maintainers
+	 * and reviewers of the code (digest.c, R10 roles) */
+	{
+		int ri = find_member(ms, nms, t->root);
+		for (int l = 0; ri >= 0 && l < 2; l++) {
+			const struct store_strs *sl = l ? &ms[ri].rec.cc : &ms[ri].rec.to;
+			const char *x = sl->p;
+			for (uint32_t k = 0; k < sl->n; x += strlen(x) + 1, k++) {
+				const char *lt = strrchr(x, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+				char *a = lt && gt ? kv_xstrndup(lt + 1, (size_t)(gt - lt - 1)) : kv_xstrdup(x);
+				for (char *c = a; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				if (*a && !strv_has(&t->addressed, a))
+					strv_push_owned(&t->addressed, a);
+				else
+					free(a);
+			}
+		}
+	}
+
 	/* the root's sender wrote the patch, unless the root is itself a reply
 	 * (a thread whose start predates the store): then the author is unknown */
 	int author_known = 1;
+	const char *guessed_author = NULL;
 	{
 		int ri = find_member(ms, nms, t->root);
 		if (ri >= 0) {
 			struct subject_info si;
 			subject_parse(ms[ri].rec.subject, &si);
 			author_known = !si.reply;
+			if (!author_known)
+				guessed_author = reply_only_author(&ms[ri].rec);
 		}
 	}
 
@@ -614,6 +672,10 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			.patch_thread = t->category == CAT_PATCH || t->category == CAT_RFC ||
 					t->category == CAT_PULL,
 			.gave_tag = gave_tag,
+			/* status.c R10: the patch author's own words are no
+			 * change request, also where only the ids name the author */
+			.no_change_request = !author_known && guessed_author &&
+					     strcasecmp(x->addr, guessed_author) == 0,
 		};
 		struct status_result res;
 		status_detect(&in, &res);
@@ -621,9 +683,8 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		for (size_t d = 0; d < res.n; d++) {
 			const struct status_decision *sd = &res.v[d];
 			unsigned bit = status_bit(sd->kind);
-			/* one "changes requested" per thread: the first objection */
-			if (bit == DST_CHANGES && (t->status & DST_CHANGES))
-				continue;
+			/* every objection is kept here: digest.c keeps the first
+			 * one whose sender has a reviewer role (R10) */
 			/* status.c R11: one acceptance of a kind per sender unless a subset */
 			if (bit & (DST_APPLIED | DST_QUEUED) && !sd->npatches &&
 			    merge_acceptance(t, bit, x->addr, sd))
