@@ -13,6 +13,7 @@
 #include "digest.h"
 #include "render.h"
 #include "kvtime.h"
+#include "testmail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,23 +26,13 @@ static int64_t t0;   /* Monday 2024-03-04 00:00 UTC: the window is that week */
 static void add(struct store *s, const char *id, const char *irt, const char *from, const char *subj,
 		int hours, const char *body)
 {
-	struct sbuf sb = SBUF_INIT;
-	struct tm tm;
-	char d[64];
 	int64_t date = t0 + (int64_t)hours * 3600;
-
-	kvtime_gmtime(date, &tm);
-	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	sbuf_addf(&sb, "From: %s\nTo: kvmarm@lists.linux.dev\nSubject: %s\nDate: %s\nMessage-ID: <%s>\n",
-		  from, subj, d, id);
-	if (irt)
-		sbuf_addf(&sb, "In-Reply-To: <%s>\nReferences: <%s>\n", irt, irt);
-	sbuf_addf(&sb, "Content-Type: text/plain; charset=utf-8\n\n%s", body);
+	char *raw = test_mail(id, irt, from, subj, date, body);
 	struct store_item it;
 	struct kv_err err;
-	if (store_add(s, sb.buf, sb.len, date, &it, &err) < 0 || it.status != STORE_ADDED)
+	if (store_add(s, raw, strlen(raw), date, &it, &err) < 0 || it.status != STORE_ADDED)
 		diag("add %s failed: %s", id, err.msg);
-	sbuf_release(&sb);
+	free(raw);
 }
 
 static const char *const cover = "The cover letter.\n\nAuthor (2):\n  one\n  two\n";

@@ -14,6 +14,7 @@
 #include "tap.h"
 #include "store.h"
 #include "kvtime.h"
+#include "testmail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,29 +27,8 @@ static int ndirs;
 static char *mk(const char *id, const char *irt, const char *from, const char *subj, int64_t date,
 		const char *body)
 {
-	struct sbuf sb = SBUF_INIT;
-	struct tm tm;
-	char d[64];
-
-	kvtime_gmtime(date, &tm);
-	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	sbuf_addf(&sb, "From: %s\nTo: kvmarm@lists.linux.dev\nSubject: %s\nDate: %s\nMessage-ID: <%s>\n",
-		  from, subj, d, id);
-	/* irt: one id, or "a b c" (References in order, the last replied to) */
-	if (irt) {
-		const char *last = strrchr(irt, ' ');
-		sbuf_addf(&sb, "In-Reply-To: <%s>\nReferences:", last ? last + 1 : irt);
-		for (const char *p = irt; *p;) {
-			size_t n = strcspn(p, " ");
-			sbuf_addf(&sb, " <%.*s>", (int)n, p);
-			p += n;
-			p += *p == ' ';
-		}
-		sbuf_addc(&sb, '\n');
-	}
-	sbuf_addf(&sb, "Content-Type: text/plain; charset=utf-8\n\n%s",
-		  body ? body : "A cover letter.\n\nSigned-off-by: Someone <s@x>\n");
-	return sbuf_detach(&sb, NULL);
+	return test_mail(id, irt, from, subj, date,
+			 body ? body : "A cover letter.\n\nSigned-off-by: Someone <s@x>\n");
 }
 
 static struct store *fresh(void)
