@@ -197,6 +197,7 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 		.lore_url = config_str(c->cfg, "reporter", "lore_url"),
 		.since = since, .until = until, .generated = now_utc(c),
 		.large_threshold = (int)config_int(c->cfg, "reporter", "large_thread"),
+		.review_wait_days = (int)config_int(c->cfg, "reporter", "review_wait_days"),
 	};
 	/* the lore backfill writes to the store: a dry run on a store it
 	 * cannot write goes without (its failures never stop the digest) */

@@ -73,6 +73,7 @@ static void test_defaults(void)
 	is_str(config_str(cfg, "reporter", "transport"), "sendmail", "transport default");
 	ok(config_bool(cfg, "reporter", "smtp_starttls") == 1, "smtp_starttls default true");
 	is_int(config_int(cfg, "reporter", "large_thread"), 20, "large_thread default");
+	is_int(config_int(cfg, "reporter", "review_wait_days"), 3, "review_wait_days default");
 	is_str(config_str(cfg, "reporter", "marker_header"), "X-Kvmarm-Digest", "marker_header default");
 	is_str(config_str(cfg, "reporter", "backfill_url"), "", "backfill_url default: off");
 	is_int(config_int(cfg, "reporter", "backfill_max_fetch"), 20, "backfill_max_fetch default");
@@ -219,6 +220,8 @@ static void test_errors(void)
 		{ "[llm]\ntimeout = -3\n", "[llm] timeout = '-3'", "out of range (1 to 86400)", "a negative timeout" },
 		{ "[store]\nmap_size_mb = 0\n", "map_size_mb = '0'", "out of range", "a zero map size" },
 		{ "[llm]\nmax_concurrency = 500\n", "max_concurrency = '500'", "out of range (1 to 64)", "too many requests at once" },
+		{ "[reporter]\nreview_wait_days = 61\n", "review_wait_days = '61'", "out of range (0 to 60)", "a review wait over 60 days" },
+		{ "[reporter]\nreview_wait_days = -1\n", "review_wait_days = '-1'", "out of range (0 to 60)", "a negative review wait" },
 		{ "[reporter]\nsmtp_url = 127.0.0.1:25\n", "smtp_url = '127.0.0.1:25'", "smtp://|smtps://", "an SMTP URL without scheme" },
 		{ "[llm]\nbase_url = localhost:8080/v1\n", "base_url", "http://|https://", "an LLM URL without scheme" },
 		{ "[reporter]\nbackfill_url = ftp://lore/x/\n", "c.conf:2: [reporter] backfill_url", "http://|https://", "a backfill URL of another scheme" },
