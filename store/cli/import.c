@@ -61,6 +61,9 @@ static const char import_usage[] =
 	"complete (with a note), skipped otherwise. Progress is shown on stderr\n"
 	"when it is a terminal. At the end, stdout gets three lines counting\n"
 	"over all inputs: \"imported N\", \"already present N\", \"skipped N\".\n"
+	"A failing store (disk full, I/O error) stops the import at once with\n"
+	"the store's reason and a fourth line, \"not stored N\": the messages\n"
+	"read but not recorded (the rest of the input is not read).\n"
 	"\n"
 	"Exit status: 0 when the import ran (even with skipped messages), 1 when\n"
 	"the inputs held no mail at all, 2 usage, 3 when an input cannot be\n"
@@ -178,6 +181,7 @@ static void clear_progress(void)
 
 struct counts {
 	uint64_t imported, present, skipped, bytes;
+	uint64_t notstored;       /* read but not recorded: the store failed */
 };
 
 static void skip_line(const char *cmd, struct job *j, const char *msgid, const char *why, struct counts *c)
@@ -281,13 +285,50 @@ static void *write_batch(void *arg)
 	return NULL;
 }
 
+/* Empty b: its messages and its store items. */
+static void release_batch(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->jobs[i].parsed)
+			mail_release(&b->jobs[i].mail);
+		mbox_msg_release(&b->jobs[i].src);
+		memset(&b->jobs[i], 0, sizeof(b->jobs[i]));
+	}
+	free(b->items);
+	free(b->map);
+	b->items = NULL;
+	b->map = NULL;
+	b->n = b->ni = 0;
+	b->bytes = 0;
+	b->failed = 0;
+}
+
+/*
+ * The store failed on b (disk full, I/O error): nothing of b was
+ * committed. The import stops here with the store's own reason, naming
+ * the first message not stored; every message of b counts as not stored
+ * (none of them is "skipped": nothing was wrong with the mail).
+ */
+static void store_failed(struct run *R, struct batch *b)
+{
+	struct sbuf sb = SBUF_INIT;
+	struct job *j = &b->jobs[0];
+
+	name_msg(&sb, &j->src, j->parsed ? j->mail.message_id : NULL);
+	clear_progress();
+	cli_error(0, R->cmd, "the store failed, import stopped at %s: %s", sb.buf, b->err.msg);
+	R->failed = 1;
+	R->c.notstored += b->n;
+	sbuf_release(&sb);
+	release_batch(b);
+}
+
 /* Report b in message order (counts, skip lines, notes) and empty it. */
 static void finish_batch(struct run *R, struct batch *b)
 {
 	if (b->failed) {
-		clear_progress();
-		cli_error(0, R->cmd, "%s", b->err.msg);
-		R->failed = 1;
+		store_failed(R, b);
+		return;
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct job *j = &b->jobs[i];
@@ -321,19 +362,7 @@ static void finish_batch(struct run *R, struct batch *b)
 			break;
 		}
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		if (b->jobs[i].parsed)
-			mail_release(&b->jobs[i].mail);
-		mbox_msg_release(&b->jobs[i].src);
-		memset(&b->jobs[i], 0, sizeof(b->jobs[i]));
-	}
-	free(b->items);
-	free(b->map);
-	b->items = NULL;
-	b->map = NULL;
-	b->n = b->ni = 0;
-	b->bytes = 0;
-	b->failed = 0;
+	release_batch(b);
 }
 
 /*
@@ -365,6 +394,12 @@ static void pipe_push(struct run *R, struct pipe *P, int last)
 	struct batch *b = P->cur;
 	prepare_batch(R, b);
 	pipe_wait(R, P);
+	if (R->failed) {
+		/* read and parsed while the failing batch was written */
+		R->c.notstored += b->n;
+		release_batch(b);
+		return;
+	}
 	b->store = R->store;
 	P->inflight = b;
 	P->cur = b == &P->b[0] ? &P->b[1] : &P->b[0];
@@ -483,6 +518,14 @@ static int run_import(struct cli *cl, const struct cli_args *a, int store_it)
 		printf("imported %llu\nalready present %llu\nskipped %llu\n",
 		       (unsigned long long)R.c.imported, (unsigned long long)R.c.present,
 		       (unsigned long long)R.c.skipped);
+		if (R.failed) {
+			printf("not stored %llu\n", (unsigned long long)R.c.notstored);
+			cli_error(0, cmd, "stored %llu, not stored %llu (and the rest of the input, "
+				  "not read); import the same input again once the store is fixed: "
+				  "what is stored is recognised as already present",
+				  (unsigned long long)(R.c.imported + R.c.present),
+				  (unsigned long long)R.c.notstored);
+		}
 	} else {
 		printf("parsed %llu messages, %.1f MB in %.3f s: %.0f msgs/s, %.1f MB/s (%d thread%s)\n",
 		       (unsigned long long)R.c.imported, R.c.bytes / 1048576.0, dt,
