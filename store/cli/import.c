@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "mbox.h"
 #include "mime.h"
 #include "banned.h"
@@ -54,7 +55,9 @@ static const char import_usage[] =
 	"\n"
 	"Arrival time (the last fallback for a missing Date): the date of the\n"
 	"mbox From_ line when it has one, the file's mtime, else now.\n"
-	"Messages that are not mail (empty, binary, no header) are skipped with a\n"
+	"Messages that are not mail (empty, binary, no header) and messages over\n"
+	"[store] import_max_message_size bytes (default: the milter's\n"
+	"max_message_size, 64 MB) are skipped with a\n"
 	"line on stderr naming the file, the message number and line in an mbox,\n"
 	"and the Message-ID when there is one; the import goes on. A last message\n"
 	"cut short by the end of the input is imported when its header is\n"
@@ -484,6 +487,19 @@ static int run_import(struct cli *cl, const struct cli_args *a, int store_it)
 			mbox_close(rds[--nrd]);
 		free(rds);
 		return rc;
+	}
+	if (!cl->cfg && config_load(&cl->cfg, cl->config, &err) < 0) {
+		while (nrd)
+			mbox_close(rds[--nrd]);
+		free(rds);
+		return cli_error(CLI_FAIL, cmd, "%s", err.msg);
+	}
+	{
+		long long max = config_int(cl->cfg, "store", "import_max_message_size");
+		if (max == 0)
+			max = config_int(cl->cfg, "milter", "max_message_size");
+		for (size_t k = 0; k < nrd; k++)
+			mbox_set_max_size(rds[k], (uint64_t)max);
 	}
 	mime_init();
 	R.njobs = njobs;
