@@ -42,6 +42,9 @@
 #include "log.h"
 #include "banned.h"
 
+/* What a log line about a lost mail tells the admin to do. */
+#define WRITER_RECOVER_HINT "the MTA still delivered it: to recover it, free space and " \
+	"import it from the list archive or a mailbox (kvmarm-store import)"
 /* Spool replay is attempted at most this often while the store fails. */
 #define REPLAY_RETRY_MS 30000
 /* Journaled mails replayed per transaction at start. */
@@ -330,7 +333,7 @@ static void log_outcome(const struct job *j)
 		log_warn("queue id %s: <%s> not recorded: not a mail (%s)", q, m, j->why);
 		break;
 	case WR_FAILED:
-		log_err("queue id %s: <%s> NOT recorded (%s)", q, m, j->why);
+		log_err("queue id %s: <%s> NOT recorded (%s); %s", q, m, j->why, WRITER_RECOVER_HINT);
 		break;
 	case WR_JOURNALED:
 		break;
@@ -746,10 +749,20 @@ static void journal_setup(struct writer *w, struct journal_file *f, const char *
 		 * them for the next start. */
 		close(f->fd);
 		f->fd = -1;
-	} else if (journal_prealloc(f, w->jsize) < 0) {
-		log_warn("cannot prepare journal %s: %s", f->path, strerror(errno));
-		close(f->fd);
-		f->fd = -1;
+	} else {
+		uint64_t room;
+		if (journal_prealloc_fit(f, w->jsize, &room) < 0) {
+			log_err("cannot prepare journal %s: %s (%llu KB free on its file system, "
+				"at least %u KB needed): this journal is not used", f->path, strerror(errno),
+				(unsigned long long)(room >> 10), 4 * JOURNAL_SIZE_MIN >> 10);
+			close(f->fd);
+			f->fd = -1;
+		} else if (f->size < w->jsize) {
+			log_warn("journal %s: %llu KB instead of %llu KB, the disk is nearly full "
+				 "(%llu KB free): free some space and restart the milter", f->path,
+				 (unsigned long long)(f->size >> 10), (unsigned long long)(w->jsize >> 10),
+				 (unsigned long long)(room >> 10));
+		}
 	}
 }
 
@@ -805,8 +818,15 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 		w->cur = w->other;
 		w->other = t;
 	}
+	/* the files may have got less than asked for (a nearly full disk):
+	 * the smaller one sets the pace of switching and catching up */
+	if (w->cur.fd >= 0 && w->cur.size < w->jsize)
+		w->jsize = w->cur.size;
+	if (w->other.fd >= 0 && w->other.size < w->jsize)
+		w->jsize = w->other.size;
 	if (w->cur.fd < 0)
-		log_warn("no usable journal in %s: mails go to the store before the answer", w->spool.dir);
+		log_warn("no usable journal in %s: mails go to the store before the answer "
+			 "(and to the spool when it fails)", w->spool.dir);
 	w->jepoch = 1;
 	n = spool_replay(&w->spool, w->store, err);
 	if (n < 0) {
@@ -981,8 +1001,8 @@ enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_
 		log_warn("queue id %s: <%s> not recorded yet (%s): kept in the spool",
 			 qid ? qid : "NOQUEUE", msgid ? msgid : "(none)", why);
 	else
-		log_err("queue id %s: <%s> NOT recorded (%s)", qid ? qid : "NOQUEUE",
-			msgid ? msgid : "(none)", why);
+		log_err("queue id %s: <%s> NOT recorded (%s); %s", qid ? qid : "NOQUEUE",
+			msgid ? msgid : "(none)", why, WRITER_RECOVER_HINT);
 	pthread_mutex_lock(&w->mu);
 	if (r == WR_SPOOLED)
 		w->spool_pending_new = 1;
