@@ -10,7 +10,9 @@
  * is numeric order):
  *   meta     name -> value: schema_version, next_num, next_thread,
  *            next_series, raw_bytes, ghosts, blob_end, rec_end
- *   msg      num -> where its record is in rec.dat (offset, length)
+ *   msg      num -> where its record is in rec.dat (offset, length), then
+ *            the CRC-32s of its raw bytes, body text and record (see
+ *            MSGIDX_LEN; 16-byte values without them are from before)
  *   mid      idkey(Message-ID) -> num (dups: same id, different content)
  *   ident    SHA-256(Message-ID, body bytes) -> num: "delivered twice"
  *   date     date || num -> "" for windows
@@ -565,15 +567,27 @@ static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 			{ (void *)p->m->text, p->m->text_len }, { (void *)"", 1 },
 		};
 		struct iovec riov[1] = { { p->rec.buf, p->rec.len } };
-		unsigned char loc[16];
+		unsigned char loc[MSGIDX_LEN];
+		uint32_t sums[SUM_COUNT] = {
+			[SUM_RAW] = store_crc(it->raw, it->len),
+			[SUM_TEXT] = store_crc(p->m->text, p->m->text_len),
+			[SUM_REC] = store_crc(p->rec.buf, p->rec.len),
+		};
 
 		if (blob_write(s, F_RAW, iov, p->text_tail ? 2 : 4, w->cur[F_RAW], w->err) < 0 ||
 		    blob_write(s, F_REC, riov, 1, w->cur[F_REC], w->err) < 0)
 			return -1;
 		key16(loc, w->cur[F_REC], p->rec.len);
+		for (int i = 0; i < SUM_COUNT; i++) {
+			unsigned char *q = loc + MSGIDX_OLD + 4 * i;
+			q[0] = (unsigned char)(sums[i] >> 24);
+			q[1] = (unsigned char)(sums[i] >> 16);
+			q[2] = (unsigned char)(sums[i] >> 8);
+			q[3] = (unsigned char)sums[i];
+		}
 		w->cur[F_RAW] += it->len + 1 + (p->text_tail ? 0 : p->m->text_len + 1);
 		w->cur[F_REC] += p->rec.len;
-		if ((rc = db_put(w->t, s->d[D_MSG], k, 8, loc, 16, DB_APPEND, w->err)) != 0)
+		if ((rc = db_put(w->t, s->d[D_MSG], k, 8, loc, MSGIDX_LEN, DB_APPEND, w->err)) != 0)
 			return rc;
 	}
 	idkey_make(&ik, p->m->message_id);
