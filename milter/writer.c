@@ -20,8 +20,11 @@
  *    the spool.
  * When the journal itself cannot be written, a group falls back to the
  * store directly (and the spool), still before the answer.
+ * A store that cannot be opened (at start) is tried again every
+ * store_retry_ms by the store thread; until then every batch fails over
+ * to the spool, which is replayed the moment the store opens.
  *
- * size: about 1,000 lines on purpose: the two threads, the two sync modes and
+ * size: about 1,100 lines on purpose: the two threads, the two sync modes and
  * writer_submit share one struct and one mutex, and the rules of who
  * touches which field under which lock are easiest to check in one file.
  */
