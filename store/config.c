@@ -44,6 +44,8 @@ static const struct cfg_key keys[] = {
 	  "Directory of the LMDB message store (created if missing)." },
 	{ "store", "map_size_mb", CFG_INT, "256",
 	  "Initial LMDB map size in MB; the map grows by itself when full." },
+	{ "store", "import_max_message_size", CFG_INT, "0",
+	  "Largest message kvmarm-store import records, in bytes; a bigger one (a gzip bomb, a stray attachment) is skipped with a line naming it, without being held in memory. 0: the same as [milter] max_message_size." },
 
 	/* [milter] */
 	{ "milter", "socket", CFG_SOCKET, "unix:/var/spool/postfix/kvmarm/milter.sock",
@@ -308,6 +310,7 @@ static const struct {
 	long long min, max;
 } key_ranges[] = {
 	{ "store", "map_size_mb", 1, 1 << 20 },
+	{ "store", "import_max_message_size", 0, 1LL << 40 },
 	{ "milter", "max_message_size", 1, 1LL << 40 },
 	{ "milter", "commit_interval_ms", 0, 60000 },
 	{ "milter", "timeout", 1, 86400 },

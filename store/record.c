@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <zlib.h>
 #include "banned.h"
 
 const struct blob_file blob_files[F_COUNT] = {
@@ -278,7 +279,7 @@ int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64
 	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
 	if (rc != 0)
 		return rc;
-	if (v.n != 16)
+	if (v.n != MSGIDX_OLD && v.n != MSGIDX_LEN)
 		return kv_err_set(err, "message %llu: malformed index entry", (unsigned long long)num);
 	off = db_get_be64(v.p);
 	len = db_get_be64((const char *)v.p + 8);
@@ -345,6 +346,32 @@ int text_load(struct db_txn *t, struct store *s, const struct blobmap *recmap,
 		return -1;
 	*len = f.text_len;
 	return 0;
+}
+
+uint32_t store_crc(const void *p, size_t n)
+{
+	uLong c = crc32(0L, Z_NULL, 0);
+	const Bytef *b = p;
+
+	while (n > 0) {
+		/* zlib takes an unsigned int length */
+		uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		c = crc32(c, b, k);
+		b += k;
+		n -= k;
+	}
+	return (uint32_t)c;
+}
+
+int msgidx_sums(const struct db_val *v, uint32_t sums[SUM_COUNT])
+{
+	const unsigned char *p = (const unsigned char *)v->p + MSGIDX_OLD;
+
+	if (v->n != MSGIDX_LEN)
+		return 0;
+	for (int i = 0; i < SUM_COUNT; i++, p += 4)
+		sums[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return 1;
 }
 
 /* ---- the data files ---- */

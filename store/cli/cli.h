@@ -36,6 +36,7 @@ enum cli_opt_id {
 	OPT_RAW,
 	OPT_MBOX_FORMAT,
 	OPT_JOBS,
+	OPT_QUICK,
 };
 
 struct cli_opt {

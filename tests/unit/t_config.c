@@ -55,6 +55,7 @@ static void test_defaults(void)
 	is_int(config_int(cfg, "milter", "socket_mode"), 0660, "socket_mode default is octal 0660");
 	is_str(config_str(cfg, "milter", "socket_mode"), "0660", "socket_mode as string");
 	is_int(config_int(cfg, "milter", "max_message_size"), 67108864, "max_message_size default");
+	is_int(config_int(cfg, "store", "import_max_message_size"), 0, "import_max_message_size default: 0, the milter's limit");
 	is_str(config_str(cfg, "milter", "on_error"), "accept", "on_error default");
 	is_int(config_int(cfg, "milter", "commit_interval_ms"), 0, "commit_interval_ms default");
 	is_int(config_int(cfg, "milter", "journal_flush_ms"), 100, "journal_flush_ms default");

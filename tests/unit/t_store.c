@@ -490,6 +490,77 @@ static void test_check_detects(void)
 	}
 }
 
+/* Stores written before checksums: a 16-byte index value (no checksums)
+ * reads as before and checks whole, counted as "stored without"; new
+ * messages in the same store get theirs. */
+static void test_old_index(void)
+{
+	char *dir = kv_xasprintf("%s/oldidx", tmpdir);
+	struct store_check_stats st;
+	struct store_reader *r;
+	struct store_item it;
+	struct kv_err err;
+	struct store *s;
+	struct db_env *e;
+	struct db_txn *t;
+	struct db_val v;
+	unsigned char k[8], old[16];
+	const char *raw;
+	size_t len;
+	db_dbi d;
+	int rc;
+
+	store_open(&s, dir, STORE_CREATE, &err);
+	for (int i = 0; i < 3; i++) {
+		char id[32], body[32], *m;
+		snprintf(id, sizeof(id), "o%d@x", i);
+		snprintf(body, sizeof(body), "old body %d\n", i);
+		m = mk(id, NULL, "a <a@x>", "o", 1600000000 + i, NULL, body, "\n");
+		add(s, m, &it);
+		free(m);
+	}
+	rc = store_check_opts(s, 0, &st, &err);
+	ok(rc == 0 && st.summed == 3 && st.unsummed == 0,
+	   "new messages carry checksums (%llu verified)", (unsigned long long)st.summed);
+	store_close(s);
+	/* message 2's index value as an older program wrote it */
+	db_be64(k, 2);
+	rc = db_env_open(&e, dir, 1 << 24, 32, 0, &err);
+	if (rc == 0 && (rc = db_txn_begin(e, 0, &t, &err)) == 0) {
+		rc = db_dbi_open(t, "msg", 0, 0, &d, &err);
+		if (rc == 0 && (rc = db_get(t, d, k, 8, &v, &err)) == 0 && v.n == 28) {
+			memcpy(old, v.p, 16);
+			rc = db_put(t, d, k, 8, old, 16, 0, &err);
+		} else if (rc == 0) {
+			rc = -1;
+		}
+		if (rc == 0)
+			rc = db_txn_commit(t, &err);
+		else
+			db_txn_abort(t);
+	}
+	if (rc == 0)
+		db_env_close(e);
+	ok(rc == 0, "message 2 given a 16-byte index value (no checksums)");
+	store_open(&s, dir, 0, &err);
+	rc = store_check_opts(s, 0, &st, &err);
+	ok(rc == 0 && st.summed == 2 && st.unsummed == 1,
+	   "an old value is no error: whole, %llu verified, %llu stored without (%s)",
+	   (unsigned long long)st.summed, (unsigned long long)st.unsummed, rc ? err.msg : "ok");
+	ok(store_reader_begin(s, &r, &err) == 0 && store_msg_raw(r, 2, &raw, &len, &err) == 0 &&
+	   memmem(raw, len, "old body 1", 10) != NULL, "an old value reads as before");
+	store_reader_end(r);
+	{
+		char *m = mk("o3@x", NULL, "a <a@x>", "o", 1600000100, NULL, "new body\n", "\n");
+		add(s, m, &it);
+		free(m);
+	}
+	ok(store_check_opts(s, 0, &st, &err) == 0 && st.summed == 3 && st.unsummed == 1,
+	   "a new message in an old store gets its checksums (3 verified, 1 without)");
+	store_close(s);
+	free(dir);
+}
+
 /* A writer killed at a random moment leaves a whole store: what it
  * committed is there, nothing half-written, and the next writer goes on. */
 static void test_kill_writer(void)
@@ -649,6 +720,7 @@ int main(void)
 	test_reader_writer();
 	test_window_kv();
 	test_check_detects();
+	test_old_index();
 	test_kill_writer();
 	test_backfilled_flag();
 	{
