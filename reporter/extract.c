@@ -138,6 +138,8 @@ int ex_is_code_line(const char *s, size_t len)
 	size_t letters = 0, nonblank = 0;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
+		if (c == ';' && i + 1 < len && (s[i + 1] == ')' || (s[i + 1] == '-' && i + 2 < len && s[i + 2] == ')')))
+			continue;   /* ";-)" is a smile, not code */
 		if (c == ';' || c == '{' || c == '}' || (c == '=' && i + 1 < len && s[i + 1] == ' '))
 			return 1;
 		if (!isspace(c))

@@ -109,6 +109,11 @@ static void t_points(void)
 	is_str(s, "", "thanks-only reply: no sentence");
 	free(s);
 
+	/* a smile is not code */
+	s = scan("> Isn't this fixing an older commit?\n\nAh, yes, that is indeed better (more backport work... ;-)\n", NULL);
+	ok(strstr(s, "indeed better") != NULL, "a line with ';-)' is prose: %s", s);
+	free(s);
+
 	/* sentences inside code are not prose */
 	s = scan("> int x;\n\nThis breaks the build on 32-bit hosts:\n\n  if (x == 1) {\n    y = 2;\n  }\n", NULL);
 	ok(strstr(s, "breaks the build") && !strstr(s, "y = 2"), "code lines dropped: %s", s);
