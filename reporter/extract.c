@@ -15,7 +15,8 @@
  *      dropped, reverted, "will take", "won't take".
  *   O  objection, +4: "don't think", "not convinced", wrong, broken,
  *      breaks, incorrect, "not the right", concern, problem, bogus,
- *      "not needed", unnecessary, racy, "doesn't work".
+ *      "not needed", unnecessary, racy, "doesn't work", excessive,
+ *      overkill, "not keen", "don't like".
  *   R  request for change, +4: please, should, must, "need to", "can
  *      you", "could you", instead, split, rework, respin, rebase, rename,
  *      "move", drop, document, prefer, suggest.
@@ -88,7 +89,8 @@ static const char *const w_objection[] = {
 	"don't think", "do not think", "not convinced", "wrong", "broken", "breaks", "incorrect",
 	"not the right", "concern*", "problem*", "bogus", "not needed", "unnecessary", "racy",
 	"doesn't work", "does not work", "not correct", "isn't correct", "object", "pointless",
-	"not a good idea", "not great", "doesn't look right", "not sure", NULL
+	"not a good idea", "not great", "doesn't look right", "not sure", "excessive", "overkill",
+	"not keen", "not happy", "don't like", "do not like", "not a fan", "too complicated", NULL
 };
 static const char *const w_request[] = {
 	"please", "should", "must", "need to", "needs to", "can you", "could you", "would you",

@@ -135,6 +135,7 @@ static void t_generated(void)
 		{ "I don't think this is correct, since the vcpu may have migrated by then.", "I don't think this is correct" },
 		{ "Please move the check into the caller and rename the helper.", "Please move the check" },
 		{ "Applied to next, thanks.", "Applied to next" },
+		{ "Yes, I think this is a bit excessive, we already have a predicate for that.", "a bit excessive" },
 		{ "Could you add a comment explaining why the barrier is needed?", "Could you add a comment" },
 		{ "Tested on a Juno board: the guest boots and the selftests pass.", "Tested on a Juno board" },
 	};
