@@ -19,7 +19,8 @@
  *      overkill, "not keen", "don't like".
  *   R  request for change, +4: please, should, must, "need to", "can
  *      you", "could you", instead, split, rework, respin, rebase, rename,
- *      "move", drop, document, prefer, suggest.
+ *      "move", drop, document, prefer, suggest, "would be better",
+ *      replace, avoid, "how about", "why not", "let's".
  *   A  agreement, +4: "looks good", LGTM, "makes sense", agree(d), "fair
  *      enough", "good catch", "sounds good", "happy with", "fine with".
  *   T  test result, +3: tested, boots, works, passes, fails, failed,
@@ -33,6 +34,10 @@
  *      fifty words -2 (a long sentence is a poor one-line summary).
  *   S  speaker (added by extract_select): maintainer +3, reviewer +2,
  *      author +1, anyone else 0.
+ *   E  decision of the mail (added by extract_select), +3 to every
+ *      sentence of a mail in which status.c found a decision (applied,
+ *      queued, NAK, changes requested): the thread's status comes with
+ *      the words that made it.
  * A sentence scoring below EXTRACT_MIN_SCORE is never kept.
  *
  * The budget of one thread (extract.h): at most EXTRACT_MAX_REPLIES
@@ -95,7 +100,8 @@ static const char *const w_objection[] = {
 static const char *const w_request[] = {
 	"please", "should", "must", "need to", "needs to", "can you", "could you", "would you",
 	"instead", "split", "rework*", "respin", "rebase", "rename", "move", "drop", "document",
-	"prefer", "suggest*", "i'd rather", "i would rather", "consider", NULL
+	"prefer", "suggest*", "i'd rather", "i would rather", "consider", "would be better", "better to",
+	"replace", "avoid", "how about", "why not", "let's", NULL
 };
 static const char *const w_agree[] = {
 	"looks good", "look good", "looks fine", "lgtm", "makes sense", "agree", "agreed", "fair enough",
@@ -552,7 +558,7 @@ void extract_select(const struct extract_mail *ms, size_t n, struct extract_poin
 	for (size_t i = 0; i < n; i++) {
 		if (!ms[i].n)
 			continue;
-		int bonus = speaker_bonus(ms[i].role);
+		int bonus = speaker_bonus(ms[i].role) + (ms[i].decided ? 3 : 0);
 		if (ms[i].v[0].score + bonus < EXTRACT_MIN_SCORE)
 			continue;
 		cv[nc].mail = i;

@@ -39,6 +39,7 @@ struct extract_sent {
 struct extract_mail {
 	int number;       /* the mail's [n] */
 	enum extract_role role;
+	int decided;      /* status.c found a decision in it (rule E) */
 	struct extract_sent *v;
 	size_t n;
 };

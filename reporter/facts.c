@@ -391,16 +391,19 @@ static void facts_mail_parent(struct store_reader *r, struct digest_thread *t, s
 	dm->parent_from = kv_xstrdup(p < 0 ? "" : *ms[p].name ? ms[p].name : ms[p].addr);
 }
 
-/* The speaker rule's role of member x (extract.h). */
-static enum extract_role member_role(const struct digest_thread *t, const struct member *x, int author_known)
+/* The speaker rule's role of member x (extract.h): a maintainer took a
+ * decision in the thread, a reviewer gave a tag in any of its mails. */
+static enum extract_role member_role(const struct digest_thread *t, const struct member *ms, size_t nms,
+				     const struct member *x, int author_known)
 {
 	for (size_t i = 0; i < t->nevents; i++)
 		if ((t->events[i].status & (DST_APPLIED | DST_QUEUED | DST_NAK)) && strcmp(t->events[i].who, x->from) == 0)
 			return EXR_MAINTAINER;
 	if (author_known && strcasecmp(x->addr, t->root_addr) == 0)
 		return EXR_AUTHOR;
-	if (x->gave_tag)
-		return EXR_REVIEWER;
+	for (size_t i = 0; i < nms; i++)
+		if (ms[i].gave_tag && strcasecmp(ms[i].addr, x->addr) == 0)
+			return EXR_REVIEWER;
 	return EXR_OTHER;
 }
 
@@ -414,7 +417,11 @@ static void facts_points(struct digest_thread *t, struct member *ms, size_t nms,
 	for (size_t i = 0; i < nms; i++) {
 		if (!ms[i].scanned)
 			continue;
-		ems[i].role = member_role(t, &ms[i], author_known);
+		ems[i].role = member_role(t, ms, nms, &ms[i], author_known);
+		for (size_t k = 0; k < t->nevents; k++)
+			if (t->events[k].mail_number == ms[i].number &&
+			    (t->events[k].status & (DST_APPLIED | DST_QUEUED | DST_NAK | DST_CHANGES)))
+				ems[i].decided = 1;
 		v[nv++] = ems[i];   /* a view: ems keeps the sentences */
 	}
 	struct extract_point *pts = NULL;
