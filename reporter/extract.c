@@ -49,6 +49,7 @@
  * short points are what a reader takes in, the rest are counted.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -63,6 +64,8 @@
  * starting with it; spaces inside match the text's spaces. */
 static int word_at(const char *s, size_t len, size_t i, const char *w)
 {
+	if (tolower((unsigned char)s[i]) != w[0])
+		return 0;   /* lists are lowercase: most words end here, cheaply */
 	size_t n = strlen(w);
 	int prefix = n && w[n - 1] == '*';
 	if (prefix)
@@ -77,10 +80,11 @@ static int word_at(const char *s, size_t len, size_t i, const char *w)
 int ex_has_word(const char *s, size_t len, const char *const *words)
 {
 	for (size_t i = 0; i < len; i++) {
-		if (i && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '\''))
+		if (!isalpha((unsigned char)s[i]) || (i && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '\'')))
 			continue;
+		char c = (char)tolower((unsigned char)s[i]);
 		for (const char *const *w = words; *w; w++)
-			if (word_at(s, len, i, *w))
+			if ((*w)[0] == c && word_at(s, len, i, *w))
 				return 1;
 	}
 	return 0;
@@ -398,32 +402,76 @@ void ex_each_sentence(const char *s, size_t len, void (*fn)(void *, const char *
 struct scan_ctx {
 	struct extract_mail *em;
 	const struct unit *u;
-	size_t cap;
 	int order;
 };
 
 /* The content rules (D O R A T N Q P L) of the top comment; INT_MIN-ish
  * (-100) for a sentence that is never a point. */
+/* The rule lists, indexed by first letter once (a sentence is then read
+ * in one pass, not once per list: this runs on every reply of a week). */
+enum { CAT_D = 1, CAT_O = 2, CAT_R = 4, CAT_A = 8, CAT_T = 16, CAT_N = 32 };
+#define EX_BUCKET 48
+static struct {
+	const char *w[26][EX_BUCKET];
+	unsigned char cat[26][EX_BUCKET];
+	size_t n[26];
+} rule_index;
+static pthread_once_t rule_once = PTHREAD_ONCE_INIT;
+
+static void rule_index_build(void)
+{
+	static const struct { const char *const *list; unsigned cat; } lists[] = {
+		{ w_decision, CAT_D }, { w_objection, CAT_O }, { w_request, CAT_R },
+		{ w_agree, CAT_A }, { w_test, CAT_T }, { w_negation, CAT_N },
+	};
+	for (size_t l = 0; l < sizeof(lists) / sizeof(lists[0]); l++)
+		for (const char *const *w = lists[l].list; *w; w++) {
+			int b = (*w)[0] - 'a';
+			if (b < 0 || b >= 26 || rule_index.n[b] >= EX_BUCKET)
+				kv_panic("extract: rule word '%s' cannot be indexed", *w);
+			rule_index.w[b][rule_index.n[b]] = *w;
+			rule_index.cat[b][rule_index.n[b]++] = (unsigned char)lists[l].cat;
+		}
+}
+
+/* The CAT_ bits of the rule words in s[0..len). */
+static unsigned sentence_cats(const char *s, size_t len)
+{
+	unsigned cats = 0;
+	pthread_once(&rule_once, rule_index_build);
+	for (size_t i = 0; i < len; i++) {
+		if (!isalpha((unsigned char)s[i]) || (i && (isalnum((unsigned char)s[i - 1]) || s[i - 1] == '\'')))
+			continue;
+		int b = tolower((unsigned char)s[i]) - 'a';
+		if (b < 0 || b >= 26)
+			continue;
+		for (size_t k = 0; k < rule_index.n[b]; k++)
+			if (!(cats & rule_index.cat[b][k]) && word_at(s, len, i, rule_index.w[b][k]))
+				cats |= rule_index.cat[b][k];
+	}
+	return cats;
+}
+
 static int sentence_score(const char *s, size_t len, int after_quote, int first_in_mail, int idx)
 {
 	size_t words = ex_count_words(s, len);
-	int d = ex_has_word(s, len, w_decision);
+	unsigned cats = sentence_cats(s, len);
+	int d = (cats & CAT_D) != 0;
 	int score = 0;
-	if (ex_starts_with_word(s, len, w_thanks) && words <= 8 && !d && !ex_has_word(s, len, w_request) &&
-	    !ex_has_word(s, len, w_objection))
+	if (ex_starts_with_word(s, len, w_thanks) && words <= 8 && !(cats & (CAT_D | CAT_R | CAT_O)))
 		return -100;   /* thanks only */
 	if (d)
 		score += 6;
-	int o = ex_has_word(s, len, w_objection), a = ex_has_word(s, len, w_agree);
+	int o = (cats & CAT_O) != 0, a = (cats & CAT_A) != 0;
 	if (o)
 		score += 4;
-	if (ex_has_word(s, len, w_request))
+	if (cats & CAT_R)
 		score += 4;
 	if (a)
 		score += 4;
-	if (ex_has_word(s, len, w_test))
+	if (cats & CAT_T)
 		score += 3;
-	if (!o && !a && (ex_has_word(s, len, w_negation) || memmem(s, len, "n't", 3)))
+	if (!o && !a && ((cats & CAT_N) || memmem(s, len, "n't", 3)))
 		score += 1;
 	if (len && s[len - 1] == '?')
 		score += 2;
@@ -452,9 +500,24 @@ static void scan_sentence(void *vctx, const char *s, size_t len, int idx)
 	if (score < EXTRACT_MIN_SCORE)
 		return;
 	struct extract_mail *em = c->em;
-	if (em->n == c->cap)
-		em->v = kv_xrealloc(em->v, (c->cap = c->cap ? c->cap * 2 : 8) * sizeof(*em->v));
-	struct extract_sent *x = &em->v[em->n++];
+	struct extract_sent *x;
+	if (em->n < EXTRACT_KEEP) {
+		if (!em->v)
+			em->v = kv_xcalloc(EXTRACT_KEEP, sizeof(*em->v));
+		x = &em->v[em->n++];
+	} else {
+		/* only the best few can be chosen: replace the worst (on a tie
+		 * the earlier sentence stays) */
+		size_t w = 0;
+		for (size_t k = 1; k < em->n; k++)
+			if (em->v[k].score < em->v[w].score ||
+			    (em->v[k].score == em->v[w].score && em->v[k].order > em->v[w].order))
+				w = k;
+		if (score <= em->v[w].score)
+			return;
+		x = &em->v[w];
+		free(x->text);
+	}
 	size_t keep = text_utf8_cut(s, len, EXTRACT_SENT_MAX);
 	char *raw = kv_xstrndup(s, keep);
 	x->text = text_one_line(raw);

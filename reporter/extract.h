@@ -35,7 +35,8 @@ struct extract_sent {
 	int order;        /* position in the mail (0 first) */
 };
 
-/* The scored sentences of one mail, best first (ties: mail order). */
+/* The best scored sentences of one mail (at most EXTRACT_KEEP), best
+ * first (ties: mail order). */
 struct extract_mail {
 	int number;       /* the mail's [n] */
 	enum extract_role role;
@@ -50,6 +51,7 @@ struct extract_mail {
 #define EXTRACT_MAX_PER_MAIL  2     /* sentences per reply */
 #define EXTRACT_SENT_MAX      240   /* bytes of one sentence (cut on a UTF-8 boundary, "…") */
 #define EXTRACT_MIN_SCORE     2     /* a sentence below it carries no point worth a line */
+#define EXTRACT_KEEP          EXTRACT_MAX_PER_MAIL   /* sentences a scan keeps per mail */
 
 /* Score the sentences of the new prose of one mail (text[0..len) analysed
  * into bi) into em->v (em->number and em->role are the caller's). Never
