@@ -70,8 +70,11 @@ static int word_at(const char *s, size_t len, size_t i, const char *w)
 	int prefix = n && w[n - 1] == '*';
 	if (prefix)
 		n--;
-	if (i + n > len || strncasecmp(s + i, w, n) != 0)
+	if (i + n > len)
 		return 0;
+	for (size_t k = 1; k < n; k++)   /* w is lowercase; a libc call costs more than these few bytes */
+		if (tolower((unsigned char)s[i + k]) != w[k])
+			return 0;
 	if (prefix)
 		return 1;
 	return i + n == len || !isalnum((unsigned char)s[i + n]);
