@@ -25,7 +25,7 @@
  *      enough", "good catch", "sounds good", "happy with", "fine with".
  *   T  test result, +3: tested, boots, works, passes, fails, failed,
  *      regression, reproduce(d), crash, splat, panic, benchmark, faster,
- *      slower, overhead.
+ *      slower, overhead, "fixes the issue", "gave it a spin".
  *   N  negation, +1 (only when neither O nor A matched): not, n't, never.
  *   Q  question, +2: the sentence ends in '?'.
  *   P  position, +3: the first sentence after a quote (it answers the
@@ -116,7 +116,8 @@ static const char *const w_agree[] = {
 };
 static const char *const w_test[] = {
 	"tested", "boots", "works", "passes", "fails", "failed", "regression*", "reproduce*", "crash*",
-	"splat", "panic*", "benchmark*", "faster", "slower", "overhead", NULL
+	"splat", "panic*", "benchmark*", "faster", "slower", "overhead", "fixes the issue", "fixes it",
+	"fixes the problem", "solves", "gave it a spin", "gave that a spin", NULL
 };
 static const char *const w_negation[] = { "not", "never", "no", NULL };
 static const char *const w_thanks[] = { "thanks", "thank you", "many thanks", "thx", NULL };
