@@ -540,6 +540,7 @@ void digest_release(struct digest *d)
 			free(t->mails[k].subject);
 			free(t->mails[k].from_name);
 			free(t->mails[k].from_addr);
+			free(t->mails[k].parent_from);
 		}
 		free(t->mails);
 		strv_release(&t->participants);
@@ -567,6 +568,11 @@ void digest_release(struct digest *d)
 		strv_release(&t->commits);
 		strv_release(&t->week_tags);
 		free(t->root_prose);
+		free(t->changes);
+		strv_release(&t->results);
+		for (size_t k = 0; k < t->npoints; k++)
+			free(t->points[k].text);
+		free(t->points);
 		strv_release(&t->earlier_people);
 		free(t->last_summary);
 		free(t->facts);

@@ -64,6 +64,16 @@ struct digest_mail {
 	char *from_addr;
 	int is_patch;            /* a patch mail (not a reply) */
 	int patch_index;         /* N of N/M, -1 when none (0 = cover letter) */
+	/* whom it answers, from In-Reply-To (else the last References id) */
+	int parent_number;       /* the parent's number in this list, 0 when not in the window */
+	char *parent_from;       /* the parent's sender name (or address); "" when not stored */
+};
+
+/* A point of the window: the sentence(s) of mail `number` that carry
+ * what it said (extract.h), one line of plain text. */
+struct digest_point {
+	int number;
+	char *text;
 };
 
 /* One patch of the thread (every non-reply patch mail, in or before the
@@ -144,7 +154,14 @@ struct digest_thread {
 	struct strv commits;     /* commit ids from "applied" replies */
 	struct strv week_tags;   /* tags given in the window: "Reviewed-by: Name <addr> (2/5)" */
 	int diff_files, diff_ins, diff_del;  /* diffstat totals of the root/cover, -1 when none */
-	char *root_prose;        /* first paragraphs of the root's own prose, or "" */
+	char *root_prose;        /* first paragraphs of the root's own prose, or "" (for a
+				    missing root: the original quoted in the first stored reply) */
+	int root_missing;        /* the first stored mail is a reply: the real root predates the store */
+	char *changes;           /* the root's changelog for this version ("Changes since v3: ..."), or "" */
+	struct strv results;     /* key result lines of the root (a benchmark's headline) */
+	size_t npoints;          /* what was said in the window, in mail order (extract.h budget) */
+	struct digest_point *points;
+	size_t points_left;      /* replies with a point that did not fit the budget */
 	uint32_t others_mails;   /* members (whole thread) from someone other than the root's sender */
 	uint32_t earlier_mails;  /* members dated before the window */
 	struct strv earlier_people;     /* their distinct senders */

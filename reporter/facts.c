@@ -17,6 +17,7 @@
 #include "category.h"
 #include "subject.h"
 #include "status.h"
+#include "extract.h"
 #include "banned.h"
 
 /* ---- pure scanners ---- */
@@ -179,6 +180,8 @@ struct member {
 	int is_patch, index, total;
 	int number;          /* window list number, 0 outside */
 	int patch;           /* index into t->patches, -1 */
+	int gave_tag;        /* a Reviewed-by / Acked-by of its own in its text */
+	int scanned;         /* its sentences are in ems[] (a human reply in the window) */
 };
 
 /* The new event, or NULL when the mail already has one of that status. */
@@ -393,6 +396,87 @@ static const char *reply_only_author(const struct msg_rec *root)
 	return root->in_reply_to ? sendemail_id_addr(root->in_reply_to) : NULL;
 }
 
+/* Mail from a robot (kernel test robot, syzbot, CI): not a person's point. */
+static int is_bot(const char *addr)
+{
+	return strcasecmp(addr, "lkp@intel.com") == 0 || strncasecmp(addr, "syzbot", 6) == 0 ||
+	       strstr(addr, "-bot@") || strstr(addr, "noreply");
+}
+
+static struct digest_mail *window_mail(struct digest_thread *t, int number)
+{
+	for (size_t i = 0; i < t->nmails; i++)
+		if (t->mails[i].number == number)
+			return &t->mails[i];
+	return NULL;
+}
+
+/* Whom window mail i answers (In-Reply-To, else the last References id,
+ * as store_msg_parent reads them; never the subject) into its
+ * digest_mail (nothing when i is not a window mail). */
+static void facts_mail_parent(struct store_reader *r, struct digest_thread *t, struct member *ms, size_t n, int i)
+{
+	struct digest_mail *dm = ms[i].number > 0 ? window_mail(t, ms[i].number) : NULL;
+	if (!dm)
+		return;
+	if (!ms[i].parent_known) {
+		struct kv_err err;
+		if (store_msg_parent(r, &ms[i].rec, &ms[i].parent, &err) < 0)
+			ms[i].parent = 0;
+		ms[i].parent_known = 1;
+	}
+	int p = ms[i].parent ? find_member(ms, n, ms[i].parent) : -1;
+	dm->parent_number = p >= 0 ? ms[p].number : 0;
+	free(dm->parent_from);
+	dm->parent_from = kv_xstrdup(p < 0 ? "" : *ms[p].name ? ms[p].name : ms[p].addr);
+}
+
+/* The speaker rule's role of member x (extract.h): a maintainer took a
+ * decision in the thread, a reviewer gave a tag in any of its mails. */
+static enum extract_role member_role(const struct digest_thread *t, const struct member *ms, size_t nms,
+				     const struct member *x, int author_known)
+{
+	for (size_t i = 0; i < t->nevents; i++)
+		if ((t->events[i].status & (DST_APPLIED | DST_QUEUED | DST_NAK)) && strcmp(t->events[i].who, x->from) == 0)
+			return EXR_MAINTAINER;
+	if (author_known && strcasecmp(x->addr, t->root_addr) == 0)
+		return EXR_AUTHOR;
+	for (size_t i = 0; i < nms; i++)
+		if (ms[i].gave_tag && strcasecmp(ms[i].addr, x->addr) == 0)
+			return EXR_REVIEWER;
+	return EXR_OTHER;
+}
+
+/* t->points: the best sentences of the window's human replies within the
+ * thread's budget (extract.c). */
+static void facts_points(struct digest_thread *t, struct member *ms, size_t nms, struct extract_mail *ems,
+			 int author_known)
+{
+	struct extract_mail *v = kv_xcalloc(nms ? nms : 1, sizeof(*v));
+	size_t nv = 0;
+	for (size_t i = 0; i < nms; i++) {
+		if (!ms[i].scanned)
+			continue;
+		ems[i].role = member_role(t, ms, nms, &ms[i], author_known);
+		for (size_t k = 0; k < t->nevents; k++)
+			if (t->events[k].mail_number == ms[i].number &&
+			    (t->events[k].status & (DST_APPLIED | DST_QUEUED | DST_NAK | DST_CHANGES)))
+				ems[i].decided = 1;
+		v[nv++] = ems[i];   /* a view: ems keeps the sentences */
+	}
+	struct extract_point *pts = NULL;
+	size_t np = 0;
+	extract_select(v, nv, &pts, &np, &t->points_left);
+	t->points = kv_xcalloc(np ? np : 1, sizeof(*t->points));
+	for (size_t i = 0; i < np; i++) {
+		t->points[i].number = pts[i].number;
+		t->points[i].text = pts[i].text;   /* taken */
+	}
+	t->npoints = np;
+	free(pts);
+	free(v);
+}
+
 static int patch_cmp(const void *a, const void *b)
 {
 	const struct digest_patch *x = a, *y = b;
@@ -440,6 +524,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 	struct body_info *bis = kv_xcalloc(n ? n : 1, sizeof(*bis));
 	const char **texts = kv_xcalloc(n ? n : 1, sizeof(*texts));
 	size_t *tlens = kv_xcalloc(n ? n : 1, sizeof(*tlens));
+	struct extract_mail *ems = kv_xcalloc(n ? n : 1, sizeof(*ems));
 	size_t nms = 0, nwin = 0, ncounted = 0;
 	int rc = -1;
 
@@ -550,16 +635,30 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			ri = 0;
 		if (ri >= 0) {
 			struct body_info *bi = &bis[ri];
+			const char *rt = texts[ri] ? texts[ri] : "";
+			struct subject_info si;
+			subject_parse(ms[ri].rec.subject, &si);
+			/* the first stored mail answers one the store never had */
+			t->root_missing = si.reply || (ms[ri].rec.in_reply_to && *ms[ri].rec.in_reply_to);
 			t->diff_files = bi->stat_files;
 			t->diff_ins = bi->stat_ins;
 			t->diff_del = bi->stat_del;
-			struct sbuf prose = SBUF_INIT;
-			sbuf_adds(&prose, "");
-			body_extract(texts[ri] ? texts[ri] : "", bi, 1u << SEG_PROSE, &prose);
-			t->root_prose = facts_first_paragraphs(prose.buf, prose.len, 400);
-			sbuf_release(&prose);
+			if (t->root_missing) {
+				/* never its own first line ("ping?"): what it quotes */
+				t->root_prose = extract_quoted_about(rt, bi, 400);
+				t->changes = kv_xstrdup("");
+			} else {
+				struct sbuf prose = SBUF_INIT;
+				sbuf_adds(&prose, "");
+				body_extract(rt, bi, 1u << SEG_PROSE, &prose);
+				t->root_prose = facts_first_paragraphs(prose.buf, prose.len, 400);
+				sbuf_release(&prose);
+				t->changes = extract_changelog(rt, bi, 400);
+				extract_results(rt, bi, 2, &t->results);
+			}
 		} else {
 			t->root_prose = kv_xstrdup("");
+			t->changes = kv_xstrdup("");
 		}
 	}
 
@@ -603,6 +702,8 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		struct member *x = &ms[i];
 		struct body_info *bi = &bis[i];
 		int in_window = x->number > 0;
+		if (in_window)
+			facts_mail_parent(r, t, ms, nms, (int)i);
 		for (size_t k = 0; k < bi->ntrailers; k++) {
 			const struct trailer *tr = &bi->trailers[k];
 			int review = tr->kind == TR_REVIEWED || tr->kind == TR_ACKED || tr->kind == TR_TESTED;
@@ -677,6 +778,14 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			    strcasecmp(bi->trailers[k].addr, x->addr) == 0 &&
 			    (bi->trailers[k].kind == TR_REVIEWED || bi->trailers[k].kind == TR_ACKED))
 				gave_tag = 1;
+		x->gave_tag = gave_tag;
+		if (in_window && !is_bot(x->addr) &&
+		    (x->num != t->root || t->root_missing)) {
+			/* what a person said: its sentences, scored (extract.c) */
+			ems[i].number = x->number;
+			extract_mail_scan(text, tlen, bi, &ems[i]);
+			x->scanned = 1;
+		}
 		struct status_input in = {
 			.prose = prose.buf, .len = prose.len, .subject = x->rec.subject,
 			/* in a reply-only thread the patch author is not known;
@@ -767,6 +876,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		t->status &= ~DST_CHANGES;
 	}
 	qsort(t->patches, t->npatches, sizeof(*t->patches), patch_cmp);
+	facts_points(t, ms, nms, ems, author_known);
 	rc = 0;
 out:
 	for (size_t i = 0; i < nms; i++) {
@@ -774,7 +884,9 @@ out:
 		free(ms[i].addr);
 		free(ms[i].name);
 		body_info_release(&bis[i]);
+		extract_mail_release(&ems[i]);
 	}
+	free(ems);
 	free(ms);
 	free(bis);
 	free(texts);

@@ -22,7 +22,7 @@
 
 /* Bump when the prompt or the input reduction (llm_input.c) changes: old
  * cache rows then no longer match. */
-#define LLM_PROMPT_VERSION "kvmarm-llm-prompt-7"
+#define LLM_PROMPT_VERSION "kvmarm-llm-prompt-8"
 
 /* [llm] settings, resolved once per digest by the client. */
 struct llm_params {
@@ -54,9 +54,15 @@ struct llm_input {
 	size_t header_tokens;
 	struct llm_block *blocks;
 	size_t nblocks;
+	int zh;              /* the prompt's own sentences in Chinese (a zh digest) */
 };
 
-/* The system message for p's language into sb. */
+/* 1 when p's language is Chinese: the prompt is then written in Chinese. */
+int llm_input_zh(const struct llm_params *p);
+
+/* The system message for p's language into sb: the task, the notations
+ * ([n], "re [n]" from In-Reply-To, [...], [diff ...]), the answer
+ * template and the length rule, in Chinese for a Chinese digest. */
 void llm_input_system(const struct llm_params *p, struct sbuf *sb);
 
 /*

@@ -28,13 +28,30 @@ static int is_zh(const struct digest *d)
 	return d->lang && strcmp(d->lang, "zh") == 0;
 }
 
+/*
+ * "About". A thread whose first stored mail is a reply (its root predates
+ * the store) is never described by that reply's own words ("ping?"): the
+ * original it quotes (facts.c put it in root_prose), else the subject.
+ */
 static void about_part(const struct digest *d, const struct digest_thread *t, struct sbuf *sb)
 {
 	int zh = is_zh(d);
-	if (t->root_prose && *t->root_prose)
+	if (t->root_missing && t->root_prose && *t->root_prose)
+		sbuf_addf(sb, zh ? "（起始邮件不在存档中，以下为首封回复所引用的原文）%s" :
+				   "(The root predates the store; from the original quoted in the first reply) %s",
+			  t->root_prose);
+	else if (t->root_missing)
+		sbuf_addf(sb, zh ? "起始邮件不在存档中的 thread：%s" : "Thread whose root predates the store: %s",
+			  t->subject);
+	else if (t->root_prose && *t->root_prose)
 		sbuf_adds(sb, t->root_prose);
 	else
 		sbuf_addf(sb, zh ? "%s 发起的 thread：%s" : "Thread started by %s: %s", t->root_from, t->subject);
+	if (t->results.n) {
+		sbuf_adds(sb, zh ? " 结果：" : " Results: ");
+		for (size_t i = 0; i < t->results.n; i++)
+			sbuf_addf(sb, "%s%s", i ? (zh ? "；" : "; ") : "", t->results.v[i]);
+	}
 	if (t->diff_files >= 0)
 		sbuf_addf(sb, zh ? "（diffstat：%d 个文件，+%d/-%d）" : " (diffstat: %d files, +%d/-%d)",
 			  t->diff_files, t->diff_ins, t->diff_del);
@@ -70,6 +87,27 @@ static void before_part(const struct digest *d, const struct digest_thread *t, s
 			  t->supersedes);
 		any = 1;
 	}
+	/* what changed in this version, from the cover letter's own notes */
+	if (t->changes && *t->changes) {
+		if (any)
+			sbuf_addc(sb, ' ');
+		if (zh)
+			sbuf_adds(sb, "本版本改动：");
+		else if (strncasecmp(t->changes, "change", 6) != 0)
+			sbuf_adds(sb, "Changes: ");
+		sbuf_adds(sb, t->changes);
+		size_t l = strlen(t->changes);
+		if (t->changes[l - 1] != '.' && strcmp(t->changes + (l >= 3 ? l - 3 : 0), "…"))
+			sbuf_adds(sb, zh ? "。" : ".");
+		any = 1;
+	}
+	if (t->root_missing) {
+		if (any)
+			sbuf_addc(sb, ' ');
+		sbuf_adds(sb, zh ? "该 thread 始于存档之前：起始邮件不在存档中。" :
+				   "The thread started before the store: its root is not stored.");
+		any = 1;
+	}
 	if (t->earlier_mails) {
 		if (any)
 			sbuf_addc(sb, ' ');
@@ -93,18 +131,68 @@ static void before_part(const struct digest *d, const struct digest_thread *t, s
 		sbuf_adds(sb, zh ? "无：该 thread 始于本期。" : "Nothing: the thread started in this window.");
 }
 
+/* The name a point shows for a sender: the display name, else the address. */
+static const char *short_name(const struct digest_mail *m)
+{
+	return *m->from_name ? m->from_name : m->from_addr;
+}
+
+static const struct digest_mail *mail_number(const struct digest_thread *t, int number)
+{
+	for (size_t i = 0; i < t->nmails; i++)
+		if (t->mails[i].number == number)
+			return &t->mails[i];
+	return NULL;
+}
+
+/* The window's points (facts.c, extract.c): "A [7] to B [6]: sentence."
+ * Whom a mail answers comes from its In-Reply-To. */
+static void points_part(const struct digest *d, const struct digest_thread *t, struct sbuf *sb)
+{
+	int zh = is_zh(d);
+	for (size_t i = 0; i < t->npoints; i++) {
+		const struct digest_point *p = &t->points[i];
+		const struct digest_mail *m = mail_number(t, p->number);
+		if (!m)
+			continue;
+		sbuf_addf(sb, "%s%s [%d]", sb->len ? " " : "", short_name(m), m->number);
+		const struct digest_mail *pm = m->parent_number ? mail_number(t, m->parent_number) : NULL;
+		if (pm)
+			sbuf_addf(sb, zh ? " 回复 %s [%d]" : " to %s [%d]", short_name(pm), pm->number);
+		else if (m->parent_from && *m->parent_from)
+			sbuf_addf(sb, zh ? " 回复 %s" : " to %s", m->parent_from);
+		sbuf_addf(sb, zh ? "：%s" : ": %s", p->text);
+		size_t l = strlen(p->text);
+		char last = l ? p->text[l - 1] : '.';
+		if (last != '.' && last != '?' && last != '!' && !(l >= 3 && (unsigned char)p->text[l - 1] >= 0x80))
+			sbuf_adds(sb, zh ? "。" : ".");
+	}
+}
+
+static int has_point(const struct digest_thread *t, const char *addr)
+{
+	for (size_t i = 0; i < t->npoints; i++) {
+		const struct digest_mail *m = mail_number(t, t->points[i].number);
+		if (m && !strcasecmp(m->from_addr, addr))
+			return 1;
+	}
+	return 0;
+}
+
 static void week_part(const struct digest *d, const struct digest_thread *t, struct sbuf *sb)
 {
 	int zh = is_zh(d);
-	if (t->root_in_window && t->nmails)
+	if (t->root_in_window && t->nmails && !t->root_missing)
 		sbuf_addf(sb, zh ? "%s 发布 [1]。" : "Posted by %s [1].", t->root_from);
-	/* replies: each sender other than the root's, with their first mail */
+	points_part(d, t, sb);
+	/* the other repliers (no point kept for them): who, with their first mail */
 	struct strv seen = STRV_INIT;
 	struct sbuf rep = SBUF_INIT;
 	sbuf_adds(&rep, "");
 	for (size_t i = 0; i < t->nmails; i++) {
 		const struct digest_mail *m = &t->mails[i];
-		if (m->is_patch || !strcmp(m->message_id, t->root_message_id))
+		if (m->is_patch || (!strcmp(m->message_id, t->root_message_id) && !t->root_missing) ||
+		    has_point(t, m->from_addr))
 			continue;
 		char *who = text_person(m->from_name, m->from_addr);
 		if (!strv_has(&seen, who)) {
@@ -123,7 +211,9 @@ static void week_part(const struct digest *d, const struct digest_thread *t, str
 		free(who);
 	}
 	if (seen.n)
-		sbuf_addf(sb, zh ? "%s回复：%s。" : "%sReplies from %s.", sb->len ? " " : "", rep.buf);
+		sbuf_addf(sb, zh ? (t->npoints ? "%s其他回复：%s。" : "%s回复：%s。") :
+				   (t->npoints ? "%sOther replies from %s." : "%sReplies from %s."),
+			  sb->len ? " " : "", rep.buf);
 	sbuf_release(&rep);
 	strv_release(&seen);
 	if (t->week_tags.n) {

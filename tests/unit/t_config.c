@@ -84,7 +84,7 @@ static void test_defaults(void)
 	is_str(config_str(cfg, "llm", "api_key_env"), "KVMARM_LLM_API_KEY", "api_key_env default");
 	ok(config_double(cfg, "llm", "temperature") == 0.2, "temperature default");
 	is_int(config_int(cfg, "llm", "max_input_tokens"), 6000, "max_input_tokens default");
-	is_int(config_int(cfg, "llm", "max_output_tokens"), 800, "max_output_tokens default");
+	is_int(config_int(cfg, "llm", "max_output_tokens"), 1536, "max_output_tokens default");
 	is_int(config_int(cfg, "llm", "retries"), 4, "retries default");
 	is_int(config_int(cfg, "llm", "deadline"), 1800, "deadline default");
 	is_int(config_int(cfg, "llm", "max_answer_bytes"), 65536, "max_answer_bytes default");

@@ -494,7 +494,7 @@ static void test_basic(void)
 	   "the system message says mail text is data");
 	int model_ok = 1;
 	for (size_t i = 0; i < rs.n; i++)
-		if (!strstr(rs.r[i].line, "\"model\": \"test-model\"") || !strstr(rs.r[i].line, "\"max_tokens\": 800"))
+		if (!strstr(rs.r[i].line, "\"model\": \"test-model\"") || !strstr(rs.r[i].line, "\"max_tokens\": 1536"))
 			model_ok = 0;
 	ok(model_ok, "model and max_tokens are sent");
 	reqs_free(&rs);
@@ -1072,11 +1072,80 @@ static void test_setup(void)
 	reset_requests("normal");
 	ok(llm_summarize_all(cfg, fx.s, fx.th, fx.n, out, &err) == 0 && out[0].ok, "language zh ran");
 	reqs_load(&rs);
-	ok(rs.n == 1 && strstr(rs.r[0].system, "Simplified Chinese"), "language zh asks for Chinese");
+	ok(rs.n == 1 && strstr(rs.r[0].system, "用简体中文"), "language zh asks for Chinese");
 	reqs_free(&rs);
 	llm_summary_release(&out[0]);
 	store_close(fx.s);
 	config_free(cfg);
+}
+
+/*
+ * The reply structure the model is told comes from In-Reply-To: every mail
+ * of this thread has the same subject (as a fixture's mails do), so only
+ * the headers can say that mail 3 answers mail 2, mail 4 answers mail 3,
+ * and mail 1 answers a mail from before the week. A Chinese digest's
+ * prompt, template and notes are Chinese, with no English "none".
+ */
+static void test_prompt_structure(void)
+{
+	struct kv_err err = { "" };
+	struct llm_summary out[1];
+	struct fixture fx;
+	struct reqs rs;
+	static const char *const langs[] = { "en", "zh" };
+	for (int li = 0; li < 2; li++) {
+		int zh = li == 1;
+		char *extra = kv_xasprintf("language = %s\n", langs[li]);
+		struct kv_config *cfg = make_config(extra);
+		free(extra);
+		open_store(&fx, zh ? "irt-zh" : "irt-en");
+		uint64_t n[5];
+		const char *subj = "Re: [PATCH] KVM: arm64: Fix the save path";
+		n[0] = add_mail(fx.s, "old@x", NULL, "Olga Earlier <olga@example.org>",
+				"[PATCH] KVM: arm64: Fix the save path", "Mon, 18 Jan 2021 10:00:00 +0000", PATCH_BODY);
+		n[1] = add_mail(fx.s, "w1@x", "old@x", "Marc Reviewer <marc@example.org>", subj,
+				"Mon, 25 Jan 2021 10:00:00 +0000", REPLY_BODY);
+		n[2] = add_mail(fx.s, "w2@x", "w1@x", "Alice Example <alice@example.org>", subj,
+				"Mon, 25 Jan 2021 11:00:00 +0000", ANSWER_BODY);
+		n[3] = add_mail(fx.s, "w3@x", "w2@x", "Marc Reviewer <marc@example.org>", subj,
+				"Mon, 25 Jan 2021 12:00:00 +0000", ANSWER_BODY);
+		n[4] = add_mail(fx.s, "w4@x", "w3@x", "Alice Example <alice@example.org>", subj,
+				"Mon, 25 Jan 2021 13:00:00 +0000", ANSWER_BODY);
+		/* the window: mails 1..4 (the root is from the week before) */
+		add_thread(&fx, subj, "PATCH", "participants: Marc Reviewer, Alice Example", n + 1, 4);
+		reset_requests("normal");
+		memset(out, 0, sizeof(out));
+		ok(llm_summarize_all(cfg, fx.s, fx.th, fx.n, out, &err) == 0 && out[0].ok, "%s: ran", langs[li]);
+		reqs_load(&rs);
+		const char *u = rs.n ? rs.r[0].user : NULL;
+		const char *sys = rs.n ? rs.r[0].system : NULL;
+		ok(u && strstr(u, zh ? "<<<MAIL 1\nSender，01-25 10:46，回复 Olga Earlier 的早先邮件\n" :
+				  "<<<MAIL 1\nSender, 01-25 10:46, re an earlier mail from Olga Earlier\n"),
+		   "%s: mail 1 answers a mail from before the week (In-Reply-To)", langs[li]);
+		ok(u && strstr(u, zh ? "<<<MAIL 2\nSender，01-25 10:46，回复 [1]\n" :
+				  "<<<MAIL 2\nSender, 01-25 10:46, re [1]\n") &&
+		   strstr(u, zh ? "<<<MAIL 3\nSender，01-25 10:46，回复 [2]\n" :
+				  "<<<MAIL 3\nSender, 01-25 10:46, re [2]\n") &&
+		   strstr(u, zh ? "<<<MAIL 4\nSender，01-25 10:46，回复 [3]\n" :
+				  "<<<MAIL 4\nSender, 01-25 10:46, re [3]\n"),
+		   "%s: mails 2-4 answer 1-3, as their In-Reply-To says (all share one subject)", langs[li]);
+		if (!zh) {
+			ok(sys && strstr(sys, "In-Reply-To") && strstr(sys, "[...]") && strstr(sys, "[n]"),
+			   "en: the system message explains [n], re [n] and [...]");
+		} else {
+			ok(sys && strstr(sys, "In-Reply-To") && strstr(sys, "[...]") && strstr(sys, "引用的数据") &&
+			   strstr(sys, "没有就写“无”") && strstr(sys, "100-200 字") && strstr(sys, "用简体中文"),
+			   "zh: the system message, its notes and template are Chinese, with a length rule in characters");
+			ok(sys && !strstr(sys, "none") && !strstr(sys, "Summarise") && !strstr(sys, "words"),
+			   "zh: no English template word (none, words) in the system message");
+		}
+		if (!ok(u && sys, "%s: a request was logged", langs[li]))
+			diag("requests: %zu", rs.n);
+		reqs_free(&rs);
+		llm_summary_release(&out[0]);
+		store_close(fx.s);
+		config_free(cfg);
+	}
 }
 
 /* ---- benchmark driver (hidden options) ---- */
@@ -1370,6 +1439,7 @@ int main(int argc, char **argv)
 	}
 	ok(1, "llm test server started on port %d", port);
 	test_setup();
+	test_prompt_structure();
 	test_basic();
 	test_links();
 	test_hostile_server();
