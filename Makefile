@@ -55,7 +55,7 @@ CLI_SRC      := $(wildcard store/cli/*.c)
 MILTER_SRC   := $(filter-out milter/main.c,$(wildcard milter/*.c))
 REPORTER_SRC := $(filter-out reporter/main.c,$(wildcard reporter/*.c))
 UNIT_SRC     := $(wildcard tests/unit/t_*.c)
-TOOL_SRC     := $(wildcard tests/tools/*.c)
+TOOL_SRC     := $(filter-out %_shim.c,$(wildcard tests/tools/*.c))
 FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 
@@ -68,8 +68,10 @@ UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 # each fuzz target with replay.c's main: runs given inputs once (60-fuzz-replay.t)
 REPLAYS := $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_NAMES))
+# LD_PRELOAD shims for tests (tests/tools/*_shim.c), plain shared objects
+SHIMS := $(BUILD)/tools/powerloss.so
 
-all: $(PROGS) $(UNITS) $(TOOLS) $(REPLAYS)
+all: $(PROGS) $(UNITS) $(TOOLS) $(REPLAYS) $(SHIMS)
 
 # Every object depends on $(BUILD)/flags, which changes only when the flags
 # do: a build with other flags in the same tree recompiles everything.
@@ -114,6 +116,9 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBREPORTER) $(LIBMILTER) $(LIBST
 $(BUILD)/tools/%: $(call obj,tests/tools/%.c) $(LIBMILTER) $(LIBSTORE) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(link) -lmilter $(KV_LIBS) $(LDLIBS)
+$(BUILD)/tools/%.so: tests/tools/%_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -g -Wall -Wextra -o $@ $< -ldl -lpthread
 $(BUILD)/fuzz-replay/%: $(call obj,tests/fuzz/%.c tests/fuzz/replay.c) $(LIBREPORTER) $(LIBSTORE) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(link) $(KV_LIBS) $(LDLIBS)
