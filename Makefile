@@ -221,6 +221,8 @@ DEB_PKGS := build-essential pkg-config libmilter-dev libgmime-3.0-dev liblmdb-de
 EXTRA_DEB_PKGS += chromium chromium-driver
 # `make fuzz`: clang and its libFuzzer/sanitizer runtimes
 EXTRA_DEB_PKGS += clang libclang-rt-14-dev
+# 61-valgrind.t: one end-to-end run under memcheck
+EXTRA_DEB_PKGS += valgrind
 BENCH_DEB_PKGS := notmuch maildir-utils hyperfine time
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 2; fi
