@@ -181,21 +181,32 @@ static int sync_followed(int fd, struct followed *f, int (*real)(int))
 	return rc;
 }
 
+/* The open call (real_open or real_openat, by dirfd) and, for a followed
+ * path, its image, under mu. */
+static int open_followed(int dirfd, const char *path, int flags, mode_t mode)
+{
+	pthread_mutex_lock(&mu);
+	int fd = dirfd == AT_FDCWD ? real_open(path, flags, mode) : real_openat(dirfd, path, flags, mode);
+	follow(fd, path);
+	pthread_mutex_unlock(&mu);
+	return fd;
+}
+
+#define OPEN_MODE(flags, mode) do { \
+	if ((flags) & (O_CREAT | O_TMPFILE)) { \
+		va_list ap; \
+		va_start(ap, flags); \
+		mode = va_arg(ap, mode_t); \
+		va_end(ap); \
+	} \
+} while (0)
+
 int open(const char *path, int flags, ...)
 {
 	pthread_once(&once, init);
 	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	pthread_mutex_lock(&mu);
-	int fd = real_open(path, flags, mode);
-	follow(fd, path);
-	pthread_mutex_unlock(&mu);
-	return fd;
+	OPEN_MODE(flags, mode);
+	return open_followed(AT_FDCWD, path, flags, mode);
 }
 int open64(const char *path, int flags, ...) __attribute__((alias("open")));
 
@@ -203,17 +214,8 @@ int openat(int dirfd, const char *path, int flags, ...)
 {
 	pthread_once(&once, init);
 	mode_t mode = 0;
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_list ap;
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	pthread_mutex_lock(&mu);
-	int fd = real_openat(dirfd, path, flags, mode);
-	follow(fd, path);
-	pthread_mutex_unlock(&mu);
-	return fd;
+	OPEN_MODE(flags, mode);
+	return open_followed(dirfd, path, flags, mode);
 }
 int openat64(int dirfd, const char *path, int flags, ...) __attribute__((alias("openat")));
 
@@ -259,28 +261,28 @@ ssize_t write(int fd, const void *buf, size_t n)
 	return r;
 }
 
-int fsync(int fd)
+static int sync_call(int fd, int (*real)(int))
 {
 	pthread_once(&once, init);
 	struct followed *f = followed_fd(fd);
 	if (!f)
-		return real_fsync(fd);
+		return real(fd);
 	pthread_mutex_lock(&mu);
-	int rc = sync_followed(fd, f, real_fsync);
+	int rc = sync_followed(fd, f, real);
 	pthread_mutex_unlock(&mu);
 	return rc;
+}
+
+int fsync(int fd)
+{
+	pthread_once(&once, init);
+	return sync_call(fd, real_fsync);
 }
 
 int fdatasync(int fd)
 {
 	pthread_once(&once, init);
-	struct followed *f = followed_fd(fd);
-	if (!f)
-		return real_fdatasync(fd);
-	pthread_mutex_lock(&mu);
-	int rc = sync_followed(fd, f, real_fdatasync);
-	pthread_mutex_unlock(&mu);
-	return rc;
+	return sync_call(fd, real_fdatasync);
 }
 
 int close(int fd)
