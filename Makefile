@@ -193,23 +193,27 @@ demo:
 # target N seconds on its seeds plus the corpus it grew in earlier runs
 # (build-fuzz/corpus/NAME). A finding is written to build-fuzz/findings/
 # and fails the run: copy it to tests/fuzz/regress/NAME/ with the fix, and
-# 60-fuzz-replay.t replays it in every `make check`.
+# 60-fuzz-replay.t replays it in every `make check`. The targets' scratch
+# files (a store, mbox files) go to a directory under FUZZ_TMPDIR
+# (default /dev/shm: the store's syncs cost nothing there), removed at
+# the end (libFuzzer's exit skips the targets' own clean-up).
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?=
 fuzz:
 	$(MAKE) FUZZ=1 BUILD=build-fuzz CC=clang fuzz-build
 	@rm -rf build-fuzz/seed && $(PYTHON) tests/fuzz/seeds.py build-fuzz/seed
 	@mkdir -p build-fuzz/findings; rc=0; \
+	tmp=$${FUZZ_TMPDIR:-/dev/shm}/kv-fuzz.$$$$; mkdir -p $$tmp || exit 1; \
 	for t in $(FUZZ_NAMES); do \
 	  mkdir -p build-fuzz/corpus/$$t; \
 	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
-	  TMPDIR=$${FUZZ_TMPDIR:-/dev/shm} build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	  TMPDIR=$$tmp build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
 	    -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix=build-fuzz/findings/$$t- $(FUZZ_FLAGS) \
 	    build-fuzz/corpus/$$t build-fuzz/seed/$$t >build-fuzz/$$t.log 2>&1; r=$$?; \
 	  grep -E '^(stat::number_of_executed_units|stat::new_units_added)|^#[0-9]+.*DONE' build-fuzz/$$t.log | tr '\n' ' '; echo; \
 	  if [ $$r -ne 0 ]; then echo "fuzz: $$t FAILED (exit $$r), log build-fuzz/$$t.log:"; \
-	    grep -A30 -m1 -E '^==[0-9]+==ERROR|property broken|runtime error|deadly signal' build-fuzz/$$t.log; rc=1; fi; \
-	done; exit $$rc
+	    grep -a -A30 -m1 -E '^==[0-9]+==ERROR|property broken|runtime error|deadly signal' build-fuzz/$$t.log; rc=1; fi; \
+	done; rm -rf $$tmp; exit $$rc
 fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
 
 # Every Debian package that building, testing, benchmarks and the demo use
