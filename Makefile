@@ -7,6 +7,8 @@
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
+else ifeq ($(FUZZ),1)
+BUILD   ?= build-fuzz
 else
 BUILD   ?= build
 endif
@@ -35,6 +37,12 @@ ifeq ($(SANITIZE),1)
 KV_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 KV_LDFLAGS += -fsanitize=address,undefined
 endif
+# FUZZ=1 (set by `make fuzz`, with CC=clang): every object instrumented for
+# libFuzzer's coverage, with ASan + UBSan; the fuzz programs link libFuzzer.
+ifeq ($(FUZZ),1)
+KV_CFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+KV_LDFLAGS += -fsanitize=address,undefined
+endif
 
 # Quoted includes: the compiler looks in the including file's own folder
 # first; besides that a program's files see only store/, the library they
@@ -47,7 +55,9 @@ CLI_SRC      := $(wildcard store/cli/*.c)
 MILTER_SRC   := $(filter-out milter/main.c,$(wildcard milter/*.c))
 REPORTER_SRC := $(filter-out reporter/main.c,$(wildcard reporter/*.c))
 UNIT_SRC     := $(wildcard tests/unit/t_*.c)
-TOOL_SRC     := $(wildcard tests/tools/*.c)
+TOOL_SRC     := $(filter-out %_shim.c,$(wildcard tests/tools/*.c))
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_NAMES   := $(patsubst tests/fuzz/%.c,%,$(FUZZ_SRC))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBSTORE    := $(BUILD)/libkvstore.a
@@ -56,8 +66,12 @@ LIBMILTER   := $(BUILD)/libkvmilter.a
 PROGS := $(BUILD)/kvmarm-store $(BUILD)/kvmarm-milter $(BUILD)/kvmarm-reporter
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+# each fuzz target with replay.c's main: runs given inputs once (60-fuzz-replay.t)
+REPLAYS := $(addprefix $(BUILD)/fuzz-replay/,$(FUZZ_NAMES))
+# LD_PRELOAD shims for tests (tests/tools/*_shim.c), plain shared objects
+SHIMS := $(BUILD)/tools/powerloss.so
 
-all: $(PROGS) $(UNITS) $(TOOLS)
+all: $(PROGS) $(UNITS) $(TOOLS) $(REPLAYS) $(SHIMS)
 
 # Every object depends on $(BUILD)/flags, which changes only when the flags
 # do: a build with other flags in the same tree recompiles everything.
@@ -66,7 +80,7 @@ $(BUILD)/obj/%.o: %.c $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(CC) $(KV_CPPFLAGS) $(call kv_inc,$<) $(CPPFLAGS) $(KV_CFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
 
--include $(patsubst %.c,$(BUILD)/obj/%.d,$(STORE_SRC) $(CLI_SRC) $(wildcard milter/*.c reporter/*.c) $(UNIT_SRC) $(TOOL_SRC))
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(STORE_SRC) $(CLI_SRC) $(wildcard milter/*.c reporter/*.c) $(UNIT_SRC) $(TOOL_SRC) $(wildcard tests/fuzz/*.c))
 
 KV_FLAGS_TEXT = $(CC) $(KV_CPPFLAGS) $(CPPFLAGS) $(KV_CFLAGS) $(CFLAGS) | $(KV_LDFLAGS) $(LDFLAGS) | $(KV_LIBS) $(LDLIBS)
 $(BUILD)/flags: FORCE
@@ -86,7 +100,7 @@ $(LIBMILTER): $(call obj,$(MILTER_SRC))
 
 # Test objects are only reached through pattern rules: keep them (make would
 # delete them as intermediate files and rebuild them on the next run).
-.SECONDARY: $(call obj,$(UNIT_SRC) $(TOOL_SRC))
+.SECONDARY: $(call obj,$(UNIT_SRC) $(TOOL_SRC) $(wildcard tests/fuzz/*.c))
 
 # Links depend on the flags too (LDFLAGS); $(link) leaves the stamp out.
 link = $(CC) $(CFLAGS) $(KV_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
@@ -102,6 +116,15 @@ $(BUILD)/tests/%: $(call obj,tests/unit/%.c) $(LIBREPORTER) $(LIBMILTER) $(LIBST
 $(BUILD)/tools/%: $(call obj,tests/tools/%.c) $(LIBMILTER) $(LIBSTORE) $(BUILD)/flags
 	@mkdir -p $(dir $@)
 	$(link) -lmilter $(KV_LIBS) $(LDLIBS)
+$(BUILD)/tools/%.so: tests/tools/%_shim.c
+	@mkdir -p $(dir $@)
+	$(CC) -shared -fPIC -O2 -g -Wall -Wextra -o $@ $< -ldl -lpthread
+$(BUILD)/fuzz-replay/%: $(call obj,tests/fuzz/%.c tests/fuzz/replay.c) $(LIBREPORTER) $(LIBSTORE) $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(link) $(KV_LIBS) $(LDLIBS)
+$(BUILD)/fuzz/%: $(call obj,tests/fuzz/%.c) $(LIBREPORTER) $(LIBSTORE) $(BUILD)/flags
+	@mkdir -p $(dir $@)
+	$(link) -fsanitize=fuzzer $(KV_LIBS) $(LDLIBS)
 
 # Checks on the source itself (tests/lib/check_source.py says how each works).
 # check-layering: each third-party library stays behind its one module;
@@ -164,6 +187,35 @@ bench: all
 demo:
 	sh tests/demo.sh
 
+# `make fuzz FUZZ_SECONDS=N`: build every libFuzzer target (tests/fuzz/,
+# clang, ASan + UBSan) into build-fuzz/, write the seed corpora
+# (tests/fuzz/seeds.py: generated mail and inline samples) and run each
+# target N seconds on its seeds plus the corpus it grew in earlier runs
+# (build-fuzz/corpus/NAME). A finding is written to build-fuzz/findings/
+# and fails the run: copy it to tests/fuzz/regress/NAME/ with the fix, and
+# 60-fuzz-replay.t replays it in every `make check`. The targets' scratch
+# files (a store, mbox files) go to a directory under FUZZ_TMPDIR
+# (default /dev/shm: the store's syncs cost nothing there), removed at
+# the end (libFuzzer's exit skips the targets' own clean-up).
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   ?=
+fuzz:
+	$(MAKE) FUZZ=1 BUILD=build-fuzz CC=clang fuzz-build
+	@rm -rf build-fuzz/seed && $(PYTHON) tests/fuzz/seeds.py build-fuzz/seed
+	@mkdir -p build-fuzz/findings; rc=0; \
+	tmp=$${FUZZ_TMPDIR:-/dev/shm}/kv-fuzz.$$$$; mkdir -p $$tmp || exit 1; \
+	for t in $(FUZZ_NAMES); do \
+	  mkdir -p build-fuzz/corpus/$$t; \
+	  echo "fuzz: $$t for $(FUZZ_SECONDS) s"; \
+	  TMPDIR=$$tmp build-fuzz/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=20 \
+	    -rss_limit_mb=2560 -print_final_stats=1 -artifact_prefix=build-fuzz/findings/$$t- $(FUZZ_FLAGS) \
+	    build-fuzz/corpus/$$t build-fuzz/seed/$$t >build-fuzz/$$t.log 2>&1; r=$$?; \
+	  grep -E '^(stat::number_of_executed_units|stat::new_units_added)|^#[0-9]+.*DONE' build-fuzz/$$t.log | tr '\n' ' '; echo; \
+	  if [ $$r -ne 0 ]; then echo "fuzz: $$t FAILED (exit $$r), log build-fuzz/$$t.log:"; \
+	    grep -a -A30 -m1 -E '^==[0-9]+==ERROR|property broken|runtime error|deadly signal' build-fuzz/$$t.log; rc=1; fi; \
+	done; rm -rf $$tmp; exit $$rc
+fuzz-build: $(addprefix $(BUILD)/fuzz/,$(FUZZ_NAMES))
+
 # Every Debian package that building, testing, benchmarks and the demo use
 # (dpkg-dev: dpkg-buildflags, for .ci/run's build with Debian's flags).
 DEB_PKGS := build-essential pkg-config libmilter-dev libgmime-3.0-dev liblmdb-dev \
@@ -175,6 +227,10 @@ EXTRA_DEB_PKGS += chromium chromium-driver
 EXTRA_DEB_PKGS += mutt
 # the escaper property test renders the Markdown with GFM's reference renderer
 EXTRA_DEB_PKGS += cmark-gfm
+# `make fuzz`: clang and its libFuzzer/sanitizer runtimes
+EXTRA_DEB_PKGS += clang libclang-rt-14-dev
+# 61-valgrind.t: one end-to-end run under memcheck
+EXTRA_DEB_PKGS += valgrind
 BENCH_DEB_PKGS := notmuch maildir-utils hyperfine time
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 2; fi
@@ -236,5 +292,5 @@ clean:
 
 FORCE:
 
-.PHONY: all check check-layering check-size check-banned fix-banned bench demo deps install deb clean FORCE
+.PHONY: all check check-layering check-size check-banned fix-banned bench demo fuzz fuzz-build deps install deb clean FORCE
 .DELETE_ON_ERROR:

@@ -257,8 +257,12 @@ static void set_project(struct subject_info *si, const char *s, size_t n)
 		n -= 7;
 	if (si->project[0] || n == 0)
 		return;
-	if (n >= sizeof(si->project))
+	if (n >= sizeof(si->project)) {
+		/* cut at a character boundary: a half character is invalid UTF-8 */
 		n = sizeof(si->project) - 1;
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--;
+	}
 	memcpy(si->project, s, n);
 	si->project[n] = '\0';
 }
