@@ -6,6 +6,7 @@
  * naming each other both ways. Reports the first broken invariant.
  */
 #include "store_int.h"
+#include "index.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -346,7 +347,7 @@ int store_check(struct store *s, struct kv_err *err)
 	rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err);
 	if (rc < 0)
 		goto out;
-	if (rc == 1 || v.n != 1 || ((const char *)v.p)[0] != '1') {
+	if (rc == 1 || v.n != 1 || (((const char *)v.p)[0] != '1' && ((const char *)v.p)[0] != '2')) {
 		rc = broken(err, "schema version key missing or unknown");
 		goto out;
 	}
@@ -360,6 +361,9 @@ int store_check(struct store *s, struct kv_err *err)
 	}
 	if (rc == 0)
 		rc = check_messages(s, t, map, &nmsg, err);
+	/* schema 2: the word index too (a schema 1 store has none yet) */
+	if (rc == 0 && ((const char *)v.p)[0] == '2')
+		rc = index_check(s, t, map, nmsg, err);
 	for (int f = 0; f < F_COUNT; f++)
 		blob_unmap(&map[f]);
 	if (rc != 0)

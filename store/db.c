@@ -205,6 +205,8 @@ int db_dbi_open(struct db_txn *t, const char *name, unsigned flags, int create,
 		f |= MDB_DUPSORT;
 	if (flags & DB_DUPFIXED)
 		f |= MDB_DUPFIXED;
+	if (flags & DB_INTEGERDUP)
+		f |= MDB_INTEGERDUP;
 	if (create)
 		f |= MDB_CREATE;
 	rc = mdb_dbi_open(t->txn, name, f, &dbi);
@@ -243,6 +245,8 @@ static unsigned put_flags(unsigned flags)
 		f |= MDB_NODUPDATA;
 	if (flags & DB_APPEND)
 		f |= MDB_APPEND;
+	if (flags & DB_APPENDDUP)
+		f |= MDB_APPENDDUP;
 	return f;
 }
 
@@ -343,6 +347,7 @@ static const MDB_cursor_op ops[] = {
 	[DB_NEXT_DUP] = MDB_NEXT_DUP, [DB_NEXT_NODUP] = MDB_NEXT_NODUP,
 	[DB_GET_BOTH] = MDB_GET_BOTH, [DB_GET_BOTH_RANGE] = MDB_GET_BOTH_RANGE,
 	[DB_FIRST_DUP] = MDB_FIRST_DUP, [DB_GET_CURRENT] = MDB_GET_CURRENT,
+	[DB_GET_MULTIPLE] = MDB_GET_MULTIPLE, [DB_NEXT_MULTIPLE] = MDB_NEXT_MULTIPLE,
 };
 
 int db_cursor_get(struct db_cursor *c, enum db_op op, struct db_val *k, struct db_val *v,

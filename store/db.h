@@ -38,18 +38,21 @@ struct db_val {
 enum db_dbi_flags {
 	DB_DUPSORT  = 1u << 0,   /* several sorted values per key */
 	DB_DUPFIXED = 1u << 1,   /* ... all of one size */
+	DB_INTEGERDUP = 1u << 2, /* ... native unsigned ints, numeric order */
 };
 
 enum db_put_flags {
 	DB_NOOVERWRITE = 1u << 0, /* 1 when the key exists (value left as it was) */
 	DB_NODUPDATA   = 1u << 1, /* dupsort: 1 when this key/value pair exists */
 	DB_APPEND      = 1u << 2, /* key sorts after every existing key */
+	DB_APPENDDUP   = 1u << 3, /* dupsort: value sorts after the key's values */
 };
 
 enum db_op {
 	DB_FIRST, DB_LAST, DB_NEXT, DB_PREV, DB_SET, DB_SET_RANGE,
 	DB_NEXT_DUP, DB_NEXT_NODUP, DB_GET_BOTH, DB_GET_BOTH_RANGE, DB_FIRST_DUP,
 	DB_GET_CURRENT,
+	DB_GET_MULTIPLE, DB_NEXT_MULTIPLE, /* dupfixed: a page of values at once */
 };
 
 /* Open the environment in directory dir (which must exist) with an initial

@@ -11,6 +11,8 @@
  *   read.c    the read side of store.h             -> record
  *   check.c   the invariant check                  -> read, record
  *   record.c  record formats, the two data files   -> db only
+ *   index.c   the word index (index.h)             -> record
+ *   query.c   the query language (query.h)         -> index, read
  * (the databases and the data files are described in store.c and record.c)
  */
 #ifndef KV_STORE_INT_H
@@ -28,7 +30,7 @@
 enum {
 	D_META, D_MSG, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
 	D_TNODES, D_THREAD, D_TMEMBER, D_SERIES, D_SKEY,
-	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_COUNT
+	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_TERM, D_COUNT
 };
 
 /* The named databases (store.c). */
@@ -74,6 +76,7 @@ struct wctx {
 	struct kv_err *err;
 	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
 	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
+	int indexed;            /* the word index is complete: add each message's terms */
 };
 
 /* ---- record.c: keys ---- */
