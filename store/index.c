@@ -402,6 +402,14 @@ void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, in
 	case IX_LIST:
 		sbuf_adds(sb, m->list_id);
 		return;
+	case IX_TO:
+	case IX_CC: {
+		const struct store_strs *l = field == IX_TO ? &m->to : &m->cc;
+		const char *x = l->p;
+		for (uint32_t i = 0; i < l->n; i++, x += strlen(x) + 1)
+			sbuf_addf(sb, "%s\n", x);
+		return;
+	}
 	case IX_BODY:
 	case IX_QUOTED:
 		break;

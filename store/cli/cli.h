@@ -36,6 +36,8 @@ enum cli_opt_id {
 	OPT_RAW,
 	OPT_MBOX_FORMAT,
 	OPT_JOBS,
+	OPT_OFFSET,
+	OPT_OUTPUT,
 };
 
 struct cli_opt {
