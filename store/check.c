@@ -6,7 +6,6 @@
  * naming each other both ways. Reports the first broken invariant.
  */
 #include "store_int.h"
-#include "index.h"
 
 #include <stdarg.h>
 #include <stdio.h>

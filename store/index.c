@@ -7,7 +7,7 @@
  * message (store.c add_one), so the index and the messages never disagree.
  *
  * A term is a field letter, ':', then a token: "s:vgic", "f:maz@kernel.org".
- * Fields (index.h): s subject, f from (name words, the address whole and
+ * Fields (store_int.h): s subject, f from (name words, the address whole and
  * its words), t to and c cc (addresses whole and their words), b body text
  * that is new (not quoted; patches included), q quoted body lines (lines
  * starting with '>'), p diff file names, h diff hunk function headers,
@@ -34,7 +34,7 @@
  * (p:arch, p:arch/arm64, ... the whole path), every component and the
  * words of each component (p:vgic-init.c, p:vgic, p:init, p:c).
  */
-#include "index.h"
+#include "store_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -673,7 +673,9 @@ static int reindex_batch(struct store *s, uint64_t *done, uint64_t *total, struc
 		db_txn_abort(t);
 		return -1;
 	}
-	rc = 0;
+	/* a fresh start: whatever a store without the index holds under
+	 * "term" (an older program's leftovers) goes */
+	rc = upto == 0 ? db_drop(t, s->d[D_TERM], err) : 0;
 	for (num = upto + 1; num < next && num <= upto + REINDEX_BATCH && rc == 0; num++) {
 		struct msg_rec m;
 		char *owned = NULL, *towned = NULL;

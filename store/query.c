@@ -12,10 +12,9 @@
  *   or      := and ("OR" and)*
  *   and     := unary (["AND"] unary)*
  *   unary   := "NOT" unary | "-" primary | primary
- *   primary := "(" or ")" | [prefix ":"] (word | word* | "phrase")
+ *   primary := "(" or ")" | "*" | [prefix ":"] (word | word* | "phrase")
  */
 #include "store_int.h"
-#include "index.h"
 #include "query.h"
 #include "kvtime.h"
 
@@ -24,7 +23,7 @@
 #include <string.h>
 #include "banned.h"
 
-enum { Q_AND, Q_OR, Q_NOT, Q_TERM, Q_DATE };
+enum { Q_AND, Q_OR, Q_NOT, Q_TERM, Q_DATE, Q_ALL };
 
 struct qnode {
 	int type;
@@ -284,6 +283,8 @@ static struct qnode *term_node(struct lexer *lx, struct tok *t)
 		q->hi = hi;
 		return q;
 	}
+	if (!t->pre && !t->quoted && !strcmp(t->val, "*"))
+		return node_new(Q_ALL);   /* every message */
 	q = node_new(Q_TERM);
 	if (t->pre) {
 		size_t i;
@@ -755,6 +756,8 @@ static int eval(struct store_reader *r, const struct qnode *q, struct list *out,
 		return eval_term(r, q, out, err);
 	case Q_DATE:
 		return eval_date(r, q, out, err);
+	case Q_ALL:
+		return universe(r, out, err);
 	case Q_NOT:
 		if (universe(r, out, err) < 0 || eval(r, q->kids[0], &l, err) < 0)
 			return -1;

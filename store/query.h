@@ -15,7 +15,7 @@
  *   since:D = d:D..   until:D = before D
  *
  * "quoted phrases" (words in this order), prefix* (every word starting
- * so), AND (implicit between terms), OR, NOT and -term, parentheses.
+ * so), * alone (every message), AND (implicit between terms), OR, NOT and -term, parentheses.
  * Matching is by word, case-insensitive, tokenised as index.c says.
  */
 #ifndef KV_QUERY_H

@@ -30,7 +30,6 @@
  * environment, are described in record.c.
  */
 #include "store_int.h"
-#include "index.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -33,6 +33,7 @@ static const char search_usage[] =
 	"               or a range A..B, A.. or ..B (a date as end includes its day)\n"
 	"  since:D until:D   on or after D, before D (UTC)\n"
 	"  \"a phrase\"   words in this order     word*  every word starting so\n"
+	"  *            every message\n"
 	"  AND (implicit), OR, NOT or -term, ( )\n"
 	"Words are matched whole, case-insensitive; kvm_vgic_init is found by\n"
 	"itself and by kvm, vgic, init; CJK text by any two characters in a row.\n"
