@@ -13,7 +13,8 @@ static const char check_usage[] =
 	"Verify every invariant of the store: each message in exactly one\n"
 	"thread, thread counts and dates matching their members, every index\n"
 	"entry pointing at a record and every record indexed, a known schema\n"
-	"version. Prints the totals when the store is whole.\n"
+	"version; the word index holding every term of every message and\n"
+	"nothing else. Prints the totals when the store is whole.\n"
 	"\n"
 	"Exit status: 0 whole, 2 usage, 3 an invariant is broken (the first one\n"
 	"is named on stderr) or the check could not run.\n";
@@ -49,6 +50,8 @@ static int cmd_check(struct cli *c, const struct cli_args *a)
 				       (unsigned long long)sc.ghosts, (unsigned long long)sc.series,
 				       (unsigned long long)sc.raw_bytes);
 			store_reader_end(r);
+			if (store_index_ready(s, &err) == 0)
+				printf("note: no word index yet (a schema 1 store): run `kvmarm-store reindex`\n");
 		} else {
 			printf("ok\n");
 		}

@@ -38,6 +38,7 @@ enum cli_opt_id {
 	OPT_JOBS,
 	OPT_OFFSET,
 	OPT_OUTPUT,
+	OPT_QUIET,
 };
 
 struct cli_opt {
@@ -91,7 +92,7 @@ struct cli {
 
 /* The commands, in the order --help lists them (main.c). */
 extern const struct cli_cmd cli_cmd_import, cli_cmd_parse_only, cli_cmd_threads, cli_cmd_show,
-	cli_cmd_msg, cli_cmd_search, cli_cmd_stats, cli_cmd_export, cli_cmd_check;
+	cli_cmd_msg, cli_cmd_search, cli_cmd_stats, cli_cmd_export, cli_cmd_check, cli_cmd_reindex;
 
 /*
  * Parse argv (args.c): the global options --db, --config and --help, and
