@@ -97,6 +97,23 @@ size_t db_env_mapsize(struct db_env *e)
 	return e->mapsize;
 }
 
+int db_env_copy_compact(struct db_env *e, const char *dir, struct kv_err *err)
+{
+	int rc = mdb_env_copy2(e->env, dir, MDB_CP_COMPACT);
+
+	if (rc != 0)
+		return kv_err_set(err, "%s: compacting copy: %s", dir, mdb_strerror(rc));
+	return 0;
+}
+
+uint64_t db_env_txnid(struct db_env *e)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(e->env, &info);
+	return (uint64_t)info.me_last_txnid;
+}
+
 int db_env_rdonly(const struct db_env *e)
 {
 	return e->rdonly;

@@ -64,6 +64,12 @@ void db_env_close(struct db_env *e);
  * open; -1 when that does not happen or the remap fails. */
 int db_env_grow(struct db_env *e, struct kv_err *err);
 size_t db_env_mapsize(struct db_env *e);
+/* A compacted copy of the environment (free pages dropped, pages in key
+ * order) as data.mdb in directory dir, which must exist. 0 / -1. */
+int db_env_copy_compact(struct db_env *e, const char *dir, struct kv_err *err);
+/* The id of the last committed write transaction (changes with every
+ * commit by any process). */
+uint64_t db_env_txnid(struct db_env *e);
 int db_env_rdonly(const struct db_env *e);
 
 /* A transaction; a write transaction excludes other writers (all processes). */

@@ -210,6 +210,14 @@ int store_index_ready(struct store *s, struct kv_err *err);
 typedef void (*store_progress_cb)(void *ctx, uint64_t done, uint64_t total);
 int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err);
 
+/* Offline compaction of the store in dir: a compacted copy of the LMDB
+ * file and the committed part of the data files in dir.compact, checked
+ * (store_check), then swapped with dir in one rename (RENAME_EXCHANGE) and
+ * the old files removed. Fails, leaving dir as it was, when a writer
+ * committed meanwhile (stop the milter and the reporter first). The sizes
+ * before and after (bytes) into *before, *after. 0 / -1. */
+int store_compact(const char *dir, uint64_t *before, uint64_t *after, struct kv_err *err);
+
 /* Counts for stats and health. */
 struct store_counts {
 	uint64_t messages, threads, ghosts, series, raw_bytes;

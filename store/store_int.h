@@ -13,6 +13,7 @@
  *   record.c  record formats, the two data files   -> db only
  *   index.c   the word index                       -> record
  *   query.c   the query language (query.h)         -> index, read
+ *   compact.c offline compaction                   -> check, record
  * (the databases and the data files are described in store.c and record.c)
  */
 #ifndef KV_STORE_INT_H

@@ -92,7 +92,8 @@ struct cli {
 
 /* The commands, in the order --help lists them (main.c). */
 extern const struct cli_cmd cli_cmd_import, cli_cmd_parse_only, cli_cmd_threads, cli_cmd_show,
-	cli_cmd_msg, cli_cmd_search, cli_cmd_stats, cli_cmd_export, cli_cmd_check, cli_cmd_reindex;
+	cli_cmd_msg, cli_cmd_search, cli_cmd_stats, cli_cmd_export, cli_cmd_check, cli_cmd_reindex,
+	cli_cmd_compact;
 
 /*
  * Parse argv (args.c): the global options --db, --config and --help, and

@@ -39,6 +39,7 @@ static const char main_usage[] =
 	"  export     messages of a date window as mboxrd on stdout\n"
 	"  check      verify every invariant of the store\n"
 	"  reindex    build the word index of a store made before it (schema 1)\n"
+	"  compact    offline: rewrite the store without its free pages, swap it in\n"
 	"  parse-only (benchmark aid) parse mail with the parser, store nothing\n"
 	"\n"
 	"Options may come before or after the command and its arguments, in any\n"
@@ -66,6 +67,7 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_export,
 	&cli_cmd_check,
 	&cli_cmd_reindex,
+	&cli_cmd_compact,
 	&cli_cmd_parse_only,
 };
 

@@ -99,6 +99,28 @@ is "$("$KS" --db "$DB2" search --output ids '*' | sort)" "$("$KS" --db "$DB" sea
 "$KS" --db "$DB" search --output bogus vgic >/dev/null 2>"$T/err"
 is "$?" 2 "--output bogus: usage error"
 
+# ---- compact ----
+"$KS" --db "$DB" search --output ids '*' | sort >"$T/all.before"
+"$KS" --db "$DB" search --output ids 'b:vgic OR dfn:arch/arm64/kvm/' | sort >"$T/some.before"
+before=$(du -cb "$DB/data.mdb" "$DB/raw.dat" "$DB/rec.dat" | tail -1 | cut -f1)
+"$KS" --db "$DB" compact >"$T/out" 2>&1
+ok $? "compact: $(cat "$T/out")"
+after=$(du -cb "$DB/data.mdb" "$DB/raw.dat" "$DB/rec.dat" | tail -1 | cut -f1)
+ok $([ "$after" -lt "$before" ] && echo 0 || echo 1) "compact: the store shrank ($before -> $after bytes)"
+ok $([ ! -e "$DB.compact" ] && echo 0 || echo 1) "compact: no copy left behind"
+"$KS" --db "$DB" check >/dev/null
+ok $? "compact: check passes afterwards"
+"$KS" --db "$DB" search --output ids '*' | sort >"$T/all.after"
+"$KS" --db "$DB" search --output ids 'b:vgic OR dfn:arch/arm64/kvm/' | sort >"$T/some.after"
+cmp -s "$T/all.before" "$T/all.after" && cmp -s "$T/some.before" "$T/some.after"
+ok $? "compact: the same messages and the same search results"
+mkdir "$DB.compact"
+"$KS" --db "$DB" compact >/dev/null 2>"$T/err"
+is "$?/$(grep -c 'remove it' "$T/err")" "3/1" "compact with a leftover DIR.compact: exit 3, says to remove it"
+rmdir "$DB.compact"
+"$KS" --db "$DB" check >/dev/null
+ok $? "... and the store is left whole"
+
 # ---- results against a brute-force matcher ----
 "$PYTHON" - "$T/g.mbox" "$T/g.json" "$KS" "$DB" <<'EOF' >"$T/bf.out" 2>&1
 import email, email.policy, email.utils, json, random, re, subprocess, sys
