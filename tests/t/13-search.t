@@ -59,6 +59,51 @@ for q in 'vgic' 's:vgic' 'subject:vgic' 'f:maz' 'from:maz' 't:kvmarm' 'c:linux' 
 	good "$q"
 done
 
+# ---- tokenising: identifiers, CJK, case, addresses, paths ----
+DB3="$T/db3"
+cat >"$T/tok.eml" <<'EOF'
+From: Ann Example <Ann.Example@Example.org>
+To: kvmarm@lists.linux.dev
+Cc: Bob Builder <bob@example.net>
+Subject: =?UTF-8?B?5Lit5paH5rWL6K+VIHZnaWM=?=
+Date: Mon, 04 Mar 2024 10:00:00 +0000
+Message-ID: <tok-1@example.org>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Calling kvm_vgic_init twice breaks CONFIG_ARM64_SME guests.
+虚拟机迁移失败
+
+> quoted during review
+
+Reviewed-by: Carol Reviewer <carol@example.com>
+
+diff --git a/arch/arm64/kvm/vgic/vgic-init.c b/arch/arm64/kvm/vgic/vgic-init.c
+--- a/arch/arm64/kvm/vgic/vgic-init.c
++++ b/arch/arm64/kvm/vgic/vgic-init.c
+@@ -10,3 +10,4 @@ int kvm_vgic_create(struct kvm *kvm, u32 type)
+ 	int ret;
++	ret = 0;
+EOF
+"$KS" --db "$DB3" import "$T/tok.eml" >/dev/null 2>&1
+ok $? "a hand-written mail imported"
+hit() { # QUERY: must find tok-1
+	if [ "$("$KS" --db "$DB3" search --output ids -- "$1" 2>&1)" = "tok-1@example.org" ]; then ok 0 "[$1] finds it"
+	else ok 1 "[$1] does not find it"; fi
+}
+miss() {
+	"$KS" --db "$DB3" search --output ids -- "$1" >/dev/null 2>&1
+	is "$?" 1 "[$1] does not match"
+}
+hit 'kvm_vgic_init'; hit 'vgic'; hit 'b:init'; hit 'CONFIG_ARM64_SME'; hit 'sme'; hit 'config_arm64_sme'
+hit 's:中文'; hit 's:文测'; hit '迁移'; hit '"迁移失败"'; miss '"失败迁移"'
+hit 'f:ann.example@example.org'; hit 'f:ANN'; hit 'c:bob@example.net'; hit 'a:bob'; hit 't:kvmarm'
+hit 'q:during'; miss 'nq:during'; miss 'b:ring'; hit 'tr:carol@example.com'; hit 'tr:reviewer'
+hit 'dfn:arch/arm64/kvm/'; hit 'dfn:arch/arm64/kvm/vgic/vgic-init.c'; hit 'dfn:vgic-init.c'; miss 'dfn:arch/x86'
+hit 'dfhh:kvm_vgic_create'; hit 'm:tok-1@example.org'; hit 'm:<tok-1@example.org>'; hit 'd:20240304'
+miss 'd:20240305'; hit 'd:2024-03-01..2024-03-04'; miss '"kvm vgic init"'; hit '"calling kvm_vgic_init twice"'
+
 # ---- output forms ----
 "$KS" --db "$DB" search --output messages --json 'd:2024-03-04..' >"$T/m.json"
 ok $? "--output messages --json"
