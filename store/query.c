@@ -861,3 +861,20 @@ int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t
 	free(d);
 	return 0;
 }
+
+int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uint64_t *tids,
+		     struct kv_err *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned char k[8];
+		struct db_val v;
+		int rc;
+
+		db_be64(k, nums[i]);
+		rc = db_get(r->t, r->s->d[D_MTHR], k, 8, &v, err);
+		if (rc < 0)
+			return -1;
+		tids[i] = rc == 0 && v.n == 8 ? db_get_be64(v.p) : 0;
+	}
+	return 0;
+}

@@ -43,4 +43,8 @@ int query_run(struct store_reader *r, const struct query *q, uint64_t **nums, si
 int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t **dates,
 		       struct kv_err *err);
 
+/* The thread of each of nums[0..n) into tids (0 when it has none). 0 / -1. */
+int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uint64_t *tids,
+		     struct kv_err *err);
+
 #endif

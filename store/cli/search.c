@@ -86,21 +86,22 @@ static int group_threads(struct store_reader *r, const uint64_t *nums, const int
 	while (cap < n * 2)
 		cap <<= 1;
 	size_t *slot = kv_xmalloc(cap * sizeof(*slot));
+	uint64_t *tids = kv_xmalloc((n ? n : 1) * sizeof(*tids));
 	for (size_t i = 0; i < cap; i++)
 		slot[i] = SIZE_MAX;
+	if (query_thread_ids(r, nums, n, tids, err) < 0) {
+		free(v);
+		free(slot);
+		free(tids);
+		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
-		struct msg_rec m;
-		if (store_msg_get(r, nums[i], &m, err) != 0) {
-			free(v);
-			free(slot);
-			return -1;
-		}
-		size_t h = (size_t)(m.thread * 0x9E3779B97F4A7C15ull) & (cap - 1);
-		while (slot[h] != SIZE_MAX && v[slot[h]].id != m.thread)
+		size_t h = (size_t)(tids[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
+		while (slot[h] != SIZE_MAX && v[slot[h]].id != tids[i])
 			h = (h + 1) & (cap - 1);
 		if (slot[h] == SIZE_MAX) {
 			slot[h] = k;
-			v[k].id = m.thread;
+			v[k].id = tids[i];
 			v[k].date = dates[i];
 			v[k].matched = 0;
 			k++;
@@ -108,6 +109,7 @@ static int group_threads(struct store_reader *r, const uint64_t *nums, const int
 		v[slot[h]].matched++;
 	}
 	free(slot);
+	free(tids);
 	*out = v;
 	*nout = k;
 	return 0;
