@@ -562,20 +562,50 @@ static void qtok_cb(void *ctx, const char *tok, size_t n, int part)
 		strv_push_owned(&t->v, kv_xstrndup(tok, n));
 }
 
-/* Does toks appear in this order in the text's tokens? */
+/* Phrase matching while the text is tokenised: the last n tokens in a
+ * ring, compared with the phrase at each new token; no allocation. */
+#define PHRASE_MAX 16
+struct phrase_st {
+	const struct strv *toks;
+	char ring[PHRASE_MAX][INDEX_TOKEN_MAX + 1];
+	size_t seen;
+	int found;
+};
+
+static void phrase_cb(void *ctx, const char *tok, size_t n, int part)
+{
+	struct phrase_st *ps = ctx;
+	size_t k = ps->toks->n;
+
+	if (part || ps->found)
+		return;
+	memcpy(ps->ring[ps->seen % k], tok, n);
+	ps->ring[ps->seen % k][n] = 0;
+	ps->seen++;
+	if (ps->seen < k)
+		return;
+	for (size_t i = 0; i < k; i++)
+		if (strcmp(ps->ring[(ps->seen - k + i) % k], ps->toks->v[i]))
+			return;
+	ps->found = 1;
+}
+
+/* Does toks appear in this order in the text's tokens? A phrase longer
+ * than PHRASE_MAX words is checked on its first PHRASE_MAX. */
 static int phrase_in(const char *text, size_t len, const struct strv *toks)
 {
-	struct tokv tv = { STRV_INIT };
-	int found = 0;
+	struct phrase_st *ps = kv_xmalloc(sizeof(*ps));
+	struct strv head = *toks;
+	int found;
 
-	index_tokenize(text, len, qtok_cb, &tv);
-	for (size_t i = 0; i + toks->n <= tv.v.n && !found; i++) {
-		size_t k = 0;
-		while (k < toks->n && !strcmp(tv.v.v[i + k], toks->v[k]))
-			k++;
-		found = k == toks->n;
-	}
-	strv_release(&tv.v);
+	if (head.n > PHRASE_MAX)
+		head.n = PHRASE_MAX;
+	ps->toks = &head;
+	ps->seen = 0;
+	ps->found = 0;
+	index_tokenize(text, len, phrase_cb, ps);
+	found = ps->found;
+	free(ps);
 	return found;
 }
 
@@ -829,12 +859,53 @@ static int cmp_newest(const void *a, const void *b)
 	return x->num > y->num ? -1 : x->num < y->num;
 }
 
+/* Many results: walk the date index from the newest end and keep the
+ * numbers in the set (one sequential pass, no lookup per message). */
+static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, int64_t *dates,
+			      struct kv_err *err)
+{
+	uint64_t max = nums[n - 1];
+	unsigned char *in = kv_xcalloc(max / 8 + 1, 1);
+	struct db_cursor *c;
+	struct db_val kv, v;
+	size_t w = 0;
+	int rc;
+
+	for (size_t i = 0; i < n; i++)
+		in[nums[i] / 8] |= (unsigned char)(1u << (nums[i] % 8));
+	if (db_cursor_open(r->t, r->s->d[D_DATE], &c, err) < 0) {
+		free(in);
+		return -1;
+	}
+	for (rc = db_cursor_get(c, DB_LAST, &kv, &v, err); rc == 0 && w < n;
+	     rc = db_cursor_get(c, DB_PREV, &kv, &v, err)) {
+		uint64_t num;
+		if (kv.n != 16)
+			continue;
+		num = db_get_be64((const char *)kv.p + 8);
+		if (num <= max && (in[num / 8] & (1u << (num % 8)))) {
+			nums[w] = num;
+			dates[w++] = date_unbias(db_get_be64(kv.p));
+		}
+	}
+	db_cursor_close(c);
+	free(in);
+	if (rc < 0)
+		return -1;
+	if (w != n)
+		return kv_err_set(err, "date index: %zu of %zu matching messages not found", n - w, n);
+	return 0;
+}
+
 int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t **dates,
 		       struct kv_err *err)
 {
-	struct dated *d = kv_xmalloc((n ? n : 1) * sizeof(*d));
+	struct dated *d;
 
 	*dates = kv_xmalloc((n ? n : 1) * sizeof(**dates));
+	if (n > 2000)
+		return order_by_date_walk(r, nums, n, *dates, err);
+	d = kv_xmalloc((n ? n : 1) * sizeof(*d));
 	/* a first full read maps rec.dat for the reader; then only the fixed
 	 * part of each record is read */
 	if (n) {
