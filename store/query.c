@@ -13,6 +13,9 @@
  *   and     := unary (["AND"] unary)*
  *   unary   := "NOT" unary | "-" primary | primary
  *   primary := "(" or ")" | "*" | [prefix ":"] (word | word* | "phrase")
+ *
+ * size: one language's lexer, parser, evaluator and result ordering share
+ * the private query tree; split, the tree would become an interface.
  */
 #include "store_int.h"
 #include "query.h"
