@@ -32,6 +32,7 @@ struct db_txn {
 
 struct db_cursor {
 	MDB_cursor *cur;
+	struct db_txn *t;
 };
 
 static int db_fail(struct kv_err *err, int rc, const char *what)
@@ -346,7 +347,30 @@ int db_cursor_open(struct db_txn *t, db_dbi d, struct db_cursor **cp, struct kv_
 		*cp = NULL;
 		return db_fail(err, rc, "cursor");
 	}
+	c->t = t;
 	*cp = c;
+	return 0;
+}
+
+int db_cursor_put_multiple(struct db_cursor *c, const void *k, size_t kn, const void *vals, size_t size,
+			   size_t count, struct kv_err *err)
+{
+	const char *p = vals;
+
+	while (count) {
+		MDB_val key = { kn, (void *)k };
+		MDB_val data[2] = { { size, (void *)p }, { count, NULL } };
+		int rc = mdb_cursor_put(c->cur, &key, data, MDB_MULTIPLE);
+
+		if (rc == MDB_MAP_FULL)
+			c->t->full = 1;
+		if (rc != 0)
+			return db_fail(err, rc, "put");
+		if (data[1].mv_size == 0 || data[1].mv_size > count)
+			return kv_err_set(err, "put: no progress storing %zu values", count);
+		p += data[1].mv_size * size;
+		count -= data[1].mv_size;
+	}
 	return 0;
 }
 

@@ -109,6 +109,10 @@ void db_cursor_close(struct db_cursor *c);
 int db_cursor_get(struct db_cursor *c, enum db_op op, struct db_val *k, struct db_val *v,
 		  struct kv_err *err);
 int db_cursor_del(struct db_cursor *c, struct kv_err *err);
+/* Dupfixed: count sorted values of size bytes each under k in one put
+ * (MDB_MULTIPLE). 0 / -1 / DB_FULL shows in db_txn_full(). */
+int db_cursor_put_multiple(struct db_cursor *c, const void *k, size_t kn, const void *vals, size_t size,
+			   size_t count, struct kv_err *err);
 /* Number of dups at the cursor's key. */
 int db_cursor_count(struct db_cursor *c, size_t *n, struct kv_err *err);
 

@@ -169,6 +169,27 @@ void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx)
 	int cjk_run = 0;
 
 	while (i <= n) {
+		/* ASCII outside a CJK run: the common case, byte by byte */
+		if (!prev_cjk && i < n && u[i] < 0x80) {
+			unsigned char ch = u[i++];
+			if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') {
+				if (wn < INDEX_TOKEN_MAX)
+					word[wn++] = (char)ch;
+				else
+					toolong = 1;
+			} else if (ch >= 'A' && ch <= 'Z') {
+				if (wn < INDEX_TOKEN_MAX)
+					word[wn++] = (char)(ch + 32);
+				else
+					toolong = 1;
+			} else if (wn || toolong) {
+				if (!toolong)
+					emit_word(word, wn, cb, ctx);
+				wn = 0;
+				toolong = 0;
+			}
+			continue;
+		}
 		uint32_t c = i < n ? utf8_next(u, n, &i) : (i++, 0);
 
 		if (c && is_wordc(c)) {
@@ -208,14 +229,47 @@ void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx)
 
 /* ---- the terms of a message ---- */
 
+/* A message's distinct terms: the strings in v, a hash table of their
+ * indexes (+1; 0 empty) so a repeated word costs no allocation. */
+struct termset {
+	struct strv *v;
+	uint32_t *slot;
+	size_t cap;
+};
+
 struct termctx {
-	struct strv *terms;
+	struct termset *terms;
 	char field;
 };
 
-static void add_term(struct strv *terms, char field, const char *tok, size_t n)
+static uint64_t term_hash(const char *s, size_t n)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+	return h;
+}
+
+static void ts_grow(struct termset *ts)
+{
+	size_t cap = ts->cap ? ts->cap * 2 : 1024;
+	uint32_t *slot = kv_xcalloc(cap, sizeof(*slot));
+
+	for (size_t i = 0; i < ts->v->n; i++) {
+		size_t h = term_hash(ts->v->v[i], strlen(ts->v->v[i])) & (cap - 1);
+		while (slot[h])
+			h = (h + 1) & (cap - 1);
+		slot[h] = (uint32_t)i + 1;
+	}
+	free(ts->slot);
+	ts->slot = slot;
+	ts->cap = cap;
+}
+
+static void add_term(struct termset *terms, char field, const char *tok, size_t n)
 {
 	char buf[INDEX_TERM_MAX + 1];
+	size_t h;
 
 	if (!n || n + 2 > INDEX_TERM_MAX)
 		return;
@@ -223,7 +277,13 @@ static void add_term(struct strv *terms, char field, const char *tok, size_t n)
 	buf[1] = ':';
 	memcpy(buf + 2, tok, n);
 	buf[n + 2] = 0;
-	strv_push(terms, buf);
+	if ((terms->v->n + 1) * 2 > terms->cap)
+		ts_grow(terms);
+	for (h = term_hash(buf, n + 2) & (terms->cap - 1); terms->slot[h]; h = (h + 1) & (terms->cap - 1))
+		if (!strcmp(terms->v->v[terms->slot[h] - 1], buf))
+			return;
+	strv_push_owned(terms->v, kv_xstrndup(buf, n + 2));
+	terms->slot[h] = (uint32_t)terms->v->n;
 }
 
 static void term_cb(void *ctx, const char *tok, size_t n, int part)
@@ -233,14 +293,14 @@ static void term_cb(void *ctx, const char *tok, size_t n, int part)
 	add_term(tc->terms, tc->field, tok, n);
 }
 
-static void add_words(struct strv *terms, char field, const char *s, size_t n)
+static void add_words(struct termset *terms, char field, const char *s, size_t n)
 {
 	struct termctx tc = { terms, field };
 	index_tokenize(s, n, term_cb, &tc);
 }
 
 /* An address whole (lowered) and its words. */
-static void add_addr(struct strv *terms, char field, const char *a, size_t n)
+static void add_addr(struct termset *terms, char field, const char *a, size_t n)
 {
 	char buf[INDEX_TERM_MAX];
 
@@ -253,7 +313,7 @@ static void add_addr(struct strv *terms, char field, const char *a, size_t n)
 	add_words(terms, field, a, n);
 }
 
-static void add_strs(struct strv *terms, char field, const struct store_strs *l)
+static void add_strs(struct termset *terms, char field, const struct store_strs *l)
 {
 	const char *x = l->p;
 	for (uint32_t i = 0; i < l->n; i++, x += strlen(x) + 1)
@@ -261,7 +321,7 @@ static void add_strs(struct strv *terms, char field, const struct store_strs *l)
 }
 
 /* A diff file name: every prefix, every component and its words. */
-static void add_path(struct strv *terms, const char *p, size_t n)
+static void add_path(struct termset *terms, const char *p, size_t n)
 {
 	char buf[INDEX_TERM_MAX];
 
@@ -296,7 +356,7 @@ static int starts(const char *l, size_t n, const char *w)
 
 /* "Reviewed-by: Name <addr>" and the like: the address and the name's
  * words. 1 when the line is a trailer. */
-static int add_trailer(struct strv *terms, const char *l, size_t n)
+static int add_trailer(struct termset *terms, const char *l, size_t n)
 {
 	size_t i = 0;
 
@@ -326,7 +386,7 @@ static int is_quoted(const char *l, size_t n)
 	return i < n && l[i] == '>';
 }
 
-static void body_terms(const char *text, size_t tlen, struct strv *terms)
+static void body_terms(const char *text, size_t tlen, struct termset *terms)
 {
 	for (size_t i = 0; i < tlen;) {
 		const char *l = text + i, *nl = memchr(l, '\n', tlen - i);
@@ -363,8 +423,9 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *terms)
+void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *out)
 {
+	struct termset ts = { out, NULL, 0 }, *terms = &ts;
 	size_t w = 0;
 
 	add_words(terms, IX_SUBJECT, m->subject, strlen(m->subject));
@@ -376,17 +437,18 @@ void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct 
 	add_term(terms, IX_MID, m->message_id, strlen(m->message_id));
 	if (text)
 		body_terms(text, tlen, terms);
-	if (!terms->n)
+	free(ts.slot);
+	if (!out->n)
 		return;
-	qsort(terms->v, terms->n, sizeof(terms->v[0]), cmp_str);
-	for (size_t i = 0; i < terms->n; i++) {
-		if (w && !strcmp(terms->v[w - 1], terms->v[i])) {
-			free(terms->v[i]);
+	qsort(out->v, out->n, sizeof(out->v[0]), cmp_str);
+	for (size_t i = 0; i < out->n; i++) {
+		if (w && !strcmp(out->v[w - 1], out->v[i])) {
+			free(out->v[i]);
 			continue;
 		}
-		terms->v[w++] = terms->v[i];
+		out->v[w++] = out->v[i];
 	}
-	terms->n = w;
+	out->n = w;
 }
 
 void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, int field,
@@ -457,9 +519,92 @@ static int index_put(struct db_txn *t, struct store *s, uint64_t num, const stru
 	return rc;
 }
 
+/* The (term, number) pairs of a batch; the terms are owned. */
+struct ixbatch {
+	struct ixent {
+		char *term;
+		unsigned int num;
+	} *v;
+	size_t n, cap;
+};
+
 int index_add(struct wctx *w, const struct msg_rec *m, const char *text, size_t tlen)
 {
-	return index_put(w->t, w->s, m->num, m, text, tlen, w->err);
+	struct strv terms = STRV_INIT;
+	struct ixbatch *b;
+
+	if (m->num > 0xFFFFFFFFull)
+		return kv_err_set(w->err, "message %llu: past the word index's 32-bit numbers",
+				  (unsigned long long)m->num);
+	if (!w->ix)
+		w->ix = kv_xcalloc(1, sizeof(*w->ix));
+	b = w->ix;
+	index_terms(m, text, tlen, &terms);
+	if (b->n + terms.n > b->cap) {
+		b->cap = (b->n + terms.n) * 2;
+		b->v = kv_xrealloc(b->v, b->cap * sizeof(*b->v));
+	}
+	for (size_t i = 0; i < terms.n; i++) {
+		b->v[b->n].term = terms.v[i];
+		b->v[b->n++].num = (unsigned int)m->num;
+	}
+	free(terms.v);
+	return 0;
+}
+
+void index_drop(struct wctx *w)
+{
+	struct ixbatch *b = w->ix;
+
+	if (!b)
+		return;
+	w->ix = NULL;
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i].term);
+	free(b->v);
+	free(b);
+}
+
+static int cmp_ixent(const void *a, const void *b)
+{
+	const struct ixent *x = a, *y = b;
+	int c = strcmp(x->term, y->term);
+	return c ? c : (x->num > y->num) - (x->num < y->num);
+}
+
+int index_flush(struct wctx *w)
+{
+	struct ixbatch *b = w->ix;
+	struct db_cursor *c = NULL;
+	unsigned int *vals = NULL;
+	int rc = 0;
+
+	if (!b)
+		return 0;
+	w->ix = NULL;
+	if (b->n) {
+		qsort(b->v, b->n, sizeof(*b->v), cmp_ixent);
+		vals = kv_xmalloc(b->n * sizeof(*vals));
+		rc = db_cursor_open(w->t, w->s->d[D_TERM], &c, w->err);
+	}
+	for (size_t i = 0; i < b->n && rc == 0;) {
+		size_t j = i, k = 0;
+		while (j < b->n && !strcmp(b->v[j].term, b->v[i].term)) {
+			if (!k || vals[k - 1] != b->v[j].num)
+				vals[k++] = b->v[j].num;
+			j++;
+		}
+		rc = db_cursor_put_multiple(c, b->v[i].term, strlen(b->v[i].term), vals, sizeof(*vals), k, w->err);
+		i = j;
+	}
+	if (c)
+		db_cursor_close(c);
+	for (size_t i = 0; i < b->n; i++)
+		free(b->v[i].term);
+	free(b->v);
+	free(b);
+	free(vals);
+	return rc;
 }
 
 /* ---- reading ---- */

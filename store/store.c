@@ -533,6 +533,9 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 			goto fail;
 		}
 	}
+	/* the batch's words, each term's new numbers in one put */
+	if ((rc = index_flush(&w)) != 0)
+		goto fail;
 	if ((rc = meta_put_u64(w.t, s, "next_num", w.next_num, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_thread", w.next_thread, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_series", w.next_series, err)) != 0 ||
@@ -550,6 +553,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	}
 	return db_txn_commit(w.t, err);
 fail:
+	index_drop(&w);
 	if (db_txn_full(w.t))
 		rc = DB_FULL;
 	db_txn_abort(w.t);

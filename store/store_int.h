@@ -78,6 +78,7 @@ struct wctx {
 	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
 	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
 	int indexed;            /* the word index is complete: add each message's terms */
+	struct ixbatch *ix;     /* the batch's terms, written at its end (index.c) */
 };
 
 /* ---- record.c: keys ---- */
@@ -275,8 +276,13 @@ void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, in
 /* Every distinct term of a message, sorted: terms->v[i] "X:token". */
 void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *terms);
 
-/* In a batch's write transaction: message num's terms. 0 / -1 / DB_FULL. */
+/* In a batch's write transaction: message m's terms join the batch's
+ * (w->ix, made on first use); index_flush writes them all, a term's
+ * numbers in one put, and frees them (also on failure). 0 / -1 / DB_FULL. */
 int index_add(struct wctx *w, const struct msg_rec *m, const char *text, size_t tlen);
+int index_flush(struct wctx *w);
+/* Forget the batch's terms (the transaction is aborted). */
+void index_drop(struct wctx *w);
 
 /* Is this store's index complete (schema 2)? Read in t. 1 yes, 0 no, -1. */
 int index_ready(struct db_txn *t, struct store *s, struct kv_err *err);
