@@ -256,6 +256,14 @@ static const struct {
 	{ "list", "l", 0 }, { "tr", "r", 0 },
 };
 
+static void count_cb(void *ctx, const char *tok, size_t n, int part)
+{
+	(void)tok;
+	(void)n;
+	if (!part)
+		(*(size_t *)ctx)++;
+}
+
 static struct qnode *term_node(struct lexer *lx, struct tok *t)
 {
 	struct qnode *q;
@@ -321,6 +329,15 @@ static struct qnode *term_node(struct lexer *lx, struct tok *t)
 			kv_err_set(lx->err, "empty term '%s'", t->raw);
 		node_free(q);
 		return NULL;
+	}
+	if (!q->whole) {
+		size_t nt = 0;
+		index_tokenize(q->value, vn, count_cb, &nt);
+		if (!nt && !strchr(q->value, '@')) {
+			kv_err_set(lx->err, "no word to search for in '%s'", t->raw);
+			node_free(q);
+			return NULL;
+		}
 	}
 	return q;
 }

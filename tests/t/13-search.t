@@ -41,6 +41,8 @@ bad 'vgic OR' "'OR' needs a term after it"
 bad 'vgic AND' "'AND' needs a term after it"
 bad 'NOT' "'NOT' needs a term after it"
 bad '()' "')' without '('"
+bad 'vgic - its' "no word to search for in '-'"
+bad 's:+++' "no word to search for in 's:+++'"
 
 # ---- every construct parses (exit 0 or 1, nothing on stderr) ----
 good() {
