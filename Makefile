@@ -171,6 +171,10 @@ DEB_PKGS := build-essential pkg-config libmilter-dev libgmime-3.0-dev liblmdb-de
 	python3 perl ca-certificates m4 libwrap0 debhelper dpkg-dev fakeroot
 # the reporter's HTML test opens the digest in headless Chromium
 EXTRA_DEB_PKGS += chromium chromium-driver
+# 30-reporter-deliver shows the delivered digest in mutt
+EXTRA_DEB_PKGS += mutt
+# the escaper property test renders the Markdown with GFM's reference renderer
+EXTRA_DEB_PKGS += cmark-gfm
 BENCH_DEB_PKGS := notmuch maildir-utils hyperfine time
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 2; fi

@@ -4,6 +4,9 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -98,14 +101,72 @@ int journal_read(const struct journal_file *f, uint64_t off, char *buf, size_t l
 int journal_prealloc(struct journal_file *f, uint64_t size)
 {
 	static const char zeros[65536];
+	int e;
+
 	if (ftruncate(f->fd, 0) < 0)
 		return -1;
-	for (off_t off = 0; off < (off_t)size; off += (off_t)sizeof zeros) {
-		size_t n = size - (uint64_t)off < sizeof zeros ? (size_t)(size - (uint64_t)off) : sizeof zeros;
-		if (pwrite(f->fd, zeros, n, off) != (ssize_t)n)
-			return -1;
+	for (uint64_t off = 0; off < size;) {
+		size_t n = size - off < sizeof zeros ? (size_t)(size - off) : sizeof zeros;
+		ssize_t w = pwrite(f->fd, zeros, n, (off_t)off);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			/* a short write is retried for the rest, so the
+			 * error is the file system's own (ENOSPC, EDQUOT...) */
+			e = w < 0 ? errno : ENOSPC;
+			goto fail;
+		}
+		off += (uint64_t)w;
 	}
-	return fsync(f->fd);
+	if (fsync(f->fd) == 0) {
+		f->size = size;
+		return 0;
+	}
+	e = errno;
+fail:
+	/* a half-filled journal would hold the space the store and the
+	 * spool need: give it back */
+	if (ftruncate(f->fd, 0) == 0)
+		fsync(f->fd);
+	f->size = 0;
+	errno = e;
+	return -1;
+}
+
+/* Bytes this process may still allocate on f's file system, counting
+ * what f itself holds now (it is emptied before it is filled). */
+static uint64_t journal_room(const struct journal_file *f)
+{
+	struct statvfs sv;
+	struct stat st;
+	uint64_t room;
+
+	if (fstatvfs(f->fd, &sv) < 0)
+		return UINT64_MAX;
+	room = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (fstat(f->fd, &st) == 0)
+		room += (uint64_t)st.st_blocks * 512;
+	return room;
+}
+
+int journal_prealloc_fit(struct journal_file *f, uint64_t want, uint64_t *room)
+{
+	uint64_t size = want;
+
+	*room = journal_room(f);
+	while (size > JOURNAL_SIZE_MIN && size > *room / 4)
+		size /= 2;
+	if (size > *room / 4) {
+		errno = ENOSPC;
+		return -1;
+	}
+	for (;;) {
+		if (journal_prealloc(f, size) == 0)
+			return 0;
+		if ((errno != ENOSPC && errno != EDQUOT) || size / 2 < JOURNAL_SIZE_MIN)
+			return -1;
+		size /= 2;
+	}
 }
 
 int journal_next(const char *data, size_t len, struct journal_scan *sc,

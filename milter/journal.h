@@ -37,6 +37,9 @@
  * (this when 0) so that its usual size needs no allocation later; it
  * grows past it when needed. */
 #define JOURNAL_SIZE_DEFAULT (16u << 20)
+/* On a nearly full disk a journal gets halved down to this size, and
+ * takes at most a quarter of the free space (see journal_prealloc_fit). */
+#define JOURNAL_SIZE_MIN (64u << 10)
 
 /* One journal file. The writer has two and swaps them whole: one takes
  * new records while the store catches up on the other. */
@@ -46,6 +49,7 @@ struct journal_file {
 	uint64_t appended, committed; /* records written / recorded in the store
 				       * since the file last started over */
 	int dirty;                    /* written since its last fdatasync */
+	uint64_t size;                /* zero-filled size; 0 when not prepared */
 };
 
 /* Fill hdr with the record header of raw[0..len) in epoch. */
@@ -61,8 +65,16 @@ int journal_write(const struct journal_file *f, uint64_t off, uint64_t epoch,
 int journal_read(const struct journal_file *f, uint64_t off, char *buf, size_t len,
 		 struct kv_err *err);
 
-/* Empty f and zero-fill it to size bytes, then fsync. 0 / -1 with errno. */
+/* Empty f and zero-fill it to size bytes, then fsync; f->size = size.
+ * 0 / -1 with errno (ENOSPC for a short write); on failure f is emptied
+ * again, so a failed attempt leaves no space taken. */
 int journal_prealloc(struct journal_file *f, uint64_t size);
+/* journal_prealloc with the largest size that fits: want, halved while
+ * it is more than a quarter of the room on f's file system (free space
+ * plus what f holds, into *room) or while filling fails for want of
+ * space, down to JOURNAL_SIZE_MIN. 0 with f->size set / -1 with errno
+ * (ENOSPC when even the smallest does not fit). */
+int journal_prealloc_fit(struct journal_file *f, uint64_t want, uint64_t *room);
 
 /* A scan over a journal file's contents, from the start. */
 struct journal_scan {

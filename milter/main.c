@@ -446,6 +446,18 @@ static char *abs_path(const char *path)
 	return kv_xasprintf("%s/%s", cwd, path);
 }
 
+/* The store as the config names it (created when missing). */
+static int open_store(const struct kv_config *cfg, struct store **s, struct kv_err *err)
+{
+	return store_open_config(s, cfg, NULL, STORE_CREATE, err);
+}
+
+/* The same for the writer, which tries again while it cannot be opened. */
+static int open_store_cb(void *ctx, struct store **s, struct kv_err *err)
+{
+	return open_store(ctx, s, err);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -477,6 +489,7 @@ int main(int argc, char **argv)
 	struct run_as ra;
 	const char *sock, *upath, *on_error, *dbdir, *jsync, *env;
 	char *pid_file = NULL, *sock_file = NULL;
+	char store_why[KV_ERR_MAX] = "";
 	long long flush_ms;
 	char *sockspec = NULL;
 
@@ -568,11 +581,14 @@ int main(int argc, char **argv)
 		warn_if_left_behind("pid file", pid_file, &ra);
 	}
 	dbdir = config_str(cfg, "store", "path");
-	if (prepare_dir("store", dbdir, 0750, &ra, &err) < 0 ||
-	    prepare_dir("spool", config_str(cfg, "milter", "spool_dir"), 0750, &ra, &err) < 0) {
+	if (prepare_dir("spool", config_str(cfg, "milter", "spool_dir"), 0750, &ra, &err) < 0) {
 		startup_fail("%s", err.msg);
 		goto fail_files;
 	}
+	/* a store that cannot be had is no reason to let mail pass unseen:
+	 * the milter starts and spools (see below) */
+	if (prepare_dir("store", dbdir, 0750, &ra, &err) < 0)
+		log_err("%s", err.msg);
 	give_root_files_to(config_str(cfg, "milter", "spool_dir"), &ra, 1);
 	give_root_files_to(dbdir, &ra, 0);
 	if (drop_privileges(&ra, &err) < 0) {
@@ -581,9 +597,10 @@ int main(int argc, char **argv)
 	}
 
 	mime_init();
-	if (store_open_config(&store, cfg, NULL, STORE_CREATE, &err) < 0) {
-		startup_fail("%s", err.msg);
-		goto fail_files;
+	if (open_store(cfg, &store, &err) < 0) {
+		/* writer_start logs it loudly and keeps trying */
+		snprintf(store_why, sizeof store_why, "%s", err.msg);
+		store = NULL;
 	}
 	/* a store made before the word index: mail is still recorded (the
 	 * writer indexes once reindex has finished), said once */
@@ -610,6 +627,12 @@ int main(int argc, char **argv)
 	wo.wait_ms = EOM_COMMIT_WAIT_MS;
 	wo.sync_after_answer = strcmp(jsync, "after-answer") == 0;
 	wo.flush_interval_ms = (int)flush_ms;
+	wo.store_why = store_why;
+	wo.store_open = open_store_cb;
+	wo.store_open_ctx = cfg;
+	/* The environment variable is for tests, which cannot wait 30 s. */
+	env = getenv("KVMARM_MILTER_STORE_RETRY_MS");
+	wo.store_retry_ms = env && *env ? atoi(env) : STORE_RETRY_DEFAULT_MS;
 	if (writer_start(&writer, store, &wo, &err) < 0) {
 		startup_fail("%s", err.msg);
 		store_close(store);

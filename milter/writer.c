@@ -20,8 +20,11 @@
  *    the spool.
  * When the journal itself cannot be written, a group falls back to the
  * store directly (and the spool), still before the answer.
+ * A store that cannot be opened (at start) is tried again every
+ * store_retry_ms by the store thread; until then every batch fails over
+ * to the spool, which is replayed the moment the store opens.
  *
- * size: about 1,000 lines on purpose: the two threads, the two sync modes and
+ * size: about 1,100 lines on purpose: the two threads, the two sync modes and
  * writer_submit share one struct and one mutex, and the rules of who
  * touches which field under which lock are easiest to check in one file.
  */
@@ -42,6 +45,9 @@
 #include "log.h"
 #include "banned.h"
 
+/* What a log line about a lost mail tells the admin to do. */
+#define WRITER_RECOVER_HINT "the MTA still delivered it: to recover it, free space and " \
+	"import it from the list archive or a mailbox (kvmarm-store import)"
 /* Spool replay is attempted at most this often while the store fails. */
 #define REPLAY_RETRY_MS 30000
 /* Journaled mails replayed per transaction at start. */
@@ -85,7 +91,13 @@ struct job {
 };
 
 struct writer {
-	struct store *store;
+	struct store *store;      /* NULL while it cannot be opened (guarded by mu) */
+	int own_store;            /* opened by the writer: closed by writer_stop */
+	int (*store_open)(void *ctx, struct store **s, struct kv_err *err);
+	void *store_open_ctx;
+	int store_retry_ms;
+	int64_t last_open_ms;     /* the last attempt to open it */
+	char store_why[KV_ERR_MAX]; /* why it is closed */
 	struct spool spool;
 	int spool_on_error;
 	int commit_interval_ms;
@@ -200,6 +212,61 @@ static void timing_log(struct writer *w)
 			 "wake-up %s", n, w->groups, q, wr, sy, wk);
 }
 
+/* The store, or NULL with err saying why it is closed. Any thread. */
+static struct store *cur_store(struct writer *w, struct kv_err *err)
+{
+	struct store *s;
+
+	pthread_mutex_lock(&w->mu);
+	s = w->store;
+	if (!s)
+		kv_err_set(err, "the store is not open (%s)", w->store_why);
+	pthread_mutex_unlock(&w->mu);
+	return s;
+}
+
+/* store_add_batch on the store if it is open; -1 with err when closed. */
+static int add_batch(struct writer *w, struct store_item *items, size_t n, struct kv_err *err)
+{
+	struct store *s = cur_store(w, err);
+
+	if (!s) {
+		for (size_t i = 0; i < n; i++)
+			items[i].status = STORE_SKIPPED;
+		return -1;
+	}
+	return store_add_batch(s, items, n, err);
+}
+
+/* Store thread, while the store is closed: try to open it once its retry
+ * interval has passed. 1 when it has just opened (the spool is then to be
+ * replayed), else 0. Called without mu. */
+static int try_open_store(struct writer *w)
+{
+	struct store *s = NULL;
+	struct kv_err e;
+
+	pthread_mutex_lock(&w->mu);
+	if (w->store || !w->store_open || now_ms() - w->last_open_ms < w->store_retry_ms) {
+		pthread_mutex_unlock(&w->mu);
+		return 0;
+	}
+	w->last_open_ms = now_ms();
+	pthread_mutex_unlock(&w->mu);
+	if (w->store_open(w->store_open_ctx, &s, &e) < 0) {
+		log_err("the store still cannot be opened: %s; mails stay in the spool %s "
+			"(tried again in %d s)", e.msg, w->spool.dir, (w->store_retry_ms + 999) / 1000);
+		return 0;
+	}
+	pthread_mutex_lock(&w->mu);
+	w->store = s;
+	w->own_store = 1;
+	w->spool_pending = 1;
+	pthread_mutex_unlock(&w->mu);
+	log_warn("the store is open now: recording the spooled mails");
+	return 1;
+}
+
 /* Spool every job of a failed batch; mark its result. */
 static void spool_batch(struct writer *w, struct job *list, const char *why, int force)
 {
@@ -241,7 +308,7 @@ static int commit_batch(struct writer *w, struct job *list, int force_spool)
 		items[i].parsed = j->parsed;
 		i++;
 	}
-	if (store_add_batch(w->store, items, n, &err) < 0) {
+	if (add_batch(w, items, n, &err) < 0) {
 		log_err("store write failed for %zu mail(s): %s", n, err.msg);
 		spool_batch(w, list, err.msg, force_spool);
 		free(items);
@@ -330,7 +397,7 @@ static void log_outcome(const struct job *j)
 		log_warn("queue id %s: <%s> not recorded: not a mail (%s)", q, m, j->why);
 		break;
 	case WR_FAILED:
-		log_err("queue id %s: <%s> NOT recorded (%s)", q, m, j->why);
+		log_err("queue id %s: <%s> NOT recorded (%s); %s", q, m, j->why, WRITER_RECOVER_HINT);
 		break;
 	case WR_JOURNALED:
 		break;
@@ -376,9 +443,12 @@ static void *store_main(void *arg)
 
 		while (!w->shead && !w->sstop) {
 			struct timespec ts;
-			clock_gettime(CLOCK_MONOTONIC, &ts);
-			ts.tv_sec += REPLAY_RETRY_MS / 1000;
+			int64_t due = now_ms() + (w->store ? REPLAY_RETRY_MS : w->store_retry_ms);
+			ts.tv_sec = (time_t)(due / 1000);
+			ts.tv_nsec = (long)(due % 1000) * 1000000L;
 			pthread_cond_timedwait(&w->store_cv, &w->mu, &ts);
+			if (!w->store && w->store_open && now_ms() - w->last_open_ms >= w->store_retry_ms)
+				break;
 			if (!w->shead && (w->spool_pending || w->spool_pending_new) &&
 			    now_ms() - w->last_replay_ms >= REPLAY_RETRY_MS)
 				break;
@@ -405,6 +475,10 @@ static void *store_main(void *arg)
 		w->shead = NULL;
 		w->stail = &w->shead;
 		w->sbytes = 0;
+		pthread_mutex_unlock(&w->mu);
+		/* a store that just opened: its spool is replayed below at once */
+		int opened = try_open_store(w);
+		pthread_mutex_lock(&w->mu);
 		pending = w->spool_pending || w->spool_pending_new;
 		w->spool_pending_new = 0;
 		pthread_mutex_unlock(&w->mu);
@@ -434,12 +508,14 @@ static void *store_main(void *arg)
 		}
 		for (struct job *j = list; j; j = j->next, n++)
 			log_outcome(j);
-		if (pending && !failed && now_ms() - w->last_replay_ms >= (list ? 0 : REPLAY_RETRY_MS)) {
+		if (pending && !failed &&
+		    (opened || now_ms() - w->last_replay_ms >= (list ? 0 : REPLAY_RETRY_MS))) {
 			struct kv_err e;
+			struct store *st = cur_store(w, &e);
 			w->last_replay_ms = now_ms();
-			if (spool_replay(&w->spool, w->store, &e) >= 0)
+			if (st && spool_replay(&w->spool, st, &e) >= 0)
 				pending = 0;
-			else
+			else if (st)
 				log_warn("spool replay failed: %s", e.msg);
 		}
 
@@ -708,7 +784,7 @@ static void journal_replay(struct writer *w, const struct journal_file *f)
 		}
 		if (k == 0)
 			break;
-		if (store_add_batch(w->store, items, k, &err) < 0) {
+		if (add_batch(w, items, k, &err) < 0) {
 			log_err("journal replay: store write failed: %s; spooling", err.msg);
 			for (size_t i = 0; i < k; i++) {
 				struct kv_err e;
@@ -746,10 +822,20 @@ static void journal_setup(struct writer *w, struct journal_file *f, const char *
 		 * them for the next start. */
 		close(f->fd);
 		f->fd = -1;
-	} else if (journal_prealloc(f, w->jsize) < 0) {
-		log_warn("cannot prepare journal %s: %s", f->path, strerror(errno));
-		close(f->fd);
-		f->fd = -1;
+	} else {
+		uint64_t room;
+		if (journal_prealloc_fit(f, w->jsize, &room) < 0) {
+			log_err("cannot prepare journal %s: %s (%llu KB free on its file system, "
+				"at least %u KB needed): this journal is not used", f->path, strerror(errno),
+				(unsigned long long)(room >> 10), 4 * JOURNAL_SIZE_MIN >> 10);
+			close(f->fd);
+			f->fd = -1;
+		} else if (f->size < w->jsize) {
+			log_warn("journal %s: %llu KB instead of %llu KB, the disk is nearly full "
+				 "(%llu KB free): free some space and restart the milter", f->path,
+				 (unsigned long long)(f->size >> 10), (unsigned long long)(w->jsize >> 10),
+				 (unsigned long long)(room >> 10));
+		}
 	}
 }
 
@@ -770,6 +856,11 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 	long n;
 
 	w->store = s;
+	w->store_open = o->store_open;
+	w->store_open_ctx = o->store_open_ctx;
+	w->store_retry_ms = o->store_retry_ms > 0 ? o->store_retry_ms : STORE_RETRY_DEFAULT_MS;
+	w->last_open_ms = now_ms();
+	snprintf(w->store_why, sizeof w->store_why, "%s", o->store_why ? o->store_why : "not given");
 	w->spool_on_error = o->spool_on_error;
 	w->commit_interval_ms = o->commit_interval_ms;
 	w->wait_ms = o->wait_ms > 0 ? o->wait_ms : 5000;
@@ -805,11 +896,24 @@ int writer_start(struct writer **wp, struct store *s, const struct writer_opts *
 		w->cur = w->other;
 		w->other = t;
 	}
+	/* the files may have got less than asked for (a nearly full disk):
+	 * the smaller one sets the pace of switching and catching up */
+	if (w->cur.fd >= 0 && w->cur.size < w->jsize)
+		w->jsize = w->cur.size;
+	if (w->other.fd >= 0 && w->other.size < w->jsize)
+		w->jsize = w->other.size;
 	if (w->cur.fd < 0)
-		log_warn("no usable journal in %s: mails go to the store before the answer", w->spool.dir);
+		log_warn("no usable journal in %s: mails go to the store before the answer "
+			 "(and to the spool when it fails)", w->spool.dir);
 	w->jepoch = 1;
-	n = spool_replay(&w->spool, w->store, err);
-	if (n < 0) {
+	n = s ? spool_replay(&w->spool, s, err) : -1;
+	if (!s) {
+		log_err("the store is not open (%s): mails are kept in the spool %s and "
+			"recorded when it opens (tried every %d s)", w->store_why, w->spool.dir,
+			(w->store_retry_ms + 999) / 1000);
+		w->spool_pending = 1;
+		w->last_replay_ms = now_ms();
+	} else if (n < 0) {
 		log_warn("spool replay at start failed: %s (retried later)", err->msg);
 		w->spool_pending = 1;
 		w->last_replay_ms = now_ms();
@@ -981,8 +1085,8 @@ enum writer_result writer_submit(struct writer *w, char *raw, size_t len, int64_
 		log_warn("queue id %s: <%s> not recorded yet (%s): kept in the spool",
 			 qid ? qid : "NOQUEUE", msgid ? msgid : "(none)", why);
 	else
-		log_err("queue id %s: <%s> NOT recorded (%s)", qid ? qid : "NOQUEUE",
-			msgid ? msgid : "(none)", why);
+		log_err("queue id %s: <%s> NOT recorded (%s); %s", qid ? qid : "NOQUEUE",
+			msgid ? msgid : "(none)", why, WRITER_RECOVER_HINT);
 	pthread_mutex_lock(&w->mu);
 	if (r == WR_SPOOLED)
 		w->spool_pending_new = 1;
@@ -1020,5 +1124,7 @@ void writer_stop(struct writer *w)
 	pthread_cond_destroy(&w->store_cv);
 	pthread_cond_destroy(&w->caught_cv);
 	spool_close(&w->spool);
+	if (w->own_store)
+		store_close(w->store);
 	free(w);
 }

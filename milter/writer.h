@@ -47,11 +47,22 @@ struct writer_opts {
 	int flush_interval_ms;     /* with sync_after_answer: at most one fdatasync per this
 				    * many ms (a mail after a quiet spell is synced at once);
 				    * < 0: FLUSH_INTERVAL_DEFAULT_MS */
+	/* When the store cannot be opened at start (s NULL in writer_start):
+	 * why (for the log), and how to try again: store_open is called by
+	 * the store thread every store_retry_ms (0: STORE_RETRY_DEFAULT_MS)
+	 * until it succeeds; meanwhile every mail goes to the spool, which is
+	 * replayed as soon as the store opens. The writer owns a store it
+	 * opened (closed by writer_stop). */
+	const char *store_why;
+	int (*store_open)(void *ctx, struct store **s, struct kv_err *err);
+	void *store_open_ctx;
+	int store_retry_ms;
 };
+#define STORE_RETRY_DEFAULT_MS 30000
 
 /*
  * Start the writer thread on store s (which must stay open until
- * writer_stop). Replays what a previous run left in the journal and the
+ * writer_stop; NULL: closed, see store_open above). Replays what a previous run left in the journal and the
  * spool first (synchronously, so they are recorded before the first new
  * mail). -1 with err when the spool directory cannot be made.
  */

@@ -138,6 +138,11 @@ int archive_index(const char *dir, const char *lang, struct kv_err *err)
 			render_html_escape(&out, names.v[i]);
 			sbuf_adds(&out, ".md\">md</a>");
 		}
+		if (exists(dir, names.v[i], "txt")) {
+			sbuf_adds(&out, " · <a href=\"");
+			render_html_escape(&out, names.v[i]);
+			sbuf_adds(&out, ".txt\">txt</a>");
+		}
 		if (exists(dir, names.v[i], "json")) {
 			sbuf_adds(&out, " · <a href=\"");
 			render_html_escape(&out, names.v[i]);

@@ -13,7 +13,6 @@
 #include "store.h"
 #include "subject.h"
 #include "memory.h"
-#include "body.h"
 #include "banned.h"
 
 /* ---- links ---- */
@@ -55,6 +54,10 @@ struct win_ctx {
 static int win_cb(void *ctx, const struct msg_rec *m)
 {
 	struct win_ctx *w = ctx;
+	/* a backfilled root (fetched from the archive) never makes a thread
+	 * active nor counts in the window's numbers */
+	if (m->flags & MAIL_BACKFILLED)
+		return 0;
 	if (w->n == w->cap) {
 		w->cap = w->cap ? 2 * w->cap : 256;
 		w->v = kv_xrealloc(w->v, w->cap * sizeof(*w->v));
@@ -63,7 +66,7 @@ static int win_cb(void *ctx, const struct msg_rec *m)
 	w->v[w->n].thread = m->thread;
 	w->v[w->n].date = m->date;
 	w->n++;
-	if (m->flags)
+	if (m->flags & MAIL_PARSE_FLAGS)
 		w->flagged++;
 	return 0;
 }
@@ -111,29 +114,6 @@ static void digest_versions_dedup(struct digest_thread *t, uint64_t tid)
 	t->nversions = j;
 }
 
-/* What the root of a series version says it depends on ("based on",
- * "depends on", "on top of" next to a lore link; store/series.c decides,
- * the same rule that keeps such links from being version links). */
-static int digest_depends(struct store_reader *r, struct digest_thread *t, struct kv_err *err)
-{
-	const char *text = NULL;
-	size_t len = 0;
-	struct body_info bi;
-
-	if (store_msg_text(r, t->root, &text, &len, err) < 0)
-		return -1;
-	memset(&bi, 0, sizeof(bi));
-	body_analyze(text ? text : "", text ? len : 0, &bi);
-	for (size_t i = 0; i < bi.links.n; i++) {
-		uint64_t vmask;
-		if (series_link_kind(text, len, bi.links.v[i], &vmask) == SERIES_LINK_DEP &&
-		    !strv_has(&t->depends_on, bi.links.v[i]))
-			strv_push(&t->depends_on, bi.links.v[i]);
-	}
-	body_info_release(&bi);
-	return 0;
-}
-
 static int build_thread(struct store_reader *r, const struct digest_opts *o, uint64_t tid,
 			struct digest_thread *t, struct kv_err *err)
 {
@@ -160,7 +140,7 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 	if (rc < 0)
 		return -1;
 	if (rc == 0) {
-		t->root_from = text_person(root.from_name, root.from_addr);
+		t->root_from = text_person(facts_sender_name(root.from_name, root.flags), root.from_addr);
 		t->root_addr = kv_xstrdup(root.from_addr);
 		t->root_in_window = root.date >= o->since && root.date < o->until;
 		struct subject_info si;
@@ -202,9 +182,6 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 		}
 	}
 
-	if (t->series && digest_depends(r, t, err) < 0)
-		return -1;
-
 	uint64_t *members = NULL;
 	size_t nm = 0;
 	if (store_thread_members(r, tid, &members, &nm, err) < 0)
@@ -214,8 +191,90 @@ static int build_thread(struct store_reader *r, const struct digest_opts *o, uin
 	if (rc < 0)
 		return -1;
 	t->last_summary = memory_last(r, tid);
-	facts_text(t);
 	return 0;
+}
+
+/* The address of "Name <addr>" or "Reviewed-by: Name <addr>", lower case,
+ * or NULL (malloc'd). */
+static char *person_addr(const char *s)
+{
+	const char *lt = strrchr(s, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+	if (!gt || gt == lt + 1)
+		return NULL;
+	char *a = kv_xstrndup(lt + 1, (size_t)(gt - lt - 1));
+	for (char *p = a; *p; p++)
+		if (*p >= 'A' && *p <= 'Z')
+			*p = (char)(*p - 'A' + 'a');
+	return a;
+}
+
+static void role_add(struct strv *roles, const char *person)
+{
+	char *a = person_addr(person);
+	if (a && !strv_has(roles, a))
+		strv_push_owned(roles, a);
+	else
+		free(a);
+}
+
+/*
+ * Who may request changes (status.c R10): a maintainer or a reviewer, as
+ * this digest's threads show them up to the window's end: a sender whose
+ * mail applied, queued or merged something, or who gave a Reviewed-by or
+ * Acked-by in a reply, or is named by a Reviewed-by / Acked-by carried in a
+ * patch's own trailers (a tag given on the list for an earlier version).
+ * Each thread keeps its first objection from such a sender; objections
+ * from anyone else are dropped (a passer-by's "you should" is no request
+ * the author must answer).
+ */
+static void digest_change_requests(struct digest *d)
+{
+	struct strv roles = STRV_INIT;
+
+	for (size_t i = 0; i < d->nthreads; i++) {
+		const struct digest_thread *t = &d->threads[i];
+		for (size_t k = 0; k < t->nevents; k++)
+			if (t->events[k].status & (DST_APPLIED | DST_QUEUED))
+				role_add(&roles, t->events[k].who);
+		for (size_t p = 0; p < t->npatches; p++) {
+			const struct digest_patch *dp = &t->patches[p];
+			for (size_t k = 0; k < dp->review.reviewed.n; k++)
+				role_add(&roles, dp->review.reviewed.v[k]);
+			for (size_t k = 0; k < dp->review.acked.n; k++)
+				role_add(&roles, dp->review.acked.v[k]);
+			for (size_t k = 0; k < dp->carried.n; k++)
+				if (strncmp(dp->carried.v[k], "Reviewed-by:", 12) == 0 ||
+				    strncmp(dp->carried.v[k], "Acked-by:", 9) == 0)
+					role_add(&roles, dp->carried.v[k]);
+		}
+	}
+	for (size_t i = 0; i < d->nthreads; i++) {
+		struct digest_thread *t = &d->threads[i];
+		size_t k = 0;
+		int kept = 0;
+		for (size_t e = 0; e < t->nevents; e++) {
+			struct digest_event *ev = &t->events[e];
+			if (ev->status == DST_CHANGES) {
+				char *a = person_addr(ev->who);
+				int keep = !kept && a && (strv_has(&roles, a) || strv_has(&t->addressed, a));
+				free(a);
+				if (!keep) {
+					free(ev->who);
+					free(ev->detail);
+					free(ev->branch);
+					free(ev->patches);
+					continue;
+				}
+				kept = 1;
+			}
+			t->events[k++] = *ev;
+		}
+		t->nevents = k;
+		if (!kept)
+			t->status &= ~DST_CHANGES;
+		facts_text(t);
+	}
+	strv_release(&roles);
 }
 
 int digest_build(struct store_reader *r, const struct digest_opts *o, struct digest *d,
@@ -229,6 +288,7 @@ int digest_build(struct store_reader *r, const struct digest_opts *o, struct dig
 	d->until = o->until;
 	d->generated = o->generated;
 	d->large_threshold = o->large_threshold;
+	d->review_wait_days = o->review_wait_days;
 
 	struct win_ctx w = { 0 };
 	if (store_iter_window(r, o->since, o->until, win_cb, &w, err) < 0) {
@@ -267,6 +327,7 @@ int digest_build(struct store_reader *r, const struct digest_opts *o, struct dig
 		}
 	}
 	free(w.v);
+	digest_change_requests(d);
 	digest_finish(d);
 	return 0;
 }
@@ -374,11 +435,12 @@ static int all_patches_reviewed(const struct digest_thread *t)
  * - waiting on the author: a change request or a NAK, and no newer
  *   version, not applied or queued;
  * - waiting on reviewers: a PATCH or RFC series nobody but its author has
- *   answered, not applied, queued or replaced, and not a stable review
- *   queue;
+ *   answered for review_wait_days days as of the window's end (its first
+ *   mail dated at least that long before until), not applied, queued or
+ *   replaced, and not a stable review queue; a younger one is not late yet;
  * - a question nobody but its author has answered.
  */
-static int attention_kind(const struct digest_thread *t)
+static int attention_kind(const struct digest *d, const struct digest_thread *t)
 {
 	const unsigned done = DST_APPLIED | DST_QUEUED | DST_NEW_VERSION;
 	int series = (t->category == CAT_PATCH || t->category == CAT_RFC) && t->npatches;
@@ -390,7 +452,8 @@ static int attention_kind(const struct digest_thread *t)
 		return ATT_AUTHOR;
 	if (t->category == CAT_PATCH && all_patches_reviewed(t))
 		return ATT_READY;
-	if (t->others_mails == 0 && !is_stable_queue(t->subject))
+	if (t->others_mails == 0 && !is_stable_queue(t->subject) &&
+	    d->until - t->first_date >= (int64_t)d->review_wait_days * 86400)
 		return ATT_NO_REPLY;
 	return -1;
 }
@@ -444,7 +507,7 @@ void digest_finish(struct digest *d)
 	/* grouped by who must act, each thread once, a posting sent twice once */
 	for (int kind = 0; kind < ATT_COUNT; kind++) {
 		for (size_t i = 0; i < d->nthreads; i++) {
-			if (attention_kind(&d->threads[i]) != kind ||
+			if (attention_kind(d, &d->threads[i]) != kind ||
 			    (kind == ATT_NO_REPLY && answered_elsewhere(d, i)))
 				continue;
 			int dup = 0;
@@ -481,6 +544,7 @@ void digest_release(struct digest *d)
 		free(t->mails);
 		strv_release(&t->participants);
 		strv_release(&t->depends_on);
+		strv_release(&t->addressed);
 		for (size_t k = 0; k < t->nversions; k++) {
 			free(t->versions[k].message_id);
 			free(t->versions[k].subject);

@@ -109,7 +109,7 @@ struct digest_summary {
 	char *week;              /* what happened in the window */
 	int from_llm;            /* 1: model output; 0: extractive */
 	int llm_failed;          /* 1: the LLM was asked and failed, extractive used */
-	char *llm_error;         /* why, when llm_failed */
+	char *llm_error;         /* why, when llm_failed: one word of LLM_REASONS */
 };
 
 struct digest_thread {
@@ -133,7 +133,8 @@ struct digest_thread {
 	int supersedes;          /* the version this one replaces, 0 when none */
 	size_t nversions;        /* every version of the series, ascending */
 	struct digest_version *versions;
-	struct strv depends_on;  /* Message-IDs the root says it is based on / depends on */
+	struct strv depends_on;
+	struct strv addressed;   /* the root's To and Cc addresses, lower case (R10 roles) */  /* Message-IDs the root says it is based on / depends on */
 	/* facts */
 	size_t npatches;
 	struct digest_patch *patches;   /* by index, then date */
@@ -174,6 +175,7 @@ struct digest {
 	int64_t since, until;    /* window [since, until), UTC */
 	int64_t generated;       /* generation time (KVMARM_NOW in tests) */
 	int large_threshold;     /* a thread is large when it has more window mails */
+	int review_wait_days;    /* unanswered this many days at until: waits on reviewers */
 	/* totals, window mails only */
 	size_t total_mails;
 	size_t large_threads;
@@ -197,6 +199,7 @@ struct digest_opts {
 	const char *lore_url;
 	int64_t since, until, generated;
 	int large_threshold;
+	int review_wait_days;    /* [reporter] review_wait_days */
 };
 
 #endif

@@ -204,6 +204,11 @@ static struct digest_event *add_event(struct digest_thread *t, unsigned st, cons
 	return e;
 }
 
+const char *facts_sender_name(const char *name, unsigned flags)
+{
+	return !name || (flags & MAIL_FROM_NAME_ADDR) ? "" : name;
+}
+
 /* who ("Name <addr>" or "addr") is from addr, ignoring case. */
 static int text_has_addr(const char *who, const char *addr)
 {
@@ -353,12 +358,79 @@ static int target_patch(struct store_reader *r, struct member *ms, size_t n, int
 	return -1;
 }
 
+/* The sender address git send-email puts in its Message-IDs
+ * ("20201217141400.106137-1-jane@example.org": 14 digits, '.', digits,
+ * '-', digits, '-', the address), or NULL. */
+static const char *sendemail_id_addr(const char *id)
+{
+	const char *p = id;
+	size_t n = 0;
+	while (isdigit((unsigned char)p[n]))
+		n++;
+	if (n != 14 || p[n] != '.')
+		return NULL;
+	p += n + 1;
+	for (int part = 0; part < 2; part++) {
+		n = 0;
+		while (isdigit((unsigned char)p[n]))
+			n++;
+		if (!n || p[n] != '-')
+			return NULL;
+		p += n + 1;
+	}
+	return strchr(p, '@') && *p != '@' ? p : NULL;
+}
+
+/* In a reply-only thread (its root is a reply, the posting is not stored)
+ * the patch author is the sender named by the git send-email ids the root
+ * references (the cover or patch it answers); NULL when none says. */
+static const char *reply_only_author(const struct msg_rec *root)
+{
+	const char *x = root->refs.p, *a;
+	for (uint32_t i = 0; i < root->refs.n; x += strlen(x) + 1, i++)
+		if ((a = sendemail_id_addr(x)) != NULL)
+			return a;
+	return root->in_reply_to ? sendemail_id_addr(root->in_reply_to) : NULL;
+}
+
 static int patch_cmp(const void *a, const void *b)
 {
 	const struct digest_patch *x = a, *y = b;
 	if (x->index != y->index)
 		return x->index < y->index ? -1 : 1;
 	return x->date < y->date ? -1 : x->date > y->date;
+}
+
+/* What the root of a series version says it depends on ("based on",
+ * "depends on", "on top of" next to a lore link; store/series.c decides,
+ * the same rule that keeps such links from being version links), from the
+ * root's text and its analysis bi. */
+static void root_depends(struct digest_thread *t, const char *text, size_t len,
+			 const struct body_info *bi)
+{
+	for (size_t i = 0; i < bi->links.n; i++) {
+		uint64_t vmask;
+		if (series_link_kind(text, len, bi->links.v[i], &vmask) == SERIES_LINK_DEP &&
+		    !strv_has(&t->depends_on, bi->links.v[i]))
+			strv_push(&t->depends_on, bi->links.v[i]);
+	}
+}
+
+/* The same when the root is not among the mails read (dated at or after
+ * the window's end, or missing): its text is read and analysed here. */
+static int root_depends_read(struct store_reader *r, struct digest_thread *t, struct kv_err *err)
+{
+	const char *text = NULL;
+	size_t len = 0;
+	struct body_info bi;
+
+	if (store_msg_text(r, t->root, &text, &len, err) < 0)
+		return -1;
+	memset(&bi, 0, sizeof(bi));
+	body_analyze(text ? text : "", text ? len : 0, &bi);
+	root_depends(t, text ? text : "", text ? len : 0, &bi);
+	body_info_release(&bi);
+	return 0;
 }
 
 int facts_thread(struct store_reader *r, const struct digest_opts *o, struct digest_thread *t,
@@ -368,7 +440,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 	struct body_info *bis = kv_xcalloc(n ? n : 1, sizeof(*bis));
 	const char **texts = kv_xcalloc(n ? n : 1, sizeof(*texts));
 	size_t *tlens = kv_xcalloc(n ? n : 1, sizeof(*tlens));
-	size_t nms = 0, nwin = 0;
+	size_t nms = 0, nwin = 0, ncounted = 0;
 	int rc = -1;
 
 	t->mails = kv_xcalloc(n ? n : 1, sizeof(*t->mails));
@@ -385,9 +457,10 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		struct member *x = &ms[nms];
 		x->num = m.num;
 		x->date = m.date;
-		x->from = text_person(m.from_name, m.from_addr);
+		const char *shown = facts_sender_name(m.from_name, m.flags);
+		x->from = text_person(shown, m.from_addr);
 		x->addr = kv_xstrdup(m.from_addr);
-		x->name = kv_xstrdup(m.from_name ? m.from_name : "");
+		x->name = kv_xstrdup(shown);
 		x->patch = -1;
 		x->rec = m;   /* the parent is looked up only when a tag needs it */
 		struct subject_info si;
@@ -395,9 +468,16 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		x->is_patch = si.patch && !si.reply && !si.forward;
 		x->index = si.index;
 		x->total = si.total;
-		if (strcasecmp(m.from_addr, t->root_addr) != 0)
+		/* a backfilled mail (fetched from the archive: a root that
+		 * predates the store) gives the thread its root, prose and
+		 * patches, but is no traffic: it counts nowhere */
+		int counted = !(m.flags & MAIL_BACKFILLED);
+		ncounted += counted;
+		if (counted && strcasecmp(m.from_addr, t->root_addr) != 0)
 			t->others_mails++;
-		if (m.date >= o->since) {
+		if (!counted) {
+			/* neither a window mail nor earlier activity */
+		} else if (m.date >= o->since) {
 			struct digest_mail *dm = &t->mails[t->nmails++];
 			dm->number = x->number = (int)++nwin;
 			dm->num = m.num;
@@ -405,7 +485,7 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			dm->flags = m.flags;
 			dm->message_id = kv_xstrdup(m.message_id);
 			dm->subject = text_one_line(m.subject);
-			dm->from_name = text_one_line(m.from_name);
+			dm->from_name = text_one_line(shown);
 			dm->from_addr = text_one_line(m.from_addr);
 			dm->is_patch = x->is_patch;
 			dm->patch_index = si.index;
@@ -442,11 +522,26 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 	/* as of the window's end: the thread's size and last date count only
 	 * the mails dated before until, so rebuilding an old week after later
 	 * mail arrived gives the same digest */
-	t->total_count = (uint32_t)nms;
+	t->total_count = (uint32_t)ncounted;
 	t->last_date = t->first_date;
 	for (size_t i = 0; i < nms; i++)
 		if (ms[i].date > t->last_date)
 			t->last_date = ms[i].date;
+
+	/* a series root's dependencies, from the analysis made above (a
+	 * reply-only thread's root is a reply: it states none) */
+	if (t->series) {
+		int ri = find_member(ms, nms, t->root);
+		struct subject_info rsi;
+		if (ri >= 0)
+			subject_parse(ms[ri].rec.subject, &rsi);
+		if (ri >= 0 && rsi.reply)
+			;
+		else if (ri >= 0)
+			root_depends(t, texts[ri] ? texts[ri] : "", texts[ri] ? tlens[ri] : 0, &bis[ri]);
+		else if (root_depends_read(r, t, err) < 0)
+			goto out;
+	}
 
 	/* root / cover letter: diffstat and first paragraphs */
 	{
@@ -468,15 +563,38 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		}
 	}
 
+	/* whom the root was sent to: a patch author sends to the maintainers
+	 * and reviewers of the code (digest.c, R10 roles) */
+	{
+		int ri = find_member(ms, nms, t->root);
+		for (int l = 0; ri >= 0 && l < 2; l++) {
+			const struct store_strs *sl = l ? &ms[ri].rec.cc : &ms[ri].rec.to;
+			const char *x = sl->p;
+			for (uint32_t k = 0; k < sl->n; x += strlen(x) + 1, k++) {
+				const char *lt = strrchr(x, '<'), *gt = lt ? strchr(lt, '>') : NULL;
+				char *a = lt && gt ? kv_xstrndup(lt + 1, (size_t)(gt - lt - 1)) : kv_xstrdup(x);
+				for (char *c = a; *c; c++)
+					*c = (char)tolower((unsigned char)*c);
+				if (*a && !strv_has(&t->addressed, a))
+					strv_push_owned(&t->addressed, a);
+				else
+					free(a);
+			}
+		}
+	}
+
 	/* the root's sender wrote the patch, unless the root is itself a reply
 	 * (a thread whose start predates the store): then the author is unknown */
 	int author_known = 1;
+	const char *guessed_author = NULL;
 	{
 		int ri = find_member(ms, nms, t->root);
 		if (ri >= 0) {
 			struct subject_info si;
 			subject_parse(ms[ri].rec.subject, &si);
 			author_known = !si.reply;
+			if (!author_known)
+				guessed_author = reply_only_author(&ms[ri].rec);
 		}
 	}
 
@@ -567,6 +685,10 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 			.patch_thread = t->category == CAT_PATCH || t->category == CAT_RFC ||
 					t->category == CAT_PULL,
 			.gave_tag = gave_tag,
+			/* status.c R10: the patch author's own words are no
+			 * change request, also where only the ids name the author */
+			.no_change_request = !author_known && guessed_author &&
+					     strcasecmp(x->addr, guessed_author) == 0,
 		};
 		struct status_result res;
 		status_detect(&in, &res);
@@ -574,9 +696,8 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 		for (size_t d = 0; d < res.n; d++) {
 			const struct status_decision *sd = &res.v[d];
 			unsigned bit = status_bit(sd->kind);
-			/* one "changes requested" per thread: the first objection */
-			if (bit == DST_CHANGES && (t->status & DST_CHANGES))
-				continue;
+			/* every objection is kept here: digest.c keeps the first
+			 * one whose sender has a reviewer role (R10) */
 			/* status.c R11: one acceptance of a kind per sender unless a subset */
 			if (bit & (DST_APPLIED | DST_QUEUED) && !sd->npatches &&
 			    merge_acceptance(t, bit, x->addr, sd))
@@ -606,16 +727,27 @@ int facts_thread(struct store_reader *r, const struct digest_opts *o, struct dig
 	if (t->category == CAT_BUG && strstr(t->subject, "[syzbot]") && !(t->status & DST_SYZBOT))
 		t->status |= DST_SYZBOT;
 
-	/* a newer version of the series makes this one old */
-	for (size_t v = 0; v < t->nversions; v++) {
-		if (t->versions[v].version > t->version && t->versions[v].date < o->until) {
+	/* a newer version of the series makes this one old: one event, naming
+	 * the newest version posted before the window's end (v2 and v3 both
+	 * out give "v3", dated when v3 was posted) */
+	{
+		const struct digest_version *newest = NULL;
+		for (size_t v = 0; v < t->nversions; v++) {
+			const struct digest_version *dv = &t->versions[v];
+			if (dv->version > t->version && dv->date < o->until &&
+			    (!newest || dv->version > newest->version ||
+			     (dv->version == newest->version && dv->date > newest->date)))
+				newest = dv;
+		}
+		if (newest) {
 			char vn[32];
-			snprintf(vn, sizeof(vn), "v%d", t->versions[v].version);
+			snprintf(vn, sizeof(vn), "v%d", newest->version);
 			struct member m = { 0 };
-			m.date = t->versions[v].date;
+			m.date = newest->date;
 			m.from = "";
-			add_event(t, DST_NEW_VERSION, &m, vn);
-			t->events[t->nevents - 1].mail_number = 0;
+			struct digest_event *e = add_event(t, DST_NEW_VERSION, &m, vn);
+			if (e)
+				e->mail_number = 0;
 		}
 	}
 	/* a newer version answers the objections to this one (status.c R10) */

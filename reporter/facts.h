@@ -36,6 +36,12 @@ unsigned facts_scan_prose(const char *prose, size_t len, struct strv *commits);
  * max bytes, cut on a UTF-8 boundary. Caller frees. */
 char *facts_first_paragraphs(const char *prose, size_t len, size_t max);
 
+/* The sender's display name as a digest may show and credit it: "" when
+ * the parser flagged it (MAIL_FROM_NAME_ADDR) as holding address or group
+ * syntax, a name that claims an address the mail was not sent from, so
+ * the sender is shown, and credited, by the real address only. */
+const char *facts_sender_name(const char *name, unsigned flags);
+
 /* t->facts: plain-text lines (series, versions, tags, status) for the LLM. */
 void facts_text(struct digest_thread *t);
 

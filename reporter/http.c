@@ -2,12 +2,15 @@
  * http.c - the reporter's one libcurl module (see http.h): a single JSON
  * POST attempt for the LLM client, with the status, body, Retry-After and
  * timeout reported back so the caller can decide about retries; and mail
- * submission over SMTP / SMTPS for digest delivery. Nothing else in the
+ * submission over SMTP / SMTPS for digest delivery; a GET with a size
+ * limit for the lore backfill. Nothing else in the
  * tree includes curl.h (the Makefile's check-layering keeps it so).
  *
  * TLS peer and host verification are set explicitly on every handle and
- * never turned off. Redirects are not followed: a redirect would carry
- * the Authorization header somewhere the configuration did not name.
+ * never turned off. The POST follows no redirect: a redirect would carry
+ * the Authorization header somewhere the configuration did not name. The
+ * GET carries no credentials, so it follows a few (an archive may move a
+ * list or send http to https), to http/https only.
  */
 #include "http.h"
 
@@ -40,6 +43,17 @@ void http_init(void)
 	pthread_once(&http_once, http_global_init);
 }
 
+static void response_init(struct http_response *resp)
+{
+	resp->status = 0;
+	resp->retry_after = -1;
+	resp->timed_out = 0;
+	resp->too_big = 0;
+	resp->unreachable = 0;
+	resp->error[0] = '\0';
+	sbuf_init(&resp->body);
+}
+
 void http_response_release(struct http_response *r)
 {
 	if (!r)
@@ -49,15 +63,15 @@ void http_response_release(struct http_response *r)
 
 struct post_ctx {
 	struct http_response *resp;
-	int too_big;
+	size_t max;
 };
 
 static size_t post_write(char *data, size_t size, size_t nmemb, void *p)
 {
 	struct post_ctx *c = p;
 	size_t n = size * nmemb;
-	if (c->resp->body.len + n > HTTP_MAX_BODY) {
-		c->too_big = 1;
+	if (c->resp->body.len + n > c->max) {
+		c->resp->too_big = 1;
 		return 0; /* makes curl fail the transfer with CURLE_WRITE_ERROR */
 	}
 	sbuf_add(&c->resp->body, data, n);
@@ -120,38 +134,70 @@ static void http_common(CURL *h, char *errbuf, long timeout_s)
 	}
 }
 
-int http_post_json(const char *url, const char *bearer, const char *body, size_t len,
-		   long timeout_s, struct http_response *resp)
+/* A handle for one HTTP request to url whose answer goes into c->resp
+ * (reset here); NULL with c->resp->error set. */
+static CURL *http_handle(const char *url, char *errbuf, long timeout_s, struct post_ctx *c)
 {
-	char errbuf[CURL_ERROR_SIZE] = "";
-	struct post_ctx ctx = { resp, 0 };
-	struct curl_slist *hdrs = NULL;
 	CURL *h;
-	CURLcode rc;
 
 	http_init();
-	resp->status = 0;
-	resp->retry_after = -1;
-	resp->timed_out = 0;
-	resp->error[0] = '\0';
-	sbuf_init(&resp->body);
-
+	response_init(c->resp);
 	h = curl_easy_init();
 	if (!h) {
-		snprintf(resp->error, sizeof(resp->error), "%s: cannot create a curl handle", url);
-		return -1;
+		snprintf(c->resp->error, sizeof(c->resp->error), "%.200s: cannot create a curl handle", url);
+		return NULL;
 	}
 	http_common(h, errbuf, timeout_s);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, post_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, post_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, c);
+	curl_easy_setopt(h, CURLOPT_USERAGENT, "kvmarm-digest");
+	return h;
+}
+
+/* Run the request: 0 with the status when an answer arrived, -1 with the
+ * error naming url (and too_big when the answer passed c->max). */
+static int http_perform(CURL *h, const char *url, const char *errbuf, struct post_ctx *c)
+{
+	struct http_response *resp = c->resp;
+	CURLcode rc = curl_easy_perform(h);
+
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+		return 0;
+	}
+	resp->status = 0;
+	resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+	resp->unreachable = rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_COULDNT_CONNECT ||
+			    rc == CURLE_COULDNT_RESOLVE_HOST || rc == CURLE_COULDNT_RESOLVE_PROXY;
+	if (rc == CURLE_FILESIZE_EXCEEDED)
+		resp->too_big = 1;
+	if (resp->too_big)
+		snprintf(resp->error, sizeof(resp->error), "%.200s: answer larger than %zu bytes", url, c->max);
+	else
+		snprintf(resp->error, sizeof(resp->error), "%.200s: %s", url,
+			 errbuf[0] ? errbuf : curl_easy_strerror(rc));
+	return -1;
+}
+
+int http_post_json(const char *url, const char *bearer, const char *body, size_t len,
+		   long timeout_s, struct http_response *resp)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct post_ctx ctx = { resp, HTTP_MAX_BODY };
+	struct curl_slist *hdrs = NULL;
+	CURL *h;
+	CURLcode rc;
+
+	h = http_handle(url, errbuf, timeout_s, &ctx);
+	if (!h)
+		return -1;
 	curl_easy_setopt(h, CURLOPT_POST, 1L);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
 	curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, post_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, post_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, &ctx);
-	curl_easy_setopt(h, CURLOPT_USERAGENT, "kvmarm-digest");
 
 	hdrs = curl_slist_append(hdrs, "Content-Type: application/json");
 	hdrs = curl_slist_append(hdrs, "Accept: application/json");
@@ -167,18 +213,35 @@ int http_post_json(const char *url, const char *bearer, const char *body, size_t
 	}
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
 
-	rc = curl_easy_perform(h);
-	if (rc == CURLE_OK) {
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-	} else {
-		resp->status = 0;
-		resp->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
-		snprintf(resp->error, sizeof(resp->error), "%s: %s", url,
-			 ctx.too_big ? "answer larger than 16 MB" : errbuf[0] ? errbuf : curl_easy_strerror(rc));
-	}
+	rc = http_perform(h, url, errbuf, &ctx);
 	curl_easy_cleanup(h);
 	curl_slist_free_all(hdrs);
-	return rc == CURLE_OK ? 0 : -1;
+	return rc;
+}
+
+int http_get(const char *url, long timeout_s, size_t max_size, struct http_response *resp)
+{
+	char errbuf[CURL_ERROR_SIZE] = "";
+	struct post_ctx ctx = { resp, max_size };
+	CURL *h;
+	int rc;
+
+	if (strncasecmp(url, "http://", 7) != 0 && strncasecmp(url, "https://", 8) != 0) {
+		response_init(resp);
+		snprintf(resp->error, sizeof(resp->error), "%.200s: not an http:// or https:// URL", url);
+		return -1;
+	}
+	h = http_handle(url, errbuf, timeout_s, &ctx);
+	if (!h)
+		return -1;
+	curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(h, CURLOPT_MAXREDIRS, 3L);
+	curl_easy_setopt(h, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+	/* a Content-Length over the limit fails before the body is read */
+	curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max_size);
+	rc = http_perform(h, url, errbuf, &ctx);
+	curl_easy_cleanup(h);
+	return rc;
 }
 
 /* ---- SMTP ---- */

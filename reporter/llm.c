@@ -97,6 +97,7 @@ struct job {
 	struct llm_answer ans;
 	int done;                 /* answered (model or cache) */
 	size_t requests;
+	const char *reason;       /* LLM_REASONS word of the last failure */
 };
 
 static double now_mono(void)
@@ -128,10 +129,10 @@ struct chat_msg {
  * One chat completion with retries. 0: *content set (caller frees);
  * 1: a 200 answer whose envelope is broken (truncated JSON, no content):
  * *content holds a prefix of it, the caller may ask for a repair;
- * -1: failed (why in err).
+ * -1: failed (why in err, for the log; *reason one word of LLM_REASONS).
  */
 static int chat(struct pool *pl, const struct chat_msg *msgs, size_t nmsgs, unsigned *seed,
-		size_t *nreq, char **content, struct kv_err *err)
+		size_t *nreq, char **content, const char **reason, struct kv_err *err)
 {
 	const struct llm_params *p = pl->p;
 	struct sbuf body = SBUF_INIT;
@@ -167,6 +168,7 @@ static int chat(struct pool *pl, const struct chat_msg *msgs, size_t nmsgs, unsi
 		double left = remaining(pl);
 		if (left <= 0.5) {
 			kv_err_set(err, "llm deadline reached");
+			*reason = "deadline";
 			break;
 		}
 		long to = p->timeout;
@@ -180,9 +182,11 @@ static int chat(struct pool *pl, const struct chat_msg *msgs, size_t nmsgs, unsi
 		double wait = -1;
 		if (hr < 0) {
 			kv_err_set(err, "%s%s", resp.timed_out ? "timeout: " : "", resp.error);
+			*reason = resp.timed_out ? "timeout" : "connect";
 			retry = 1;
 		} else if (resp.status == 429 || resp.status >= 500) {
 			kv_err_set(err, "%s: HTTP %ld", p->url, resp.status);
+			*reason = "http_status";
 			retry = 1;
 			wait = resp.retry_after;
 		} else if (resp.status != 200) {
@@ -193,6 +197,7 @@ static int chat(struct pool *pl, const struct chat_msg *msgs, size_t nmsgs, unsi
 			const struct json_val *m = e ? json_get(e, "message") : NULL;
 			kv_err_set(err, "%s: HTTP %ld%s%.200s", p->url, resp.status, m && m->type == JSON_STR ? ": " : "",
 				   m && m->type == JSON_STR ? m->str : "");
+			*reason = resp.status == 401 || resp.status == 403 ? "refused" : "http_status";
 			json_free(v);
 		} else {
 			struct kv_err je;
@@ -201,13 +206,19 @@ static int chat(struct pool *pl, const struct chat_msg *msgs, size_t nmsgs, unsi
 			const struct json_val *c0 = ch && ch->type == JSON_ARR && ch->n ? ch->items[0] : NULL;
 			const struct json_val *msg = c0 ? json_get(c0, "message") : NULL;
 			const struct json_val *ct = msg ? json_get(msg, "content") : NULL;
-			if (ct && ct->type == JSON_STR) {
+			if (ct && ct->type == JSON_STR && ct->len > (size_t)p->max_answer) {
+				/* not cut down to a summary: an answer this long is not one */
+				kv_err_set(err, "%s: answer of %zu bytes, over [llm] max_answer_bytes = %ld",
+					   p->url, ct->len, p->max_answer);
+				*reason = "too_long";
+			} else if (ct && ct->type == JSON_STR) {
 				*content = kv_xstrndup(ct->str, ct->len);
 				rc = 0;
 			} else {
 				size_t l = text_utf8_cut(resp.body.buf ? resp.body.buf : "", resp.body.len, 2000);
 				*content = kv_utf8_sanitize(resp.body.buf ? resp.body.buf : "", l);
 				kv_err_set(err, "%s: answer is not a chat completion%s%s", p->url, v ? "" : ": ", v ? "" : je.msg);
+				*reason = "bad_json";
 				rc = 1;
 			}
 			json_free(v);
@@ -235,14 +246,14 @@ static int chat(struct pool *pl, const struct chat_msg *msgs, size_t nmsgs, unsi
 
 /* A prompt, its answer checked, one repair request when it is malformed. */
 static int ask(struct pool *pl, const char *user, size_t nmails, unsigned *seed, size_t *nreq,
-	       struct llm_answer *a, struct kv_err *err)
+	       struct llm_answer *a, const char **reason, struct kv_err *err)
 {
 	struct chat_msg msgs[4] = {
 		{ "system", pl->sys }, { "user", user }, { "assistant", NULL }, { "user", NULL },
 	};
 	char why[KV_ERR_MAX];
 	char *content = NULL;
-	int rc = chat(pl, msgs, 2, seed, nreq, &content, err);
+	int rc = chat(pl, msgs, 2, seed, nreq, &content, reason, err);
 	if (rc < 0)
 		return -1;
 	if (rc == 0 && llm_answer_parse(content, nmails, a, why, sizeof(why)) == 0) {
@@ -263,18 +274,20 @@ static int ask(struct pool *pl, const char *user, size_t nmails, unsigned *seed,
 	msgs[3].content = repair;
 	free(content);
 	content = NULL;
-	rc = chat(pl, msgs, 4, seed, nreq, &content, err);
+	rc = chat(pl, msgs, 4, seed, nreq, &content, reason, err);
 	free(prev);
 	free(repair);
 	if (rc < 0)
 		return -1;
-	if (rc == 0 && llm_answer_parse(content, nmails, a, why, sizeof(why)) == 0) {
+	int pr = rc == 0 ? llm_answer_parse(content, nmails, a, why, sizeof(why)) : -1;
+	if (pr == 0) {
 		free(content);
 		return 0;
 	}
 	if (rc == 1)
 		snprintf(why, sizeof(why), "%.400s", err->msg);
 	free(content);
+	*reason = pr == LLM_TOO_LONG ? "too_long" : "bad_json";
 	return kv_err_set(err, "model answer malformed after one repair request: %s", why);
 }
 
@@ -291,7 +304,7 @@ static int run_job(struct pool *pl, struct job *j, unsigned *seed, struct kv_err
 		struct sbuf u = SBUF_INIT;
 		llm_input_prompt(in, 0, 0, 0, in->nblocks, &u);
 		j->out->input_tokens = sys_tokens + llm_estimate_tokens(u.buf, u.len);
-		int rc = ask(pl, u.buf, j->t->nmails, seed, &j->requests, &j->ans, err);
+		int rc = ask(pl, u.buf, j->t->nmails, seed, &j->requests, &j->ans, &j->reason, err);
 		sbuf_release(&u);
 		return rc;
 	}
@@ -308,7 +321,7 @@ static int run_job(struct pool *pl, struct job *j, unsigned *seed, struct kv_err
 		struct sbuf u = SBUF_INIT;
 		llm_input_prompt(in, k, nparts, starts[k], starts[k + 1], &u);
 		j->out->input_tokens += sys_tokens + llm_estimate_tokens(u.buf, u.len);
-		rc = ask(pl, u.buf, j->t->nmails, seed, &j->requests, &parts[k], err);
+		rc = ask(pl, u.buf, j->t->nmails, seed, &j->requests, &parts[k], &j->reason, err);
 		sbuf_release(&u);
 	}
 	if (rc == 0) {
@@ -316,7 +329,7 @@ static int run_job(struct pool *pl, struct job *j, unsigned *seed, struct kv_err
 		struct sbuf u = SBUF_INIT;
 		llm_input_reduce(in, parts, nparts, budget, &u);
 		j->out->input_tokens += sys_tokens + llm_estimate_tokens(u.buf, u.len);
-		rc = ask(pl, u.buf, j->t->nmails, seed, &j->requests, &j->ans, err);
+		rc = ask(pl, u.buf, j->t->nmails, seed, &j->requests, &j->ans, &j->reason, err);
 		sbuf_release(&u);
 	}
 	for (size_t k = 0; k < nparts; k++)
@@ -370,6 +383,7 @@ static void *worker(void *arg)
 		struct kv_err err = { "" };
 		if (remaining(pl) <= 0.5) {
 			j->out->error = kv_xstrdup("llm deadline reached before this thread was summarised");
+			j->out->reason = "deadline";
 			continue;
 		}
 		double t = now_mono();
@@ -380,6 +394,7 @@ static void *worker(void *arg)
 		} else {
 			llm_answer_release(&j->ans);
 			j->out->error = kv_xstrdup(err.msg[0] ? err.msg : "llm request failed");
+			j->out->reason = j->reason ? j->reason : "failed";
 			log_warn("llm: thread %llu: no summary after %zu request(s): %s",
 				 (unsigned long long)j->t->thread_id, j->requests, j->out->error);
 		}
@@ -465,6 +480,9 @@ static int load_params(const struct kv_config *cfg, struct llm_params *p, struct
 	if (p->retries < 0)
 		p->retries = 0;
 	p->deadline = config_int(cfg, "llm", "deadline");
+	p->max_answer = config_int(cfg, "llm", "max_answer_bytes");
+	if (p->max_answer < 1024)
+		p->max_answer = 1024;
 	return 0;
 }
 
@@ -495,6 +513,7 @@ void llm_summary_release(struct llm_summary *sm)
 	free(sm->week);
 	free(sm->error);
 	sm->about = sm->before = sm->week = sm->error = NULL;
+	sm->reason = NULL;
 }
 
 char *llm_last_summary(struct store_reader *r, uint64_t thread_id)
@@ -658,6 +677,8 @@ int llm_summarize_all(const struct kv_config *cfg, struct store *s, struct llm_t
 			j->out->ok = 0;
 			if (!j->out->error)
 				j->out->error = kv_xstrdup("llm summary not produced");
+			if (!j->out->reason)
+				j->out->reason = "failed";
 			failed++;
 			continue;
 		}

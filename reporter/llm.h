@@ -48,9 +48,20 @@ struct llm_summary {
 	char *week;              /* this window */
 	int ok;                  /* 1: from the model (or cache); 0: failed, use fallback */
 	int cached;              /* 1 when it came from the cache */
-	char *error;             /* why it failed, when ok == 0 */
+	char *error;             /* why it failed, when ok == 0: details for the log
+				    (server text, URL), never for the digest */
+	const char *reason;      /* why it failed, as one fixed word the digest may
+				    show: LLM_REASONS below */
 	size_t input_tokens;     /* estimate of what was sent */
 };
+
+/* Every value of llm_summary.reason (static strings): no answer in time,
+ * no connection, an HTTP error status, an answer that is not the JSON
+ * asked for, an answer over [llm] max_answer_bytes or a field over its
+ * cap, a request refused (401/403), the digest's deadline, a setup error
+ * (summary.c: key file, ...), and anything else. */
+#define LLM_REASONS { "timeout", "connect", "http_status", "bad_json", "too_long", "refused", \
+		      "deadline", "setup", "failed" }
 
 /* 1 when [llm] base_url is set, i.e. the LLM is to be used. */
 int llm_enabled(const struct kv_config *cfg);

@@ -2,8 +2,10 @@
  * llm_answer.c - what comes back from the LLM (see llm_private.h). The
  * answer must be a JSON object with three non-empty strings; links,
  * markup and out-of-range citations are removed so the renderer gets
- * plain text it only has to escape. A malformed answer is reported with
- * a reason the client sends back in its one repair request.
+ * plain text it only has to escape; other text, kernel text above all,
+ * is kept as written. A malformed answer is reported with a reason the
+ * client sends back in its one repair request; a field over LLM_MAX_FIELD
+ * is a failure, never cut short.
  */
 #include "llm_private.h"
 #include "text.h"
@@ -17,7 +19,7 @@
 #include <ctype.h>
 #include "banned.h"
 
-#define LLM_MAX_FIELD        2000   /* bytes kept of each answer field */
+#define LLM_MAX_FIELD        4096   /* bytes of one answer field; more is a failure */
 
 static int is_url_start(const char *s)
 {
@@ -32,32 +34,76 @@ static int is_url_start(const char *s)
 	return q > s && !strncmp(q, "://", 3);
 }
 
+/* The HTML elements a model answer may carry as markup. Only these are
+ * tags: "<linux/kvm.h>" or "<N>" is kernel text, kept for the renderers
+ * to escape. */
+static int html_tag_at(const char *s, size_t n, size_t *taglen)
+{
+	static const char *const names[] = {
+		"a", "abbr", "b", "blockquote", "br", "code", "del", "details", "div", "em", "embed",
+		"font", "form", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i", "iframe", "img", "input",
+		"li", "link", "meta", "object", "ol", "p", "pre", "s", "script", "small", "span",
+		"strong", "style", "sub", "summary", "sup", "svg", "table", "td", "th", "tr", "u", "ul",
+		"video", "audio", "source", "base", "button", "math", "textarea", "select",
+	};
+	size_t i = 1;
+	if (n < 3 || s[0] != '<')
+		return 0;
+	if (s[1] == '!') {               /* comment or doctype */
+		const char *e = memchr(s, '>', n);
+		*taglen = e ? (size_t)(e - s) + 1 : 0;
+		return e != NULL;
+	}
+	if (s[1] == '/')
+		i = 2;
+	size_t st = i;
+	while (i < n && isalnum((unsigned char)s[i]))
+		i++;
+	if (i == st || i >= n || !(s[i] == '>' || s[i] == ' ' || s[i] == '/' || s[i] == '\t' || s[i] == '\n'))
+		return 0;
+	int known = 0;
+	for (size_t k = 0; k < sizeof(names) / sizeof(names[0]) && !known; k++)
+		known = strlen(names[k]) == i - st && !strncasecmp(s + st, names[k], i - st);
+	if (!known)
+		return 0;
+	const char *e = memchr(s + i, '>', n - i);
+	if (!e)
+		return 0;
+	*taglen = (size_t)(e - s) + 1;
+	return 1;
+}
+
 /*
- * Make model text safe and plain: HTML tags go, Markdown links keep their
- * text, URLs go, citations outside 1..nmails go, white space is squeezed.
- * *removed counts what was taken out (for the log).
+ * Make model text s[0..n) (JSON strings may hold NUL) plain: what is markup goes (HTML elements, a script or
+ * style element with its content, Markdown link targets, URLs, citations
+ * outside 1..nmails), bidi controls and NUL go, white space is squeezed.
+ * Everything else stays as written, kernel text included ("kvm_init()",
+ * "<linux/kvm.h>", "the .config"): the renderers escape it. *removed
+ * counts what was taken out (for the log). NULL when the text is longer
+ * than LLM_MAX_FIELD: a summary is never cut short.
  */
-static char *clean_text(const char *s, size_t nmails, int *removed)
+static char *clean_text(const char *s, size_t n, size_t nmails, int *removed)
 {
 	struct sbuf sb = SBUF_INIT;
-	size_t n = strlen(s);
 	for (size_t i = 0; i < n;) {
 		char c = s[i];
-		/* HTML tag or comment */
-		if (c == '<' && i + 1 < n && (isalpha((unsigned char)s[i + 1]) || s[i + 1] == '/' || s[i + 1] == '!')) {
-			const char *e = memchr(s + i, '>', n - i);
-			if (e) {
-				/* A script or style element goes with its content. */
-				if (!strncasecmp(s + i, "<script", 7) || !strncasecmp(s + i, "<style", 6)) {
-					const char *close = strcasestr(e, s[i + 2] == 'c' || s[i + 2] == 'C' ? "</script" : "</style");
-					const char *ce = close ? strchr(close, '>') : NULL;
-					if (ce)
-						e = ce;
-				}
-				i = (size_t)(e - s) + 1;
-				(*removed)++;
-				continue;
+		size_t tl, u;
+		if ((u = text_unsafe_len(s + i, n - i)) > 0) {
+			i += u;
+			continue;
+		}
+		if (c == '<' && html_tag_at(s + i, n - i, &tl)) {
+			size_t e = i + tl;
+			/* a script or style element goes with its content */
+			if (!strncasecmp(s + i, "<script", 7) || !strncasecmp(s + i, "<style", 6)) {
+				const char *close = strcasestr(s + e, s[i + 2] == 'c' || s[i + 2] == 'C' ? "</script" : "</style");
+				const char *ce = close ? strchr(close, '>') : NULL;
+				if (ce)
+					e = (size_t)(ce - s) + 1;
 			}
+			i = e;
+			(*removed)++;
+			continue;
 		}
 		/* Markdown image / link: [text](target) -> text */
 		if (c == '[' || (c == '!' && i + 1 < n && s[i + 1] == '[')) {
@@ -73,8 +119,9 @@ static char *clean_text(const char *s, size_t nmails, int *removed)
 					continue;
 				}
 			}
-			/* citation [n] */
-			if (c == '[' && k < n && s[k] == ']' && k > j) {
+			/* a citation [n] standing alone ("regs[5]" is code, kept) */
+			int alone = i == 0 || !(isalnum((unsigned char)s[i - 1]) || s[i - 1] == '_' || s[i - 1] == ']');
+			if (c == '[' && alone && k < n && s[k] == ']' && k > j) {
 				int digits = 1;
 				for (size_t d = j; d < k; d++)
 					if (!isdigit((unsigned char)s[d]))
@@ -96,7 +143,6 @@ static char *clean_text(const char *s, size_t nmails, int *removed)
 			(*removed)++;
 			continue;
 		}
-		/* Angle brackets that open no tag stay as text; the renderer escapes. */
 		if (isspace((unsigned char)c)) {
 			if (sb.len && sb.buf[sb.len - 1] != ' ')
 				sbuf_addc(&sb, ' ');
@@ -108,24 +154,12 @@ static char *clean_text(const char *s, size_t nmails, int *removed)
 	}
 	while (sb.len && sb.buf[sb.len - 1] == ' ')
 		sb.len--;
-	sbuf_addc(&sb, '\0');
-	char *raw = sbuf_detach(&sb, NULL);
-	/* Tidy what link removal leaves: " ." and " ," and "()" */
-	struct sbuf t = SBUF_INIT;
-	size_t rl = strlen(raw);
-	for (size_t i = 0; i < rl; i++) {
-		if (raw[i] == ' ' && i + 1 < rl && (raw[i + 1] == '.' || raw[i + 1] == ',' || raw[i + 1] == ';'))
-			continue;
-		if (raw[i] == '(' && i + 1 < rl && raw[i + 1] == ')') {
-			i++;
-			continue;
-		}
-		sbuf_addc(&t, raw[i]);
+	if (sb.len > LLM_MAX_FIELD) {
+		sbuf_release(&sb);
+		return NULL;
 	}
-	free(raw);
-	size_t keep = text_utf8_cut(t.buf ? t.buf : "", t.len, LLM_MAX_FIELD);
-	char *out = kv_utf8_sanitize(t.buf ? t.buf : "", keep);
-	sbuf_release(&t);
+	char *out = kv_utf8_sanitize(sb.buf ? sb.buf : "", sb.len);
+	sbuf_release(&sb);
 	return out;
 }
 
@@ -178,7 +212,13 @@ int llm_answer_parse(const char *content, size_t nmails, struct llm_answer *a, c
 			llm_answer_release(a);
 			return -1;
 		}
-		*dst[i] = clean_text(f->str, nmails, &removed);
+		*dst[i] = clean_text(f->str, f->len, nmails, &removed);
+		if (!*dst[i]) {
+			snprintf(why, whylen, "answer field \"%s\" is longer than %d bytes", names[i], LLM_MAX_FIELD);
+			json_free(v);
+			llm_answer_release(a);
+			return LLM_TOO_LONG;
+		}
 		if (!has_content(*dst[i])) {
 			snprintf(why, whylen, "answer field \"%s\" is empty", names[i]);
 			json_free(v);

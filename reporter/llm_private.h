@@ -37,6 +37,7 @@ struct llm_params {
 	double temperature;
 	long retries;
 	long deadline;
+	long max_answer;         /* bytes of one answer's content, more is a failure */
 };
 
 /* ---- llm_input.c: what goes in ---- */
@@ -101,10 +102,15 @@ struct llm_answer {
  * Check the model's content: one JSON object (a code fence, words or a
  * reasoning model's <think> block around it are tolerated), with "about",
  * "before", "week" non-empty strings. 0 with *a filled with cleaned plain
- * text (links, markup and citations outside 1..nmails removed), or -1 with
- * why (and *a empty).
+ * text (URLs, Markdown link targets, HTML elements and citations outside
+ * 1..nmails removed; everything else, kernel text such as "kvm_init()" or
+ * "<linux/kvm.h>", kept for the renderers to escape; bidi controls and
+ * NUL dropped), or -1 with why (and *a empty).
  */
 int llm_answer_parse(const char *content, size_t nmails, struct llm_answer *a, char *why, size_t whylen);
+/* llm_answer_parse returns LLM_TOO_LONG (not -1) when a field is longer
+ * than LLM_MAX_FIELD: a failure, never a summary cut short. */
+#define LLM_TOO_LONG (-2)
 /* The answer as the JSON object the cache stores; caller frees. */
 char *llm_answer_json(const struct llm_answer *a);
 void llm_answer_release(struct llm_answer *a);

@@ -29,6 +29,7 @@
 #include "render.h"
 #include "deliver.h"
 #include "archive.h"
+#include "backfill.h"
 #include "banned.h"
 
 enum { EX_DONE = 0, EX_NOTHING = 1, EX_USAGE = 2, EX_FAIL = 3 };
@@ -38,12 +39,16 @@ enum { EX_DONE = 0, EX_NOTHING = 1, EX_USAGE = 2, EX_FAIL = 3 };
 
 static const char usage_text[] =
 "usage: kvmarm-reporter [--config FILE] [--db DIR] --once [--week YYYY-Www | --since D --until D]\n"
-"                       [--no-send] [--resend] [--output DIR] [--format md,html,json] [--lang zh|en]\n"
+"                       [--no-send] [--resend] [--output DIR] [--format md,html,txt,json] [--lang zh|en]\n"
 "       kvmarm-reporter [--config FILE] [--db DIR] [-f]     (daemon)\n"
 "\n"
 "Builds the weekly digest of the kvmarm list from the store: threads active in\n"
 "the window with counts, series history, review tags, status, summaries\n"
 "(extracted from the mail, or from an LLM when [llm] base_url is set).\n"
+"With [reporter] backfill_url set, the missing roots of the window's threads\n"
+"(and their ancestors) are first fetched from that public-inbox archive\n"
+"(at most backfill_max_fetch per run) and stored flagged as backfilled:\n"
+"they serve as roots and are never counted.\n"
 "\n"
 "  --config FILE     configuration file (default: built-in defaults)\n"
 "  --db DIR          store directory (default: [store] path)\n"
@@ -56,7 +61,8 @@ static const char usage_text[] =
 "  --no-send         write the archive files only; do not mail or mark as sent\n"
 "  --resend          mail it even if this week was sent before\n"
 "  --output DIR      archive directory (default: [reporter] output_dir)\n"
-"  --format LIST     formats to write: md, html, json (default: [reporter] formats)\n"
+"  --format LIST     formats to write: md, html, txt (plain text, the mail's\n"
+"                    text part), json (default: [reporter] formats)\n"
 "  --lang zh|en      language of labels and summaries (default: [reporter] language)\n"
 "  -f, --foreground  daemon: log to stderr instead of syslog\n"
 "  -v, --verbose     more log lines\n"
@@ -69,11 +75,18 @@ static const char usage_text[] =
 "sends twice. A failed digest (e.g. the MTA is down) is retried every 10\n"
 "minutes while its week is due. SIGTERM/SIGINT stop it.\n"
 "\n"
+"A digest being sent waits in STORE/outbox until the transport accepted it.\n"
+"A run killed meanwhile is finished by the next one: a mail already handed\n"
+"to sendmail/SMTP is recorded as sent and never mailed again (the log names\n"
+"its Message-ID); one never handed over is sent then, the same mail.\n"
+"\n"
 "Test hooks: the environment variable KVMARM_NOW (or --now T), an ISO 8601\n"
 "time or epoch seconds, replaces the clock (generated time, default week,\n"
 "schedule); with it the daemon does not sleep but jumps to the next\n"
 "scheduled time. --max-iterations N stops the daemon after N scheduled\n"
 "checks; --exit-after-catchup stops it after the start-up check.\n"
+"KVMARM_TEST_KILL_AT=recorded|handed|accepted|sent makes the reporter\n"
+"SIGKILL itself at that step of sending.\n"
 "\n"
 "Exit status: 0 done, 1 nothing to do (empty window, or already sent),\n"
 "2 usage or configuration error, 3 or more a failure (store, output, delivery).\n";
@@ -113,6 +126,7 @@ struct ctx {
 	const char *outdir;
 	struct strv formats;
 	struct store *store;
+	int store_rdonly;       /* a dry run fell back to a read-only store */
 	int fake_clock;
 	int64_t fake_now;
 };
@@ -149,6 +163,23 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 		kvtime_format(until, c->zone, "%Y-%m-%d", b, sizeof(b));
 		snprintf(label, sizeof(label), "%s_%s", a, b);
 	}
+	if (send) {
+		char *rec = NULL;
+		int rv = deliver_recover(c->cfg, c->store, label, &rec, &err);
+		if (rv < 0) {
+			log_err("digest %s: finishing an interrupted send: %s", label, err.msg);
+			return EX_FAIL;
+		}
+		if (rv == 1)
+			log_warn("digest %s: an interrupted run had handed %s to the transport; recorded as sent, "
+				 "not sent again (look for that Message-ID in the MTA's log)", label, rec);
+		else if (rv == 2)
+			log_info("digest %s: an interrupted run had not handed %s over; sent that same mail now",
+				 label, rec);
+		free(rec);
+		if (rv > 0 && !c->o.resend)
+			return rv == 1 ? EX_NOTHING : EX_DONE;
+	}
 	if (send && !c->o.resend) {
 		int s = sent_get(c, label, &err);
 		if (s < 0) {
@@ -166,7 +197,26 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 		.lore_url = config_str(c->cfg, "reporter", "lore_url"),
 		.since = since, .until = until, .generated = now_utc(c),
 		.large_threshold = (int)config_int(c->cfg, "reporter", "large_thread"),
+		.review_wait_days = (int)config_int(c->cfg, "reporter", "review_wait_days"),
 	};
+	/* the lore backfill writes to the store: a dry run on a store it
+	 * cannot write goes without (its failures never stop the digest) */
+	const char *bf_url = config_str(c->cfg, "reporter", "backfill_url");
+	if (*bf_url && c->store_rdonly) {
+		log_warn("digest %s: backfill: the store is open read-only; nothing fetched", label);
+	} else if (*bf_url) {
+		struct backfill_opts bo = {
+			.base_url = bf_url,
+			.max_fetch = (long)config_int(c->cfg, "reporter", "backfill_max_fetch"),
+			.timeout_s = (long)config_int(c->cfg, "reporter", "backfill_timeout"),
+			.max_size = (size_t)config_int(c->cfg, "reporter", "backfill_max_size"),
+			.now = now_utc(c),
+		};
+		struct backfill_result br;
+		if (backfill_run(c->store, &bo, since, until, &br, &err) < 0)
+			log_err("digest %s: backfill: %s", label, err.msg);
+	}
+
 	struct digest d = { 0 };
 	struct store_reader *r;
 	if (store_reader_begin(c->store, &r, &err) < 0) {
@@ -184,9 +234,12 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 	if (summary_fill(c->cfg, c->store, &d, &err) < 0)
 		log_warn("digest %s: summaries: %s", label, err.msg);
 
-	struct sbuf md = SBUF_INIT, html = SBUF_INIT, js = SBUF_INIT;
+	struct sbuf md = SBUF_INIT, html = SBUF_INIT, txt = SBUF_INIT, js = SBUF_INIT;
 	render_md(&d, &md);
 	render_html(&d, &html);
+	/* the mail's text part; also the archive's .txt */
+	if ((send && d.nthreads) || strv_has(&c->formats, "txt"))
+		render_text(&d, &txt);
 	int ret = EX_DONE;
 	for (size_t i = 0; i < c->formats.n; i++) {
 		const char *f = c->formats.v[i];
@@ -195,6 +248,8 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 			b = &md;
 		else if (!strcmp(f, "html"))
 			b = &html;
+		else if (!strcmp(f, "txt"))
+			b = &txt;
 		else if (!strcmp(f, "json")) {
 			if (!js.len)
 				render_json(&d, &js);
@@ -220,19 +275,20 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 	if (send && d.nthreads) {
 		struct sbuf msg = SBUF_INIT;
 		char *msgid = NULL;
-		if (deliver_build(c->cfg, &d, md.buf, html.buf, &msg, &msgid, &err) < 0 ||
-		    deliver_send(c->cfg, msg.buf, msg.len, &err) < 0) {
+		char *val = NULL;
+		if (deliver_build(c->cfg, &d, txt.buf, html.buf, &msg, &msgid, &err) == 0) {
+			char gen[32];
+			kvtime_utc_iso(d.generated, gen, sizeof(gen));
+			val = kv_xasprintf("%s <%s>", gen, msgid);
+		}
+		if (!val || deliver_digest(c->cfg, c->store, label, msg.buf, msg.len, val, &err) < 0) {
 			log_err("digest %s: delivery: %s", label, err.msg);
 			sbuf_release(&msg);
 			free(msgid);
+			free(val);
 			ret = EX_FAIL;
 			goto out;
 		}
-		char gen[32];
-		kvtime_utc_iso(d.generated, gen, sizeof(gen));
-		char *val = kv_xasprintf("%s <%s>", gen, msgid);
-		if (store_kv_put(c->store, "sent", label, val, strlen(val), &err) < 0)
-			log_err("digest %s: sent, but recording it failed: %s", label, err.msg);
 		log_info("digest %s: sent <%s>: %zu threads, %zu mails", label, msgid, d.nthreads,
 			 d.total_mails);
 		free(val);
@@ -244,6 +300,7 @@ static int run_digest(struct ctx *c, const char *week, int64_t since, int64_t un
 out:
 	sbuf_release(&md);
 	sbuf_release(&html);
+	sbuf_release(&txt);
 	sbuf_release(&js);
 	digest_release(&d);
 	return ret;
@@ -502,8 +559,9 @@ int main(int argc, char **argv)
 	}
 	for (size_t i = 0; i < c.formats.n; i++)
 		if (strcmp(c.formats.v[i], "md") && strcmp(c.formats.v[i], "html") &&
-		    strcmp(c.formats.v[i], "json")) {
-			fprintf(stderr, "kvmarm-reporter: unknown format '%s' (md, html, json)\n", c.formats.v[i]);
+		    strcmp(c.formats.v[i], "txt") && strcmp(c.formats.v[i], "json")) {
+			fprintf(stderr, "kvmarm-reporter: unknown format '%s' (md, html, txt, json)\n",
+				c.formats.v[i]);
 			strv_release(&c.formats);
 			config_free(c.cfg);
 			return EX_USAGE;
@@ -551,6 +609,7 @@ int main(int argc, char **argv)
 			config_free(c.cfg);
 			return EX_FAIL;
 		}
+		c.store_rdonly = 1;
 	}
 	int rc;
 	if (c.o.once)

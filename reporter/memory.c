@@ -15,8 +15,10 @@
  * TEXTLEN\n" + text + prev: the dates of the mails it summarises, the
  * summary, and the earlier summary it was built on. With the dates,
  * re-running an older week neither takes a later week's summary as its
- * "earlier" nor replaces the newest memory with an older one.
- * memory_remember (the extractive path) writes the bare text.
+ * "earlier" nor replaces the newest memory with an older one. Both paths
+ * (memory_window_remember for the model's summary, memory_remember for
+ * the extractive one) write dates; rows without them (bare text, written
+ * before dates existed) count as older than any dated window.
  */
 struct last_rec {
 	int has_range;
@@ -91,13 +93,36 @@ char *memory_last(struct store_reader *r, uint64_t thread_id)
 	return t;
 }
 
-int memory_remember(struct store *s, uint64_t thread_id, const char *text, struct kv_err *err)
+int memory_remember(struct store *s, uint64_t thread_id, int64_t oldest, int64_t newest,
+		    const char *text, struct kv_err *err)
 {
-	char key[32];
 	if (!text || !*text)
 		return 0;
-	snprintf(key, sizeof(key), "%llu", (unsigned long long)thread_id);
-	return store_kv_put(s, "summary_last", key, text, strlen(text), err);
+	struct store_reader *r;
+	struct last_rec lr;
+	if (store_reader_begin(s, &r, err) < 0)
+		return -1;
+	int have = last_read(r, thread_id, &lr) == 0;
+	store_reader_end(r);
+	/* a later week's memory stays; the same or an older week is replaced */
+	int later = have && lr.has_range && lr.oldest > newest;
+	/* built on: the older week's memory, or for a re-run of the same
+	 * week what that one was built on */
+	char *prev = NULL;
+	if (have && (!lr.has_range || lr.newest < oldest))
+		prev = kv_xstrdup(lr.text);
+	else if (have && lr.prev)
+		prev = kv_xstrdup(lr.prev);
+	if (have)
+		last_rec_release(&lr);
+	if (later) {
+		free(prev);
+		return 0;
+	}
+	struct last_rec nr = { 1, oldest, newest, kv_xstrdup(text), prev };
+	int rc = last_write(s, thread_id, &nr, err);
+	last_rec_release(&nr);
+	return rc;
 }
 
 /*

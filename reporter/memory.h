@@ -19,9 +19,14 @@
  * there is none; caller frees. */
 char *memory_last(struct store_reader *r, uint64_t thread_id);
 
-/* Remember text as the thread's newest summary, with no window dates (the
- * extractive path). An empty or NULL text writes nothing. 0, or -1 with err. */
-int memory_remember(struct store *s, uint64_t thread_id, const char *text, struct kv_err *err);
+/* Remember text as the thread's summary of the window whose mails are
+ * dated oldest..newest (the extractive path, also when the model failed),
+ * unless a later window is remembered already: memory is keyed by week and
+ * only a newer week replaces it, so a resend of an old week never
+ * overwrites it. An empty or NULL text writes nothing. 0 (written or
+ * kept), or -1 with err. */
+int memory_remember(struct store *s, uint64_t thread_id, int64_t oldest, int64_t newest,
+		    const char *text, struct kv_err *err);
 
 /*
  * One window's summary of a thread and the memory: what it may build on,

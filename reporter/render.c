@@ -3,11 +3,13 @@
  * for Markdown and HTML, and the digest mail's subject. The walk over a
  * digest that the markup formats share is in render_walk.c.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "render.h"
 #include "kvtime.h"
+#include "text.h"
 #include "banned.h"
 
 struct label_pair {
@@ -70,6 +72,10 @@ static const struct label_pair labels[L_COUNT] = {
 	[L_PATCH]              = { "补丁", "patch" },
 	[L_CARRIED]            = { "沿用", "carried" },
 	[L_OTHER_ADDR]         = { "（来自另一地址）", "(from another address)" },
+	/* plain text only: N untagged of M listed (the order of the numbers is fixed) */
+	[L_UNTAGGED]           = { "%zu 个补丁尚无标签（共 %zu 个）", "%zu of %zu patches without tags" },
+	[L_LINKS]              = { "链接", "Links" },
+	[L_OTHER_LINKS]        = { "链接", "Other links" },
 };
 
 const char *render_label(const struct digest *d, enum render_label l)
@@ -93,88 +99,146 @@ const char *render_status_label(const struct digest *d, unsigned b)
 /* Bytes that pass through unchanged (1), looked up per byte so that runs
  * of ordinary text are copied in one go: digests run to megabytes. */
 static unsigned char md_plain[256], html_plain[256];
+static pthread_once_t plain_once = PTHREAD_ONCE_INIT;
 
-static void plain_init(void)
+static void plain_init_once(void)
 {
-	if (md_plain['a'])
-		return;
 	for (int c = 0x20; c < 256; c++) {
-		md_plain[c] = c != 0x7f && !strchr("\\`*_[]()<>#|!~&:.", c) && c != 0xC2 && c != 0xE2;
+		md_plain[c] = c != 0x7f && !strchr("\\`*_[]()<>#|!~&:.@", c);
 		html_plain[c] = c != 0x7f && !strchr("&<>\"'", c);
 	}
 }
 
-static const char *plain_run(struct sbuf *out, const char *p, const unsigned char *plain)
+static const char *plain_run(struct sbuf *out, const char *p, const char *end, const unsigned char *plain)
 {
 	const char *q = p;
-	while (*q && plain[(unsigned char)*q])
+	while (q < end && plain[(unsigned char)*q])
 		q++;
 	if (q > p)
 		sbuf_add(out, p, (size_t)(q - p));
 	return q;
 }
 
+/*
+ * The text both escapers judge, cleaned first (issue 14 item 4): the
+ * escapers must decide on what they write, so nothing dropped later can
+ * join what they kept apart ("https:/\x7f/" must not turn into "https://"
+ * after ':' was let through). Line breaks, tabs, U+0085, U+2028, U+2029
+ * and runs of spaces become one space; other control characters, the
+ * bidi controls and NUL (text_unsafe_len) go; invalid UTF-8 is left to
+ * the caller (digest strings are valid). Caller frees.
+ */
+static char *render_clean(const char *s, size_t *len)
+{
+	struct sbuf sb = SBUF_INIT;
+	const char *p = s ? s : "";
+	size_t n = strlen(p);
+	sbuf_grow(&sb, n + 1);
+	for (size_t i = 0; i < n;) {
+		unsigned char c = (unsigned char)p[i];
+		size_t u = text_unsafe_len(p + i, n - i);
+		if (u) {
+			i += u;
+			continue;
+		}
+		int space = c == ' ' || c == '\r' || c == '\n' || c == '\t' || c == '\v' || c == '\f';
+		if (!space && c == 0xC2 && (unsigned char)p[i + 1] == 0x85) {
+			space = 1;
+			i++;
+		} else if (!space && c == 0xE2 && (unsigned char)p[i + 1] == 0x80 &&
+			   ((unsigned char)p[i + 2] == 0xA8 || (unsigned char)p[i + 2] == 0xA9)) {
+			space = 1;
+			i += 2;
+		}
+		if (space) {
+			if (!sb.len || sb.buf[sb.len - 1] != ' ')
+				sbuf_addc(&sb, ' ');
+			i++;
+			continue;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			i++;
+			continue;
+		}
+		sbuf_addc(&sb, (char)c);
+		i++;
+	}
+	return sbuf_detach(&sb, len);
+}
+
+#define WORD_JOINER "\xE2\x81\xA0"   /* U+2060: invisible, breaks an e-mail autolink */
+
 void render_md_escape(struct sbuf *out, const char *s)
 {
-	const char *p = s ? s : "";
-	plain_init();
-	for (; *p; p++) {
-		p = plain_run(out, p, md_plain);
-		if (!*p)
+	size_t n;
+	char *t = render_clean(s, &n);
+	const char *p = t, *end = t + n;
+	pthread_once(&plain_once, plain_init_once);
+	/* A fragment that starts a line must not start a block: a list
+	 * item ("-", "+", "1." "1)"), a setext underline ("="). */
+	if (p < end && *p == ' ')
+		sbuf_addc(out, *p++);   /* one space (render_clean) does not stop a marker */
+	if (p < end && (*p == '-' || *p == '+' || *p == '=')) {
+		sbuf_addc(out, '\\');
+		sbuf_addc(out, *p++);
+	} else {
+		const char *q = p;
+		while (q < end && *q >= '0' && *q <= '9')
+			q++;
+		if (q > p && q < end && (*q == '.' || *q == ')')) {
+			sbuf_add(out, p, (size_t)(q - p));
+			sbuf_addc(out, '\\');
+			sbuf_addc(out, *q);
+			p = q + 1;
+		}
+	}
+	while (p < end) {
+		p = plain_run(out, p, end, md_plain);
+		if (p >= end)
 			break;
-		unsigned char c = (unsigned char)*p;
-		if (c == '\r' || c == '\n' || c == '\t' || c == '\v' || c == '\f') {
-			sbuf_addc(out, ' ');
-			continue;
-		}
-		if (c < 0x20 || c == 0x7f)
-			continue;
-		/* U+0085, U+2028, U+2029 end lines in some viewers: a space */
-		if ((c == 0xC2 && (unsigned char)p[1] == 0x85) ||
-		    (c == 0xE2 && (unsigned char)p[1] == 0x80 &&
-		     ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))) {
-			p += c == 0xC2 ? 1 : 2;
-			sbuf_addc(out, ' ');
-			continue;
-		}
+		char c = *p;
 		if (strchr("\\`*_[]()<>#|!~&", c)) {
 			sbuf_addc(out, '\\');
-			sbuf_addc(out, (char)c);
-			continue;
-		}
-		/* "scheme://" and "www." would become links in GFM: break them */
-		if (c == ':' && p[1] == '/' && p[2] == '/') {
+			sbuf_addc(out, c);
+		} else if (c == ':' && end - p >= 3 && p[1] == '/' && p[2] == '/') {
+			/* "scheme://" would become a link in GFM */
 			sbuf_adds(out, "\\:");
-			continue;
+		} else if (c == '.' && p - t >= 3 && strncasecmp(p - 3, "www", 3) == 0) {
+			sbuf_adds(out, "\\.");      /* "www." would, too */
+		} else if (c == '@') {
+			/* GFM links "local@domain.tld" whatever is escaped around it
+			 * (a backslash or &#64; does not stop it): a character no
+			 * local part may hold, invisible, goes before the '@' */
+			sbuf_adds(out, WORD_JOINER "@");
+		} else {
+			sbuf_addc(out, c);
 		}
-		if ((c == '.') && p - s >= 3 && strncasecmp(p - 3, "www", 3) == 0) {
-			sbuf_adds(out, "\\.");
-			continue;
-		}
-		sbuf_addc(out, (char)c);
+		p++;
 	}
+	free(t);
 }
 
 void render_html_escape(struct sbuf *out, const char *s)
 {
-	plain_init();
-	for (const char *p = s ? s : ""; *p; p++) {
-		p = plain_run(out, p, html_plain);
-		if (!*p)
+	size_t n;
+	char *t = render_clean(s, &n);
+	const char *p = t, *end = t + n;
+	pthread_once(&plain_once, plain_init_once);
+	while (p < end) {
+		p = plain_run(out, p, end, html_plain);
+		if (p >= end)
 			break;
-		unsigned char c = (unsigned char)*p;
-		switch (c) {
+		switch (*p) {
 		case '&': sbuf_adds(out, "&amp;"); break;
 		case '<': sbuf_adds(out, "&lt;"); break;
 		case '>': sbuf_adds(out, "&gt;"); break;
 		case '"': sbuf_adds(out, "&quot;"); break;
 		case '\'': sbuf_adds(out, "&#39;"); break;
-		case '\r': case '\n': case '\t': case '\v': case '\f': sbuf_addc(out, ' '); break;
-		default:
-			if (c >= 0x20 && c != 0x7f)
-				sbuf_addc(out, (char)c);
+		default: break;   /* only 0x7f reaches here, and render_clean drops it */
 		}
+		p++;
 	}
+	free(t);
 }
 
 char *render_mail_subject(const struct digest *d)

@@ -92,11 +92,12 @@ static const char *const h_span_open[] = {
 	[RS_STRONG] = "<b>", [RS_ICON] = "", [RS_EMPH] = "<i>", [RS_NOTE] = "<i>",
 	[RS_MARK] = "<span class=\"mark\">", [RS_TAG] = "<span class=\"tag\">",
 	[RS_STATUS] = NULL, [RS_CODE] = "<code>", [RS_FROM] = "<br><span class=\"from\">",
+	[RS_NO_TAGS] = "<i>",
 };
 static const char *const h_span_close[] = {
 	[RS_STRONG] = "</b>", [RS_ICON] = "", [RS_EMPH] = "</i>", [RS_NOTE] = "</i>",
 	[RS_MARK] = "</span>", [RS_TAG] = "</span>", [RS_STATUS] = "</span>", [RS_CODE] = "</code>",
-	[RS_FROM] = "</span>",
+	[RS_FROM] = "</span>", [RS_NO_TAGS] = "</i>",
 };
 
 static void h_span_begin(struct render_out *o, enum render_span kind, const char *arg)

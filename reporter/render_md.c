@@ -78,11 +78,11 @@ static void md_item_end(struct render_out *o)
 
 static const char *const md_span_open[] = {
 	[RS_STRONG] = "**", [RS_ICON] = "**", [RS_EMPH] = "*", [RS_NOTE] = "", [RS_MARK] = "",
-	[RS_TAG] = "", [RS_STATUS] = "", [RS_CODE] = "", [RS_FROM] = "\n   - ",
+	[RS_TAG] = "", [RS_STATUS] = "", [RS_CODE] = "", [RS_FROM] = "\n   - ", [RS_NO_TAGS] = "*",
 };
 static const char *const md_span_close[] = {
 	[RS_STRONG] = "**", [RS_ICON] = "**", [RS_EMPH] = "*", [RS_NOTE] = "", [RS_MARK] = "",
-	[RS_TAG] = "", [RS_STATUS] = "", [RS_CODE] = "", [RS_FROM] = "",
+	[RS_TAG] = "", [RS_STATUS] = "", [RS_CODE] = "", [RS_FROM] = "", [RS_NO_TAGS] = "*",
 };
 
 static void md_span_begin(struct render_out *o, enum render_span kind, const char *arg)

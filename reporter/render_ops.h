@@ -6,8 +6,8 @@
  * The walk (render_walk.c) decides what the digest says and in which
  * order: headings, paragraphs, lists, links, escaped mail text. A format
  * decides only how each of those looks: a table of functions (struct
- * render_ops), in Markdown or HTML. A new format, such as a plain-text
- * part for mail readers, is one more table.
+ * render_ops), in Markdown, HTML or plain text (render_text.c, the
+ * digest mail's text/plain part).
  *
  * Text comes in two kinds: render_ops.text is from mail or an LLM (the
  * format must make it inert), render_ops.plain is our own (labels,
@@ -46,6 +46,8 @@ enum render_span {
 	RS_STATUS,       /* a status word; arg is its name (digest_status_name) */
 	RS_CODE,         /* commit ids */
 	RS_FROM,         /* the sender line under a mail of the mail list */
+	RS_NO_TAGS,      /* "no tags yet" on a patch of the review list (plain text
+			  * folds those patches into one line) */
 };
 
 /* Horizontal rules. */
@@ -62,6 +64,10 @@ struct render_out {
 	struct sbuf *sb;
 	const struct digest *d;
 	const struct render_ops *ops;
+	/* the thread between thread_begin and thread_end, else NULL; the
+	 * review list's item k is thread->patches[k - 1] */
+	const struct digest_thread *thread;
+	void *state;                        /* the format's own, if it needs more */
 	int depth;                          /* open lists */
 	size_t items[RENDER_MAX_DEPTH + 1]; /* items so far in each open list */
 	int line_open;                      /* Markdown: an item's line not yet ended */

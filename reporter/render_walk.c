@@ -1,6 +1,6 @@
 /*
- * render_walk.c - the one walk over a digest shared by the markup formats
- * (render_ops.h): the overview (window, totals, categories, needs
+ * render_walk.c - the one walk over a digest shared by the Markdown,
+ * HTML and plain-text formats (render_ops.h): the overview (window, totals, categories, needs
  * attention, health), then per category its threads, each with counts,
  * facts (participants, series history, status, review), the three-part
  * summary with its "[n]" citations and the mail list. What is said and in
@@ -224,7 +224,7 @@ static void review(struct render_out *o, const struct digest_review *rv, const s
 		any = 1;
 	}
 	if (!any)
-		span(o, RS_EMPH, NULL, label(o, L_NO_TAGS));
+		span(o, RS_NO_TAGS, NULL, label(o, L_NO_TAGS));
 }
 
 /* " → kvmarm-master/fixes" when the decision names its branch. */
@@ -422,6 +422,7 @@ static void mail_list(struct render_out *o, const struct digest_thread *t)
 static void thread(struct render_out *o, const struct digest_thread *t, size_t n)
 {
 	char tm[64];
+	o->thread = t;
 	o->ops->thread_begin(o);
 	heading_begin(o, 3);
 	plainf(o, "%s %zu: ", label(o, L_THREAD), n);
@@ -449,6 +450,7 @@ static void thread(struct render_out *o, const struct digest_thread *t, size_t n
 	summary(o, t);
 	mail_list(o, t);
 	o->ops->thread_end(o);
+	o->thread = NULL;
 	o->ops->rule(o, RR_SECTION);
 }
 

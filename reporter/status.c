@@ -58,8 +58,19 @@
  *      v2", "wouldn't it be better", "should be squashed", "doesn't feel
  *      right", "not keen on", "not convinced", ... (the phrase list below).
  *      A suggestion asked as a question ("can we just ...?") or a bare
- *      preference ("I'd rather") is not one. facts.c keeps one such event
- *      per thread and drops it once a newer version is posted.
+ *      preference ("I'd rather") is not one. Not from a sender facts.c
+ *      names the patch author of a reply-only thread (no_change_request:
+ *      the git send-email ids the thread references carry the author's
+ *      address). Roles (digest.c, digest_change_requests): an objection
+ *      counts only from a maintainer or reviewer -- someone the series
+ *      root was sent to (To/Cc), or who applied/queued something or gave a
+ *      Reviewed-by/Acked-by (in a reply or carried in a patch) in the
+ *      digest's threads up to the window's end. Each thread keeps the
+ *      first such objection, dropped once a newer version is posted.
+ *      Measured on the dev corpus (31-reporter-facts.t): P 0.56 / R 0.61
+ *      with phrases alone; 0.864 / 0.826 with the author from the ids, the
+ *      roles and the last four phrases below (those four without the roles:
+ *      0.714 / 0.870).
  *  R11 (facts.c) Acceptances of one kind from one sender address in a
  *      thread, none of them a "(subset)", are one event: the stable bot's
  *      notices for 5.4, 5.10, ... become one "queued" naming every tree.
@@ -522,6 +533,8 @@ static const char *const change_phrases[] = {
 	"please get rid of", "please drop", "changes requested", "this needs to change",
 	"can you quantify", "please measure", "can you measure", "you need to", "you should",
 	"i would prefer", "can you try to",
+	/* with R10's roles (digest.c) */
+	"conflicts with", "probably needs to", "out of control", "we need better",
 };
 
 static int any_phrase(const char *s, size_t n, const char *const *list, size_t nlist)
@@ -639,7 +652,7 @@ void status_detect(const struct status_input *in, struct status_result *out)
 		if (nak_line || any_phrase(text, tn, reject_phrases,
 					   sizeof(reject_phrases) / sizeof(*reject_phrases)))
 			add(out, SK_NAK);
-		else if (!in->gave_tag && !out->n &&
+		else if (!in->gave_tag && !in->no_change_request && !out->n &&
 			 any_phrase(text, tn, change_phrases, sizeof(change_phrases) / sizeof(*change_phrases)))
 			add(out, SK_CHANGES);
 	}

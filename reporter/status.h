@@ -26,6 +26,7 @@ struct status_input {
 	int from_author;     /* 1: the sender wrote the patch / thread */
 	int patch_thread;    /* 1: the thread is a patch, RFC or pull request */
 	int gave_tag;        /* 1: the same mail gives a Reviewed-by / Acked-by */
+	int no_change_request; /* 1: R10 does not apply to this sender (facts.c) */
 };
 
 struct status_decision {

@@ -7,6 +7,7 @@
  * the extractive text and is marked.
  */
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -233,8 +234,10 @@ int summary_fill(const struct kv_config *cfg, struct store *s, struct digest *d,
 		} else {
 			t->summary.llm_failed = 1;
 			free(t->summary.llm_error);
-			t->summary.llm_error = kv_xstrdup(rc < 0 ? err->msg :
-							  out[i].error ? out[i].error : "no answer");
+			/* a fixed word only: the server's text and the URL are
+			 * untrusted or private, they go to the log (llm.c) */
+			t->summary.llm_error = kv_xstrdup(rc < 0 ? "setup" :
+							  out[i].reason ? out[i].reason : "failed");
 		}
 		if (rc == 0)
 			llm_summary_release(&out[i]);
@@ -256,7 +259,19 @@ int summary_remember(struct store *s, const struct digest *d, struct kv_err *err
 			continue;   /* llm_summarize_all remembered it with its window */
 		char *text = kv_xasprintf("%s %s", t->summary.about ? t->summary.about : "",
 					  t->summary.week ? t->summary.week : "");
-		int rc = memory_remember(s, t->id, text, err);
+		/* the window's mail dates, as llm.c keys its memory */
+		int64_t oldest = d->since, newest = d->until - 1;
+		if (t->nmails) {
+			oldest = INT64_MAX;
+			newest = INT64_MIN;
+			for (size_t k = 0; k < t->nmails; k++) {
+				if (t->mails[k].date < oldest)
+					oldest = t->mails[k].date;
+				if (t->mails[k].date > newest)
+					newest = t->mails[k].date;
+			}
+		}
+		int rc = memory_remember(s, t->id, oldest, newest, text, err);
 		free(text);
 		if (rc < 0)
 			return -1;

@@ -44,6 +44,8 @@ static const struct cfg_key keys[] = {
 	  "Directory of the LMDB message store (created if missing)." },
 	{ "store", "map_size_mb", CFG_INT, "256",
 	  "Initial LMDB map size in MB; the map grows by itself when full." },
+	{ "store", "import_max_message_size", CFG_INT, "0",
+	  "Largest message kvmarm-store import records, in bytes; a bigger one (a gzip bomb, a stray attachment) is skipped with a line naming it, without being held in memory. 0: the same as [milter] max_message_size." },
 
 	/* [milter] */
 	{ "milter", "socket", CFG_SOCKET, "unix:/var/spool/postfix/kvmarm/milter.sock",
@@ -91,7 +93,7 @@ static const struct cfg_key keys[] = {
 	{ "reporter", "output_dir", CFG_PATH, "/var/lib/kvmarm-digest/archive",
 	  "Directory where each digest is archived." },
 	{ "reporter", "formats", CFG_LIST, "md,html,json",
-	  "Formats to write: md, html, json." },
+	  "Formats to archive: md, html, txt (plain text, as in the mail's text part), json." },
 	{ "reporter", "from", CFG_STR, "kvmarm-digest@localhost",
 	  "From address of the digest mail." },
 	{ "reporter", "to", CFG_STR, "kvmarm-digest@localhost",
@@ -114,8 +116,18 @@ static const struct cfg_key keys[] = {
 	  "Archive base URL; links are this plus the Message-ID." },
 	{ "reporter", "large_thread", CFG_INT, "20",
 	  "Threads with at least this many mails in the week are marked as large." },
+	{ "reporter", "review_wait_days", CFG_INT, "3",
+	  "A series nobody but its author has answered is listed as waiting on reviewers once its first mail is this many days old at the end of the digest's window (0 to 60; 0: at once)." },
 	{ "reporter", "marker_header", CFG_STR, "X-Kvmarm-Digest",
 	  "Header put on digest mails so the milter never records them." },
+	{ "reporter", "backfill_url", CFG_STR, "",
+	  "Public-inbox list URL (https://lore.kernel.org/kvmarm/) to fetch missing thread roots from (empty: off)." },
+	{ "reporter", "backfill_max_fetch", CFG_INT, "20",
+	  "Most mails one digest run fetches for backfill; the next run goes on where it stopped." },
+	{ "reporter", "backfill_timeout", CFG_INT, "30",
+	  "Seconds one backfill fetch may take." },
+	{ "reporter", "backfill_max_size", CFG_INT, "8388608",
+	  "Largest backfill answer in bytes; a larger one is rejected." },
 
 	/* [llm] */
 	{ "llm", "base_url", CFG_STR, "",
@@ -142,6 +154,8 @@ static const struct cfg_key keys[] = {
 	  "Retries of a failed request, with growing back-off." },
 	{ "llm", "deadline", CFG_INT, "1800",
 	  "Seconds for all summaries of one digest; what is left falls back to extractive." },
+	{ "llm", "max_answer_bytes", CFG_INT, "65536",
+	  "Most bytes one model answer may have; a longer one is a failure (extractive fallback), never cut." },
 };
 
 #define NKEYS (sizeof(keys) / sizeof(keys[0]))
@@ -169,7 +183,7 @@ static const struct {
 	const char *section, *key, *choices;
 } key_choices[] = {
 	{ "reporter", "language", "zh|en" },
-	{ "reporter", "formats", "md|html|json" },
+	{ "reporter", "formats", "md|html|txt|json" },
 	{ "reporter", "transport", "sendmail|smtp" },
 };
 
@@ -296,16 +310,22 @@ static const struct {
 	long long min, max;
 } key_ranges[] = {
 	{ "store", "map_size_mb", 1, 1 << 20 },
+	{ "store", "import_max_message_size", 0, 1LL << 40 },
 	{ "milter", "max_message_size", 1, 1LL << 40 },
 	{ "milter", "commit_interval_ms", 0, 60000 },
 	{ "milter", "timeout", 1, 86400 },
 	{ "reporter", "large_thread", 1, 1000000 },
+	{ "reporter", "backfill_max_fetch", 0, 100000 },
+	{ "reporter", "backfill_timeout", 1, 3600 },
+	{ "reporter", "backfill_max_size", 1024, 1LL << 30 },
+	{ "reporter", "review_wait_days", 0, 60 },
 	{ "llm", "timeout", 1, 86400 },
 	{ "llm", "max_concurrency", 1, 64 },
 	{ "llm", "max_input_tokens", 1, 10000000 },
 	{ "llm", "max_output_tokens", 1, 1000000 },
 	{ "llm", "retries", 0, 100 },
 	{ "llm", "deadline", 1, 7 * 86400 },
+	{ "llm", "max_answer_bytes", 1024, 16 << 20 },
 };
 
 static const struct {
@@ -313,6 +333,7 @@ static const struct {
 } key_urls[] = {
 	{ "reporter", "smtp_url", "smtp://|smtps://" },
 	{ "reporter", "lore_url", "http://|https://" },
+	{ "reporter", "backfill_url", "http://|https://" },
 	{ "llm", "base_url", "http://|https://" },
 };
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/statvfs.h>
 #include <lmdb.h>
 #include "banned.h"
 
@@ -191,6 +192,25 @@ int db_txn_begin(struct db_env *e, int rdonly, struct db_txn **tp, struct kv_err
 	return 0;
 }
 
+/* Free bytes for this process on the environment's filesystem
+ * (UINT64_MAX when that cannot be told). */
+static uint64_t db_env_free(const struct db_env *e)
+{
+	struct statvfs sv;
+
+	if (statvfs(e->dir, &sv) < 0)
+		return UINT64_MAX;
+	return (uint64_t)sv.f_bavail * sv.f_frsize;
+}
+
+/* The filesystem is (nearly) full: less than DB_NOSPACE_BYTES free, less
+ * than one commit of a batch may need. */
+#define DB_NOSPACE_BYTES ((uint64_t)1 << 20)
+static int db_env_nospace(const struct db_env *e)
+{
+	return db_env_free(e) < DB_NOSPACE_BYTES;
+}
+
 int db_txn_commit(struct db_txn *t, struct kv_err *err)
 {
 	struct db_env *e = t->e;
@@ -198,8 +218,18 @@ int db_txn_commit(struct db_txn *t, struct kv_err *err)
 
 	pthread_rwlock_unlock(&e->remap);
 	free(t);
-	if (rc != 0)
-		return db_fail(err, rc, "commit");
+	if (rc == EIO && db_env_nospace(e)) {
+		/* LMDB turns a short write (the disk filled part-way through
+		 * its pages) into EIO; what the admin must fix is the space */
+		return kv_err_set(err, "%s: commit: %s (LMDB reported a short write as "
+				  "\"%s\"; free space left: %llu KB)", e->dir, strerror(ENOSPC),
+				  mdb_strerror(rc), (unsigned long long)(db_env_free(e) >> 10));
+	}
+	if (rc != 0) {
+		char what[KV_ERR_MAX / 2];
+		snprintf(what, sizeof(what), "%s: commit", e->dir);
+		return db_fail(err, rc, what);
+	}
 	return 0;
 }
 

@@ -254,6 +254,11 @@ static void input_fill(struct input *in)
 	}
 }
 
+/* A line longer than this comes back in pieces of about this size (the
+ * pieces but the last have no newline), so a line of hundreds of MB (a
+ * gzip bomb of one byte repeated) never sits whole in the buffer. */
+#define INPUT_PIECE_MAX ((size_t)1 << 20)
+
 /* Next line (with its newline, if any) as a view valid until the next call.
  * 1 when there is one, 0 at the end. */
 static int input_line(struct input *in, const char **line, size_t *len)
@@ -278,6 +283,12 @@ static int input_line(struct input *in, const char **line, size_t *len)
 			return 1;
 		}
 		scanned = in->end - in->pos;
+		if (scanned >= INPUT_PIECE_MAX) {
+			*line = in->buf + in->pos;
+			*len = scanned;
+			in->pos = in->end;
+			return 1;
+		}
 		input_fill(in);
 	}
 }
@@ -309,7 +320,38 @@ struct mbox_reader {
 	uint64_t index;
 	struct sbuf msg;
 	uint64_t done_bytes, total_bytes;
+	uint64_t max_size;  /* a message longer than this is skipped; 0: no limit */
+	uint64_t seen;      /* bytes of the current message, kept or not */
 };
+
+void mbox_set_max_size(struct mbox_reader *r, uint64_t max)
+{
+	r->max_size = max;
+}
+
+/* Keep l[0..n) of the current message unless it is over the limit: past
+ * it, bytes are counted and dropped (the message becomes a skip note). */
+static void msg_add(struct mbox_reader *r, const char *l, size_t n)
+{
+	r->seen += n;
+	if (r->max_size && r->seen > r->max_size) {
+		sbuf_release(&r->msg);
+		return;
+	}
+	sbuf_add(&r->msg, l, n);
+}
+
+/* The current message was over the limit: m becomes a skip naming it. */
+static int msg_oversize(struct mbox_reader *r, struct mbox_msg *m)
+{
+	if (!r->max_size || r->seen <= r->max_size)
+		return 0;
+	m->skip = kv_xasprintf("too big: %llu bytes, over the import limit of %llu "
+			       "([store] import_max_message_size)",
+			       (unsigned long long)r->seen, (unsigned long long)r->max_size);
+	sbuf_release(&r->msg);
+	return 1;
+}
 
 static void add_entry(struct mbox_reader *r, const char *path, char *skip)
 {
@@ -514,7 +556,7 @@ static void add_unescaped(struct mbox_reader *r, const char *l, size_t n)
 			n--;
 		}
 	}
-	sbuf_add(&r->msg, l, n);
+	msg_add(r, l, n);
 }
 
 /* Read one mbox message after its From_ line. */
@@ -527,6 +569,7 @@ static void read_mbox_msg(struct mbox_reader *r, struct mbox_msg *m)
 	int last_had_nl = 1;
 
 	sbuf_reset(&r->msg);
+	r->seen = 0;
 	r->index++;
 	m->index = r->index;
 	m->line = r->from_line;
@@ -542,7 +585,7 @@ static void read_mbox_msg(struct mbox_reader *r, struct mbox_msg *m)
 		}
 		last_had_nl = l[n - 1] == '\n';
 		if (blank_len) {
-			sbuf_add(&r->msg, blank_len == 1 ? "\n" : "\r\n", blank_len);
+			msg_add(r, blank_len == 1 ? "\n" : "\r\n", blank_len);
 			blank_len = 0;
 		}
 		prev_blank = is_blank(l, n);
@@ -593,13 +636,16 @@ int mbox_next(struct mbox_reader *r, struct mbox_msg *m)
 			} else {
 				/* One message: the whole file. */
 				sbuf_reset(&r->msg);
-				sbuf_add(&r->msg, l, n);
+				r->seen = 0;
+				msg_add(r, l, n);
 				while (input_line(r->in, &l, &n))
-					sbuf_add(&r->msg, l, n);
+					msg_add(r, l, n);
 				m->arrival = r->in->mtime;
 				m->truncated = r->in->error;
-				m->header_complete = has_header_end(r->msg.buf, r->msg.len) || !m->truncated;
-				m->data = sbuf_detach(&r->msg, &m->len);
+				if (!msg_oversize(r, m)) {
+					m->header_complete = has_header_end(r->msg.buf, r->msg.len) || !m->truncated;
+					m->data = sbuf_detach(&r->msg, &m->len);
+				}
 				finish_input(r);
 				return 1;
 			}
@@ -608,7 +654,9 @@ int mbox_next(struct mbox_reader *r, struct mbox_msg *m)
 			if (!m->file)
 				m->file = kv_xstrdup(r->in->name);
 			read_mbox_msg(r, m);
-			if (r->msg.len == 0) {
+			if (msg_oversize(r, m)) {
+				m->truncated = 0;
+			} else if (r->msg.len == 0) {
 				m->skip = kv_xstrdup(m->truncated ? "truncated: input ends after the From_ line"
 								  : "empty message");
 			} else {

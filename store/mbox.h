@@ -74,6 +74,11 @@ int mbox_next(struct mbox_reader *r, struct mbox_msg *m);
  * regular files known at open (0 for pipes), for progress. */
 void mbox_progress(const struct mbox_reader *r, uint64_t *done, uint64_t *total);
 void mbox_close(struct mbox_reader *r);
+/* Messages of more than max bytes (0: no limit) come back as skip notes
+ * ("too big: ..."); their bytes are read and dropped, never held, and a
+ * line is never held whole either, so reading stays within about max
+ * plus a few MB of memory whatever the input. */
+void mbox_set_max_size(struct mbox_reader *r, uint64_t max);
 
 /* Does line[0..len) (no newline needed) look like a From_ line? 1 / 0.
  * *date gets its date as UTC seconds, or 0 when it has none that parses

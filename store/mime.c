@@ -30,6 +30,7 @@
 
 #include "mime.h"
 #include "sha256.h"
+#include "text.h"
 #include "banned.h"
 
 static pthread_once_t mime_once = PTHREAD_ONCE_INIT;
@@ -61,7 +62,7 @@ static const char *const flag_names[MAIL_FLAG_COUNT] = {
 	"no_msgid", "msgid_repaired", "date_received", "date_arrival",
 	"charset_unknown", "header_8bit", "bad_transfer", "nul_bytes",
 	"refs_truncated", "html_only", "text_truncated", "header_truncated",
-	"no_body_text", "invalid_utf8",
+	"no_body_text", "invalid_utf8", "from_name_address", "backfilled",
 };
 
 const char *mail_flag_name(unsigned bit)
@@ -132,7 +133,8 @@ static int utf8_seq(const unsigned char *s, size_t n)
 /*
  * Append s[0..n) to out as clean body text: invalid sequences become
  * U+FFFD (MAIL_INVALID_UTF8), NUL is dropped (MAIL_NUL_BYTES), CR and the
- * other C0 controls except tab and newline are dropped.
+ * other C0 controls except tab and newline are dropped, and so are the bidi
+ * controls (text_unsafe_len).
  */
 static void text_clean_append(struct sbuf *out, const char *s, size_t n, unsigned *flags)
 {
@@ -174,6 +176,10 @@ static void text_clean_append(struct sbuf *out, const char *s, size_t n, unsigne
 			continue;
 		}
 		int l = utf8_seq(p, (size_t)(end - p));
+		if (l == 3 && text_unsafe_len((const char *)p, 3)) {
+			p += 3;   /* a bidi control: never part of what we hand out */
+			continue;
+		}
 		if (l) {
 			memcpy(o, p, (size_t)l);
 			o += l;
@@ -232,6 +238,10 @@ static char *header_clean(const char *s, unsigned *flags)
 			continue;
 		}
 		int l = utf8_seq(p, (size_t)(end - p));
+		if (l == 3 && text_unsafe_len((const char *)p, 3)) {
+			p += 3;
+			continue;
+		}
 		if (l) {
 			sbuf_add(&sb, p, (size_t)l);
 			p += l;
@@ -1069,6 +1079,98 @@ static char *list_id_value(const char *v)
 	return r;
 }
 
+/* Length of the RFC 2047 encoded word at s ("=?cs?q?text?="), 0 if there
+ * is none. Its text may hold anything but white space: senders (and
+ * forgers) put '@', ':' and ';' there although RFC 2047 forbids them. */
+static size_t encoded_word_len(const char *s)
+{
+	const char *p = s + 2, *q;
+	if (s[0] != '=' || s[1] != '?')
+		return 0;
+	while (*p && *p != '?' && *p > ' ' && *p < 0x7f)
+		p++;
+	if (p == s + 2 || p[0] != '?' || !strchr("bBqQ", p[1]) || !p[1] || p[2] != '?')
+		return 0;
+	for (q = p + 3; *q && *q > ' ' && *q != 0x7f; q++)
+		if (q[0] == '?' && q[1] == '=')
+			return (size_t)(q + 2 - s);
+	return 0;
+}
+
+/*
+ * The From value with every run of encoded words outside quotes, comments
+ * and <> put inside one quoted string. gmime's address parser decodes
+ * encoded words before it looks for the address, so an encoded word that
+ * decodes to "a:maz@kernel.org;" became a group holding maz@kernel.org and
+ * that address got the sender's credit. Quoted, the words can only ever be
+ * the display name: the address is the addr-spec the sender really wrote.
+ * *spoof is set when such a word decodes to address or group syntax.
+ * Caller frees.
+ */
+static char *from_quote_words(const char *v, int *spoof)
+{
+	struct sbuf sb = SBUF_INIT;
+	int quoted = 0, comment = 0, angle = 0;
+	const char *p = v;
+
+	*spoof = 0;
+	while (*p) {
+		size_t n;
+		if (quoted || comment) {
+			if (*p == '\\' && p[1]) {
+				sbuf_add(&sb, p, 2);
+				p += 2;
+				continue;
+			}
+			if (quoted && *p == '"')
+				quoted = 0;
+			else if (comment && *p == '(')
+				comment++;
+			else if (comment && *p == ')')
+				comment--;
+		} else if (angle) {
+			if (*p == '>')
+				angle = 0;
+		} else if (*p == '"') {
+			quoted = 1;
+		} else if (*p == '(') {
+			comment = 1;
+		} else if (*p == '<') {
+			angle = 1;
+		} else if ((n = encoded_word_len(p)) > 0) {
+			/* the run: encoded words with only white space between */
+			const char *start = p, *runend = p + n;
+			for (;;) {
+				const char *q = runend;
+				while (*q == ' ' || *q == '\t' || *q == '\r' || *q == '\n')
+					q++;
+				size_t m = encoded_word_len(q);
+				if (!m || q == runend)
+					break;
+				runend = q + m;
+			}
+			char *run = g_strndup(start, (size_t)(runend - start));
+			char *dec = g_mime_utils_header_decode_phrase(mime_popts, run);
+			if (dec && strpbrk(dec, "@<>:;"))
+				*spoof = 1;
+			g_free(dec);
+			sbuf_addc(&sb, '"');
+			for (const char *q = run; *q; q++) {
+				if (*q == '"' || *q == '\\')
+					sbuf_addc(&sb, '\\');
+				sbuf_addc(&sb, *q);
+			}
+			sbuf_addc(&sb, '"');
+			g_free(run);
+			p = runend;
+			continue;
+		}
+		sbuf_addc(&sb, *p);
+		p++;
+	}
+	return sbuf_detach(&sb, NULL);
+}
+
 static void addr_list(InternetAddressList *l, struct strv *sv, char **name, char **addr, unsigned *flags, int depth)
 {
 	int n = l ? internet_address_list_length(l) : 0;
@@ -1195,6 +1297,7 @@ int mime_parse(const char *raw, size_t len, int64_t arrival, struct mail *m, str
 	int have_date = 0, have_recv = 0;
 	int64_t recv_t = 0;
 	const char *date_v = NULL, *msgid_v = NULL, *irt_v = NULL, *refs_v = NULL, *list_v = NULL;
+	const char *from_v = NULL;
 
 	memset(m, 0, sizeof(*m));
 	mime_init();
@@ -1262,6 +1365,10 @@ int mime_parse(const char *raw, size_t len, int64_t arrival, struct mail *m, str
 			if (!list_v && !g_ascii_strcasecmp(name, "List-Id"))
 				list_v = v;
 			break;
+		case 'f':
+			if (!from_v && !g_ascii_strcasecmp(name, "From"))
+				from_v = v;
+			break;
 		}
 	}
 
@@ -1291,7 +1398,17 @@ int mime_parse(const char *raw, size_t len, int64_t arrival, struct mail *m, str
 		m->list_id = list_id_value(list_v);
 
 	m->subject = header_clean(g_mime_message_get_subject(msg), &m->flags);
-	addr_list(g_mime_message_get_from(msg), NULL, &m->from_name, &m->from_addr, &m->flags, 0);
+	if (from_v) {
+		int spoof;
+		char *fq = from_quote_words(from_v, &spoof);
+		InternetAddressList *fl = internet_address_list_parse(mime_popts, fq);
+		addr_list(fl, NULL, &m->from_name, &m->from_addr, &m->flags, 0);
+		if (fl)
+			g_object_unref(fl);
+		free(fq);
+		if (spoof)
+			m->flags |= MAIL_FROM_NAME_ADDR;
+	}
 	if (!m->from_addr) {
 		m->from_addr = kv_xstrdup("");
 		m->from_name = kv_xstrdup("");

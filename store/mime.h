@@ -14,7 +14,10 @@
 #include "kv.h"
 
 /* What the parser repaired or guessed. Stored with the message and shown by
- * `show --json` as a list of names (mail_flag_names). */
+ * `show --json` as a list of names (mail_flag_names). One bit is not the
+ * parser's: MAIL_BACKFILLED, set by whoever stores a mail that did not come
+ * from the list's delivery (the reporter's lore backfill); the record keeps
+ * it like the others. MAIL_PARSE_FLAGS masks the parser's own bits. */
 enum mail_flag {
 	MAIL_NO_MSGID         = 1u << 0,  /* no Message-ID: id derived from the content */
 	MAIL_MSGID_REPAIRED   = 1u << 1,  /* Message-ID without <> or with junk around it */
@@ -30,8 +33,13 @@ enum mail_flag {
 	MAIL_HEADER_TRUNCATED = 1u << 11, /* a header value longer than MAIL_MAX_HEADER */
 	MAIL_NO_BODY_TEXT     = 1u << 12, /* no text part at all */
 	MAIL_INVALID_UTF8     = 1u << 13, /* bytes replaced by U+FFFD */
+	MAIL_FROM_NAME_ADDR   = 1u << 14, /* From: an encoded word decoding to address or group
+					   * syntax ("maz@kernel.org", "a:b@c;"): kept as the
+					   * display name only; the address is the addr-spec */
+	MAIL_BACKFILLED       = 1u << 15, /* fetched from an archive, not delivered: never counted */
 };
-#define MAIL_FLAG_COUNT 14
+#define MAIL_FLAG_COUNT 16
+#define MAIL_PARSE_FLAGS ((1u << 15) - 1)
 
 #define MAIL_MAX_REFS   4096              /* References kept for threading */
 #define MAIL_MAX_TEXT   (4u << 20)        /* decoded body text kept */

@@ -33,6 +33,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
+#include <zlib.h>
 #include "banned.h"
 
 const struct blob_file blob_files[F_COUNT] = {
@@ -234,12 +235,18 @@ static size_t body_offset(const char *raw, size_t len)
 	return len;
 }
 
-void msg_ident(const char *id, const char *raw, size_t len, unsigned char out[KV_SHA256_LEN])
+void msg_ident(const char *id, unsigned flags, const char *raw, size_t len,
+	       unsigned char out[KV_SHA256_LEN])
 {
 	struct kv_sha256 c;
 	size_t off = body_offset(raw, len), start = off;
 
 	kv_sha256_init(&c);
+	/* a backfilled copy is another identity than the delivered mail, so
+	 * a late delivery after a backfill is stored and counted, not taken
+	 * for a duplicate of the uncounted copy (a NUL can never start an id) */
+	if (flags & MAIL_BACKFILLED)
+		kv_sha256_update(&c, "\0backfilled", 11);
 	kv_sha256_update(&c, id, strlen(id) + 1);
 	/* CRLF hashes as LF; memchr finds the CRs (no byte loop over a
 	 * large body) */
@@ -272,7 +279,7 @@ int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64
 	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
 	if (rc != 0)
 		return rc;
-	if (v.n != 16)
+	if (v.n != MSGIDX_OLD && v.n != MSGIDX_LEN)
 		return kv_err_set(err, "message %llu: malformed index entry", (unsigned long long)num);
 	off = db_get_be64(v.p);
 	len = db_get_be64((const char *)v.p + 8);
@@ -339,6 +346,32 @@ int text_load(struct db_txn *t, struct store *s, const struct blobmap *recmap,
 		return -1;
 	*len = f.text_len;
 	return 0;
+}
+
+uint32_t store_crc(const void *p, size_t n)
+{
+	uLong c = crc32(0L, Z_NULL, 0);
+	const Bytef *b = p;
+
+	while (n > 0) {
+		/* zlib takes an unsigned int length */
+		uInt k = n > (1u << 30) ? (1u << 30) : (uInt)n;
+		c = crc32(c, b, k);
+		b += k;
+		n -= k;
+	}
+	return (uint32_t)c;
+}
+
+int msgidx_sums(const struct db_val *v, uint32_t sums[SUM_COUNT])
+{
+	const unsigned char *p = (const unsigned char *)v->p + MSGIDX_OLD;
+
+	if (v->n != MSGIDX_LEN)
+		return 0;
+	for (int i = 0; i < SUM_COUNT; i++, p += 4)
+		sums[i] = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+	return 1;
 }
 
 /* ---- the data files ---- */

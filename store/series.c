@@ -3,6 +3,11 @@
  * (store.h, Model): a thread whose root is a patch (cover letter or lone
  * patch, not a reply) is a version of a series.
  *
+ * size: over 900 lines on purpose: the version rules, the link wording,
+ * the reply-only threads and the merge all read and write the same match
+ * keys and series records inside one write transaction; split apart, each
+ * part would need the others' key formats through a header.
+ *
  * The rules (the series is decided by the set of stored mails, not by the
  * order they came in):
  *  - Evidence that two roots are versions of one series: the same
@@ -25,10 +30,20 @@
  *    version link, and a stable backport ("commit <sha> upstream") is no
  *    version of anything.
  *  - A thread made only of replies to a version whose root is not stored
- *    ("Re: [PATCH v4 07/15] ...") is not linked: its quoted subject names
- *    one patch, not the series, no author or version can be checked, and
- *    a title match alone would pull unrelated series together. It shows
- *    as its own thread; its series appears once the root is imported.
+ *    ("Re: [PATCH v4 07/15] ...", a reply-only thread) is never linked by
+ *    its subject: the quoted subject names one patch, not the series, and
+ *    a title match alone would pull unrelated series together. It is
+ *    linked only through its message ids: when a stored cover letter (or
+ *    lone patch) has a version link to an id that the reply-only thread
+ *    references and that is not stored (the cover of the version it
+ *    answers), the thread is that version, provided the version it quotes
+ *    is older than the linker's and, for a link that names versions
+ *    ("v4: https://..."), is one of them; a plain link (no wording) also
+ *    needs the same normalised title. Either order of arrival gives the
+ *    same series: the linker finds the thread through the id's node, the
+ *    thread finds the linker through its "V:" key. Without such a link it
+ *    shows as its own thread; its series appears once the root is
+ *    imported.
  *  - When one root has evidence for several series, they merge into the
  *    lowest id; the merged-away ids forward ("f:" keys) to it. So every
  *    arrival order ends with the same partition (series ids may differ).
@@ -339,6 +354,25 @@ int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vma
 	return kind;
 }
 
+/* A thread root that replies to a patch ("Re: [PATCH v4 07/15] ..."): the
+ * thread is made only of replies to a version whose root is not stored. */
+static int series_reply_only(const struct subject_info *si)
+{
+	return si->reply && (si->patch || si->rfc) && !si->pull;
+}
+
+/* Is message id stored (not just referenced)? 1 yes, 0 no, -1 error. */
+static int series_id_stored(struct wctx *w, const char *id)
+{
+	struct idkey k;
+	struct db_val v;
+	int rc;
+
+	idkey_make(&k, id);
+	rc = db_get(w->t, w->s->d[D_MID], k.b, k.n, &v, w->err);
+	return rc < 0 ? -1 : rc == 0;
+}
+
 /* Who and what a root is, as the version rules compare them. */
 struct rootid {
 	const char *author;
@@ -366,10 +400,29 @@ static int series_link_verified(int kind, uint64_t vmask, const struct rootid *f
 	return 0;
 }
 
+/* The same for a link from a root of version from_version to an unstored
+ * id that reply-only thread to references: to quotes an older version
+ * (dates say nothing: replies to v4 go on after v5 is out), named by the
+ * link when it names versions; a plain link also needs the same title. */
+static int series_reply_link_verified(int kind, uint64_t vmask, int from_version,
+				      const char *from_norm, const struct rootid *to)
+{
+	if (to->version <= 0 || to->version >= from_version)
+		return 0;
+	if (kind == SERIES_LINK_VERSION)
+		return !vmask || (to->version < 64 && (vmask >> to->version) & 1);
+	if (kind == SERIES_LINK_PLAIN)
+		return to->norm[0] && strcmp(from_norm, to->norm) == 0;
+	return 0;
+}
+
 /* The root of the thread holding message id, when id is that root and a
- * version: its series and identity. 1 when not applicable. */
+ * version: its series and identity. Or, when id is not stored and the
+ * thread is a reply-only thread (*reply_only = its thread id), that
+ * thread's identity and series (0 when it has none yet). 1 when not
+ * applicable. */
 static int series_link_target(struct wctx *w, const char *id, uint64_t self, uint64_t *sid,
-			      struct rootid *to, char **own)
+			      struct rootid *to, char **own, uint64_t *reply_only)
 {
 	struct idkey k;
 	struct db_val v;
@@ -389,6 +442,7 @@ static int series_link_target(struct wctx *w, const char *id, uint64_t self, uin
 	if (rc != 0)
 		return rc;
 	rc = 1;
+	*reply_only = 0;
 	if (o.f.series && o.root_mid && strcmp(o.root_mid, id) == 0) {
 		rc = msg_load(w->t, w->s, NULL, o.f.root, &m, own, w->err);
 		if (rc == 0) {
@@ -398,6 +452,23 @@ static int series_link_target(struct wctx *w, const char *id, uint64_t self, uin
 			to->date = o.f.first;
 			to->version = si.version;
 			*sid = o.f.series;
+		}
+	} else if (o.root_mid && strcmp(o.root_mid, id) != 0 && (rc = series_id_stored(w, id)) == 0) {
+		/* id is a node of the thread that nobody stored: the cover
+		 * of the version a reply-only thread answers? */
+		rc = msg_load(w->t, w->s, NULL, o.f.root, &m, own, w->err);
+		if (rc == 0) {
+			subject_parse(m.subject, &si);
+			if (series_reply_only(&si)) {
+				to->author = "";
+				subject_norm_title(si.title, to->norm, sizeof(to->norm));
+				to->date = o.f.first;
+				to->version = si.version;
+				*sid = o.f.series;
+				*reply_only = o.id;
+			} else {
+				rc = 1;
+			}
 		}
 	}
 	trec_release(&o);
@@ -557,6 +628,163 @@ static int u64_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* Add reply-only thread tid to series r as the version its root quotes. */
+static int series_add_reply_only(struct wctx *w, struct srec *r, uint64_t tid)
+{
+	struct trec o;
+	struct msg_rec m;
+	struct subject_info si;
+	char *own = NULL;
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	rc = trec_load(w->t, w->s, tid, &o, w->err);
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = msg_load(w->t, w->s, NULL, o.f.root, &m, &own, w->err);
+	if (rc == 0) {
+		subject_parse(m.subject, &si);
+		r->v = kv_xrealloc(r->v, sizeof(*r->v) * (r->n + 1));
+		r->v[r->n].thread = o.id;
+		r->v[r->n].version = si.version;
+		r->v[r->n].date = o.f.first;
+		r->v[r->n].mid = srec_str(r, m.message_id);
+		r->v[r->n].subject = srec_str(r, m.subject);
+		r->n++;
+		o.f.series = r->id;
+		rc = trec_save(w->t, w->s, &o, w->err);
+	}
+	free(own);
+	trec_release(&o);
+	return rc < 0 ? -1 : 0;
+}
+
+/* The version of the series sid whose root is message id linker, or 0. */
+static int series_version_of(struct wctx *w, uint64_t sid, const char *linker, int *version)
+{
+	struct srec r;
+	int rc = series_load(w, sid, &r);
+
+	*version = 0;
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	for (size_t i = 0; i < r.n; i++)
+		if (r.v[i].mid && strcmp(r.v[i].mid, linker) == 0)
+			*version = r.v[i].version;
+	srec_release(&r);
+	return 0;
+}
+
+/* Series whose roots have a version link to unstored id, which reply-only
+ * thread self references ("V:" keys left by the linkers). */
+static int series_reply_links_in(struct wctx *w, const char *id, const struct rootid *self,
+				 struct cands *c)
+{
+	struct db_cursor *cur;
+	struct sbuf pre = SBUF_INIT;
+	struct db_val k, v;
+	int rc;
+
+	sbuf_addf(&pre, "V:%s%c", id, 0);
+	if (pre.len > IDKEY_MAX) {
+		sbuf_release(&pre);
+		return 0;
+	}
+	if (db_cursor_open(w->t, w->s->d[D_SKEY], &cur, w->err) < 0) {
+		sbuf_release(&pre);
+		return -1;
+	}
+	k.p = pre.buf;
+	k.n = pre.len;
+	for (rc = db_cursor_get(cur, DB_SET_RANGE, &k, &v, w->err); rc == 0;
+	     rc = db_cursor_get(cur, DB_NEXT, &k, &v, w->err)) {
+		const char *a;
+		char linker[IDKEY_MAX + 1];
+		uint64_t sid;
+		int lver;
+		if (k.n < pre.len || memcmp(k.p, pre.buf, pre.len) != 0)
+			break;
+		if (v.n < 27 || ((const char *)v.p)[v.n - 1] != '\0' || k.n - pre.len > IDKEY_MAX)
+			continue;
+		memcpy(linker, (const char *)k.p + pre.len, k.n - pre.len);
+		linker[k.n - pre.len] = '\0';
+		a = (const char *)v.p + 25;
+		if (series_resolve(w, db_get_be64(v.p), &sid) < 0 ||
+		    (sid && series_version_of(w, sid, linker, &lver) < 0)) {
+			rc = -1;
+			break;
+		}
+		if (sid && series_reply_link_verified(((const unsigned char *)v.p)[16],
+						      db_get_be64((const unsigned char *)v.p + 17), lver,
+						      a + strlen(a) + 1, self) &&
+		    cands_add(w, c, sid) < 0) {
+			rc = -1;
+			break;
+		}
+	}
+	db_cursor_close(cur);
+	sbuf_release(&pre);
+	return rc < 0 ? -1 : 0;
+}
+
+/* Link reply-only thread t (root m) to the series whose roots link to the
+ * unstored cover it answers; no series without such a link. */
+static int series_reply_update(struct wctx *w, struct trec *t, const struct msg_rec *m,
+			       const struct subject_info *si)
+{
+	struct rootid self;
+	struct cands c;
+	struct srec r;
+	const char *x = m->refs.p;
+	int rc;
+
+	c.n = 0;
+	self.author = "";
+	subject_norm_title(si->title, self.norm, sizeof(self.norm));
+	self.date = t->f.first;
+	self.version = si->version;
+	for (uint32_t i = 0; i <= m->refs.n; i++) {
+		const char *id = i == 0 ? m->in_reply_to : x;
+		if (i > 0)
+			x += strlen(x) + 1;
+		if (!id[0] || strcmp(id, m->message_id) == 0)
+			continue;
+		rc = series_id_stored(w, id);
+		if (rc < 0)
+			return -1;
+		if (rc == 0 && series_reply_links_in(w, id, &self, &c) < 0)
+			return -1;
+	}
+	if (!c.n)
+		return 0;
+	qsort(c.v, c.n, sizeof(c.v[0]), u64_cmp);
+	memset(&r, 0, sizeof(r));
+	if ((rc = series_load(w, c.v[0], &r)) != 0) {
+		if (rc > 0)
+			kv_err_set(w->err, "series %llu vanished", (unsigned long long)c.v[0]);
+		srec_release(&r);
+		return -1;
+	}
+	for (size_t i = 1; i < c.n; i++)
+		if (series_merge(w, &r, c.v[i]) < 0)
+			goto fail;
+	r.v = kv_xrealloc(r.v, sizeof(*r.v) * (r.n + 1));
+	r.v[r.n].thread = t->id;
+	r.v[r.n].version = si->version;
+	r.v[r.n].date = t->f.first;
+	r.v[r.n].mid = srec_str(&r, m->message_id);
+	r.v[r.n].subject = srec_str(&r, m->subject);
+	r.n++;
+	if (series_save(w, &r) < 0)
+		goto fail;
+	t->f.series = r.id;
+	srec_release(&r);
+	return 0;
+fail:
+	srec_release(&r);
+	return -1;
+}
+
 /* (Re)link thread t after its root changed. */
 int series_update(struct wctx *w, struct trec *t)
 {
@@ -573,6 +801,8 @@ int series_update(struct wctx *w, struct trec *t)
 	uint64_t sid = 0;
 	int rc, ret = -1, *kinds = NULL;
 	uint64_t *vmasks = NULL;
+	uint64_t *ro = NULL;     /* reply-only threads to add, no series yet */
+	size_t nro = 0;
 
 	memset(&bi, 0, sizeof(bi));
 	memset(&r, 0, sizeof(r));
@@ -586,6 +816,11 @@ int series_update(struct wctx *w, struct trec *t)
 		return rc < 0 ? -1 : kv_err_set(w->err, "thread %llu: root %llu missing",
 						 (unsigned long long)t->id, (unsigned long long)t->f.root);
 	subject_parse(m.subject, &si);
+	if (series_reply_only(&si)) {
+		rc = series_reply_update(w, t, &m, &si);
+		free(mown);
+		return rc;
+	}
 	if (!series_root_is_version(&si)) {
 		free(mown);
 		return 0;
@@ -624,9 +859,21 @@ int series_update(struct wctx *w, struct trec *t)
 			vmasks[i] &= ~(1ull << si.version);
 		if (kinds[i] != SERIES_LINK_VERSION && kinds[i] != SERIES_LINK_PLAIN)
 			continue;
-		rc = series_link_target(w, bi.links.v[i], t->id, &sid, &to, &town);
-		if (rc == 0 && series_link_verified(kinds[i], vmasks[i], &self, &to))
+		uint64_t ro_thread = 0;
+		rc = series_link_target(w, bi.links.v[i], t->id, &sid, &to, &town, &ro_thread);
+		if (rc == 0 && ro_thread) {
+			/* the cover of the version a reply-only thread answers */
+			if (!series_reply_link_verified(kinds[i], vmasks[i], si.version, self.norm, &to))
+				;
+			else if (sid)
+				rc = cands_add(w, &c, sid);
+			else {
+				ro = kv_xrealloc(ro, sizeof(*ro) * (nro + 1));
+				ro[nro++] = ro_thread;
+			}
+		} else if (rc == 0 && series_link_verified(kinds[i], vmasks[i], &self, &to)) {
 			rc = cands_add(w, &c, sid);
+		}
 		free(town);
 		if (rc < 0)
 			goto out;
@@ -660,6 +907,13 @@ int series_update(struct wctx *w, struct trec *t)
 		r.title = srec_str(&r, si.title);
 		r.maxver = (uint32_t)si.version;
 	}
+	for (i = 0; i < nro; i++) {
+		size_t k = 0;
+		while (k < i && ro[k] != ro[i])
+			k++;
+		if (k == i && series_add_reply_only(w, &r, ro[i]) < 0)
+			goto out;
+	}
 	if (series_save(w, &r) < 0)
 		goto out;
 	if (series_key_put(w, tkey.buf, tkey.len, sid) < 0)
@@ -674,6 +928,7 @@ int series_update(struct wctx *w, struct trec *t)
 	t->f.series = sid;
 	ret = 0;
 out:
+	free(ro);
 	free(kinds);
 	free(vmasks);
 	free(mown);

@@ -10,7 +10,9 @@
  * is numeric order):
  *   meta     name -> value: schema_version, next_num, next_thread,
  *            next_series, raw_bytes, ghosts, blob_end, rec_end
- *   msg      num -> where its record is in rec.dat (offset, length)
+ *   msg      num -> where its record is in rec.dat (offset, length), then
+ *            the CRC-32s of its raw bytes, body text and record (see
+ *            MSGIDX_LEN; 16-byte values without them are from before)
  *   mid      idkey(Message-ID) -> num (dups: same id, different content)
  *   ident    SHA-256(Message-ID, body bytes) -> num: "delivered twice"
  *   date     date || num -> "" for windows
@@ -36,7 +38,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <grp.h>
+#include <signal.h>
 #include <pwd.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -257,6 +261,114 @@ static int store_has(const char *dir, const char *name)
 	return rc;
 }
 
+/* ---- creating a store in one step ---- */
+
+/* store_open_mapsize's own flag: create in dir itself (the temporary
+ * directory of store_create). */
+#define STORE_IN_PLACE (1u << 16)
+
+/* Remove flat directory d (a store's: files, no subdirectories). */
+static void rm_flat_dir(const char *d)
+{
+	DIR *dp = opendir(d);
+	struct dirent *de;
+
+	if (dp) {
+		while ((de = readdir(dp)))
+			if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+				unlinkat(dirfd(dp), de->d_name, 0);
+		closedir(dp);
+	}
+	rmdir(d);
+}
+
+/* What creators killed half-way left in dir: ".new.PID" whose process is
+ * gone. */
+static void remove_stale(const char *dir)
+{
+	DIR *dp = opendir(dir);
+	struct dirent *de;
+
+	while (dp && (de = readdir(dp))) {
+		char *end;
+		long pid;
+		if (strncmp(de->d_name, ".new.", 5) != 0)
+			continue;
+		pid = strtol(de->d_name + 5, &end, 10);
+		if (*end || pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno == ESRCH)) {
+			char *d = kv_xasprintf("%s/%s", dir, de->d_name);
+			rm_flat_dir(d);
+			free(d);
+		}
+	}
+	if (dp)
+		closedir(dp);
+}
+
+/* Put file name of directory from into directory to, unless to has one
+ * already: a hard link (which, unlike rename, never replaces), rename
+ * where the file system has no links. 0, 1 when to had one, -1. */
+static int place_file(const char *from, const char *to, const char *name)
+{
+	char *f = kv_xasprintf("%s/%s", from, name), *t = kv_xasprintf("%s/%s", to, name);
+	int rc = 0;
+
+	if (link(f, t) < 0) {
+		if (errno == EEXIST)
+			rc = 1;
+		else if ((errno == EPERM || errno == EOPNOTSUPP) && access(t, F_OK) < 0 &&
+			 rename(f, t) == 0)
+			rc = 0;
+		else
+			rc = -1;
+	}
+	free(f);
+	free(t);
+	return rc;
+}
+
+/*
+ * A new store in dir (which exists and has no data.mdb), made whole before
+ * it appears: built in dir/.new.PID, then its files are linked into dir,
+ * data.mdb (which makes dir a store) last. A creator killed half-way leaves
+ * no data.mdb ("no store here", and the next writer creates it), never a
+ * data.mdb without its databases ("not a kvmarm store"). Only dir must be
+ * writable (the milter creates its store after dropping root, in a
+ * directory of its own). Links never replace: a data file another creator
+ * placed first is kept (an empty file: the new data.mdb says that nothing
+ * of it is committed), and when another creator's data.mdb got there first,
+ * its store is the one. 0 / -1.
+ */
+static int store_create(const char *dir, size_t mapsize, struct kv_err *err)
+{
+	char *tmp;
+	struct store *s;
+	int rc = 0;
+
+	remove_stale(dir);
+	tmp = kv_xasprintf("%s/.new.%ld", dir, (long)getpid());
+	rm_flat_dir(tmp);
+	if (mkdir(tmp, 0700) < 0) {
+		rc = kv_err_set(err, "%s: cannot create directory: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (store_open_mapsize(&s, tmp, STORE_CREATE | STORE_IN_PLACE, mapsize, err) < 0) {
+		rc = -1;
+		goto out;
+	}
+	store_close(s);
+	for (int i = 0; i < F_COUNT && rc == 0; i++)
+		if (place_file(tmp, dir, blob_files[i].name) < 0)
+			rc = kv_err_set(err, "%s/%s: cannot put it into place: %s", dir,
+					blob_files[i].name, strerror(errno));
+	if (rc == 0 && place_file(tmp, dir, "data.mdb") < 0)
+		rc = kv_err_set(err, "%s/data.mdb: cannot put it into place: %s", dir, strerror(errno));
+out:
+	rm_flat_dir(tmp);
+	free(tmp);
+	return rc;
+}
+
 int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_t mapsize,
 		       struct kv_err *err)
 {
@@ -281,6 +393,11 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	/* data.mdb unseen: absent ("no store here") or behind a closed
 	 * directory, which is another answer */
 	data_was = store_has(dir, "data.mdb");
+	if (data_was == 0 && !rdonly && (flags & STORE_CREATE) && !(flags & STORE_IN_PLACE)) {
+		if (store_create(dir, mapsize, err) < 0)
+			return -1;
+		data_was = store_has(dir, "data.mdb");
+	}
 	lock_was = store_has(dir, "lock.mdb") == 1;
 	if (data_was != 1 && (rdonly || !(flags & STORE_CREATE))) {
 		if (data_was < 0 && store_open_denied(dir, rdonly, err))
@@ -299,6 +416,12 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 	}
 	if (store_set_modes(dir, data_was == 1, lock_was, err) < 0)
 		goto fail;
+	if (data_was != 1) {
+		/* tests: a window in which to kill a creator half-way */
+		const char *d = getenv("KVMARM_STORE_CREATE_DELAY_MS");
+		if (d && atoi(d) > 0)
+			usleep((useconds_t)atoi(d) * 1000);
+	}
 	/* A read transaction first: opening an existing store must not wait
 	 * for the writer lock a milter may be holding. Only a new (or
 	 * incomplete) store takes a write transaction to create what is missing. */
@@ -452,15 +575,27 @@ static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 			{ (void *)p->m->text, p->m->text_len }, { (void *)"", 1 },
 		};
 		struct iovec riov[1] = { { p->rec.buf, p->rec.len } };
-		unsigned char loc[16];
+		unsigned char loc[MSGIDX_LEN];
+		uint32_t sums[SUM_COUNT] = {
+			[SUM_RAW] = store_crc(it->raw, it->len),
+			[SUM_TEXT] = store_crc(p->m->text, p->m->text_len),
+			[SUM_REC] = store_crc(p->rec.buf, p->rec.len),
+		};
 
 		if (blob_write(s, F_RAW, iov, p->text_tail ? 2 : 4, w->cur[F_RAW], w->err) < 0 ||
 		    blob_write(s, F_REC, riov, 1, w->cur[F_REC], w->err) < 0)
 			return -1;
 		key16(loc, w->cur[F_REC], p->rec.len);
+		for (int i = 0; i < SUM_COUNT; i++) {
+			unsigned char *q = loc + MSGIDX_OLD + 4 * i;
+			q[0] = (unsigned char)(sums[i] >> 24);
+			q[1] = (unsigned char)(sums[i] >> 16);
+			q[2] = (unsigned char)(sums[i] >> 8);
+			q[3] = (unsigned char)sums[i];
+		}
 		w->cur[F_RAW] += it->len + 1 + (p->text_tail ? 0 : p->m->text_len + 1);
 		w->cur[F_REC] += p->rec.len;
-		if ((rc = db_put(w->t, s->d[D_MSG], k, 8, loc, 16, DB_APPEND, w->err)) != 0)
+		if ((rc = db_put(w->t, s->d[D_MSG], k, 8, loc, MSGIDX_LEN, DB_APPEND, w->err)) != 0)
 			return rc;
 	}
 	idkey_make(&ik, p->m->message_id);
@@ -599,7 +734,7 @@ int store_add_batch(struct store *s, struct store_item *items, size_t n, struct 
 		}
 		it->flags = p->m->flags;
 		p->ok = 1;
-		msg_ident(p->m->message_id, it->raw, it->len, p->ident);
+		msg_ident(p->m->message_id, p->m->flags, it->raw, it->len, p->ident);
 		msg_encode(p->m, it->len, &p->rec);
 		p->text_tail = p->m->text_len > 0 && p->m->text_len <= it->len &&
 			memcmp(it->raw + it->len - p->m->text_len, p->m->text, p->m->text_len) == 0;

@@ -128,14 +128,32 @@ struct msg_fixed {
 	uint32_t nrefs, nto, ncc, natts;
 };
 
+/*
+ * The message index value (database "msg"): where the record is in
+ * rec.dat (offset, length: 16 bytes), then the CRC-32s of the raw bytes,
+ * the body text and the record (3 x 4 bytes, big-endian): 28 bytes.
+ * Stores written before the checksums have 16-byte values: read the
+ * same, verified without them (store_check counts them).
+ */
+#define MSGIDX_OLD 16
+#define MSGIDX_LEN 28
+enum { SUM_RAW, SUM_TEXT, SUM_REC, SUM_COUNT };
+/* CRC-32 (zlib's) of p[0..n). */
+uint32_t store_crc(const void *p, size_t n);
+/* The checksums of an index value v into sums: 1 when it has them, 0
+ * for an old 16-byte value. */
+int msgidx_sums(const struct db_val *v, uint32_t sums[SUM_COUNT]);
+
 /* Append m's record to sb; raw_off and text_off are filled in when the
  * bytes get their place (store.c). */
 void msg_encode(const struct mail *m, size_t raw_len, struct sbuf *sb);
 /* m's strings point into v. 0, or -1 when the record is malformed. */
 int msg_decode(const struct db_val *v, uint64_t num, struct msg_rec *m);
 /* Identity of a message: its id and the bytes after its header block, with
- * CR LF read as LF so a copy from an mbox and one from SMTP agree. */
-void msg_ident(const char *id, const char *raw, size_t len, unsigned char out[KV_SHA256_LEN]);
+ * CR LF read as LF so a copy from an mbox and one from SMTP agree; a
+ * backfilled copy (flags) is kept apart from a delivered one. */
+void msg_ident(const char *id, unsigned flags, const char *raw, size_t len,
+	       unsigned char out[KV_SHA256_LEN]);
 
 /*
  * Reading records and bytes back. map is the reader's mapping of the file

@@ -2,9 +2,41 @@
  * text.c - implementation of text.h.
  */
 #include <stdlib.h>
+#include <string.h>
 #include "text.h"
 #include "kv.h"
 #include "banned.h"
+
+size_t text_unsafe_len(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	if (n >= 1 && u[0] == 0)
+		return 1;
+	if (n < 3 || u[0] != 0xe2)
+		return 0;
+	if (u[1] == 0x80 && u[2] >= 0xaa && u[2] <= 0xae)   /* U+202A..U+202E */
+		return 3;
+	if (u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)   /* U+2066..U+2069 */
+		return 3;
+	return 0;
+}
+
+size_t text_strip_unsafe(char *s, size_t *len)
+{
+	size_t r = 0, w = 0, n = *len, removed = 0;
+	while (r < n) {
+		size_t u = ((unsigned char)s[r] == 0 || (unsigned char)s[r] == 0xe2) ? text_unsafe_len(s + r, n - r) : 0;
+		if (u) {
+			r += u;
+			removed++;
+			continue;
+		}
+		s[w++] = s[r++];
+	}
+	s[w] = '\0';
+	*len = w;
+	return removed;
+}
 
 char *text_one_line(const char *s)
 {
@@ -12,6 +44,11 @@ char *text_one_line(const char *s)
 	int space = 0;
 	sbuf_adds(&sb, "");
 	for (const char *p = s ? s : ""; *p; p++) {
+		size_t u = text_unsafe_len(p, strnlen(p, 3));
+		if (u) {
+			p += u - 1;
+			continue;
+		}
 		if (*p == '\r' || *p == '\n' || *p == '\t' || *p == ' ' || *p == '\v' || *p == '\f') {
 			space = 1;
 			continue;

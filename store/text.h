@@ -23,4 +23,17 @@ char *text_person(const char *name, const char *addr);
  * the start of the character it falls in. */
 size_t text_utf8_cut(const char *s, size_t len, size_t max);
 
+/*
+ * Characters no mail- or model-derived string may carry (issue 14): the
+ * bidi embeddings, overrides and isolates U+202A..U+202E and U+2066..U+2069
+ * (they reorder what a reader sees, "Trojan source"), and NUL.
+ * text_unsafe_len: the byte length (1 or 3) of such a character at
+ * s[0..n), 0 when s does not start with one. Every cleaner uses it.
+ */
+size_t text_unsafe_len(const char *s, size_t n);
+
+/* Remove those characters from s[0..*len) in place (NUL-terminated after);
+ * *len becomes the new length. Returns how many were removed. */
+size_t text_strip_unsafe(char *s, size_t *len);
+
 #endif

@@ -39,6 +39,7 @@ enum cli_opt_id {
 	OPT_OFFSET,
 	OPT_OUTPUT,
 	OPT_QUIET,
+	OPT_QUICK,
 };
 
 struct cli_opt {

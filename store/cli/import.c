@@ -24,6 +24,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "config.h"
 #include "mbox.h"
 #include "mime.h"
 #include "banned.h"
@@ -54,13 +55,18 @@ static const char import_usage[] =
 	"\n"
 	"Arrival time (the last fallback for a missing Date): the date of the\n"
 	"mbox From_ line when it has one, the file's mtime, else now.\n"
-	"Messages that are not mail (empty, binary, no header) are skipped with a\n"
+	"Messages that are not mail (empty, binary, no header) and messages over\n"
+	"[store] import_max_message_size bytes (default: the milter's\n"
+	"max_message_size, 64 MB) are skipped with a\n"
 	"line on stderr naming the file, the message number and line in an mbox,\n"
 	"and the Message-ID when there is one; the import goes on. A last message\n"
 	"cut short by the end of the input is imported when its header is\n"
 	"complete (with a note), skipped otherwise. Progress is shown on stderr\n"
 	"when it is a terminal. At the end, stdout gets three lines counting\n"
 	"over all inputs: \"imported N\", \"already present N\", \"skipped N\".\n"
+	"A failing store (disk full, I/O error) stops the import at once with\n"
+	"the store's reason and a fourth line, \"not stored N\": the messages\n"
+	"read but not recorded (the rest of the input is not read).\n"
 	"\n"
 	"Exit status: 0 when the import ran (even with skipped messages), 1 when\n"
 	"the inputs held no mail at all, 2 usage, 3 when an input cannot be\n"
@@ -178,6 +184,7 @@ static void clear_progress(void)
 
 struct counts {
 	uint64_t imported, present, skipped, bytes;
+	uint64_t notstored;       /* read but not recorded: the store failed */
 };
 
 static void skip_line(const char *cmd, struct job *j, const char *msgid, const char *why, struct counts *c)
@@ -281,13 +288,50 @@ static void *write_batch(void *arg)
 	return NULL;
 }
 
+/* Empty b: its messages and its store items. */
+static void release_batch(struct batch *b)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		if (b->jobs[i].parsed)
+			mail_release(&b->jobs[i].mail);
+		mbox_msg_release(&b->jobs[i].src);
+		memset(&b->jobs[i], 0, sizeof(b->jobs[i]));
+	}
+	free(b->items);
+	free(b->map);
+	b->items = NULL;
+	b->map = NULL;
+	b->n = b->ni = 0;
+	b->bytes = 0;
+	b->failed = 0;
+}
+
+/*
+ * The store failed on b (disk full, I/O error): nothing of b was
+ * committed. The import stops here with the store's own reason, naming
+ * the first message not stored; every message of b counts as not stored
+ * (none of them is "skipped": nothing was wrong with the mail).
+ */
+static void store_failed(struct run *R, struct batch *b)
+{
+	struct sbuf sb = SBUF_INIT;
+	struct job *j = &b->jobs[0];
+
+	name_msg(&sb, &j->src, j->parsed ? j->mail.message_id : NULL);
+	clear_progress();
+	cli_error(0, R->cmd, "the store failed, import stopped at %s: %s", sb.buf, b->err.msg);
+	R->failed = 1;
+	R->c.notstored += b->n;
+	sbuf_release(&sb);
+	release_batch(b);
+}
+
 /* Report b in message order (counts, skip lines, notes) and empty it. */
 static void finish_batch(struct run *R, struct batch *b)
 {
 	if (b->failed) {
-		clear_progress();
-		cli_error(0, R->cmd, "%s", b->err.msg);
-		R->failed = 1;
+		store_failed(R, b);
+		return;
 	}
 	for (size_t i = 0; i < b->n; i++) {
 		struct job *j = &b->jobs[i];
@@ -321,19 +365,7 @@ static void finish_batch(struct run *R, struct batch *b)
 			break;
 		}
 	}
-	for (size_t i = 0; i < b->n; i++) {
-		if (b->jobs[i].parsed)
-			mail_release(&b->jobs[i].mail);
-		mbox_msg_release(&b->jobs[i].src);
-		memset(&b->jobs[i], 0, sizeof(b->jobs[i]));
-	}
-	free(b->items);
-	free(b->map);
-	b->items = NULL;
-	b->map = NULL;
-	b->n = b->ni = 0;
-	b->bytes = 0;
-	b->failed = 0;
+	release_batch(b);
 }
 
 /*
@@ -365,6 +397,12 @@ static void pipe_push(struct run *R, struct pipe *P, int last)
 	struct batch *b = P->cur;
 	prepare_batch(R, b);
 	pipe_wait(R, P);
+	if (R->failed) {
+		/* read and parsed while the failing batch was written */
+		R->c.notstored += b->n;
+		release_batch(b);
+		return;
+	}
 	b->store = R->store;
 	P->inflight = b;
 	P->cur = b == &P->b[0] ? &P->b[1] : &P->b[0];
@@ -450,6 +488,19 @@ static int run_import(struct cli *cl, const struct cli_args *a, int store_it)
 		free(rds);
 		return rc;
 	}
+	if (!cl->cfg && config_load(&cl->cfg, cl->config, &err) < 0) {
+		while (nrd)
+			mbox_close(rds[--nrd]);
+		free(rds);
+		return cli_error(CLI_FAIL, cmd, "%s", err.msg);
+	}
+	{
+		long long max = config_int(cl->cfg, "store", "import_max_message_size");
+		if (max == 0)
+			max = config_int(cl->cfg, "milter", "max_message_size");
+		for (size_t k = 0; k < nrd; k++)
+			mbox_set_max_size(rds[k], (uint64_t)max);
+	}
 	mime_init();
 	R.njobs = njobs;
 	R.tty = isatty(2);
@@ -483,6 +534,14 @@ static int run_import(struct cli *cl, const struct cli_args *a, int store_it)
 		printf("imported %llu\nalready present %llu\nskipped %llu\n",
 		       (unsigned long long)R.c.imported, (unsigned long long)R.c.present,
 		       (unsigned long long)R.c.skipped);
+		if (R.failed) {
+			printf("not stored %llu\n", (unsigned long long)R.c.notstored);
+			cli_error(0, cmd, "stored %llu, not stored %llu (and the rest of the input, "
+				  "not read); import the same input again once the store is fixed: "
+				  "what is stored is recognised as already present",
+				  (unsigned long long)(R.c.imported + R.c.present),
+				  (unsigned long long)R.c.notstored);
+		}
 	} else {
 		printf("parsed %llu messages, %.1f MB in %.3f s: %.0f msgs/s, %.1f MB/s (%d thread%s)\n",
 		       (unsigned long long)R.c.imported, R.c.bytes / 1048576.0, dt,

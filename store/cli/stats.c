@@ -23,7 +23,8 @@ static const char stats_usage[] =
 	"threads with mail in the window, new threads (first message in the\n"
 	"window), threads and messages per category, the N most active senders\n"
 	"(default 10), and messages the parser flagged (repaired or guessed),\n"
-	"in total and per flag. Store totals are added for reference.\n"
+	"in total and per flag. Store totals are added for reference. Mails the\n"
+	"reporter fetched from the archive (flag backfilled) are not counted.\n"
 	"\n"
 	"--json: {since, until (ISO 8601 UTC, null when open), messages, threads, new_threads, categories:\n"
 	"{NAME: {threads, messages}}, top_senders: [{name, address, messages}],\n"
@@ -47,6 +48,10 @@ struct acc {
 static int acc_cb(void *ctx, const struct msg_rec *m)
 {
 	struct acc *a = ctx;
+	/* a mail the reporter fetched from the archive (a thread's missing
+	 * root) is context, not list traffic of the window */
+	if (m->flags & MAIL_BACKFILLED)
+		return 0;
 	if (a->n == a->cap) {
 		a->cap = a->cap ? a->cap * 2 : 1024;
 		a->v = kv_xrealloc(a->v, a->cap * sizeof(*a->v));

@@ -1,7 +1,8 @@
 #!/bin/sh
 # bench-reporter.sh - one week's digest with extractive summaries on a
 # 100,000-message generated store: the whole command (process start, store
-# open, digest, Markdown + HTML + JSON written, no sending). Goal: under
+# open, digest, Markdown + HTML + plain text + JSON written, no sending;
+# KV_BENCH_FORMATS=md,html,json for a build without txt). Goal: under
 # 300 ms. Prints wall time (min and median of 7 runs), CPU time (user+sys)
 # and peak RSS. The store is generated once and kept in
 # $KV_BUILD/bench/reporter-100k; it is rebuilt when kvmarm-store changes
@@ -26,11 +27,11 @@ if [ "$(cat "$B/stamp" 2>/dev/null)" != "$STAMP" ]; then
 	rm -f "$B/mbox"
 	echo "$STAMP" > "$B/stamp"
 fi
-"$PYTHON" - "$KV_BUILD/kvmarm-reporter" "$B" <<'PY'
+"$PYTHON" - "$KV_BUILD/kvmarm-reporter" "$B" "${KV_BENCH_FORMATS:-md,html,txt,json}" <<'PY'
 import json, os, resource, statistics, subprocess, sys, time
-exe, b = sys.argv[1], sys.argv[2]
+exe, b, fmts = sys.argv[1], sys.argv[2], sys.argv[3]
 args = [exe, '--db', b + '/db', '--once', '--week', '2024-W10', '--no-send',
-        '--output', b + '/out', '--format', 'md,html,json']
+        '--output', b + '/out', '--format', fmts]
 env = dict(os.environ, KVMARM_NOW='2024-03-11T00:00:00Z')
 walls, cpus, rss = [], [], []
 for i in range(7):
@@ -47,12 +48,12 @@ for i in range(7):
 j = json.load(open(b + '/out/2024-W10.json'))
 print('store: %d messages; week 2024-W10: %d threads, %d mails' %
       (j['health']['store_messages'], j['totals']['threads'], j['totals']['mails']))
-print('kvmarm-reporter --once --week 2024-W10 --no-send (md+html+json), 7 runs:')
+print('kvmarm-reporter --once --week 2024-W10 --no-send --format %s, 7 runs:' % fmts)
 print('  wall   min %.0f ms, median %.0f ms (goal < 300 ms)' % (min(walls) * 1000, statistics.median(walls) * 1000))
 print('  cpu    min %.0f ms, median %.0f ms (user+sys)' % (min(cpus) * 1000, statistics.median(cpus) * 1000))
 print('  peak RSS %.1f MB (median; mostly shared store pages, see the note in the script)' %
       (statistics.median(rss) / 1024))
-for f in ('md', 'html', 'json'):
+for f in fmts.split(','):
     print('  %s: %d bytes' % (f, os.path.getsize('%s/out/2024-W10.%s' % (b, f))))
 with open('/proc/loadavg') as f:
     print('  load average at the end: %s' % f.read().split()[0])

@@ -26,6 +26,14 @@ several phases of a test):
                 <script> and an out-of-range citation
   reflect       a summary that repeats the last mail's text (what a model
                 fooled by a hostile mail would write)
+  huge          a well-formed summary of about 100 KB (over the answer cap)
+  longfield     a summary whose "week" is 5000 bytes (over the field cap)
+  errtext       status 400 whose error message is hostile text with a link
+                and the marker SERVER_SECRET_TEXT
+  401           status 401 (the key is refused)
+  kernel        a summary in kernel words: kvm_init(), <linux/kvm.h>,
+                "the .config", regs[5], plus bidi override characters and
+                a NUL that must not survive
 
 The normal answer is a function of the request's user message only (its
 SHA-256 is quoted in the text), so two runs that send the same content get
@@ -103,6 +111,14 @@ def links_summary():
         "about": "See http://evil.example/x and [click](https://evil.example/y) for details.",
         "before": "<script>alert(1)</script>Earlier: www.evil.example was discussed.",
         "week": "A reviewer replied [1]; see also [9] and <a href=\"https://evil.example\">this</a>.",
+    }
+
+
+def kernel_summary():
+    return {
+        "about": "Fixes kvm_init() in <linux/kvm.h>; see the .config and regs[5].",
+        "before": "Earlier:\u202e reversed\u2066 isolated\u2069 text\u0000 end.",
+        "week": "A reviewer replied [1] about <asm/kvm_host.h>.",
     }
 
 
@@ -216,6 +232,21 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, json.dumps(completion("I can't help with that.", model)))
         elif name == "links":
             self.send(200, json.dumps(completion(json.dumps(links_summary()), model)))
+        elif name == "huge":
+            big = dict(summary_for(req))
+            big["week"] = "A reviewer answered [1]. " * 4200
+            self.send(200, json.dumps(completion(json.dumps(big), model)))
+        elif name == "longfield":
+            big = dict(summary_for(req))
+            big["week"] = "A reviewer answered [1]. " * 200
+            self.send(200, json.dumps(completion(json.dumps(big), model)))
+        elif name == "errtext":
+            self.send(400, json.dumps({"error": {"message": "<a href=\"https://evil.example/e\">click</a> "
+                                                            "SERVER_SECRET_TEXT"}}))
+        elif name == "401":
+            self.send(401, '{"error":{"message":"invalid key SERVER_SECRET_TEXT"}}')
+        elif name == "kernel":
+            self.send(200, json.dumps(completion(json.dumps(kernel_summary()), model)))
         elif name == "reflect":
             self.send(200, json.dumps(completion(json.dumps(reflect_summary(req)), model)))
         else:

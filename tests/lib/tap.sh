@@ -82,3 +82,15 @@ wait_for_port() {
 	return 1
 }
 CORPUS="${KV_CORPUS:-$KV_SRC/../shared/corpus/kvmarm-2021-dev.mbox.gz}"
+
+# small_fs DIR SIZE: a private tmpfs of SIZE (e.g. 4m) mounted on DIR (made
+# under $T), unmounted at exit, also on failure; how the fault tests get a
+# full disk. Skips the whole test when not root or mount is refused (a
+# container without CAP_SYS_ADMIN).
+small_fs() {
+	[ "$(id -u)" = 0 ] || skip_all "needs root (mounts a small tmpfs for ENOSPC)"
+	mkdir -p "$1" || skip_all "cannot create $1"
+	mount -t tmpfs -o "size=$2,mode=0755" kvtest "$1" 2>"$T/.mount.err" ||
+		skip_all "cannot mount a tmpfs: $(cat "$T/.mount.err")"
+	on_exit "umount -l '$1'"
+}

@@ -10,9 +10,7 @@ need_root
 command -v miltertest >/dev/null || skip_all "miltertest is not installed"
 [ -x "$KV_BUILD/kvmarm-milter" ] || skip_all "kvmarm-milter not built"
 [ -x "$KV_BUILD/kvmarm-store" ] || skip_all "kvmarm-store not built"
-mkdir -p "$T/small"
-mount -t tmpfs -o size=4m tmpfs "$T/small" 2>/dev/null || skip_all "cannot mount a tmpfs here"
-on_exit "umount '$T/small'"
+small_fs "$T/small" 4m
 
 M="$KV_SRC/tests/milter"
 cat > "$T/m.conf" <<EOF

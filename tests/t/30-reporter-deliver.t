@@ -25,6 +25,7 @@ cat > "$T/sendmail.conf" <<CONF
 path = $T/db
 [reporter]
 output_dir = $T/out
+formats = md,html,txt,json
 transport = sendmail
 sendmail_path = /usr/sbin/sendmail
 from = KVM/arm64 digest <digest@example.org>
@@ -64,9 +65,51 @@ grep -q '^header Date: Mon, 11 Mar 2024 08:00:00 +0800$' "$T/d1"; ok $? "Date in
 grep -q '^header Message-ID: <kvmarm-digest.2024-W10.*@example.org>$' "$T/d1"; ok $? "Message-ID"
 grep -q '^header Auto-Submitted: auto-generated$' "$T/d1"; ok $? "Auto-Submitted: auto-generated"
 grep -q '^header X-Kvmarm-Digest: 2024-W10$' "$T/d1"; ok $? "marker header for the milter"
-grep -q '^text: # KVMARM 邮件列表每周摘要 2024-W10$' "$T/d1"; ok $? "text part is the Markdown"
-[ -f "$T/out/2024-W10.md" ] && [ -f "$T/out/2024-W10.html" ] && [ -f "$T/out/2024-W10.json" ]
+grep -q '^text: KVMARM 邮件列表每周摘要 2024-W10$' "$T/d1"; ok $? "text part starts with the plain title"
+[ -f "$T/out/2024-W10.md" ] && [ -f "$T/out/2024-W10.html" ] && [ -f "$T/out/2024-W10.json" ] &&
+	[ -f "$T/out/2024-W10.txt" ]
 ok $? "archive written by the sending run"
+# the decoded text/plain part, by Python's email package (not our parser)
+"$PYTHON" -c '
+import email, email.policy, sys
+m = email.message_from_binary_file(open(sys.argv[1], "rb"), policy=email.policy.default)
+sys.stdout.write(m.get_body(("plain",)).get_content())' "$f" > "$T/part.txt"
+ok $? "text/plain part decoded"
+cmp -s "$T/part.txt" "$T/out/2024-W10.txt"
+rc=$?
+ok $rc "the mail's text/plain part is the plain-text rendering (the archive's .txt)"
+[ $rc -eq 0 ] || diff -u "$T/out/2024-W10.txt" "$T/part.txt" | head -20 | sed 's/^/# /'
+grep -q '^\[1\] \[' "$T/part.txt" && ! grep -q '\\[][()*_#<>]' "$T/part.txt"
+ok $? "text part: numbered mails, no Markdown escape"
+
+# What mutt shows: the delivered maildir opened read-only with no user
+# config; its pager is a script that keeps the displayed message and ends
+# that mutt by its PID (mutt under script(1) for a terminal, bounded by
+# timeout). The body shown is the .txt, byte for byte.
+if command -v mutt > /dev/null 2>&1 && command -v script > /dev/null 2>&1; then
+	cat > "$T/mutt-pager" <<'PAGER'
+#!/bin/sh
+cat "$1" > "$(dirname "$0")/mutt-shown"
+p=$PPID
+[ "$(cat /proc/$p/comm 2>/dev/null)" = mutt ] || p=$(awk '{print $4}' /proc/$p/stat)
+[ "$(cat /proc/$p/comm 2>/dev/null)" = mutt ] && kill -TERM "$p"
+PAGER
+	chmod +x "$T/mutt-pager"
+	TERM=vt100 timeout 20 script -qec "mutt -n -F /dev/null -R -f '$T/mail/Maildir' \
+		-e 'set pager=$T/mutt-pager wait_key=no charset=utf-8' -e 'push <display-message>'" \
+		/dev/null > "$T/mutt.out" 2>&1 < /dev/null
+	[ -s "$T/mutt-shown" ]
+	ok $? "mutt displayed the digest"
+	# the shown message: mutt's status line, a blank line, the headers, a blank line, the body
+	awk 'n >= 2 { print } /^$/ { n++ }' "$T/mutt-shown" > "$T/mutt-body"
+	cmp -s "$T/mutt-body" "$T/out/2024-W10.txt"
+	rc=$?
+	ok $rc "mutt shows the plain text as it is (no wrapping, no escapes)"
+	[ $rc -eq 0 ] || diff -u "$T/out/2024-W10.txt" "$T/mutt-body" | head -20 | sed 's/^/# /'
+else
+	skip "mutt or script not installed"
+	skip "mutt or script not installed"
+fi
 
 kvmarm-reporter --config "$T/sendmail.conf" --once --week 2024-W10 > /dev/null 2> "$T/r2.err"
 is "$?" 1 "second run: nothing to do (exit 1)"

@@ -4,26 +4,32 @@
 # applies one patch of three, shown on that patch only, with its branch and
 # a 12-hex commit id; a quoted NAK, an author's "I'll queue it in v2" and
 # pasted git am output decide nothing; a design objection is "changes
-# requested"; two stable-queue notices from one sender are one "queued"; an
+# requested" only from a maintainer or reviewer (addressed by the series,
+# or who gave tags or applied something in the week), never from a
+# passer-by or from the patch author named by the ids of a reply-only
+# thread; two stable-queue notices from one sender are one "queued"; an
 # announcement that asks something is Other.
 . "${KV_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/tap.sh"
 
 "$PYTHON" - "$T/week.mbox" <<'PY'
 import sys
 mails = []
-def mail(mid, date, frm, subject, body, parent=None):
+def mail(mid, date, frm, subject, body, parent=None, cc=None, refs=None):
     h = ['From x@example.org Mon Mar  4 10:00:00 2024', 'Message-ID: <%s>' % mid,
          'Date: %s' % date, 'From: %s' % frm, 'Subject: %s' % subject,
          'List-Id: <kvmarm.lists.linux.dev>', 'Content-Type: text/plain; charset=utf-8']
+    if cc:
+        h.append('Cc: %s' % cc)
     if parent:
-        h += ['In-Reply-To: <%s>' % parent, 'References: <%s>' % parent]
+        refs = (refs or []) + [parent]
+        h += ['In-Reply-To: <%s>' % parent, 'References: %s' % ' '.join('<%s>' % r for r in refs)]
     mails.append('\n'.join(h) + '\n\n' + body + '\n')
 A = 'Alice Author <alice@example.org>'
 M = 'Max Maintainer <max@example.org>'
 R = 'Rita Reviewer <rita@example.org>'
 S = 'Sam Second <sam@example.org>'
 mail('s0@x', 'Mon, 04 Mar 2024 10:00:00 +0000', A, '[PATCH 0/3] KVM: arm64: tidy the widget code',
-     'This tidies the widget code.\n\nAlice Author (3):\n  one\n  two\n  three\n')
+     'This tidies the widget code.\n\nAlice Author (3):\n  one\n  two\n  three\n', cc=M + ', ' + R)
 for i in (1, 2, 3):
     mail('s%d@x' % i, 'Mon, 04 Mar 2024 10:00:0%d +0000' % i, A,
          '[PATCH %d/3] KVM: arm64: widget step %d' % (i, i),
@@ -53,6 +59,26 @@ for n, tree in ((1, '6.1'), (2, '6.6')):
 mail('an@x', 'Thu, 07 Mar 2024 12:00:00 +0000', 'Org <org@example.org>',
      '[ANNOUNCE] Widget conference 2024',
      'The widget conference takes place in May. Will you come?\n')
+# R10 roles: a passer-by (not addressed, no tag, nothing applied) objects
+P = 'Pat Passer <pat@example.org>'
+T = 'Tom Tagger <tom@example.org>'
+mail('pb0@x', 'Thu, 07 Mar 2024 13:00:00 +0000', A, '[PATCH] KVM: arm64: fix the doohickey',
+     'Fix it.\n\nSigned-off-by: Alice Author <alice@example.org>\n---\n'
+     'diff --git a/d.c b/d.c\n--- a/d.c\n+++ b/d.c\n@@ -1 +1 @@\n-a\n+b\n')
+mail('pb1@x', 'Thu, 07 Mar 2024 14:00:00 +0000', P, 'Re: [PATCH] KVM: arm64: fix the doohickey',
+     "I don't think this is the right approach, please rework it.\n", 'pb0@x')
+# a reviewer by his tags: Reviewed-by on the gadget, then an objection elsewhere
+mail('tg1@x', 'Thu, 07 Mar 2024 15:00:00 +0000', T, 'Re: [PATCH] KVM: arm64: fix the gadget',
+     'Looks right.\n\nReviewed-by: Tom Tagger <tom@example.org>\n', 'f0@x')
+mail('tg2@x', 'Thu, 07 Mar 2024 16:00:00 +0000', T, 'Re: [PATCH] KVM: arm64: fix the doohickey',
+     'This needs to be reworked on top of the new API.\n', 'pb0@x')
+# a reply-only thread of Max's own v2 (its cover is not stored): the ids
+# name Max as the author, so his own "needs to be reworked" is no request
+mail('ro1@x', 'Fri, 08 Mar 2024 10:00:00 +0000', R, 'Re: [PATCH v2 1/2] KVM: arm64: tune the gizmo',
+     'Looks fine to me.\n', '20240301100000.4242-2-max@example.org', refs=['20240301100000.4242-1-max@example.org'])
+mail('ro2@x', 'Fri, 08 Mar 2024 11:00:00 +0000', M, 'Re: [PATCH v2 1/2] KVM: arm64: tune the gizmo',
+     'Hmm, this needs to be reworked, I will send a v3.\n', 'ro1@x',
+     refs=['20240301100000.4242-1-max@example.org', '20240301100000.4242-2-max@example.org'])
 open(sys.argv[1], 'w').write(''.join(mails))
 PY
 ok $? "wrote the week"
@@ -97,6 +123,11 @@ check(len(q) == 1, 'two stable notices from one sender: one queued event (got %d
 if q:
     check(q[0]['branch'] == '6.1-stable 6.6-stable', 'naming both trees (got %r)' % q[0]['branch'])
 check(by.get('an@x', {}).get('category') == 'Other', 'an announcement asking a question is Other')
+pb = [e for e in by.get('pb0@x', {'events': []})['events'] if e['status'] == 'changes_requested']
+check(len(pb) == 1 and 'tom@example.org' in pb[0]['who'],
+      "a passer-by's objection is no change request; a reviewer's (tags elsewhere) is (got %r)" % [e['who'] for e in pb])
+ro = [e for e in by.get('ro1@x', {'events': []})['events'] if e['status'] == 'changes_requested']
+check(not ro, "reply-only thread: the author named by the ids requests no changes of himself (got %r)" % ro)
 PY
 ok $? "checks ran"
 while read rc name; do ok "$rc" "$name"; done < "$T/checks"

@@ -5,7 +5,9 @@
 # the Authorization header, a second run sends nothing (cache), a failing
 # service gives every thread its extractive summary with the fallback marker
 # and the digest still comes out, and links in the model's text never reach
-# the Markdown or HTML.
+# the Markdown or HTML. Issue 14 item 11: llm_error is one fixed word (no
+# server text, no URL), a 100 KB answer is a failure, kernel words in an
+# answer survive (escaped), bidi controls and NUL do not.
 . "${KV_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/lib/tap.sh"
 
 command -v kvmarm-reporter >/dev/null && command -v kvmarm-store >/dev/null ||
@@ -85,8 +87,16 @@ echo 500 > "$T/mode"
 run "$T/c"
 is "$?" 0 "the digest still comes out when the service fails"
 is "$(sources "$T/c/2024-W10.json")" "extractive-fallback" "every thread falls back to its extractive summary"
-grep -q '"llm_error": ".*HTTP 500' "$T/c/2024-W10.json"
-ok $? "the JSON says why"
+"$PYTHON" - "$T/c/2024-W10.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+errs = {t["summary"].get("llm_error") for t in d["threads"]}
+print("# llm_error values: %s" % sorted(errs))
+sys.exit(0 if errs == {"http_status"} else 1)
+EOF
+ok $? "the JSON says why, in one fixed word (http_status)"
+grep -q -e '127\.0\.0\.1' -e 'HTTP 500' "$T/c/2024-W10.json" "$T/c/2024-W10.md" "$T/c/2024-W10.html"
+ok $((1 - $?)) "neither the endpoint URL nor the server's status text reaches the digest"
 is "$(nreq)" "$((N * 2))" "each thread tried twice (retries = 1)"
 
 # Links in the model's answer never reach the digest.
@@ -109,5 +119,54 @@ print("# %d llm summaries, %d with links" % (n, len(bad)))
 sys.exit(1 if bad or not n else 0)
 EOF
 ok $? "the model's summaries in the JSON carry no link, markup link or script"
+
+# A hostile server's error text never reaches the digest, only the log;
+# the digest carries fixed reason words only (issue 14 item 11).
+config errtext-model 0
+echo errtext > "$T/mode"
+run "$T/e"
+is "$?" 0 "ran against a server answering 400 with hostile text"
+grep -q -e SERVER_SECRET_TEXT -e 'evil\.example/e' "$T/e/2024-W10.json" "$T/e/2024-W10.md" "$T/e/2024-W10.html"
+ok $((1 - $?)) "the server's error text is in no digest file"
+"$PYTHON" - "$T/e/2024-W10.json" <<'EOF'
+import json, sys
+d = json.load(open(sys.argv[1]))
+words = {"timeout", "connect", "http_status", "bad_json", "too_long", "refused", "deadline", "setup", "failed"}
+errs = [t["summary"].get("llm_error") for t in d["threads"]]
+print("# llm_error values: %s" % sorted(set(errs)))
+sys.exit(0 if errs and all(e in words for e in errs) and "http_status" in errs else 1)
+EOF
+ok $? "llm_error holds only the fixed reason words"
+
+# An answer of 100 KB is a failure, not a summary cut short.
+config huge-model 0
+echo huge > "$T/mode"
+run "$T/h"
+is "$?" 0 "ran against a server answering 100 KB"
+is "$(sources "$T/h/2024-W10.json")" "extractive-fallback" "an over-long answer falls back to the extractive summary"
+grep -q '"llm_error": "too_long"' "$T/h/2024-W10.json"
+ok $? "llm_error: too_long"
+
+# Kernel words survive the cleaner; the renderers escape them.
+config kernel-model 0
+echo kernel > "$T/mode"
+run "$T/k"
+is "$?" 0 "ran with an answer in kernel words"
+grep -q 'kvm_init()' "$T/k/2024-W10.json" && grep -q '<linux/kvm.h>' "$T/k/2024-W10.json" &&
+	grep -q 'the \.config' "$T/k/2024-W10.json"
+ok $? "json: kvm_init(), <linux/kvm.h> and 'the .config' kept"
+grep -q 'kvm_init()' "$T/k/2024-W10.html" && grep -q '&lt;linux/kvm.h&gt;' "$T/k/2024-W10.html"
+ok $? "html: kvm_init() kept, <linux/kvm.h> escaped"
+grep -q '<linux/kvm.h>' "$T/k/2024-W10.html"
+ok $((1 - $?)) "html: <linux/kvm.h> never raw"
+"$PYTHON" - "$T/k" <<'EOF'
+import sys
+bad = [f for f in ("2024-W10.md", "2024-W10.html", "2024-W10.json")
+       if any(c in open(sys.argv[1] + "/" + f, encoding="utf-8").read()
+              for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\x00")]
+print("# files with bidi controls or NUL: %s" % bad)
+sys.exit(1 if bad else 0)
+EOF
+ok $? "no bidi control or NUL in any digest file"
 
 done_testing

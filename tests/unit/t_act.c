@@ -5,13 +5,18 @@
  * third person not credited, ready to merge only when every patch is
  * reviewed, waiting on the author after a change request, stable review
  * queues never waiting on reviewers, a cover letter posted twice listed
- * once.
+ * once, and a From whose encoded name forges an address never getting
+ * that address credited or printed.
+
+ * once, a series waiting on reviewers only once it is review_wait_days old
+ * at the window's end.
  */
 #include "tap.h"
 #include "store.h"
 #include "digest.h"
 #include "render.h"
 #include "kvtime.h"
+#include "testmail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,23 +29,13 @@ static int64_t t0;   /* Monday 2024-03-04 00:00 UTC: the window is that week */
 static void add(struct store *s, const char *id, const char *irt, const char *from, const char *subj,
 		int hours, const char *body)
 {
-	struct sbuf sb = SBUF_INIT;
-	struct tm tm;
-	char d[64];
 	int64_t date = t0 + (int64_t)hours * 3600;
-
-	kvtime_gmtime(date, &tm);
-	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	sbuf_addf(&sb, "From: %s\nTo: kvmarm@lists.linux.dev\nSubject: %s\nDate: %s\nMessage-ID: <%s>\n",
-		  from, subj, d, id);
-	if (irt)
-		sbuf_addf(&sb, "In-Reply-To: <%s>\nReferences: <%s>\n", irt, irt);
-	sbuf_addf(&sb, "Content-Type: text/plain; charset=utf-8\n\n%s", body);
+	char *raw = test_mail(id, irt, from, subj, date, body);
 	struct store_item it;
 	struct kv_err err;
-	if (store_add(s, sb.buf, sb.len, date, &it, &err) < 0 || it.status != STORE_ADDED)
+	if (store_add(s, raw, strlen(raw), date, &it, &err) < 0 || it.status != STORE_ADDED)
 		diag("add %s failed: %s", id, err.msg);
-	sbuf_release(&sb);
+	free(raw);
 }
 
 static const char *const cover = "The cover letter.\n\nAuthor (2):\n  one\n  two\n";
@@ -151,6 +146,26 @@ static void fill(struct store *s)
 	add_patch(s, "da1-1@x", "da1@x", "[PATCH 1/1] KVM: arm64: answered copy", 13, "");
 	add(s, "da1-r@x", "da1-1@x", "Rita Reviewer <rita@x.org>", "Re: [PATCH 1/1] KVM: arm64: answered copy", 14,
 	    "A question about this.\n");
+
+	/* 6. forged senders (issue 14 item 3): encoded words that decode to
+	 * a group holding boss@kernel.org, and to "Name <boss@kernel.org>",
+	 * sent from attacker@evil.example */
+	add(s, "sp@x", NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: spoofed", 15, cover);
+	add_patch(s, "sp-1@x", "sp@x", "[PATCH 1/1] KVM: arm64: spoofed", 15, "");
+	add(s, "sp-r1@x", "sp-1@x", "=?utf-8?q?a:boss@kernel.org;?= <attacker@evil.example>",
+	    "Re: [PATCH 1/1] KVM: arm64: spoofed", 16, "Reviewed-by: Big Boss <boss@kernel.org>\n");
+	add(s, "sp-r2@x", "sp-1@x", "=?utf-8?q?Big_Boss_<boss@kernel.org>?= <attacker@evil.example>",
+	    "Re: [PATCH 1/1] KVM: arm64: spoofed", 17, "Reviewed-by: Eve <attacker@evil.example>\n");
+
+	/* 7. unanswered, posted 1 day and 4 days before the window's end
+	 * (review_wait_days 3): only the older one waits on reviewers */
+	add(s, "y1@x", NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: one day old", 6 * 24, cover);
+	add_patch(s, "y1-1@x", "y1@x", "[PATCH 1/1] KVM: arm64: one day old", 6 * 24, "");
+	add(s, "y4@x", NULL, "Ann Author <ann@x.org>", "[PATCH 0/1] KVM: arm64: four days old", 3 * 24, cover);
+	add_patch(s, "y4-1@x", "y4@x", "[PATCH 1/1] KVM: arm64: four days old", 3 * 24, "");
+	/* the author's own follow-up is no reply from a reviewer */
+	add(s, "y4-a@x", "y4@x", "Ann Author <ann@x.org>", "Re: [PATCH 0/1] KVM: arm64: four days old", 6 * 24,
+	    "Ping: any comment?\n");
 }
 
 static void t_tags(const struct digest *d, const char *md, const char *json)
@@ -180,12 +195,26 @@ static void t_tags(const struct digest *d, const char *md, const char *json)
 	ok(p1 && p1->review.other_addr.n == 1 &&
 	   strcmp(p1->review.other_addr.v[0], "Acked-by: Marc Zyngier <maz@kernel.org>") == 0,
 	   "and is flagged as from another address");
-	ok(strstr(md, "Marc Zyngier \\<maz@kernel.org\\> (from another address)") != NULL,
+	ok(strstr(md, "Marc Zyngier \\<maz\xe2\x81\xa0" "@kernel.org\\> (from another address)") != NULL,
 	   "markdown: the from-another-address marker");
 	ok(strstr(json, "\"from_other_address\": [\n            \"Acked-by: Marc Zyngier <maz@kernel.org>\"") != NULL,
 	   "json: from_other_address");
 	ok(p2 && !p2->review.reviewed.n && !p2->review.other_addr.n,
 	   "a tag whose name and address both differ from the sender is not credited");
+}
+
+static void t_spoof(const struct digest *d, const char *md, const char *json)
+{
+	const struct digest_thread *t = find(d, "[PATCH 0/1] KVM: arm64: spoofed");
+	const struct digest_patch *p1 = patch(t, 1);
+	ok(p1 && p1->review.reviewed.n == 1 && strcmp(p1->review.reviewed.v[0], "attacker@evil.example") == 0,
+	   "forged From: the tag is credited to the real address only, without the forged name");
+	ok(p1 && !p1->review.other_addr.n, "forged From: the forged name matches no tag");
+	ok(t && t->week_tags.n == 1 && strcmp(t->week_tags.v[0], "Reviewed-by: attacker@evil.example (1/1)") == 0,
+	   "forged From: this week's tag line names the real address");
+	ok(!strstr(md, "boss@kernel.org") && !strstr(json, "boss@kernel.org"),
+	   "forged From: the forged address appears nowhere in the markdown or json digest");
+	ok(strstr(json, "\"from_name_address\"") != NULL, "json: the forged mails carry the from_name_address flag");
 }
 
 static void t_attention(const struct digest *d, const char *json)
@@ -208,6 +237,10 @@ static void t_attention(const struct digest *d, const char *json)
 	   "a cover letter posted twice is listed once");
 	ok(!attention(d, ATT_NO_REPLY, "[PATCH 0/1] KVM: arm64: answered copy"),
 	   "a posting answered in its other copy does not wait on reviewers");
+	ok(!attention(d, ATT_NO_REPLY, "[PATCH 0/1] KVM: arm64: one day old"),
+	   "unanswered for 1 day, review_wait_days 3: not waiting on reviewers yet");
+	ok(attention(d, ATT_NO_REPLY, "[PATCH 0/1] KVM: arm64: four days old") == 1,
+	   "unanswered for 4 days (the author's ping is no answer): waiting on reviewers");
 	ok(strstr(json, "\"kind\": \"ready_to_merge\"") && strstr(json, "\"kind\": \"waiting_on_author\"") &&
 	   strstr(json, "\"kind\": \"no_reply\""), "json: attention kinds");
 	/* grouped: every ready entry before every waiting one */
@@ -239,6 +272,7 @@ int main(void)
 	struct digest_opts o = {
 		.zone = "UTC", .lang = "en", .week = "2024-W10", .lore_url = "https://lore.kernel.org/kvmarm/",
 		.since = t0, .until = t0 + 7 * 86400, .generated = t0 + 7 * 86400, .large_threshold = 20,
+		.review_wait_days = 3,
 	};
 	struct digest d = { 0 };
 	struct store_reader *r;
@@ -255,6 +289,7 @@ int main(void)
 
 	t_tags(&d, md.buf, json.buf);
 	t_attention(&d, json.buf);
+	t_spoof(&d, md.buf, json.buf);
 
 	sbuf_release(&md);
 	sbuf_release(&json);

@@ -55,6 +55,7 @@ static void test_defaults(void)
 	is_int(config_int(cfg, "milter", "socket_mode"), 0660, "socket_mode default is octal 0660");
 	is_str(config_str(cfg, "milter", "socket_mode"), "0660", "socket_mode as string");
 	is_int(config_int(cfg, "milter", "max_message_size"), 67108864, "max_message_size default");
+	is_int(config_int(cfg, "store", "import_max_message_size"), 0, "import_max_message_size default: 0, the milter's limit");
 	is_str(config_str(cfg, "milter", "on_error"), "accept", "on_error default");
 	is_int(config_int(cfg, "milter", "commit_interval_ms"), 0, "commit_interval_ms default");
 	is_int(config_int(cfg, "milter", "journal_flush_ms"), 100, "journal_flush_ms default");
@@ -73,7 +74,12 @@ static void test_defaults(void)
 	is_str(config_str(cfg, "reporter", "transport"), "sendmail", "transport default");
 	ok(config_bool(cfg, "reporter", "smtp_starttls") == 1, "smtp_starttls default true");
 	is_int(config_int(cfg, "reporter", "large_thread"), 20, "large_thread default");
+	is_int(config_int(cfg, "reporter", "review_wait_days"), 3, "review_wait_days default");
 	is_str(config_str(cfg, "reporter", "marker_header"), "X-Kvmarm-Digest", "marker_header default");
+	is_str(config_str(cfg, "reporter", "backfill_url"), "", "backfill_url default: off");
+	is_int(config_int(cfg, "reporter", "backfill_max_fetch"), 20, "backfill_max_fetch default");
+	is_int(config_int(cfg, "reporter", "backfill_timeout"), 30, "backfill_timeout default");
+	is_int(config_int(cfg, "reporter", "backfill_max_size"), 8388608, "backfill_max_size default");
 	is_str(config_str(cfg, "llm", "base_url"), "", "llm off by default");
 	is_str(config_str(cfg, "llm", "api_key_env"), "KVMARM_LLM_API_KEY", "api_key_env default");
 	ok(config_double(cfg, "llm", "temperature") == 0.2, "temperature default");
@@ -81,6 +87,7 @@ static void test_defaults(void)
 	is_int(config_int(cfg, "llm", "max_output_tokens"), 800, "max_output_tokens default");
 	is_int(config_int(cfg, "llm", "retries"), 4, "retries default");
 	is_int(config_int(cfg, "llm", "deadline"), 1800, "deadline default");
+	is_int(config_int(cfg, "llm", "max_answer_bytes"), 65536, "max_answer_bytes default");
 	ok(config_double(cfg, "llm", "timeout") == 60, "an integer key reads as a double too");
 	config_free(cfg);
 }
@@ -93,7 +100,7 @@ static void test_lists_and_sockets(void)
 	struct strv sv = STRV_INIT;
 	int rc = load_text("[milter]\nlist_ids = a.example  b.example,c.example ,\td.example\n"
 			   "socket = inet:8891@localhost\n"
-			   "[reporter]\nformats = md html\n", &cfg, &err);
+			   "[reporter]\nformats = md html txt\n", &cfg, &err);
 	ok(rc == 0, "lists with spaces and an inet socket load %s", err.msg);
 	if (rc != 0)
 		return;
@@ -103,7 +110,8 @@ static void test_lists_and_sockets(void)
 	   "list_ids 'a b,c , d' (spaces, commas, a tab): four ids, not one (%zu)", sv.n);
 	strv_release(&sv);
 	config_list(cfg, "reporter", "formats", &sv);
-	ok(sv.n == 2 && !strcmp(sv.v[1], "html"), "formats 'md html': two formats");
+	ok(sv.n == 3 && !strcmp(sv.v[1], "html") && !strcmp(sv.v[2], "txt"),
+	   "formats 'md html txt': three formats, txt among the choices");
 	strv_release(&sv);
 	config_set(cfg, "reporter", "to", "A <a@x>, b@x");
 	config_list(cfg, "reporter", "to", &sv);
@@ -192,7 +200,7 @@ static void test_errors(void)
 		{ "[milter]\nsyslog_facility = mial\n", "syslog_facility = 'mial'", "not a syslog facility",
 		  "a misspelt syslog facility names key and value" },
 		{ "[milter]\nsyslog_facility = mail\n\n# the list\nlist_ids = a b\n[reporter]\nformats = md pdf\n",
-		  "c.conf:7:", "has 'pdf', which is not one of md|html|json", "a bad list item: named with file and line" },
+		  "c.conf:7:", "has 'pdf', which is not one of md|html|txt|json", "a bad list item: named with file and line" },
 		{ "[reporter]\ntransport = smpt\n", "transport = 'smpt'", "not one of sendmail|smtp", "transport choices" },
 		{ "[reporter]\nlanguage = fr\n", "c.conf:2: [reporter] language = 'fr'", "not one of zh|en", "language choices" },
 		{ "[store]\npath = var/lib/kv\n", "c.conf:2: [store] path = 'var/lib/kv'", "not an absolute path",
@@ -213,8 +221,13 @@ static void test_errors(void)
 		{ "[llm]\ntimeout = -3\n", "[llm] timeout = '-3'", "out of range (1 to 86400)", "a negative timeout" },
 		{ "[store]\nmap_size_mb = 0\n", "map_size_mb = '0'", "out of range", "a zero map size" },
 		{ "[llm]\nmax_concurrency = 500\n", "max_concurrency = '500'", "out of range (1 to 64)", "too many requests at once" },
+		{ "[reporter]\nreview_wait_days = 61\n", "review_wait_days = '61'", "out of range (0 to 60)", "a review wait over 60 days" },
+		{ "[reporter]\nreview_wait_days = -1\n", "review_wait_days = '-1'", "out of range (0 to 60)", "a negative review wait" },
 		{ "[reporter]\nsmtp_url = 127.0.0.1:25\n", "smtp_url = '127.0.0.1:25'", "smtp://|smtps://", "an SMTP URL without scheme" },
 		{ "[llm]\nbase_url = localhost:8080/v1\n", "base_url", "http://|https://", "an LLM URL without scheme" },
+		{ "[reporter]\nbackfill_url = ftp://lore/x/\n", "c.conf:2: [reporter] backfill_url", "http://|https://", "a backfill URL of another scheme" },
+		{ "[reporter]\nbackfill_max_fetch = -1\n", "backfill_max_fetch = '-1'", "out of range", "a negative backfill cap" },
+		{ "[reporter]\nbackfill_max_size = 10\n", "backfill_max_size = '10'", "out of range", "a backfill size too small for any mail" },
 		{ "[reporter]\ntimezone = Asia/Shangai\n", "timezone = 'Asia/Shangai'", "not a time zone", "a misspelt zone" },
 		{ "[store\n", "c.conf", "", "broken section line" },
 	};

@@ -9,7 +9,11 @@
 #include "tap.h"
 #include "journal.h"
 
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -203,11 +207,41 @@ static void test_file(void)
 	unlink(path);
 }
 
+/* A zero-fill the file system refuses (here: a file size limit, the same
+ * short write / error as a full disk) gives its space back and reports
+ * the real errno; journal_prealloc_fit then settles for a smaller size. */
+static void test_prealloc_fail(void)
+{
+	char path[] = "/tmp/t_journal.XXXXXX";
+	struct journal_file f = { .fd = mkstemp(path), .path = path };
+	struct rlimit old, lim;
+	struct stat st;
+	int rc, e;
+
+	if (!ok(f.fd >= 0, "temporary journal file"))
+		return;
+	signal(SIGXFSZ, SIG_IGN);
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 300 << 10;
+	setrlimit(RLIMIT_FSIZE, &lim);
+	errno = 0;
+	rc = journal_prealloc(&f, 1u << 20);
+	e = errno;
+	setrlimit(RLIMIT_FSIZE, &old);
+	ok(rc < 0 && e == EFBIG, "a refused zero-fill fails with the real errno: %s", strerror(e));
+	ok(fstat(f.fd, &st) == 0 && st.st_size == 0 && st.st_blocks == 0 && f.size == 0,
+	   "... and leaves an empty file (%lld bytes), not a half-filled one", (long long)st.st_size);
+	close(f.fd);
+	unlink(path);
+}
+
 int main(void)
 {
 	test_header();
 	test_scan();
 	test_kvj1();
 	test_file();
+	test_prealloc_fail();
 	return done_testing();
 }

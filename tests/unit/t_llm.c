@@ -28,6 +28,7 @@
 #include "body.h"
 #include "mbox.h"
 #include "kvtime.h"
+#include "memory.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -578,6 +579,34 @@ static void test_basic(void)
 	char *last4 = llm_last_summary(r, fx.th[0].thread_id);
 	store_reader_end(r);
 	is_str(last4, last3, "regenerating an older week keeps the newest memory");
+
+	/* issue 14 item 11: week 1 resent and the model fails: the reporter
+	 * remembers its extractive summary (summary_remember -> memory_remember
+	 * with week 1's mail dates); week 2's memory must stay */
+	diag("week 1 resent, the model fails: the extractive summary does not replace week 2's memory");
+	config_set(cfg, "llm", "model", "third-model");
+	reset_requests("500");
+	ok(run(cfg, &fx, out) == 0 && !out[0].ok, "week 1 resend: the model fails");
+	release_all(out, fx.n);
+	{
+		struct kv_err merr;
+		/* week 1's mails: 2021-01-25 10:00 .. 2021-01-26 09:00 UTC */
+		ok(memory_remember(fx.s, fx.th[0].thread_id, 1611568800, 1611651600, "EXTRACTIVE_WEEK_ONE", &merr) == 0,
+		   "the extractive summary of week 1 is offered to the memory");
+		store_reader_begin(fx.s, &r, &err);
+		char *last5 = llm_last_summary(r, fx.th[0].thread_id);
+		store_reader_end(r);
+		is_str(last5, last3, "week 2's memory is kept");
+		free(last5);
+		/* a newer week's extractive summary does replace it */
+		ok(memory_remember(fx.s, fx.th[0].thread_id, 1612400000, 1612500000, "EXTRACTIVE_WEEK_THREE", &merr) == 0,
+		   "week 3's extractive summary remembered");
+		store_reader_begin(fx.s, &r, &err);
+		last5 = llm_last_summary(r, fx.th[0].thread_id);
+		store_reader_end(r);
+		is_str(last5, "EXTRACTIVE_WEEK_THREE", "a newer week replaces the memory");
+		free(last5);
+	}
 	free(last2);
 	free(last3);
 	free(last4);
@@ -748,6 +777,67 @@ static void test_links(void)
 	reqs_load(&rs);
 	is_int(rs.n, 1, "no repair needed");
 	reqs_free(&rs);
+	release_all(out, fx.n);
+	store_close(fx.s);
+	config_free(cfg);
+}
+
+/* issue 14 item 11: a hostile or broken server. The failure reason is one
+ * fixed word (the digest shows it); the server's text stays in the error
+ * (the log). An over-long answer fails, it is never cut to a summary.
+ * Kernel text survives the cleaner; bidi controls and NUL do not. */
+static void test_hostile_server(void)
+{
+	static const struct { const char *mode, *reason; size_t nreq; } cases[] = {
+		{ "huge", "too_long", 1 },
+		{ "longfield", "too_long", 2 },
+		{ "errtext", "http_status", 1 },
+		{ "401", "refused", 1 },
+		{ "refusal", "bad_json", 2 },
+	};
+	struct kv_config *cfg = make_config("max_concurrency = 1\nretries = 0\n");
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		struct fixture fx;
+		struct llm_summary out[8];
+		struct reqs rs;
+		char *name = kv_xasprintf("hs%zu", k);
+		open_store(&fx, name);
+		fill_basic(&fx, 0);
+		fx.n = 1;
+		reset_requests(cases[k].mode);
+		ok(run(cfg, &fx, out) == 0 && !out[0].ok && !out[0].about, "%s: the thread fails, no summary",
+		   cases[k].mode);
+		ok(out[0].reason && !strcmp(out[0].reason, cases[k].reason), "%s: reason \"%s\" (want %s)",
+		   cases[k].mode, out[0].reason ? out[0].reason : "(null)", cases[k].reason);
+		reqs_load(&rs);
+		is_int(rs.n, (long)cases[k].nreq, "requests sent");
+		reqs_free(&rs);
+		if (!strcmp(cases[k].mode, "errtext"))
+			ok(out[0].error && strstr(out[0].error, "SERVER_SECRET_TEXT"),
+			   "errtext: the server's text is in the error, for the log");
+		release_all(out, fx.n);
+		store_close(fx.s);
+		free(name);
+	}
+
+	struct fixture fx;
+	struct llm_summary out[8];
+	open_store(&fx, "kernel");
+	fill_basic(&fx, 0);
+	fx.n = 1;
+	reset_requests("kernel");
+	ok(run(cfg, &fx, out) == 0 && out[0].ok, "kernel words: summarised");
+	if (out[0].ok) {
+		diag("  about: %s | before: %s | week: %s", out[0].about, out[0].before, out[0].week);
+		ok(strstr(out[0].about, "kvm_init()") != NULL, "kvm_init() keeps its parentheses");
+		ok(strstr(out[0].about, "<linux/kvm.h>") != NULL, "<linux/kvm.h> is kept (the renderers escape it)");
+		ok(strstr(out[0].about, "the .config") != NULL, "\"the .config\" keeps its space");
+		ok(strstr(out[0].about, "regs[5]") != NULL, "regs[5] is code, not a citation");
+		ok(strstr(out[0].week, "<asm/kvm_host.h>") && strstr(out[0].week, "[1]"), "week: header name and citation kept");
+		ok(!strstr(out[0].before, "\xe2\x80\xae") && !strstr(out[0].before, "\xe2\x81\xa6") &&
+		   !strstr(out[0].before, "\xe2\x81\xa9"), "bidi override and isolate characters removed");
+		ok(strstr(out[0].before, "text end.") != NULL, "NUL removed, the text around it kept");
+	}
 	release_all(out, fx.n);
 	store_close(fx.s);
 	config_free(cfg);
@@ -1282,6 +1372,7 @@ int main(int argc, char **argv)
 	test_setup();
 	test_basic();
 	test_links();
+	test_hostile_server();
 	test_hostile();
 	test_fallback();
 	test_retries();

@@ -352,6 +352,66 @@ static void t_rfc2047(void)
 	mail_release(&m);
 }
 
+/* Issue 14 item 3: an encoded word is a display name, never an address.
+ * gmime decoded "=?utf-8?q?a:maz@kernel.org;?=" into a group holding
+ * maz@kernel.org, and that address got the forger's review credit. */
+static void t_from_spoof(void)
+{
+	static const struct {
+		const char *from, *addr, *name_has;
+		int flagged;
+	} cases[] = {
+		{ "=?utf-8?q?a:maz@kernel.org;?= <attacker@evil.example>", "attacker@evil.example", "maz@kernel.org", 1 },
+		{ "=?utf-8?q?maz@kernel.org?= <attacker@evil.example>", "attacker@evil.example", "maz@kernel.org", 1 },
+		{ "=?utf-8?b?YTptYXpAa2VybmVsLm9yZzs=?= <attacker@evil.example>", "attacker@evil.example", "maz@kernel.org", 1 },
+		{ "=?utf-8?q?Marc_Zyngier_=3Cmaz=40kernel.org=3E?= <x@evil.example>", "x@evil.example", "<maz@kernel.org>", 1 },
+		{ "=?utf-8?q?a:?= =?utf-8?q?maz@kernel.org;?= <attacker@evil.example>", "attacker@evil.example", "maz@kernel.org", 1 },
+		{ "=?utf-8?q?\"a\\\"?= <attacker@evil.example>", "attacker@evil.example", "a", 0 },
+		/* honest senders keep their names and addresses */
+		{ "Marc =?utf-8?q?Zyngier?= <maz@kernel.org>", "maz@kernel.org", "Marc Zyngier", 0 },
+		{ "=?utf-8?q?Marc?= =?utf-8?q?_Zyngier?= <MAZ@kernel.org>", "maz@kernel.org", "Marc Zyngier", 0 },
+		{ "maz@kernel.org (=?utf-8?q?Marc_Zyngier?=)", "maz@kernel.org", "", 0 },
+		{ "\"maz@kernel.org\" <maz@kernel.org>", "maz@kernel.org", "maz@kernel.org", 0 },
+		{ "a:maz@kernel.org;", "maz@kernel.org", "", 0 },
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct mail m;
+		char *raw = kv_xasprintf("Message-ID: <sp%zu@x>\nFrom: %s\nSubject: s\n\nReviewed-by: x\n",
+					 i, cases[i].from);
+		if (parse(raw, &m)) {
+			free(raw);
+			continue;
+		}
+		ok(strcmp(m.from_addr, cases[i].addr) == 0, "from spoof %zu: address \"%s\" is the addr-spec of %s",
+		   i, m.from_addr, cases[i].from);
+		ok(strstr(m.from_name, cases[i].name_has) != NULL, "from spoof %zu: name \"%s\" holds \"%s\"",
+		   i, m.from_name, cases[i].name_has);
+		ok(has(&m, MAIL_FROM_NAME_ADDR) == cases[i].flagged, "from spoof %zu: flag from_name_address %s",
+		   i, cases[i].flagged ? "set" : "not set");
+		mail_release(&m);
+		free(raw);
+	}
+}
+
+/* Issue 14 item 11e: bidi embeddings/overrides/isolates are removed from
+ * every string the parser hands out (subject, names, body text). */
+static void t_bidi(void)
+{
+	struct mail m;
+	if (parse("Message-ID: <bidi@x>\nFrom: =?utf-8?q?Eve_=E2=80=AEreversed?= <eve@x.org>\n"
+		  "Subject: =?utf-8?q?fix_=E2=81=A6isolated=E2=81=A9_thing?=\n"
+		  "Content-Type: text/plain; charset=utf-8\n\n"
+		  "line \xe2\x80\xaa one \xe2\x80\xab two \xe2\x80\xac three \xe2\x80\xad four \xe2\x80\xae five\n"
+		  "iso \xe2\x81\xa6 a \xe2\x81\xa7 b \xe2\x81\xa8 c \xe2\x81\xa9 end \xe2\x80\x8f rlm kept\n", &m))
+		return;
+	is_str(m.subject, "fix isolated thing", "bidi: removed from the subject");
+	is_str(m.from_name, "Eve reversed", "bidi: removed from the display name");
+	ok(strstr(m.text, "line  one  two  three  four  five\n") != NULL, "bidi: U+202A..U+202E removed from the body");
+	ok(strstr(m.text, "iso  a  b  c  end \xe2\x80\x8f rlm kept") != NULL,
+	   "bidi: U+2066..U+2069 removed, other format characters (U+200F) kept");
+	mail_release(&m);
+}
+
 static void t_folded_subject(void)
 {
 	struct mail m;
@@ -793,6 +853,8 @@ int main(void)
 	t_dates();
 	t_raw_8bit_headers();
 	t_rfc2047();
+	t_from_spoof();
+	t_bidi();
 	t_folded_subject();
 	t_charsets();
 	t_broken_transfer();

@@ -1,12 +1,14 @@
 /*
  * t_reporter.c - the reporter's pure parts: windows and ISO weeks in a zone
- * (DST, UTC-7 Sunday night), lore links, Markdown/HTML escaping, "[n]"
- * citations, the status scanner, rendering a digest built by hand with a
+ * (DST, UTC-7 Sunday night), lore links and the backfill's raw URLs,
+ * Markdown/HTML escaping, "[n]" citations, the status scanner, rendering a digest built by hand with a
  * hostile subject and sender, and the block shapes of the Markdown and HTML
- * tables (an empty digest, a nested list).
+ * tables (an empty digest, a nested list); the plain-text table's width
+ * rule and wrapping (CJK, combining marks, a long URL, a long word).
  */
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include "tap.h"
 #include "kv.h"
 #include "kvtime.h"
@@ -14,6 +16,7 @@
 #include "facts.h"
 #include "render.h"
 #include "summary.h"
+#include "backfill.h"
 
 static int64_t iso(const char *s)
 {
@@ -73,6 +76,12 @@ static void t_escape(void)
 	digest_lore_link(&sb, "https://lore.kernel.org/kvmarm/", "a/b?c#d\"<x>@host");
 	is_str(sb.buf, "https://lore.kernel.org/kvmarm/a%2Fb%3Fc%23d%22%3Cx%3E@host/",
 	       "lore link percent-encodes everything but unreserved and @");
+	/* the backfill's raw URL: '/' and '%' in an id must not open another
+	 * path or decode twice; a base without its slash gets one */
+	sbuf_reset(&sb);
+	backfill_raw_url(&sb, "http://127.0.0.1:8/kvmarm", "20240301.1234-1-x/y%z+w@k.org");
+	is_str(sb.buf, "http://127.0.0.1:8/kvmarm/20240301.1234-1-x%2Fy%25z%2Bw@k.org/raw",
+	       "backfill raw URL: id escaped like public-inbox, /raw under it");
 	sbuf_reset(&sb);
 	render_md_escape(&sb, "[x](javascript:alert(1)) ![i](http://e/x.png) <b>*em*</b>\nline `c` # | \\");
 	is_str(sb.buf, "\\[x\\]\\(javascript:alert\\(1\\)\\) \\!\\[i\\]\\(http\\://e/x.png\\) "
@@ -81,6 +90,17 @@ static void t_escape(void)
 	sbuf_reset(&sb);
 	render_md_escape(&sb, "a\xe2\x80\xa8" "b\xc2\x85" "c\xe2\x80\xa9" "d\re");
 	is_str(sb.buf, "a b c d e", "markdown: Unicode line and paragraph separators become spaces");
+	sbuf_reset(&sb);
+	/* issue 14 item 4: autolinks broken on the output, after cleaning */
+	render_md_escape(&sb, "mail victim@evil.example, see www.x.y and https:/\x7f/evil.example");
+	is_str(sb.buf, "mail victim\xe2\x81\xa0@evil.example, see www\\.x.y and https\\://evil.example",
+	       "markdown: '@' gets a word joiner, www. and :// are broken after control characters go");
+	sbuf_reset(&sb);
+	render_md_escape(&sb, " - item\xe2\x80\xae");
+	is_str(sb.buf, " \\- item", "markdown: a list marker at the start is escaped, a bidi override dropped");
+	sbuf_reset(&sb);
+	render_html_escape(&sb, "a\xe2\x81\xa6" "b\x01" "c\n d");
+	is_str(sb.buf, "abc d", "html: bidi isolate and control character dropped, line break a space");
 	sbuf_reset(&sb);
 	render_html_escape(&sb, "<script>alert('x')</script> \" & <img onerror=x>");
 	is_str(sb.buf, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot; &amp; &lt;img onerror=x&gt;",
@@ -265,23 +285,149 @@ static void t_render_shapes(void)
 	summary_extractive(&d, t);
 	render_md(&d, &md);
 	render_html(&d, &html);
-	ok(strstr(md.buf, "- **Participants**: A \\<a@x\\>\n- **✅ Review**:\n  - 1/2 [x](https://lore.kernel.org/kvmarm/p1@x/): *no tags yet*\n\n#### 🤖") != NULL,
+	ok(strstr(md.buf, "- **Participants**: A \\<a\xe2\x81\xa0" "@x\\>\n- **✅ Review**:\n  - 1/2 [x](https://lore.kernel.org/kvmarm/p1@x/): *no tags yet*\n\n#### 🤖") != NULL,
 	   "markdown: the review list nested under its item, then a blank line");
 	ok(strstr(html.buf, "<li><b>✅ Review</b>:<ul>\n<li>1/2 <a href=\"https://lore.kernel.org/kvmarm/p1@x/\" rel=\"noopener noreferrer\">x</a>: <i>no tags yet</i></li>\n</ul></li>\n</ul>\n<h4>🤖") != NULL,
 	   "html: the review list nested in its item");
-	ok(strstr(md.buf, "1. **\\[03-04 00:00\\]** \\[PATCH 1/2\\] KVM: arm64: x [lore](https://lore.kernel.org/kvmarm/p1@x/)\n   - From: A \\<a@x\\>\n\n---\n\n") != NULL,
+	ok(strstr(md.buf, "1. **\\[03-04 00:00\\]** \\[PATCH 1/2\\] KVM: arm64: x [lore](https://lore.kernel.org/kvmarm/p1@x/)\n   - From: A \\<a\xe2\x81\xa0" "@x\\>\n\n---\n\n") != NULL,
 	   "markdown: a numbered mail with its sender line, the list's blank line, the rule");
 	sbuf_release(&md);
 	sbuf_release(&html);
 	digest_release(&d);
 }
 
-int main(void)
+/* Every line of s: at most max display columns, or a lone URL. */
+static int lines_fit(const char *s, size_t max)
 {
+	for (const char *p = s; *p;) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		const char *q = p;
+		while (q < p + n && *q == ' ')
+			q++;
+		int lone_url = strncmp(q, "https://", 8) == 0 && !memchr(q, ' ', (size_t)(p + n - q));
+		if (render_text_width(p, n) > max && !lone_url) {
+			printf("# too wide: %.*s\n", (int)n, p);
+			return 0;
+		}
+		p += n + (e ? 1 : 0);
+	}
+	return 1;
+}
+
+static void t_render_text(void)
+{
+	is_int(render_text_width("abc", 3), 3, "width: ASCII 1 each");
+	is_int(render_text_width("审阅标签", strlen("审阅标签")), 8, "width: CJK 2 each");
+	is_int(render_text_width("e\xcc\x81", 3), 1, "width: a combining acute accent is 0");
+	is_int(render_text_width("\xef\xbc\x88\xe5\x85\xb1\xef\xbc\x89", 9), 6, "width: fullwidth parentheses 2");
+	is_int(render_text_width("\xe2\x9a\xa0\xef\xb8\x8f", 6), 2, "width: warning sign 2, variation selector 0");
+	is_int(render_text_width("\xf0\x9f\x93\x8a", 4), 2, "width: emoji 2");
+
+	struct digest d = { 0 };
+	d.zone = kv_xstrdup("UTC");
+	d.lang = kv_xstrdup("zh");
+	d.lore_url = kv_xstrdup("https://lore.kernel.org/kvmarm/");
+	kvtime_week_window("2024-W10", d.zone, &d.since, &d.until, NULL);
+	d.large_threshold = 20;
+	d.nthreads = 1;
+	d.threads = kv_xcalloc(1, sizeof(*d.threads));
+	struct digest_thread *t = &d.threads[0];
+	t->subject = kv_xstrdup("[PATCH] 修复虚拟中断控制器在迁移过程中保存和恢复状态时出现的竞争条件问题以及相关的锁顺序错误");
+	t->category = CAT_PATCH;
+	t->root_message_id = kv_xstrdup("p1@x");
+	t->root_from = kv_xstrdup("A <a@x>");
+	t->root_addr = kv_xstrdup("a@x");
+	t->first_date = d.since;
+	t->root_in_window = 1;
+	t->nmails = 1;
+	t->mails = kv_xcalloc(1, sizeof(*t->mails));
+	fill_mail(&t->mails[0], 1, "p1@x", t->subject, "A", "a@x", d.since);
+	strv_push(&t->participants, "A <a@x>");
+	t->diff_files = -1;
+	t->root_prose = kv_xstrdup("");
+	/* patches before the window: 0 and 2 untagged, 1 reviewed */
+	t->npatches = 3;
+	t->patches = kv_xcalloc(3, sizeof(*t->patches));
+	const char *pid[3] = { "p0@x", "p1b@x", "p2@x" };
+	for (int i = 0; i < 3; i++)
+		t->patches[i] = (struct digest_patch){ .index = i, .total = 2, .date = d.since - 86400,
+						       .message_id = kv_xstrdup(pid[i]),
+						       .subject = kv_xstrdup(i == 1 ? "b" : "x") };
+	strv_push(&t->patches[1].review.reviewed, "R <r@x>");
+	digest_finish(&d);
+	summary_extractive(&d, t);
+	free(t->summary.about);
+	t->summary.about = kv_xstrdup("See https://lore.kernel.org/kvmarm/a-very-long-message-id-that-goes-on-and-on-0123456789@example.org/ "
+				      "and aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa, "
+				      "then [1] \x1b[31m\xc2\x9b" "1m\xe2\x80\xaeok\xe2\x80\xac.");
+	struct sbuf txt = SBUF_INIT;
+	render_text(&d, &txt);
+	if (getenv("T_REPORTER_DUMP"))
+		fprintf(stderr, "%s\n", txt.buf);
+	ok(lines_fit(txt.buf, RENDER_TEXT_WIDTH), "text: every line fits 72 columns but a lone URL");
+	ok(strstr(txt.buf, "\n    https://lore.kernel.org/kvmarm/p1@x/\n") != NULL, "text: the mail's URL under it");
+	ok(strstr(txt.buf, "\nhttps://lore.kernel.org/kvmarm/a-very-long-message-id-that-goes-on-and-on-0123456789@example.org/\n") != NULL,
+	   "text: a URL wider than the line stands alone, whole");
+	ok(strstr(txt.buf, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n") != NULL,
+	   "text: a word wider than the line is cut at 72 columns");
+	ok(strstr(txt.buf, "then [1] [31m1mok.") != NULL, "text: ESC, C1 CSI and bidi overrides removed, the rest kept");
+	ok(strstr(txt.buf, "\n  - 2 个补丁尚无标签（共 3 个）: 0, 2\n") != NULL &&
+	   strstr(txt.buf, "\n  - 1/2 b [2]: Reviewed-by: R <r@x>\n") != NULL && !strstr(txt.buf, "尚无标签\n"),
+	   "text: the tagged patch listed, the two untagged folded into one line");
+	ok(!strstr(txt.buf, "/p0@x/") && !strstr(txt.buf, "/p2@x/") &&
+	   strstr(txt.buf, "\n链接:\n[2] https://lore.kernel.org/kvmarm/p1b@x/\n\n---") != NULL,
+	   "text: a folded patch leaves no reference behind; the kept one is numbered after the mails");
+	ok(!strchr(txt.buf, '\\'), "text: no backslash at all");
+	/* no line starts with closing punctuation after a CJK break */
+	ok(!strstr(txt.buf, "\n\xef\xbc\x89") && !strstr(txt.buf, "\n\xe3\x80\x82"), "text: no line starts with ） or 。");
+	sbuf_release(&txt);
+	digest_release(&d);
+}
+
+/*
+ * Hidden driver for tests/t/36-escape-property.t: t_reporter --escape md|html
+ * reads strings separated by NUL bytes on stdin and writes each one escaped
+ * by render_md_escape or render_html_escape, followed by a NUL.
+ */
+static int escape_driver(const char *mode)
+{
+	struct sbuf in = SBUF_INIT, out = SBUF_INIT;
+	char buf[65536];
+	size_t n;
+	int md = strcmp(mode, "md") == 0;
+	if (!md && strcmp(mode, "html") != 0) {
+		fprintf(stderr, "t_reporter --escape: md or html, not %s\n", mode);
+		return 2;
+	}
+	while ((n = fread(buf, 1, sizeof(buf), stdin)) > 0)
+		sbuf_add(&in, buf, n);
+	sbuf_addc(&in, '\0');
+	for (size_t i = 0; i + 1 < in.len;) {
+		const char *str = in.buf + i;
+		size_t l = strlen(str);
+		if (md)
+			render_md_escape(&out, str);
+		else
+			render_html_escape(&out, str);
+		sbuf_addc(&out, '\0');
+		i += l + 1;
+	}
+	fwrite(out.buf ? out.buf : "", 1, out.len, stdout);
+	sbuf_release(&in);
+	sbuf_release(&out);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--escape") == 0)
+		return escape_driver(argv[2]);
 	t_windows();
 	t_escape();
 	t_scan();
 	t_render();
 	t_render_shapes();
+	t_render_text();
 	return done_testing();
 }

@@ -6,11 +6,15 @@
  * Version links against dependencies: "based on", reference lists, a
  * same-author reference, another author's alternative, a "Link:" trailer
  * and a stable backport are no versions; RFC -> v2 and a double-posted
- * cover are; all of it the same in six arrival orders.
+ * cover are; all of it the same in six arrival orders. A reply-only
+ * thread (replies to a version whose cover is not stored) joins the series
+ * whose cover links to the cover it references, never by its subject
+ * alone, in every arrival order.
  */
 #include "tap.h"
 #include "store.h"
 #include "kvtime.h"
+#include "testmail.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,19 +27,8 @@ static int ndirs;
 static char *mk(const char *id, const char *irt, const char *from, const char *subj, int64_t date,
 		const char *body)
 {
-	struct sbuf sb = SBUF_INIT;
-	struct tm tm;
-	char d[64];
-
-	kvtime_gmtime(date, &tm);
-	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	sbuf_addf(&sb, "From: %s\nTo: kvmarm@lists.linux.dev\nSubject: %s\nDate: %s\nMessage-ID: <%s>\n",
-		  from, subj, d, id);
-	if (irt)
-		sbuf_addf(&sb, "In-Reply-To: <%s>\nReferences: <%s>\n", irt, irt);
-	sbuf_addf(&sb, "Content-Type: text/plain; charset=utf-8\n\n%s",
-		  body ? body : "A cover letter.\n\nSigned-off-by: Someone <s@x>\n");
-	return sbuf_detach(&sb, NULL);
+	return test_mail(id, irt, from, subj, date,
+			 body ? body : "A cover letter.\n\nSigned-off-by: Someone <s@x>\n");
 }
 
 static struct store *fresh(void)
@@ -389,6 +382,96 @@ static void test_dependencies(void)
 	ok(same, "same series partition for 6 arrival orders");
 }
 
+/* ---- reply-only threads, linked through the ids they reference ---- */
+
+struct rmail {
+	const char *id, *refs, *from, *subj, *body;
+	int64_t date;
+};
+
+static const struct rmail ro[] = {
+	/* 0-1: replies to patch 3 of a v4 whose cover V4c@x is not stored */
+	{ "ro4@r", "V4c@x V4-3@x", "Rev <rev@r>", "Re: [PATCH v4 3/5] KVM: arm64: Fast path for the thing",
+	  "Looks odd.\n", 1002000000 },
+	{ "ro4b@x", "V4c@x V4-3@x ro4@r", "Ana <ana@x>", "Re: [PATCH v4 3/5] KVM: arm64: Fast path for the thing",
+	  "Fixed in v5.\n", 1002000100 },
+	/* 2: v5 (a new title) names the v4 cover */
+	{ "V5c@x", NULL, "Ana <ana@x>", "[PATCH v5 0/5] KVM: arm64: A faster thing",
+	  "Changes since v4 [1]:\n- faster\n\n[1] https://lore.kernel.org/r/V4c@x\n", 1002100000 },
+	/* 3-4: a dependency link to the cover a reply-only thread answers */
+	{ "rd2@r", "D2c@x D2-1@x", "Rev <rev@r>", "Re: [PATCH v2 1/2] KVM: arm64: Base bits", "Hmm.\n", 1002200000 },
+	{ "D3c@y", NULL, "Bo <bo@y>", "[PATCH v3 0/2] KVM: arm64: Base bits",
+	  "This series is based on Ana's v2 [1].\n\n[1] https://lore.kernel.org/r/D2c@x\n", 1002300000 },
+	/* 5-6: the same title as a stored series, but no link: subject alone */
+	{ "rs1@r", "S1c@x S1-2@x", "Rev <rev@r>", "Re: [PATCH 2/3] KVM: arm64: Solo", "Why?\n", 1002400000 },
+	{ "S2c@x", NULL, "Ana <ana@x>", "[PATCH v2 0/3] KVM: arm64: Solo", NULL, 1002500000 },
+	/* 7-8: a "v3" link while the reply quotes v4 */
+	{ "rw4@r", "W4c@x W4-1@x", "Rev <rev@r>", "Re: [PATCH v4 1/2] KVM: arm64: Wrong one", "No.\n", 1002600000 },
+	{ "W5c@x", NULL, "Ana <ana@x>", "[PATCH v5 0/2] KVM: arm64: Wrong one",
+	  "v3: https://lore.kernel.org/r/W4c@x\n", 1002700000 },
+	/* 9-10: the reply quotes v6, the linker is v3 */
+	{ "rl6@r", "L6c@x L6-1@x", "Rev <rev@r>", "Re: [PATCH v6 1/2] KVM: arm64: Later one", "No.\n", 1002800000 },
+	{ "L3c@x", NULL, "Ana <ana@x>", "[PATCH v3 0/2] KVM: arm64: Later one",
+	  "Previous version: https://lore.kernel.org/r/L6c@x\n", 1002900000 },
+};
+#define NRO (sizeof(ro) / sizeof(ro[0]))
+
+static void test_reply_only(void)
+{
+	/* ro4 + ro4b (one thread) + V5c; every other mail apart */
+	const char *want = "aaadefghijk";
+	int same = 1;
+	unsigned x = 777;
+
+	for (int o = 0; o < 6; o++) {
+		struct store *s = fresh();
+		size_t order[NRO];
+		uint64_t sid[NRO];
+		char got[NRO + 1];
+		for (size_t i = 0; i < NRO; i++)
+			order[i] = o == 1 ? NRO - 1 - i : i;
+		for (size_t i = NRO - 1; o >= 2 && i > 0; i--) {
+			size_t j, t;
+			x = x * 1103515245u + 12345u;
+			j = (x >> 8) % (i + 1);
+			t = order[i];
+			order[i] = order[j];
+			order[j] = t;
+		}
+		for (size_t i = 0; i < NRO; i++) {
+			const struct rmail *g = &ro[order[i]];
+			add(s, g->id, g->refs, g->from, g->subj, g->date, g->body);
+		}
+		for (size_t i = 0; i < NRO; i++) {
+			sid[i] = series_of(s, ro[i].id);
+			got[i] = (char)('a' + i);
+			for (size_t j = 0; sid[i] && j < i; j++)
+				if (sid[j] == sid[i]) {
+					got[i] = got[j];
+					break;
+				}
+		}
+		got[NRO] = '\0';
+		if (o == 0) {
+			char *d = describe(s, sid[2]);
+			is_str(d, "KVM: arm64: A faster thing|ana@x|v4:ro4@r v5:V5c@x",
+			       "a reply-only v4 thread joins v5, whose cover links to the v4 cover it references");
+			free(d);
+			ok(sid[3] == 0 && sid[4] && sid[4] != sid[3], "a dependency link: the reply-only thread stays apart");
+			ok(sid[5] == 0, "same title, no link: a reply-only thread is not linked by its subject");
+			ok(sid[7] == 0, "a link naming v3 does not take a reply quoting v4");
+			ok(sid[9] == 0, "a reply quoting v6 is no earlier version of a v3");
+			is_str(got, want, "the whole partition");
+		} else if (strcmp(got, want) != 0) {
+			diag("order %d: %s, want %s", o, got, want);
+			same = 0;
+		}
+		check_whole(s, "reply-only");
+		store_close(s);
+	}
+	ok(same, "reply-only threads: the same series in 6 arrival orders");
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/t_series.XXXXXX");
@@ -402,6 +485,7 @@ int main(void)
 	test_not_merged();
 	test_late_cover();
 	test_dependencies();
+	test_reply_only();
 	{
 		char *cmd = kv_xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)

@@ -112,6 +112,14 @@ static const struct scase cases[] = {
 	{ "a preference for another design", "I would prefer a separate ioctl for this.\n", "Re: [PATCH] x",
 	  0, 1, 0, SK_CHANGES, NULL },
 	{ "wrapped phrase", "Wouldn't it be\nbetter to fail early?\n", "Re: [PATCH] x", 0, 1, 0, SK_CHANGES, NULL },
+	{ "conflicts with", "The new flag conflicts with the way the MMU notifier works.\n", "Re: [PATCH] x",
+	  0, 1, 0, SK_CHANGES, NULL },
+	{ "probably needs to", "The walker probably needs to take the mmu lock here.\n", "Re: [PATCH] x",
+	  0, 1, 0, SK_CHANGES, NULL },
+	{ "out of control", "The number of special cases here is getting out of control.\n", "Re: [PATCH] x",
+	  0, 1, 0, SK_CHANGES, NULL },
+	{ "we need better", "We need better numbers than a single run of one benchmark.\n", "Re: [PATCH] x",
+	  0, 1, 0, SK_CHANGES, NULL },
 	{ "a tag with nits approves", "This needs to be a u64, but with that:\n", "Re: [PATCH] x", 0, 1, 1,
 	  NONE, NULL },
 	{ "the author's own rework note", "This needs to change in v2, agreed.\n", "Re: [PATCH] x", 1, 1, 0,
@@ -119,6 +127,26 @@ static const struct scase cases[] = {
 	{ "a question suggestion is no objection", "Can we just drop the flag instead?\n", "Re: [PATCH] x",
 	  0, 1, 0, NONE, NULL },
 };
+
+/* R10 does not apply to a sender facts.c bars (the patch author named by
+ * a reply-only thread's ids); NAK and acceptance are unaffected. */
+static void t_no_change_request(void)
+{
+	struct status_input in = {
+		.prose = "Please rework this on top of the new API.\n", .subject = "Re: [PATCH] x",
+		.patch_thread = 1, .no_change_request = 1,
+	};
+	struct status_result r;
+	in.len = strlen(in.prose);
+	status_detect(&in, &r);
+	is_int(r.n, 0, "no_change_request: a rework request is no decision");
+	status_result_release(&r);
+	in.prose = "NAK, this breaks the ABI.\n";
+	in.len = strlen(in.prose);
+	status_detect(&in, &r);
+	ok(r.n == 1 && r.v[0].kind == SK_NAK, "no_change_request: a NAK still counts");
+	status_result_release(&r);
+}
 
 static void t_cases(void)
 {
@@ -224,6 +252,7 @@ static void t_category(void)
 int main(void)
 {
 	t_cases();
+	t_no_change_request();
 	t_b4();
 	t_short();
 	t_category();

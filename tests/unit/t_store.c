@@ -545,6 +545,77 @@ static void test_index(void)
 	free(dir);
 }
 
+/* Stores written before checksums: a 16-byte index value (no checksums)
+ * reads as before and checks whole, counted as "stored without"; new
+ * messages in the same store get theirs. */
+static void test_old_index(void)
+{
+	char *dir = kv_xasprintf("%s/oldidx", tmpdir);
+	struct store_check_stats st;
+	struct store_reader *r;
+	struct store_item it;
+	struct kv_err err;
+	struct store *s;
+	struct db_env *e;
+	struct db_txn *t;
+	struct db_val v;
+	unsigned char k[8], old[16];
+	const char *raw;
+	size_t len;
+	db_dbi d;
+	int rc;
+
+	store_open(&s, dir, STORE_CREATE, &err);
+	for (int i = 0; i < 3; i++) {
+		char id[32], body[32], *m;
+		snprintf(id, sizeof(id), "o%d@x", i);
+		snprintf(body, sizeof(body), "old body %d\n", i);
+		m = mk(id, NULL, "a <a@x>", "o", 1600000000 + i, NULL, body, "\n");
+		add(s, m, &it);
+		free(m);
+	}
+	rc = store_check_opts(s, 0, &st, &err);
+	ok(rc == 0 && st.summed == 3 && st.unsummed == 0,
+	   "new messages carry checksums (%llu verified)", (unsigned long long)st.summed);
+	store_close(s);
+	/* message 2's index value as an older program wrote it */
+	db_be64(k, 2);
+	rc = db_env_open(&e, dir, 1 << 24, 32, 0, &err);
+	if (rc == 0 && (rc = db_txn_begin(e, 0, &t, &err)) == 0) {
+		rc = db_dbi_open(t, "msg", 0, 0, &d, &err);
+		if (rc == 0 && (rc = db_get(t, d, k, 8, &v, &err)) == 0 && v.n == 28) {
+			memcpy(old, v.p, 16);
+			rc = db_put(t, d, k, 8, old, 16, 0, &err);
+		} else if (rc == 0) {
+			rc = -1;
+		}
+		if (rc == 0)
+			rc = db_txn_commit(t, &err);
+		else
+			db_txn_abort(t);
+	}
+	if (rc == 0)
+		db_env_close(e);
+	ok(rc == 0, "message 2 given a 16-byte index value (no checksums)");
+	store_open(&s, dir, 0, &err);
+	rc = store_check_opts(s, 0, &st, &err);
+	ok(rc == 0 && st.summed == 2 && st.unsummed == 1,
+	   "an old value is no error: whole, %llu verified, %llu stored without (%s)",
+	   (unsigned long long)st.summed, (unsigned long long)st.unsummed, rc ? err.msg : "ok");
+	ok(store_reader_begin(s, &r, &err) == 0 && store_msg_raw(r, 2, &raw, &len, &err) == 0 &&
+	   memmem(raw, len, "old body 1", 10) != NULL, "an old value reads as before");
+	store_reader_end(r);
+	{
+		char *m = mk("o3@x", NULL, "a <a@x>", "o", 1600000100, NULL, "new body\n", "\n");
+		add(s, m, &it);
+		free(m);
+	}
+	ok(store_check_opts(s, 0, &st, &err) == 0 && st.summed == 3 && st.unsummed == 1,
+	   "a new message in an old store gets its checksums (3 verified, 1 without)");
+	store_close(s);
+	free(dir);
+}
+
 /* A writer killed at a random moment leaves a whole store: what it
  * committed is there, nothing half-written, and the next writer goes on. */
 static void test_kill_writer(void)
@@ -610,6 +681,87 @@ static void test_kill_writer(void)
 	free(dir);
 }
 
+/* The backfilled bit (set by the reporter on a mail fetched from the
+ * archive) goes through the normal insert path: the record keeps it next
+ * to the parser's flags, across a reopen, and the mail threads as the root
+ * of its replies like any other. */
+static void test_backfilled_flag(void)
+{
+	char *dir = newdir("backfill");
+	struct store *s;
+	struct store_reader *r;
+	struct store_item items[2];
+	struct kv_err err;
+	struct msg_rec m;
+	struct thread_rec t;
+	struct mail pm;
+	/* no Date header: the parser flags the arrival time as the date */
+	char *root = kv_xstrdup("From: Ana <ana@example.org>\nSubject: [PATCH] KVM: arm64: root\n"
+				"Message-ID: <root@example.org>\n\nthe series\n");
+	char *reply = mk("reply@example.org", "root@example.org", "Bo <bo@example.org>",
+			 "Re: [PATCH] KVM: arm64: root", 1600000500, NULL, "ok\n", "\n");
+
+	ok(store_open(&s, dir, STORE_CREATE, &err) == 0, "open a store for the backfill flag");
+	mime_init();
+	ok(mime_parse(root, strlen(root), 1600000000, &pm, &err) == 0, "parse the fetched root");
+	pm.flags |= MAIL_BACKFILLED;
+	memset(items, 0, sizeof(items));
+	items[0].raw = root;
+	items[0].len = strlen(root);
+	items[0].arrival = 1600000000;
+	items[0].parsed = &pm;
+	items[1].raw = reply;
+	items[1].len = strlen(reply);
+	items[1].arrival = 1600000500;
+	ok(store_add_batch(s, items, 2, &err) == 0 && items[0].status == STORE_ADDED &&
+	   items[1].status == STORE_ADDED, "the flagged mail and a reply stored");
+	mail_release(&pm);
+	store_close(s);
+
+	ok(store_open(&s, dir, STORE_RDONLY, &err) == 0, "reopen");
+	store_reader_begin(s, &r, &err);
+	ok(store_msg_get(r, items[0].num, &m, &err) == 0 && (m.flags & MAIL_BACKFILLED) &&
+	   (m.flags & MAIL_DATE_ARRIVAL), "record keeps backfilled and the parser's flags");
+	is_str(mail_flag_name(15), "backfilled", "bit 15 is named backfilled");
+	ok((MAIL_BACKFILLED & MAIL_PARSE_FLAGS) == 0 && (MAIL_DATE_ARRIVAL & MAIL_PARSE_FLAGS),
+	   "backfilled is not a parse flag");
+	ok(store_msg_get(r, items[1].num, &m, &err) == 0 && !(m.flags & MAIL_BACKFILLED),
+	   "a delivered mail is not flagged");
+	ok(store_thread_get(r, m.thread, &t, &err) == 0 && t.root == items[0].num && t.count == 2,
+	   "the backfilled mail is the root of its reply's thread");
+	store_reader_end(r);
+	ok(store_check(s, &err) == 0, "check passes: %s", err.msg);
+	store_close(s);
+
+	/* the same bytes fetched again: a duplicate of the backfilled copy;
+	 * delivered late (after the backfill): a mail of its own, unflagged */
+	ok(store_open(&s, dir, 0, &err) == 0, "reopen for writing");
+	ok(mime_parse(root, strlen(root), 1600000000, &pm, &err) == 0, "parse the root again");
+	pm.flags |= MAIL_BACKFILLED;
+	memset(items, 0, sizeof(items));
+	items[0].raw = root;
+	items[0].len = strlen(root);
+	items[0].arrival = 1600000000;
+	items[0].parsed = &pm;
+	ok(store_add_batch(s, items, 1, &err) == 0 && items[0].status == STORE_DUPLICATE,
+	   "fetched twice: a duplicate of the backfilled copy");
+	mail_release(&pm);
+	{
+		struct store_item late;
+		ok(add(s, root, &late) == 0 && late.status == STORE_ADDED && late.num != items[0].num,
+		   "delivered after the backfill: stored as a new message");
+		store_reader_begin(s, &r, &err);
+		ok(store_msg_get(r, late.num, &m, &err) == 0 && !(m.flags & MAIL_BACKFILLED),
+		   "... not flagged, so it counts");
+		store_reader_end(r);
+	}
+	ok(store_check(s, &err) == 0, "check passes with both copies: %s", err.msg);
+	store_close(s);
+	free(root);
+	free(reply);
+	free(dir);
+}
+
 int main(void)
 {
 	snprintf(tmpdir, sizeof(tmpdir), "/tmp/t_store.XXXXXX");
@@ -623,8 +775,10 @@ int main(void)
 	test_reader_writer();
 	test_window_kv();
 	test_check_detects();
+	test_old_index();
 	test_index();
 	test_kill_writer();
+	test_backfilled_flag();
 	{
 		char *cmd = kv_xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
