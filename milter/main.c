@@ -602,6 +602,12 @@ int main(int argc, char **argv)
 		snprintf(store_why, sizeof store_why, "%s", err.msg);
 		store = NULL;
 	}
+	/* a store made before the word index: mail is still recorded (the
+	 * writer indexes once reindex has finished), said once */
+	if (store_index_ready(store, &err) == 0)
+		log_warn("%s: the store has no word index yet (schema 1): mail is recorded, "
+			 "search needs `kvmarm-store reindex` (may run while the milter does)",
+			 store_path(store));
 
 	{
 		/* libmilter's own thread takes SIGTERM/SIGHUP/SIGINT with

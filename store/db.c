@@ -33,6 +33,7 @@ struct db_txn {
 
 struct db_cursor {
 	MDB_cursor *cur;
+	struct db_txn *t;
 };
 
 static int db_fail(struct kv_err *err, int rc, const char *what)
@@ -96,6 +97,23 @@ void db_env_close(struct db_env *e)
 size_t db_env_mapsize(struct db_env *e)
 {
 	return e->mapsize;
+}
+
+int db_env_copy_compact(struct db_env *e, const char *dir, struct kv_err *err)
+{
+	int rc = mdb_env_copy2(e->env, dir, MDB_CP_COMPACT);
+
+	if (rc != 0)
+		return kv_err_set(err, "%s: compacting copy: %s", dir, mdb_strerror(rc));
+	return 0;
+}
+
+uint64_t db_env_txnid(struct db_env *e)
+{
+	MDB_envinfo info;
+
+	mdb_env_info(e->env, &info);
+	return (uint64_t)info.me_last_txnid;
 }
 
 int db_env_rdonly(const struct db_env *e)
@@ -235,6 +253,8 @@ int db_dbi_open(struct db_txn *t, const char *name, unsigned flags, int create,
 		f |= MDB_DUPSORT;
 	if (flags & DB_DUPFIXED)
 		f |= MDB_DUPFIXED;
+	if (flags & DB_INTEGERDUP)
+		f |= MDB_INTEGERDUP;
 	if (create)
 		f |= MDB_CREATE;
 	rc = mdb_dbi_open(t->txn, name, f, &dbi);
@@ -273,6 +293,8 @@ static unsigned put_flags(unsigned flags)
 		f |= MDB_NODUPDATA;
 	if (flags & DB_APPEND)
 		f |= MDB_APPEND;
+	if (flags & DB_APPENDDUP)
+		f |= MDB_APPENDDUP;
 	return f;
 }
 
@@ -355,7 +377,30 @@ int db_cursor_open(struct db_txn *t, db_dbi d, struct db_cursor **cp, struct kv_
 		*cp = NULL;
 		return db_fail(err, rc, "cursor");
 	}
+	c->t = t;
 	*cp = c;
+	return 0;
+}
+
+int db_cursor_put_multiple(struct db_cursor *c, const void *k, size_t kn, const void *vals, size_t size,
+			   size_t count, struct kv_err *err)
+{
+	const char *p = vals;
+
+	while (count) {
+		MDB_val key = { kn, (void *)k };
+		MDB_val data[2] = { { size, (void *)p }, { count, NULL } };
+		int rc = mdb_cursor_put(c->cur, &key, data, MDB_MULTIPLE);
+
+		if (rc == MDB_MAP_FULL)
+			c->t->full = 1;
+		if (rc != 0)
+			return db_fail(err, rc, "put");
+		if (data[1].mv_size == 0 || data[1].mv_size > count)
+			return kv_err_set(err, "put: no progress storing %zu values", count);
+		p += data[1].mv_size * size;
+		count -= data[1].mv_size;
+	}
 	return 0;
 }
 
@@ -373,6 +418,7 @@ static const MDB_cursor_op ops[] = {
 	[DB_NEXT_DUP] = MDB_NEXT_DUP, [DB_NEXT_NODUP] = MDB_NEXT_NODUP,
 	[DB_GET_BOTH] = MDB_GET_BOTH, [DB_GET_BOTH_RANGE] = MDB_GET_BOTH_RANGE,
 	[DB_FIRST_DUP] = MDB_FIRST_DUP, [DB_GET_CURRENT] = MDB_GET_CURRENT,
+	[DB_GET_MULTIPLE] = MDB_GET_MULTIPLE, [DB_NEXT_MULTIPLE] = MDB_NEXT_MULTIPLE,
 };
 
 int db_cursor_get(struct db_cursor *c, enum db_op op, struct db_val *k, struct db_val *v,

@@ -38,18 +38,21 @@ struct db_val {
 enum db_dbi_flags {
 	DB_DUPSORT  = 1u << 0,   /* several sorted values per key */
 	DB_DUPFIXED = 1u << 1,   /* ... all of one size */
+	DB_INTEGERDUP = 1u << 2, /* ... native unsigned ints, numeric order */
 };
 
 enum db_put_flags {
 	DB_NOOVERWRITE = 1u << 0, /* 1 when the key exists (value left as it was) */
 	DB_NODUPDATA   = 1u << 1, /* dupsort: 1 when this key/value pair exists */
 	DB_APPEND      = 1u << 2, /* key sorts after every existing key */
+	DB_APPENDDUP   = 1u << 3, /* dupsort: value sorts after the key's values */
 };
 
 enum db_op {
 	DB_FIRST, DB_LAST, DB_NEXT, DB_PREV, DB_SET, DB_SET_RANGE,
 	DB_NEXT_DUP, DB_NEXT_NODUP, DB_GET_BOTH, DB_GET_BOTH_RANGE, DB_FIRST_DUP,
 	DB_GET_CURRENT,
+	DB_GET_MULTIPLE, DB_NEXT_MULTIPLE, /* dupfixed: a page of values at once */
 };
 
 /* Open the environment in directory dir (which must exist) with an initial
@@ -61,6 +64,12 @@ void db_env_close(struct db_env *e);
  * open; -1 when that does not happen or the remap fails. */
 int db_env_grow(struct db_env *e, struct kv_err *err);
 size_t db_env_mapsize(struct db_env *e);
+/* A compacted copy of the environment (free pages dropped, pages in key
+ * order) as data.mdb in directory dir, which must exist. 0 / -1. */
+int db_env_copy_compact(struct db_env *e, const char *dir, struct kv_err *err);
+/* The id of the last committed write transaction (changes with every
+ * commit by any process). */
+uint64_t db_env_txnid(struct db_env *e);
 int db_env_rdonly(const struct db_env *e);
 
 /* A transaction; a write transaction excludes other writers (all processes). */
@@ -100,6 +109,10 @@ void db_cursor_close(struct db_cursor *c);
 int db_cursor_get(struct db_cursor *c, enum db_op op, struct db_val *k, struct db_val *v,
 		  struct kv_err *err);
 int db_cursor_del(struct db_cursor *c, struct kv_err *err);
+/* Dupfixed: count sorted values of size bytes each under k in one put
+ * (MDB_MULTIPLE). 0 / -1 / DB_FULL shows in db_txn_full(). */
+int db_cursor_put_multiple(struct db_cursor *c, const void *k, size_t kn, const void *vals, size_t size,
+			   size_t count, struct kv_err *err);
 /* Number of dups at the cursor's key. */
 int db_cursor_count(struct db_cursor *c, size_t *n, struct kv_err *err);
 

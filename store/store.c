@@ -25,6 +25,8 @@
  *            date, root id and subject (one lookup per series)
  *   skey     "c:"change-id, "l:"linked id, "t:"author/project/title -> series
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
+ *   term     field-prefixed word -> message numbers (dups, native uint32):
+ *            the word index, described in index.c (schema 2)
  *
  * rec.dat and raw.dat, the append-only data files beside the LMDB
  * environment, are described in record.c.
@@ -64,6 +66,7 @@ const struct store_dbdef store_dbdefs[D_COUNT] = {
 	[D_SUMMARY_LAST] = { "summary_last", 0 },
 	[D_SENT] = { "sent", 0 },
 	[D_UMETA] = { "umeta", 0 },
+	[D_TERM] = { "term", DB_DUPSORT | DB_DUPFIXED | DB_INTEGERDUP },
 };
 
 const char *store_path(const struct store *s)
@@ -430,6 +433,11 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			rc = db_dbi_open(t, store_dbdefs[i].name, store_dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
 			if (rc == 1 && probe && !rdonly)
 				goto create;
+			if (rc == 1 && i == D_TERM) {
+				/* a schema 1 store opened read-only: no index yet */
+				s->d[i] = 0;
+				continue;
+			}
 			if (rc == 1) {
 				kv_err_set(err, "%s: not a kvmarm store (database %s missing)", dir,
 					   store_dbdefs[i].name);
@@ -447,7 +455,7 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			memcpy(buf, v.p, n);
 			buf[n] = 0;
 			snprintf(want, sizeof(want), "%d", STORE_SCHEMA_VERSION);
-			if (strcmp(buf, want) != 0) {
+			if (strcmp(buf, want) != 0 && strcmp(buf, "1") != 0) {
 				kv_err_set(err, "%s: unknown store schema version %s (this program knows %d)",
 					   dir, buf, STORE_SCHEMA_VERSION);
 				goto fail;
@@ -606,6 +614,8 @@ static int add_one(struct wctx *w, struct store_item *it, struct prep *p)
 			return kv_err_set(w->err, "message %llu: malformed record", (unsigned long long)num);
 		if ((rc = thread_add(w, &m)) < 0)
 			return rc;
+		if (w->indexed && (rc = index_add(w, &m, p->m->text, p->m->text_len)) != 0)
+			return rc;
 	}
 	it->status = STORE_ADDED;
 	it->num = num;
@@ -634,6 +644,10 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 		rc = -1;
 		goto fail;
 	}
+	if ((w.indexed = index_ready(w.t, s, err)) < 0) {
+		rc = -1;
+		goto fail;
+	}
 	w.cur[F_RAW] = w.end[F_RAW];
 	w.cur[F_REC] = w.end[F_REC];
 	if (!w.next_num)
@@ -654,6 +668,9 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 			goto fail;
 		}
 	}
+	/* the batch's words, each term's new numbers in one put */
+	if ((rc = index_flush(&w)) != 0)
+		goto fail;
 	if ((rc = meta_put_u64(w.t, s, "next_num", w.next_num, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_thread", w.next_thread, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_series", w.next_series, err)) != 0 ||
@@ -671,6 +688,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	}
 	return db_txn_commit(w.t, err);
 fail:
+	index_drop(&w);
 	if (db_txn_full(w.t))
 		rc = DB_FULL;
 	db_txn_abort(w.t);

@@ -37,7 +37,9 @@
 #include "kv.h"
 #include "mime.h"
 
-#define STORE_SCHEMA_VERSION 1
+/* 2: the word index (index.c). A schema 1 store opens (the milter keeps
+ * recording into it) but has no index until `kvmarm-store reindex`. */
+#define STORE_SCHEMA_VERSION 2
 
 struct store;
 struct store_reader;
@@ -197,6 +199,24 @@ int store_series_get(struct store_reader *r, uint64_t id, struct series_rec *sr,
 enum { SERIES_LINK_PLAIN, SERIES_LINK_VERSION, SERIES_LINK_DEP, SERIES_LINK_REF };
 /* vmask: bit N set for each "vN" the text around the link names. */
 int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vmask);
+
+/* The word index: 1 complete, 0 the store predates it (schema 1: run
+ * `kvmarm-store reindex`), -1 error. */
+int store_index_ready(struct store *s, struct kv_err *err);
+/* Build the word index of a schema 1 store in place, a batch of messages
+ * per write transaction; resumable (how far it got is committed with each
+ * batch); the last batch sets schema 2. progress (may be NULL) after each
+ * batch. 0 / -1. */
+typedef void (*store_progress_cb)(void *ctx, uint64_t done, uint64_t total);
+int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err);
+
+/* Offline compaction of the store in dir: a compacted copy of the LMDB
+ * file and the committed part of the data files in dir.compact, checked
+ * (store_check), then swapped with dir in one rename (RENAME_EXCHANGE) and
+ * the old files removed. Fails, leaving dir as it was, when a writer
+ * committed meanwhile (stop the milter and the reporter first). The sizes
+ * before and after (bytes) into *before, *after. 0 / -1. */
+int store_compact(const char *dir, uint64_t *before, uint64_t *after, struct kv_err *err);
 
 /* Counts for stats and health. */
 struct store_counts {

@@ -11,6 +11,9 @@
  *   read.c    the read side of store.h             -> record
  *   check.c   the invariant check                  -> read, record
  *   record.c  record formats, the two data files   -> db only
+ *   index.c   the word index                       -> record
+ *   query.c   the query language (query.h)         -> index, read
+ *   compact.c offline compaction                   -> check, record
  * (the databases and the data files are described in store.c and record.c)
  */
 #ifndef KV_STORE_INT_H
@@ -28,7 +31,7 @@
 enum {
 	D_META, D_MSG, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
 	D_TNODES, D_THREAD, D_TMEMBER, D_SERIES, D_SKEY,
-	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_COUNT
+	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_TERM, D_COUNT
 };
 
 /* The named databases (store.c). */
@@ -74,6 +77,8 @@ struct wctx {
 	struct kv_err *err;
 	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
 	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
+	int indexed;            /* the word index is complete: add each message's terms */
+	struct ixbatch *ix;     /* the batch's terms, written at its end (index.c) */
 };
 
 /* ---- record.c: keys ---- */
@@ -262,5 +267,55 @@ int thread_add(struct wctx *w, const struct msg_rec *m);
  * NULL; *nums (and *dates) malloc'd, the caller frees them also on -1. */
 int read_members(struct db_txn *t, struct store *s, uint64_t id, uint64_t **nums, size_t *n,
 		 int64_t **dates, struct kv_err *err);
+
+/* ---- index.c: the word index (store.c, check.c and query.c use it) ---- */
+
+#define INDEX_TOKEN_MAX 64     /* longer words are not indexed (base64, hashes) */
+#define INDEX_TERM_MAX 240     /* field letter, ':', then the token or address */
+
+/* Field letters: the first byte of every term ("s:vgic"). */
+enum {
+	IX_SUBJECT = 's', IX_FROM = 'f', IX_TO = 't', IX_CC = 'c', IX_BODY = 'b',
+	IX_QUOTED = 'q', IX_DFN = 'p', IX_DFHH = 'h', IX_MID = 'm', IX_TRAILER = 'r',
+	IX_LIST = 'l',
+};
+
+/* One token of text: case-folded bytes; part: an underscore-split piece of
+ * an identifier (indexed, but not a position in phrase order). */
+typedef void (*index_tok_cb)(void *ctx, const char *tok, size_t n, int part);
+void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx);
+
+/* The text of one field of message m (body fields need text). The
+ * non-body fields go into sb (joined by newlines); body text is split
+ * into new (b), quoted (q) lines. For phrase checks. */
+void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, int field,
+		      struct sbuf *sb);
+
+/* Every distinct term of a message, sorted: terms->v[i] "X:token". */
+void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *terms);
+
+/* In a batch's write transaction: message m's terms join the batch's
+ * (w->ix, made on first use); index_flush writes them all, a term's
+ * numbers in one put, and frees them (also on failure). 0 / -1 / DB_FULL. */
+int index_add(struct wctx *w, const struct msg_rec *m, const char *text, size_t tlen);
+int index_flush(struct wctx *w);
+/* Forget the batch's terms (the transaction is aborted). */
+void index_drop(struct wctx *w);
+
+/* Is this store's index complete (schema 2)? Read in t. 1 yes, 0 no, -1. */
+int index_ready(struct db_txn *t, struct store *s, struct kv_err *err);
+
+/* Posting list of one term: sorted message numbers, malloc'd into *v
+ * (*v NULL and *n 0 when absent). 0 / -1. */
+int index_postings(struct store_reader *r, const char *term, size_t tn, uint64_t **v, size_t *n,
+		   struct kv_err *err);
+/* Union of the lists of every term starting with prefix. 0 / -1. */
+int index_prefix(struct store_reader *r, const char *prefix, size_t pn, uint64_t **v, size_t *n,
+		 struct kv_err *err);
+
+/* Check every message's terms are indexed and nothing else is.
+ * 0 / 1 broken (err says what) / -1. */
+int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, uint64_t nmsg,
+		struct kv_err *err);
 
 #endif

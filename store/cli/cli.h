@@ -36,6 +36,9 @@ enum cli_opt_id {
 	OPT_RAW,
 	OPT_MBOX_FORMAT,
 	OPT_JOBS,
+	OPT_OFFSET,
+	OPT_OUTPUT,
+	OPT_QUIET,
 	OPT_QUICK,
 };
 
@@ -90,7 +93,8 @@ struct cli {
 
 /* The commands, in the order --help lists them (main.c). */
 extern const struct cli_cmd cli_cmd_import, cli_cmd_parse_only, cli_cmd_threads, cli_cmd_show,
-	cli_cmd_msg, cli_cmd_search, cli_cmd_stats, cli_cmd_export, cli_cmd_check;
+	cli_cmd_msg, cli_cmd_search, cli_cmd_stats, cli_cmd_export, cli_cmd_check, cli_cmd_reindex,
+	cli_cmd_compact;
 
 /*
  * Parse argv (args.c): the global options --db, --config and --help, and

@@ -33,10 +33,13 @@ static const char main_usage[] =
 	"  threads    threads with mail in a date window\n"
 	"  show       one thread as a tree\n"
 	"  msg        one message: headers and text, or its exact raw bytes\n"
-	"  search     messages matching from:, subject:, since:, until:, list: and words\n"
+	"  search     threads, messages, ids or an mbox matching a lore-style query\n"
+	"             (s: f: t: c: a: b: nq: q: d: dfn: dfhh: m:, \"phrases\", OR, NOT)\n"
 	"  stats      counts for a date window: messages, threads, categories, senders\n"
 	"  export     messages of a date window as mboxrd on stdout\n"
 	"  check      verify every invariant of the store\n"
+	"  reindex    build the word index of a store made before it (schema 1)\n"
+	"  compact    offline: rewrite the store without its free pages, swap it in\n"
 	"  parse-only (benchmark aid) parse mail with the parser, store nothing\n"
 	"\n"
 	"Options may come before or after the command and its arguments, in any\n"
@@ -63,6 +66,8 @@ static const struct cli_cmd *const commands[] = {
 	&cli_cmd_stats,
 	&cli_cmd_export,
 	&cli_cmd_check,
+	&cli_cmd_reindex,
+	&cli_cmd_compact,
 	&cli_cmd_parse_only,
 };
 

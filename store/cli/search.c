@@ -1,236 +1,314 @@
 /*
- * search.c - `kvmarm-store search`: messages matching every term of a
- * query (from:, subject:, list:, since:, until: and free words). A scan,
- * not an index: with since:/until: only the window's part of the date
- * index is read, and body text is only fetched for messages whose cheap
- * fields already match.
+ * search.c - `kvmarm-store search`: the query language of store/query.h
+ * over the store's word index, results newest first as threads, messages,
+ * Message-IDs or an mbox, each also as JSON.
  */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
+#include "mbox.h"
+#include "query.h"
 #include "banned.h"
 
 static const char search_usage[] =
-	"usage: kvmarm-store search [--json] [--limit N] [--since D] [--until D] [--] TERM...\n"
+	"usage: kvmarm-store search [--output threads|messages|ids|mbox] [--json]\n"
+	"                           [--limit N] [--offset N] [--since D] [--until D] [--] QUERY...\n"
 	"\n"
-	"Messages matching every term (AND). Terms:\n"
-	"  from:TEXT      in the sender's name or address\n"
-	"  subject:TEXT   in the subject\n"
-	"  list:TEXT      in the List-Id\n"
-	"  since:D        dated on or after D (YYYY-MM-DD or ISO 8601, UTC)\n"
-	"  until:D        dated before D\n"
-	"  TEXT           in the subject or the body text\n"
-	"Matching is by substring, case-insensitive for ASCII letters; quote a\n"
-	"term to include spaces (\"subject:vgic its\"). --since D and --until D\n"
-	"are the same as since:D and until:D; without any, every message is\n"
-	"searched. A term that starts with '-' goes after '--' (otherwise it\n"
-	"is taken for an option): kvmarm-store search -- -subject:Re.\n"
+	"Messages matching QUERY (the arguments joined by spaces), in lore's\n"
+	"query language, through the store's word index:\n"
+	"  s: subject:  subject            f: from:  sender name or address\n"
+	"  t: c: tc:    to, cc, either     a:        from, to or cc\n"
+	"  b:           body (new and quoted text)\n"
+	"  nq: q:       new (not quoted) text, quoted text\n"
+	"  bs:          subject or body (what a word without prefix searches)\n"
+	"  dfn:         diff file name: a path prefix (arch/arm64/kvm/) or a file\n"
+	"               name or its words (vgic-init.c, vgic)\n"
+	"  dfhh:        diff hunk header (function)   m:  Message-ID\n"
+	"  l: list:     List-Id                       tr: trailer (*-by:) address or name\n"
+	"  d:           date: YYYYMMDD, YYYY-MM-DD, ISO 8601, N.days.ago (also\n"
+	"               hours, weeks, months, years), today, yesterday; one day,\n"
+	"               or a range A..B, A.. or ..B (a date as end includes its day)\n"
+	"  since:D until:D   on or after D, before D (UTC)\n"
+	"  \"a phrase\"   words in this order     word*  every word starting so\n"
+	"  *            every message\n"
+	"  AND (implicit), OR, NOT or -term, ( )\n"
+	"Words are matched whole, case-insensitive; kvm_vgic_init is found by\n"
+	"itself and by kvm, vgic, init; CJK text by any two characters in a row.\n"
+	"A query that cannot be parsed is a usage error naming the token. A query\n"
+	"that starts with '-' goes after '--': kvmarm-store search -- -s:Re.\n"
 	"\n"
-	"Output: newest first, one line per message: number, date (UTC), thread\n"
-	"id, sender, subject. --json: an array of {num, message_id, thread_id,\n"
-	"date, from_name, from_address, subject}. --limit N: at most N results.\n"
+	"Output, newest first; --limit N and --offset N count output lines:\n"
+	"  threads   (default) one line per thread: thread id, newest matching\n"
+	"            date, [matching/total] messages, subject\n"
+	"  messages  number, date, thread id, sender, subject\n"
+	"  ids       one Message-ID a line\n"
+	"  mbox      an mboxrd of the raw messages (From_ lines, >From quoting),\n"
+	"            for mutt -f\n"
+	"--json: threads as {thread_id, date, matched, total, subject,\n"
+	"root_message_id}; messages as {num, message_id, thread_id, date,\n"
+	"from_name, from_address, subject}; ids as strings; mbox as\n"
+	"{num, message_id, raw}.\n"
 	"\n"
-	"Exit status: 0 matches found, 1 none, 2 usage, 3 store failure.\n";
+	"A store made before the word index (schema 1) says to run\n"
+	"`kvmarm-store reindex` first.\n"
+	"\n"
+	"Exit status: 0 matches found, 1 none, 2 usage (a bad query), 3 store failure.\n";
 
-/* Case-insensitive (ASCII) substring test on a counted haystack. */
-static int ci_contains(const char *h, size_t hlen, const char *n, size_t nlen)
-{
-	if (!nlen)
-		return 1;
-	if (nlen > hlen)
-		return 0;
-	unsigned char f = (unsigned char)n[0];
-	unsigned char fl = f >= 'A' && f <= 'Z' ? f + 32 : f;
-	unsigned char fu = fl >= 'a' && fl <= 'z' ? fl - 32 : fl;
-	for (size_t i = 0; i + nlen <= hlen; i++) {
-		unsigned char c = (unsigned char)h[i];
-		if (c != fl && c != fu)
-			continue;
-		size_t k = 1;
-		for (; k < nlen; k++) {
-			unsigned char a = (unsigned char)h[i + k], b = (unsigned char)n[k];
-			if (a >= 'A' && a <= 'Z')
-				a += 32;
-			if (b >= 'A' && b <= 'Z')
-				b += 32;
-			if (a != b)
-				break;
-		}
-		if (k == nlen)
-			return 1;
-	}
-	return 0;
-}
-
-static int has(const char *h, const char *n)
-{
-	return ci_contains(h, strlen(h), n, strlen(n));
-}
-
-struct query {
-	struct strv from, subject, list, words;
-	int64_t since, until;
-	int have_window;
-	struct store_reader *r;
-	struct hit { uint64_t num; int64_t date; } *hits;
-	size_t n, cap;
-	struct kv_err err;
-	int failed;
-};
-
-static int match_cb(void *ctx, const struct msg_rec *m)
-{
-	struct query *q = ctx;
-	if (q->have_window && (m->date < q->since || m->date >= q->until))
-		return 0;
-	for (size_t i = 0; i < q->from.n; i++)
-		if (!has(m->from_name, q->from.v[i]) && !has(m->from_addr, q->from.v[i]))
-			return 0;
-	for (size_t i = 0; i < q->subject.n; i++)
-		if (!has(m->subject, q->subject.v[i]))
-			return 0;
-	for (size_t i = 0; i < q->list.n; i++)
-		if (!has(m->list_id, q->list.v[i]))
-			return 0;
-	if (q->words.n) {
-		const char *text = NULL;
-		size_t tlen = 0;
-		int got = 0;
-		for (size_t i = 0; i < q->words.n; i++) {
-			if (has(m->subject, q->words.v[i]))
-				continue;
-			if (!got) {
-				int rc = store_msg_text(q->r, m->num, &text, &tlen, &q->err);
-				if (rc < 0) {
-					q->failed = 1;
-					return 1;
-				}
-				if (rc == 1) {
-					text = "";
-					tlen = 0;
-				}
-				got = 1;
-			}
-			if (!ci_contains(text, tlen, q->words.v[i], strlen(q->words.v[i])))
-				return 0;
-		}
-	}
-	if (q->n == q->cap) {
-		q->cap = q->cap ? q->cap * 2 : 256;
-		q->hits = kv_xrealloc(q->hits, q->cap * sizeof(*q->hits));
-	}
-	q->hits[q->n].num = m->num;
-	q->hits[q->n].date = m->date;
-	q->n++;
-	return 0;
-}
-
-static int cmp_hit(const void *a, const void *b)
-{
-	const struct hit *x = a, *y = b;
-	if (x->date != y->date)
-		return x->date > y->date ? -1 : 1;
-	return x->num > y->num ? -1 : x->num < y->num;
-}
+enum { OUT_THREADS, OUT_MESSAGES, OUT_IDS, OUT_MBOX };
 
 static const struct cli_opt search_opts[] = {
 	CLI_OPT_JSON,
 	{ "limit", 1, OPT_LIMIT },
+	{ "offset", 1, OPT_OFFSET },
+	{ "output", 1, OPT_OUTPUT },
 	CLI_OPTS_WINDOW,
 	CLI_OPTS_END,
 };
 
+struct thr_hit {
+	uint64_t id;
+	int64_t date;          /* newest matching message */
+	size_t matched;
+};
+
+/* Group the (newest first) messages by thread, threads in the order of
+ * their newest match. *out malloc'd. 0 / -1. */
+static int group_threads(struct store_reader *r, const uint64_t *nums, const int64_t *dates, size_t n,
+			 struct thr_hit **out, size_t *nout, struct kv_err *err)
+{
+	struct thr_hit *v = kv_xmalloc((n ? n : 1) * sizeof(*v));
+	size_t k = 0;
+	/* open addressing: thread id -> index in v */
+	size_t cap = 16;
+	while (cap < n * 2)
+		cap <<= 1;
+	size_t *slot = kv_xmalloc(cap * sizeof(*slot));
+	uint64_t *tids = kv_xmalloc((n ? n : 1) * sizeof(*tids));
+	for (size_t i = 0; i < cap; i++)
+		slot[i] = SIZE_MAX;
+	if (query_thread_ids(r, nums, n, tids, err) < 0) {
+		free(v);
+		free(slot);
+		free(tids);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		size_t h = (size_t)(tids[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
+		while (slot[h] != SIZE_MAX && v[slot[h]].id != tids[i])
+			h = (h + 1) & (cap - 1);
+		if (slot[h] == SIZE_MAX) {
+			slot[h] = k;
+			v[k].id = tids[i];
+			v[k].date = dates[i];
+			v[k].matched = 0;
+			k++;
+		}
+		v[slot[h]].matched++;
+	}
+	free(slot);
+	free(tids);
+	*out = v;
+	*nout = k;
+	return 0;
+}
+
+static int emit_message(struct store_reader *r, uint64_t num, int mode, int json, struct json_w *jw,
+			struct sbuf *out, struct kv_err *err)
+{
+	struct msg_rec m;
+	char d[32];
+
+	if (store_msg_get(r, num, &m, err) != 0)
+		return -1;
+	cli_iso(m.date, d, sizeof(d));
+	if (mode == OUT_IDS) {
+		if (json)
+			json_str(jw, m.message_id);
+		else
+			sbuf_addf(out, "%s\n", m.message_id);
+		return 0;
+	}
+	if (mode == OUT_MBOX) {
+		const char *raw;
+		size_t len;
+		if (store_msg_raw(r, num, &raw, &len, err) != 0)
+			return -1;
+		if (!json) {
+			mbox_write_mboxrd(out, raw, len, m.from_addr, m.date);
+			return 0;
+		}
+		char *clean = kv_utf8_sanitize(raw, len);
+		json_obj_begin(jw);
+		json_key(jw, "num");
+		json_int(jw, (int64_t)m.num);
+		json_key(jw, "message_id");
+		json_str(jw, m.message_id);
+		json_key(jw, "raw");
+		json_str(jw, clean);
+		json_obj_end(jw);
+		free(clean);
+		return 0;
+	}
+	if (json) {
+		json_obj_begin(jw);
+		json_key(jw, "num");
+		json_int(jw, (int64_t)m.num);
+		json_key(jw, "message_id");
+		json_str(jw, m.message_id);
+		json_key(jw, "thread_id");
+		json_int(jw, (int64_t)m.thread);
+		json_key(jw, "date");
+		json_str(jw, d);
+		json_key(jw, "from_name");
+		json_str(jw, m.from_name);
+		json_key(jw, "from_address");
+		json_str(jw, m.from_addr);
+		json_key(jw, "subject");
+		json_str(jw, m.subject);
+		json_obj_end(jw);
+	} else {
+		sbuf_addf(out, "%-7llu %.16s  thread %-6llu %s <%s>  %s\n", (unsigned long long)m.num, d,
+			  (unsigned long long)m.thread, m.from_name, m.from_addr, m.subject);
+	}
+	return 0;
+}
+
+static int emit_thread(struct store_reader *r, const struct thr_hit *h, int json, struct json_w *jw,
+		       struct sbuf *out, struct kv_err *err)
+{
+	struct thread_rec t;
+	char d[32];
+
+	if (store_thread_get(r, h->id, &t, err) != 0)
+		return -1;
+	cli_iso(h->date, d, sizeof(d));
+	if (json) {
+		json_obj_begin(jw);
+		json_key(jw, "thread_id");
+		json_int(jw, (int64_t)t.id);
+		json_key(jw, "date");
+		json_str(jw, d);
+		json_key(jw, "matched");
+		json_int(jw, (int64_t)h->matched);
+		json_key(jw, "total");
+		json_int(jw, (int64_t)t.count);
+		json_key(jw, "subject");
+		json_str(jw, t.subject);
+		json_key(jw, "root_message_id");
+		json_str(jw, t.root_message_id);
+		json_obj_end(jw);
+	} else {
+		sbuf_addf(out, "thread %-6llu %.16s [%zu/%u] %s\n", (unsigned long long)t.id, d, h->matched,
+			  t.count, t.subject);
+	}
+	return 0;
+}
+
+static int parse_output(const struct cli_args *a, int *mode)
+{
+	const char *o = cli_args_get(a, OPT_OUTPUT);
+	static const char *const names[] = { "threads", "messages", "ids", "mbox" };
+
+	*mode = OUT_THREADS;
+	if (!o)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(o, names[i])) {
+			*mode = i;
+			return 0;
+		}
+	cli_args_error(a, "--output: '%s' is not threads, messages, ids or mbox", o);
+	return -1;
+}
+
 static int cmd_search(struct cli *c, const struct cli_args *a)
 {
 	const char *cmd = a->name;
-	int json = cli_args_has(a, OPT_JSON), rc;
-	long limit = 0;
-	struct query q;
+	int json = cli_args_has(a, OPT_JSON), mode, rc;
+	long limit = 0, offset = 0;
 	struct cli_window win = CLI_WINDOW_ALL;
+	struct query *q = NULL;
+	struct kv_err err;
+	struct sbuf text = SBUF_INIT, out = SBUF_INIT;
+	struct store *s = NULL;
+	struct store_reader *r = NULL;
+	uint64_t *nums = NULL;
+	int64_t *dates = NULL;
+	struct thr_hit *th = NULL;
+	size_t n = 0, nth = 0;
 
-	if (cli_args_count(a, OPT_LIMIT, 1, LONG_MAX, &limit) < 0)
+	if (cli_args_count(a, OPT_LIMIT, 1, LONG_MAX, &limit) < 0 ||
+	    (cli_args_get(a, OPT_OFFSET) && cli_args_count(a, OPT_OFFSET, 0, LONG_MAX, &offset) < 0) ||
+	    parse_output(a, &mode) < 0)
 		return CLI_USAGE;
 	if (!a->npos)
-		return cli_args_error(a, "no search terms given");
-	memset(&q, 0, sizeof(q));
-	/* --since/--until and since:/until: terms set the same window */
-	rc = cli_window_opts(a, &win) < 0 ? CLI_USAGE : CLI_OK;
-	for (size_t i = 0; i < a->npos && rc == CLI_OK; i++) {
-		const char *t = a->pos[i];
-		if (!strncmp(t, "from:", 5))
-			strv_push(&q.from, t + 5);
-		else if (!strncmp(t, "subject:", 8))
-			strv_push(&q.subject, t + 8);
-		else if (!strncmp(t, "list:", 5))
-			strv_push(&q.list, t + 5);
-		else if (!strncmp(t, "since:", 6)) {
-			if (cli_window_set(&win, cmd, "since:", t + 6, 0) < 0)
-				rc = CLI_USAGE;
-		} else if (!strncmp(t, "until:", 6)) {
-			if (cli_window_set(&win, cmd, "until:", t + 6, 1) < 0)
-				rc = CLI_USAGE;
-		} else if (*t)
-			strv_push(&q.words, t);
+		return cli_args_error(a, "no query given");
+	if (cli_window_opts(a, &win) < 0 || cli_window_check(&win, cmd) < 0)
+		return CLI_USAGE;
+	for (size_t i = 0; i < a->npos; i++) {
+		if (i)
+			sbuf_addc(&text, ' ');
+		sbuf_adds(&text, a->pos[i]);
 	}
-	if (rc == CLI_OK && cli_window_check(&win, cmd) < 0)
-		rc = CLI_USAGE;
-	q.since = win.since;
-	q.until = win.until;
-	q.have_window = win.bounded;
-	struct store *s = NULL;
-	struct sbuf out = SBUF_INIT;
-	if (rc != CLI_OK)
+	if (query_parse(text.buf, (int64_t)time(NULL), &q, &err) < 0) {
+		rc = cli_error(CLI_USAGE, cmd, "bad query: %s", err.msg);
 		goto out;
+	}
 	if ((rc = cli_open_store(c, STORE_RDONLY, &s)) != CLI_OK)
 		goto out;
-	if (store_reader_begin(s, &q.r, &q.err) < 0) {
-		rc = cli_error(CLI_FAIL, cmd, "%s", q.err.msg);
+	rc = store_index_ready(s, &err);
+	if (rc <= 0) {
+		rc = rc < 0 ? cli_error(CLI_FAIL, cmd, "%s", err.msg)
+			    : cli_error(CLI_FAIL, cmd, "%s: the store has no word index yet (made before "
+					"schema 2): run `kvmarm-store reindex`", store_path(s));
 		goto out;
 	}
-	int irc = q.have_window ? store_iter_window(q.r, q.since, q.until, match_cb, &q, &q.err)
-				: store_iter_all(q.r, match_cb, &q, &q.err);
-	if (irc < 0 || q.failed) {
-		rc = cli_error(CLI_FAIL, cmd, "%s", q.err.msg);
+	rc = CLI_OK;
+	if (store_reader_begin(s, &r, &err) < 0 || query_run(r, q, &nums, &n, &err) < 0) {
+		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 		goto out;
 	}
-	if (q.n)
-		qsort(q.hits, q.n, sizeof(*q.hits), cmp_hit);
-	size_t shown = limit && (size_t)limit < q.n ? (size_t)limit : q.n;
+	if (query_order_newest(r, nums, n, &dates, &err) < 0) {
+		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
+		goto out;
+	}
+	if (win.bounded) {   /* --since/--until: the same as a d: range */
+		size_t w = 0;
+		for (size_t i = 0; i < n; i++)
+			if (dates[i] >= win.since && dates[i] < win.until) {
+				nums[w] = nums[i];
+				dates[w++] = dates[i];
+			}
+		n = w;
+	}
+	if (mode == OUT_THREADS && group_threads(r, nums, dates, n, &th, &nth, &err) < 0) {
+		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
+		goto out;
+	}
 	struct json_w jw;
+	size_t total = mode == OUT_THREADS ? nth : n;
+	size_t from = (size_t)offset < total ? (size_t)offset : total;
+	size_t to = limit && (size_t)limit < total - from ? from + (size_t)limit : total;
 	if (json) {
 		json_w_init(&jw, &out, 0);
 		json_arr_begin(&jw);
 	}
-	for (size_t i = 0; i < shown; i++) {
-		struct msg_rec m;
-		char d[32];
-		if (store_msg_get(q.r, q.hits[i].num, &m, &q.err) != 0) {
-			rc = cli_error(CLI_FAIL, cmd, "message %llu vanished: %s", (unsigned long long)q.hits[i].num, q.err.msg);
+	for (size_t i = from; i < to; i++) {
+		int erc = mode == OUT_THREADS ? emit_thread(r, &th[i], json, &jw, &out, &err)
+					      : emit_message(r, nums[i], mode, json, &jw, &out, &err);
+		if (erc < 0) {
+			rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 			goto out;
 		}
-		cli_iso(m.date, d, sizeof(d));
-		if (json) {
-			json_obj_begin(&jw);
-			json_key(&jw, "num");
-			json_int(&jw, (int64_t)m.num);
-			json_key(&jw, "message_id");
-			json_str(&jw, m.message_id);
-			json_key(&jw, "thread_id");
-			json_int(&jw, (int64_t)m.thread);
-			json_key(&jw, "date");
-			json_str(&jw, d);
-			json_key(&jw, "from_name");
-			json_str(&jw, m.from_name);
-			json_key(&jw, "from_address");
-			json_str(&jw, m.from_addr);
-			json_key(&jw, "subject");
-			json_str(&jw, m.subject);
-			json_obj_end(&jw);
-		} else {
-			sbuf_addf(&out, "%-7llu %.16s  thread %-6llu %s <%s>  %s\n", (unsigned long long)m.num, d,
-				  (unsigned long long)m.thread, m.from_name, m.from_addr, m.subject);
+		if (out.len >= (1u << 20) && !json) {
+			if (cli_out(out.buf, out.len) < 0) {
+				rc = cli_error(CLI_FAIL, cmd, "writing to stdout failed");
+				goto out;
+			}
+			sbuf_reset(&out);
 		}
 	}
 	if (json) {
@@ -239,19 +317,19 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 	}
 	if (cli_out(out.buf, out.len) < 0)
 		rc = cli_error(CLI_FAIL, cmd, "writing to stdout failed");
-	else if (q.n == 0)
+	else if (n == 0)
 		rc = CLI_NOT_FOUND;
 out:
 	sbuf_release(&out);
-	if (q.r)
-		store_reader_end(q.r);
+	sbuf_release(&text);
+	query_free(q);
+	if (r)
+		store_reader_end(r);
 	if (s)
 		store_close(s);
-	strv_release(&q.from);
-	strv_release(&q.subject);
-	strv_release(&q.list);
-	strv_release(&q.words);
-	free(q.hits);
+	free(nums);
+	free(dates);
+	free(th);
 	return rc;
 }
 

@@ -34,7 +34,7 @@ imp "$B/no-message-id.eml"
 is "$RC/$OUT" "0/imported 1
 already present 0
 skipped 0" "no Message-ID: stored"
-"$KS" --db "$DB" search --json subject: >"$T/s.json" 2>/dev/null
+"$KS" --db "$DB" search --output messages --json "*" >"$T/s.json" 2>/dev/null
 NOID=$("$PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))[0]["message_id"])' "$T/s.json")
 ok $([ -n "$NOID" ] && echo 0 || echo 1) "no Message-ID: a derived id ($NOID)"
 has_flag no_msgid "$NOID"

@@ -76,8 +76,8 @@ one=$(ls "$T/files" | head -1)
 is "$(head -1 "$T/out")" "imported 1" "a single message file"
 
 # the two stores hold the same message ids
-"$KS" --db "$T/db-gz" search --json --limit 100000 since:2000-01-01 >"$T/a.json"
-"$KS" --db "$T/db-files" search --json --limit 100000 since:2000-01-01 >"$T/b.json"
+"$KS" --db "$T/db-gz" search --output messages --json --limit 100000 since:2000-01-01 >"$T/a.json"
+"$KS" --db "$T/db-files" search --output messages --json --limit 100000 since:2000-01-01 >"$T/b.json"
 "$PYTHON" - "$T/a.json" "$T/b.json" "$T/g.json" <<'EOF'
 import json, sys
 a = sorted(m["message_id"] for m in json.load(open(sys.argv[1])))

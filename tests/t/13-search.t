@@ -1,0 +1,393 @@
+#!/bin/sh
+# 13-search.t - `kvmarm-store search` and its query language: every
+# construct parses, every malformed query is a usage error (exit 2) naming
+# its token, the output forms (threads, messages, ids, mbox, --json,
+# --limit/--offset), and the results of random queries against a
+# brute-force matcher written here in Python over the generated mails
+# (its own MIME decoding, tokenising and evaluation; not the store's code).
+. "${KV_SRC:-$(dirname "$0")/../..}/tests/lib/tap.sh"
+
+KS="$KV_BUILD/kvmarm-store"
+[ -x "$KS" ] || skip_all "kvmarm-store not built at $KS"
+GEN="$PYTHON $KV_SRC/tests/gen/kvgen.py"
+$GEN --seed 13 --weeks 3 --messages 500 --format mboxrd --out "$T/g.mbox" --manifest "$T/g.json" --quiet
+ok $? "generator wrote 500 mails over three weeks"
+DB="$T/db"
+"$KS" --db "$DB" import "$T/g.mbox" >/dev/null 2>&1
+ok $? "imported"
+"$KS" --db "$DB" check >/dev/null
+ok $? "check: the word index agrees with the messages"
+
+# ---- malformed queries: exit 2, the message names the token ----
+bad() { # QUERY WANT-IN-STDERR
+	"$KS" --db "$DB" search -- "$1" >/dev/null 2>"$T/err"
+	rc=$?
+	if [ "$rc" = 2 ] && grep -qF -- "$2" "$T/err"; then ok 0 "bad query [$1]: exit 2, names $2"
+	else ok 1 "bad query [$1]: exit $rc: $(head -1 "$T/err")"; fi
+}
+bad 's:"vgic its' 'unbalanced quote'
+bad 'vgic "dirty ring' '"dirty ring'
+bad '(vgic OR its' "'(' without ')'"
+bad 'vgic)' "')' without '('"
+bad 's:' "empty value after 's:'"
+bad 'dfn:' "empty value after 'dfn:'"
+bad 'zz:foo' "unknown prefix 'zz:'"
+bad 'd:2024-13-45' "bad date '2024-13-45'"
+bad 'd:yesterdayish..' "bad date"
+bad 'd:3.fortnights.ago..' "3.fortnights.ago"
+bad 'since:soon' "bad date 'soon'"
+bad 'OR vgic' "'OR' needs a term before it"
+bad 'vgic OR' "'OR' needs a term after it"
+bad 'vgic AND' "'AND' needs a term after it"
+bad 'NOT' "'NOT' needs a term after it"
+bad '()' "')' without '('"
+bad 'vgic - its' "no word to search for in '-'"
+bad 's:+++' "no word to search for in 's:+++'"
+
+# ---- every construct parses (exit 0 or 1, nothing on stderr) ----
+good() {
+	"$KS" --db "$DB" search --output ids -- "$1" >/dev/null 2>"$T/err"
+	rc=$?
+	if [ "$rc" -le 1 ] && [ ! -s "$T/err" ]; then ok 0 "query [$1] parses (exit $rc)"
+	else ok 1 "query [$1]: exit $rc: $(head -1 "$T/err")"; fi
+}
+for q in 'vgic' 's:vgic' 'subject:vgic' 'f:maz' 'from:maz' 't:kvmarm' 'c:linux' 'tc:kvmarm' \
+	'a:kernel.org' 'b:migration' 'nq:migration' 'q:migration' 'bs:vgic' 'd:20240304..20240310' \
+	'd:2024-03-04..' 'd:..2024-03-10' 'd:2024-03-05' 'd:2.weeks.ago..' 'd:1.year.ago..now' \
+	'since:2024-03-04' 'until:2024-03-10' 'list:kvmarm' 'l:kvmarm' 'm:nosuch@id' 'dfn:arch/arm64/kvm/' \
+	'dfn:vgic' 'dfhh:kvm_vgic_init' 'tr:kernel.org' '"dirty ring"' 's:"KVM: arm64"' 'vg*' 'dfn:arch/arm64/*' \
+	'vgic its' 'vgic AND its' 'vgic OR its' 'vgic NOT its' 'vgic -its' 'NOT vgic' '-vgic' \
+	'(s:vgic OR s:pmu) -s:Re' '*' 'kvm_vgic_init' 'CONFIG_ARM64_SME' '中文'; do
+	good "$q"
+done
+
+# ---- tokenising: identifiers, CJK, case, addresses, paths ----
+DB3="$T/db3"
+cat >"$T/tok.eml" <<'EOF'
+From: Ann Example <Ann.Example@Example.org>
+To: kvmarm@lists.linux.dev
+Cc: Bob Builder <bob@example.net>
+Subject: =?UTF-8?B?5Lit5paH5rWL6K+VIHZnaWM=?=
+Date: Mon, 04 Mar 2024 10:00:00 +0000
+Message-ID: <tok-1@example.org>
+MIME-Version: 1.0
+Content-Type: text/plain; charset=utf-8
+Content-Transfer-Encoding: 8bit
+
+Calling kvm_vgic_init twice breaks CONFIG_ARM64_SME guests.
+虚拟机迁移失败
+
+> quoted during review
+
+Reviewed-by: Carol Reviewer <carol@example.com>
+
+diff --git a/arch/arm64/kvm/vgic/vgic-init.c b/arch/arm64/kvm/vgic/vgic-init.c
+--- a/arch/arm64/kvm/vgic/vgic-init.c
++++ b/arch/arm64/kvm/vgic/vgic-init.c
+@@ -10,3 +10,4 @@ int kvm_vgic_create(struct kvm *kvm, u32 type)
+ 	int ret;
++	ret = 0;
+EOF
+"$KS" --db "$DB3" import "$T/tok.eml" >/dev/null 2>&1
+ok $? "a hand-written mail imported"
+hit() { # QUERY: must find tok-1
+	if [ "$("$KS" --db "$DB3" search --output ids -- "$1" 2>&1)" = "tok-1@example.org" ]; then ok 0 "[$1] finds it"
+	else ok 1 "[$1] does not find it"; fi
+}
+miss() {
+	"$KS" --db "$DB3" search --output ids -- "$1" >/dev/null 2>&1
+	is "$?" 1 "[$1] does not match"
+}
+hit 'kvm_vgic_init'; hit 'vgic'; hit 'b:init'; hit 'CONFIG_ARM64_SME'; hit 'sme'; hit 'config_arm64_sme'
+hit 's:中文'; hit 's:文测'; hit '迁移'; hit '"迁移失败"'; miss '"失败迁移"'
+hit 'f:ann.example@example.org'; hit 'f:ANN'; hit 'c:bob@example.net'; hit 'a:bob'; hit 't:kvmarm'
+hit 'q:during'; miss 'nq:during'; miss 'b:ring'; hit 'tr:carol@example.com'; hit 'tr:reviewer'
+hit 'dfn:arch/arm64/kvm/'; hit 'dfn:arch/arm64/kvm/vgic/vgic-init.c'; hit 'dfn:vgic-init.c'; miss 'dfn:arch/x86'
+hit 'dfhh:kvm_vgic_create'; hit 'm:tok-1@example.org'; hit 'm:<tok-1@example.org>'; hit 'd:20240304'
+miss 'd:20240305'; hit 'd:2024-03-01..2024-03-04'; miss '"kvm vgic init"'; hit '"calling kvm_vgic_init twice"'
+
+# ---- output forms ----
+"$KS" --db "$DB" search --output messages --json 'd:2024-03-04..' >"$T/m.json"
+ok $? "--output messages --json"
+"$KS" --db "$DB" search --output threads --json 'd:2024-03-04..' >"$T/t.json"
+ok $? "--output threads --json"
+"$PYTHON" - "$T/m.json" "$T/t.json" <<'EOF'
+import json, sys
+m = json.load(open(sys.argv[1])); t = json.load(open(sys.argv[2]))
+ds = [x["date"] for x in m]
+assert ds == sorted(ds, reverse=True), "messages newest first"
+assert sum(x["matched"] for x in t) == len(m), "threads' matched counts add up to the messages"
+assert len({x["thread_id"] for x in t}) == len(t) == len({x["thread_id"] for x in m}), "one line per thread"
+td = [x["date"] for x in t]
+assert td == sorted(td, reverse=True), "threads newest first"
+newest = {}
+for x in m:
+    newest.setdefault(x["thread_id"], x["date"])
+assert all(newest[x["thread_id"]] == x["date"] for x in t), "a thread's date is its newest match"
+assert all(x["matched"] <= x["total"] for x in t)
+EOF
+ok $? "threads: one per thread, newest first, matched counts add up to the messages"
+"$KS" --db "$DB" search --output ids 'd:2024-03-04..' >"$T/ids"
+"$KS" --db "$DB" search --output ids --limit 5 --offset 3 'd:2024-03-04..' >"$T/ids5"
+is "$(sed -n 4,8p "$T/ids")" "$(cat "$T/ids5")" "--limit 5 --offset 3: lines 4-8 of the full list"
+"$KS" --db "$DB" search --output ids --json --limit 2 'd:2024-03-04..' | "$PYTHON" -c 'import json,sys; v=json.load(sys.stdin); sys.exit(0 if len(v)==2 and all(isinstance(x,str) for x in v) else 1)'
+ok $? "--output ids --json: an array of strings"
+"$KS" --db "$DB" search --output mbox 's:vgic' >"$T/r.mbox"
+"$PYTHON" - "$T/r.mbox" "$("$KS" --db "$DB" search --output ids 's:vgic' | wc -l)" <<'EOF'
+import mailbox, sys
+box = mailbox.mbox(sys.argv[1])
+n = sum(1 for _ in box)
+sys.exit(0 if n == int(sys.argv[2]) and n > 0 else 1)
+EOF
+ok $? "--output mbox: Python's mailbox reads as many messages as the ids"
+DB2="$T/db2"
+"$KS" --db "$DB2" import "$T/r.mbox" >/dev/null 2>&1
+is "$("$KS" --db "$DB2" search --output ids '*' | sort)" "$("$KS" --db "$DB" search --output ids 's:vgic' | sort)" "--output mbox imports back to the same messages"
+"$KS" --db "$DB" search --output bogus vgic >/dev/null 2>"$T/err"
+is "$?" 2 "--output bogus: usage error"
+
+# ---- a store from before the index (schema 1): reindex ----
+if command -v mdb_dump >/dev/null 2>&1 && command -v mdb_load >/dev/null 2>&1; then
+	DB1="$T/db1"
+	cp -a "$DB" "$DB1" && rm -f "$DB1/lock.mdb"
+	# schema_version back to 1: reindex starts by emptying the word index
+	mdb_dump -p -s meta "$DB1" | sed '/^ schema_version$/{n;s/^ 2$/ 1/}' >"$T/meta.txt"
+	mdb_load -s meta -f "$T/meta.txt" "$DB1" 2>/dev/null
+	"$KS" --db "$DB1" search --output ids 's:vgic' >/dev/null 2>"$T/err"
+	is "$?/$(grep -c 'kvmarm-store reindex' "$T/err")" "3/1" "schema 1 store: search exits 3 and says to run reindex"
+	"$KS" --db "$DB1" check >"$T/out" 2>&1
+	is "$?/$(grep -c 'run `kvmarm-store reindex`' "$T/out")" "0/1" "schema 1 store: check passes and notes the missing index"
+	"$KS" --db "$DB1" import "$T/tok.eml" >/dev/null 2>&1
+	ok $? "schema 1 store: mail is still recorded"
+	"$KS" --db "$DB1" reindex >"$T/out" 2>"$T/err"
+	is "$?/$(grep -c 'messages' "$T/err")" "0/1" "reindex: exit 0, progress on stderr"
+	"$KS" --db "$DB1" check >/dev/null
+	ok $? "reindex: check passes (every term of every message indexed)"
+	is "$("$KS" --db "$DB1" search --output ids '(b:vgic OR dfn:arch/arm64/kvm/) -m:tok-1@example.org' | sort)" "$("$KS" --db "$DB" search --output ids 'b:vgic OR dfn:arch/arm64/kvm/' | sort)" "reindex: the same results as the store indexed on import"
+	is "$("$KS" --db "$DB1" search --output ids 'kvm_vgic_init CONFIG_ARM64_SME')" "tok-1@example.org" "reindex: the mail recorded before it is indexed too"
+	"$KS" --db "$DB1" reindex >"$T/out" 2>&1
+	is "$?/$(grep -c 'complete already' "$T/out")" "0/1" "reindex again: nothing to do"
+else
+	skip "mdb_dump/mdb_load (lmdb-utils) not installed: no schema 1 store to make"
+fi
+
+# ---- compact ----
+"$KS" --db "$DB" search --output ids '*' | sort >"$T/all.before"
+"$KS" --db "$DB" search --output ids 'b:vgic OR dfn:arch/arm64/kvm/' | sort >"$T/some.before"
+before=$(du -cb "$DB/data.mdb" "$DB/raw.dat" "$DB/rec.dat" | tail -1 | cut -f1)
+"$KS" --db "$DB" compact >"$T/out" 2>&1
+ok $? "compact: $(cat "$T/out")"
+after=$(du -cb "$DB/data.mdb" "$DB/raw.dat" "$DB/rec.dat" | tail -1 | cut -f1)
+ok $([ "$after" -lt "$before" ] && echo 0 || echo 1) "compact: the store shrank ($before -> $after bytes)"
+ok $([ ! -e "$DB.compact" ] && echo 0 || echo 1) "compact: no copy left behind"
+"$KS" --db "$DB" check >/dev/null
+ok $? "compact: check passes afterwards"
+"$KS" --db "$DB" search --output ids '*' | sort >"$T/all.after"
+"$KS" --db "$DB" search --output ids 'b:vgic OR dfn:arch/arm64/kvm/' | sort >"$T/some.after"
+cmp -s "$T/all.before" "$T/all.after" && cmp -s "$T/some.before" "$T/some.after"
+ok $? "compact: the same messages and the same search results"
+mkdir "$DB.compact"
+"$KS" --db "$DB" compact >/dev/null 2>"$T/err"
+is "$?/$(grep -c 'remove it' "$T/err")" "3/1" "compact with a leftover DIR.compact: exit 3, says to remove it"
+rmdir "$DB.compact"
+"$KS" --db "$DB" check >/dev/null
+ok $? "... and the store is left whole"
+
+# ---- results against a brute-force matcher ----
+"$PYTHON" - "$T/g.mbox" "$T/g.json" "$KS" "$DB" <<'EOF' >"$T/bf.out" 2>&1
+import email, email.policy, email.utils, json, random, re, subprocess, sys
+from datetime import datetime, timezone
+
+mbox_path, man_path, ks, db = sys.argv[1:5]
+man = {m["message_id"]: m for m in json.load(open(man_path))["messages"]}
+
+def words(s):
+    # the spec: runs of letters, digits, '_' (case-folded); a word with '_'
+    # also counts its pieces (not as phrase positions)
+    return re.findall(r"[0-9a-z_\u00c0-\u02af\u0370-\u04ff]+", s.lower())
+
+def bag(s):
+    out = set()
+    for w in words(s):
+        if len(w.encode()) > 64:
+            continue
+        out.add(w)
+        if "_" in w:
+            out.update(p for p in w.split("_") if p)
+    return out
+
+def quoted(l):
+    return re.match(r"^[ \t]{0,4}>", l) is not None
+
+def body_text(msg):
+    parts = []
+    for p in msg.walk():
+        if p.is_multipart() or p.get_content_type() != "text/plain":
+            continue
+        if p.get_content_disposition() == "attachment":
+            continue
+        try:
+            parts.append(p.get_content())
+        except Exception:
+            parts.append(p.get_payload(decode=True).decode("utf-8", "replace"))
+    return "\n".join(parts)
+
+def mboxrd(path):
+    # split at From_ lines; one '>' off every line matching /^>+From /
+    cur = None
+    for line in open(path, "rb"):
+        if line.startswith(b"From "):
+            if cur is not None:
+                yield b"".join(cur)
+            cur = []
+            continue
+        if re.match(rb"^>+From ", line):
+            line = line[1:]
+        cur.append(line)
+    if cur is not None:
+        yield b"".join(cur)
+
+mails = {}
+for raw in mboxrd(mbox_path):
+    msg = email.message_from_bytes(raw, policy=email.policy.default)
+    mid = msg["Message-ID"].strip().strip("<>")
+    if mid not in man:
+        continue
+    m = man[mid]
+    text = body_text(msg).replace("\r\n", "\n")
+    lines = text.split("\n")
+    new = "\n".join(l for l in lines if not quoted(l))
+    quo = "\n".join(l for l in lines if quoted(l))
+    paths = set()
+    for l in lines:
+        if quoted(l):
+            continue
+        mm = re.match(r"^diff --git a/(\S+) b/(\S+)", l)
+        for p in (mm.groups() if mm else []):
+            p = p.lower()
+            comps = p.split("/")
+            for i in range(1, len(comps) + 1):
+                paths.add("/".join(comps[:i]))
+            paths.update(comps)
+            for c in comps:
+                paths.update(bag(c))
+    d = datetime.strptime(m["date"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+    mails[mid] = dict(s=m["subject"], f=m["from_name"] + "\n" + m["from_address"],
+                      faddr=m["from_address"].lower(), b=new, q=quo, paths=paths, date=d)
+for x in mails.values():
+    x["bag"] = {k: bag(x[k]) for k in ("s", "f", "b", "q")}
+
+FIELDS = {"s": "s", "f": "f", "b": "bq", "nq": "b", "q": "q", "bs": "sbq", "": "sbq"}
+
+def seq(s):
+    return [w for w in words(s) if len(w.encode()) <= 64]
+
+def has_phrase(text, ph):
+    t = seq(text)
+    return any(t[i:i + len(ph)] == ph for i in range(len(t) - len(ph) + 1))
+
+def match(x, node):
+    kind = node[0]
+    if kind == "word":
+        _, pre, w = node
+        return any(w in x["bag"][f] for f in FIELDS[pre])
+    if kind == "phrase":
+        _, pre, ph = node
+        return any(has_phrase(x[f], ph) for f in FIELDS[pre])
+    if kind == "pfx":
+        _, pre, w = node
+        return any(any(t.startswith(w) for t in x["bag"][f]) for f in FIELDS[pre])
+    if kind == "addr":
+        return x["faddr"] == node[1]
+    if kind == "dfn":
+        return node[1] in x["paths"]
+    if kind == "date":
+        return node[1] <= x["date"] < node[2]
+    if kind == "and":
+        return match(x, node[1]) and match(x, node[2])
+    if kind == "or":
+        return match(x, node[1]) or match(x, node[2])
+    if kind == "not":
+        return not match(x, node[1])
+    raise ValueError(kind)
+
+rnd = random.Random(1313)
+allmails = list(mails.values())
+def sample_words(f, k=1):
+    x = rnd.choice(allmails)
+    ws = [w for w in seq(x[f]) if len(w) > 2]
+    if not ws:
+        return None
+    i = rnd.randrange(len(ws))
+    return ws[i:i + k]
+
+def leaf():
+    r = rnd.random()
+    pre = rnd.choice(["", "s", "b", "nq", "q", "bs", "f"])
+    f = {"": "b", "bs": "s", "nq": "b"}.get(pre, pre)
+    if r < 0.45:
+        w = sample_words(f)
+        if w:
+            return ("word", pre, w[0]), (pre + ":" if pre else "") + w[0]
+    elif r < 0.6:
+        w = sample_words(f, 2)
+        if w and len(w) == 2:
+            return ("phrase", pre, w), (pre + ":" if pre else "") + '"%s %s"' % tuple(w)
+    elif r < 0.68:
+        w = sample_words(f)
+        if w and len(w[0]) > 4:
+            return ("pfx", pre, w[0][:4]), (pre + ":" if pre else "") + w[0][:4] + "*"
+    elif r < 0.76:
+        a = rnd.choice(allmails)["faddr"]
+        return ("addr", a), "f:" + a
+    elif r < 0.86:
+        ps = [p for x in allmails for p in x["paths"]]
+        if ps:
+            p = rnd.choice(ps)
+            return ("dfn", p), "dfn:" + p
+    else:
+        lo = rnd.choice(allmails)["date"]
+        hi = lo + rnd.randrange(1, 8) * 86400
+        dl = datetime.fromtimestamp(lo, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        dh = datetime.fromtimestamp(hi, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return ("date", lo, hi), "d:%s..%s" % (dl, dh)
+    return leaf()
+
+def query(depth=0):
+    r = rnd.random()
+    if depth >= 2 or r < 0.35:
+        return leaf()
+    a, qa = query(depth + 1)
+    b, qb = query(depth + 1)
+    if r < 0.6:
+        return ("and", a, b), "(%s %s)" % (qa, qb)
+    if r < 0.8:
+        return ("or", a, b), "(%s OR %s)" % (qa, qb)
+    if r < 0.9:
+        return ("and", a, ("not", b)), "(%s -%s)" % (qa, qb) if not qb.startswith("(") else "(%s NOT %s)" % (qa, qb)
+    return ("and", a, ("not", b)), "(%s NOT %s)" % (qa, qb)
+
+nq = 0; bad = 0; nonempty = 0
+while nq < 80:
+    node, q = query()
+    want = {mid for mid, x in mails.items() if match(x, node)}
+    p = subprocess.run([ks, "--db", db, "search", "--output", "ids", "--", q], capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        print("# query %s: exit %d %s" % (q, p.returncode, p.stderr.strip()))
+        bad += 1; nq += 1
+        continue
+    got = set(p.stdout.split())
+    nq += 1
+    nonempty += bool(want)
+    if got != want:
+        bad += 1
+        print("# MISMATCH %s: want %d got %d; only want: %s; only got: %s"
+              % (q, len(want), len(got), sorted(want - got)[:3], sorted(got - want)[:3]))
+print("# %d queries, %d with results, %d mismatches" % (nq, nonempty, bad))
+sys.exit(1 if bad or nonempty < 40 else 0)
+EOF
+rc=$?
+sed 's/^/# /' "$T/bf.out" | grep -v '^# # [0-9]* queries' >&2
+ok $rc "80 random queries: the same messages as the brute-force matcher ($(tail -1 "$T/bf.out" | sed 's/^# //'))"
+
+done_testing
