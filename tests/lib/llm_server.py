@@ -17,6 +17,13 @@ several phases of a test):
   429date[:N]   status 429 with Retry-After as an HTTP-date N s ahead
   500           status 500
   slow[:N]      sleep N seconds (default 2), then answer normally
+  gate[:N]      hold each request until N requests of this phase are in
+                flight at once (default 2; at most 10 s, after which the
+                gate stays open), then answer normally 0.3 s later; once open,
+                later requests only take the 0.3 s. The recorded "inflight"
+                then shows the client's concurrency peak however slow the
+                machine: N is reached if the client allows it, and a client
+                allowing more is seen above N
   hang          sleep until the client gives up (60 s)
   truncated     a JSON answer cut in the middle
   refusal       the model says "I can't help with that." (not JSON)
@@ -51,7 +58,11 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 LOCK = threading.Lock()
-STATE = {"seq": 0, "gen": None, "gen_seq": 0, "by_gen": {}}
+# Notified whenever a request comes in (gate mode waits on it).
+ARRIVED = threading.Condition(LOCK)
+STATE = {"seq": 0, "gen": None, "gen_seq": 0, "by_gen": {}, "gate_open": set()}
+GATE_WAIT = 10.0
+GATE_HOLD = 0.3
 
 
 def parse_args():
@@ -147,12 +158,25 @@ def completion(content, model):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    counted = None  # the phase this request counts in while in flight
 
     def log_message(self, fmt, *args):
         pass
 
+    def leave(self):
+        """The request stops counting as in flight. Called before the
+        answer is written: once the client has its answer it may send its
+        next request at once, and that one must not see this one still
+        counted (under load this thread can lose the CPU between the write
+        and the count going down, and the server saw one over the limit)."""
+        with LOCK:
+            if self.counted is not None:
+                STATE["by_gen"][self.counted] -= 1
+                self.counted = None
+
     def send(self, status, body, ctype="application/json", extra=None):
         data = body.encode("utf-8") if isinstance(body, str) else body
+        self.leave()
         try:
             self.send_response(status)
             self.send_header("Content-Type", ctype)
@@ -181,13 +205,30 @@ class Handler(BaseHTTPRequestHandler):
             byg = STATE.setdefault("by_gen", {})
             byg[gen] = byg.get(gen, 0) + 1
             inflight = byg[gen]
+            self.counted = gen
+            ARRIVED.notify_all()
         try:
-            self.handle_post(seq, gseq, modes, inflight, raw)
+            self.handle_post(seq, gseq, modes, inflight, raw, gen)
         finally:
-            with LOCK:
-                STATE["by_gen"][gen] -= 1
+            self.leave()
 
-    def handle_post(self, seq, gseq, modes, inflight, raw):
+    def gate(self, gen, need):
+        """Wait until `need` requests of phase `gen` are in flight at once
+        (or GATE_WAIT passed), then GATE_HOLD more so that a request over
+        the client's limit would arrive while these are still open."""
+        end = time.time() + GATE_WAIT
+        with ARRIVED:
+            opened = STATE["gate_open"]
+            while gen not in opened:
+                left = end - time.time()
+                if STATE["by_gen"].get(gen, 0) >= need or left <= 0:
+                    opened.add(gen)
+                    ARRIVED.notify_all()
+                    break
+                ARRIVED.wait(left)
+        time.sleep(GATE_HOLD)
+
+    def handle_post(self, seq, gseq, modes, inflight, raw, gen):
         mode = modes[min(gseq, len(modes)) - 1]
         name, _, arg = mode.partition(":")
         try:
@@ -252,6 +293,8 @@ class Handler(BaseHTTPRequestHandler):
         else:
             if name == "slow":
                 time.sleep(float(arg or "2"))
+            elif name == "gate":
+                self.gate(gen, int(arg or "2"))
             self.send(200, json.dumps(completion(json.dumps(summary_for(req), ensure_ascii=False), model)))
 
 

@@ -10,6 +10,8 @@
 #include "db.h"
 #include "kvtime.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -616,24 +618,65 @@ static void test_old_index(void)
 	free(dir);
 }
 
+/* Reads the batch reports of a writer child from fd until it has none to
+ * give without waiting (wait_ms = 0) or until the first one comes (at most
+ * wait_ms); returns how many it read, -1 when the pipe closed first. */
+static int batch_reports(int fd, int wait_ms)
+{
+	int got = 0;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		char buf[256];
+		ssize_t k;
+		int rc = poll(&p, 1, got || !wait_ms ? 0 : wait_ms);
+		if (rc < 0 && errno == EINTR)
+			continue;
+		if (rc <= 0)
+			return got;
+		k = read(fd, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return got ? got : -1;
+		got += (int)k;
+	}
+}
+
 /* A writer killed at a random moment leaves a whole store: what it
- * committed is there, nothing half-written, and the next writer goes on. */
+ * committed is there, nothing half-written, and the next writer goes on.
+ * The child writes a byte to a pipe after each batch store_add_batch
+ * committed; the parent waits (bounded) for the first, so the kill never
+ * comes before the child got going however slow the machine (ASan, load),
+ * then kills it a random 0-150 ms later, anywhere in a later batch. Every
+ * reported batch must be in the store; at most one more (committed, killed
+ * before it could report) may be. */
 static void test_kill_writer(void)
 {
 	char *dir = newdir("kill");
 	struct kv_err err;
 	struct store *s;
 	uint64_t before = 0;
-	int whole = 1, grew = 1;
+	int whole = 1, grew = 1, started = 1;
 	unsigned seed = 12345;
 
 	store_open_mapsize(&s, dir, STORE_CREATE, 256 << 10, &err);
 	store_close(s);
 	for (int round = 0; round < 6; round++) {
-		pid_t pid = fork();
+		int pfd[2], reported, more, status = 0;
+		pid_t pid;
+
+		if (pipe(pfd) < 0) {
+			diag("round %d: pipe: %s", round, strerror(errno));
+			started = 0;
+			break;
+		}
+		fflush(stdout);
+		pid = fork();
 		if (pid == 0) {
-			/* child: import batches until killed */
+			/* child: import batches until killed, one byte after each */
 			struct store *cs;
+			close(pfd[0]);
 			if (store_open(&cs, dir, 0, &err) < 0)
 				_exit(2);
 			for (int b = 0;; b++) {
@@ -651,14 +694,32 @@ static void test_kill_writer(void)
 				}
 				if (store_add_batch(cs, items, 20, &err) < 0)
 					_exit(3);
+				if (write(pfd[1], "b", 1) != 1)
+					_exit(4);
 				for (int i = 0; i < 20; i++)
 					free(raws[i]);
 			}
 		}
-		seed = seed * 1103515245u + 12345u;
-		usleep(20000 + (seed >> 16) % 150000);
+		close(pfd[1]);
+		/* bounded: a child that commits nothing in 60 s is a failure */
+		reported = batch_reports(pfd[0], 60000);
+		if (reported > 0) {
+			seed = seed * 1103515245u + 12345u;
+			/* seed >> 16 is 0..65535: scaled to 0..150 ms */
+			usleep((useconds_t)((unsigned long long)(seed >> 16) * 150000 / 65536));
+		}
 		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		waitpid(pid, &status, 0);
+		more = batch_reports(pfd[0], 0);
+		close(pfd[0]);
+		if (reported <= 0) {
+			diag("round %d: the writer committed no batch (%s %d)", round,
+			     WIFEXITED(status) ? "exit" : "signal",
+			     WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			started = 0;
+		}
+		if (more > 0)
+			reported += more;
 		if (store_open(&s, dir, 0, &err) < 0 || store_check(s, &err) != 0) {
 			diag("round %d: %s", round, err.msg);
 			whole = 0;
@@ -668,13 +729,17 @@ static void test_kill_writer(void)
 			continue;
 		}
 		{
-			uint64_t n = nmessages(s);
-			if (n < before || n % 20 != 0)
+			uint64_t n = nmessages(s), want = before + 20 * (uint64_t)(reported > 0 ? reported : 0);
+			if (n % 20 != 0 || n < want || n > want + 20) {
+				diag("round %d: %llu messages, %d batches reported after %llu", round,
+				     (unsigned long long)n, reported, (unsigned long long)before);
 				grew = 0;
+			}
 			before = n;
 		}
 		store_close(s);
 	}
+	ok(started, "each of 6 writers committed a batch before it was killed");
 	ok(whole, "store whole after 6 writers killed mid-import");
 	ok(grew && before > 0, "only whole batches committed, never lost (%llu messages)",
 	   (unsigned long long)before);
