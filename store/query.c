@@ -953,19 +953,65 @@ int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t
 	return 0;
 }
 
+struct numidx {
+	uint64_t num;
+	size_t i;
+};
+
+static int cmp_numidx(const void *a, const void *b)
+{
+	const struct numidx *x = a, *y = b;
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* The numbers in ascending order, one cursor over the mthr table moving
+ * forward: a few steps of DB_NEXT between close numbers, a seek
+ * (DB_SET_RANGE) across a gap; much cheaper than a lookup from the root
+ * for each of many messages. */
 int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uint64_t *tids,
 		     struct kv_err *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char k[8];
-		struct db_val v;
-		int rc;
+	struct numidx *o;
+	struct db_cursor *c;
+	struct db_val kv = { NULL, 0 }, v = { NULL, 0 };
+	unsigned char k[8];
+	uint64_t cur = 0;
+	int rc = 1;          /* 1: the cursor is past the end (or not placed) */
+	int placed = 0;
 
-		db_be64(k, nums[i]);
-		rc = db_get(r->t, r->s->d[D_MTHR], k, 8, &v, err);
-		if (rc < 0)
-			return -1;
-		tids[i] = rc == 0 && v.n == 8 ? db_get_be64(v.p) : 0;
+	if (!n)
+		return 0;
+	o = kv_xmalloc(n * sizeof(*o));
+	for (size_t i = 0; i < n; i++) {
+		o[i].num = nums[i];
+		o[i].i = i;
 	}
-	return 0;
+	qsort(o, n, sizeof(*o), cmp_numidx);
+	if (db_cursor_open(r->t, r->s->d[D_MTHR], &c, err) < 0) {
+		free(o);
+		return -1;
+	}
+	for (size_t j = 0; j < n; j++) {
+		uint64_t want = o[j].num;
+		for (int step = 0; placed && rc == 0 && cur < want && step < 8; step++) {
+			rc = db_cursor_get(c, DB_NEXT, &kv, &v, err);
+			if (rc == 0)
+				cur = kv.n == 8 ? db_get_be64(kv.p) : UINT64_MAX;
+		}
+		if (!placed || (rc == 0 && cur < want)) {
+			db_be64(k, want);
+			kv.p = k;
+			kv.n = 8;
+			rc = db_cursor_get(c, DB_SET_RANGE, &kv, &v, err);
+			if (rc == 0)
+				cur = kv.n == 8 ? db_get_be64(kv.p) : UINT64_MAX;
+			placed = 1;
+		}
+		if (rc < 0)
+			break;
+		tids[o[j].i] = rc == 0 && cur == want && v.n == 8 ? db_get_be64(v.p) : 0;
+	}
+	db_cursor_close(c);
+	free(o);
+	return rc < 0 ? -1 : 0;
 }
