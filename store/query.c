@@ -869,6 +869,7 @@ int query_run(struct store_reader *r, const struct query *q, uint64_t **nums, si
 struct dated {
 	int64_t date;
 	uint64_t num;
+	uint64_t aux;
 };
 
 static int cmp_newest(const void *a, const void *b)
@@ -882,9 +883,12 @@ static int cmp_newest(const void *a, const void *b)
 /* Many results: walk the date index from the newest end and keep the
  * numbers in the set (one sequential pass, no lookup per message). */
 static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, int64_t *dates,
-			      struct kv_err *err)
+			      uint64_t *aux, struct kv_err *err)
 {
 	uint64_t max = nums[n - 1];
+	/* aux follows its number: the ascending numbers kept to find it */
+	uint64_t *asc = aux ? kv_xmalloc(n * sizeof(*asc)) : NULL;
+	uint64_t *oaux = aux ? kv_xmalloc(n * sizeof(*oaux)) : NULL;
 	unsigned char *in = kv_xcalloc(max / 8 + 1, 1);
 	struct db_cursor *c;
 	struct db_val kv, v;
@@ -893,8 +897,14 @@ static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, 
 
 	for (size_t i = 0; i < n; i++)
 		in[nums[i] / 8] |= (unsigned char)(1u << (nums[i] % 8));
+	if (aux) {
+		memcpy(asc, nums, n * sizeof(*asc));
+		memcpy(oaux, aux, n * sizeof(*oaux));
+	}
 	if (db_cursor_open(r->t, r->s->d[D_DATE], &c, err) < 0) {
 		free(in);
+		free(asc);
+		free(oaux);
 		return -1;
 	}
 	for (rc = db_cursor_get(c, DB_LAST, &kv, &v, err); rc == 0 && w < n;
@@ -904,12 +914,25 @@ static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, 
 			continue;
 		num = db_get_be64((const char *)kv.p + 8);
 		if (num <= max && (in[num / 8] & (1u << (num % 8)))) {
+			if (aux) {   /* binary search: asc holds num */
+				size_t lo = 0, hi = n;
+				while (hi - lo > 1) {
+					size_t mid = lo + (hi - lo) / 2;
+					if (asc[mid] <= num)
+						lo = mid;
+					else
+						hi = mid;
+				}
+				aux[w] = oaux[lo];
+			}
 			nums[w] = num;
 			dates[w++] = date_unbias(db_get_be64(kv.p));
 		}
 	}
 	db_cursor_close(c);
 	free(in);
+	free(asc);
+	free(oaux);
 	if (rc < 0)
 		return -1;
 	if (w != n)
@@ -918,13 +941,13 @@ static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, 
 }
 
 int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t **dates,
-		       struct kv_err *err)
+		       uint64_t *aux, struct kv_err *err)
 {
 	struct dated *d;
 
 	*dates = kv_xmalloc((n ? n : 1) * sizeof(**dates));
 	if (n > 2000)
-		return order_by_date_walk(r, nums, n, *dates, err);
+		return order_by_date_walk(r, nums, n, *dates, aux, err);
 	d = kv_xmalloc((n ? n : 1) * sizeof(*d));
 	/* a first full read maps rec.dat for the reader; then only the fixed
 	 * part of each record is read */
@@ -943,11 +966,14 @@ int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t
 		}
 		d[i].date = f.date;
 		d[i].num = nums[i];
+		d[i].aux = aux ? aux[i] : 0;
 	}
 	qsort(d, n, sizeof(*d), cmp_newest);
 	for (size_t i = 0; i < n; i++) {
 		nums[i] = d[i].num;
 		(*dates)[i] = d[i].date;
+		if (aux)
+			aux[i] = d[i].aux;
 	}
 	free(d);
 	return 0;
@@ -982,11 +1008,14 @@ int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uin
 	if (!n)
 		return 0;
 	o = kv_xmalloc(n * sizeof(*o));
+	int sorted = 1;
 	for (size_t i = 0; i < n; i++) {
 		o[i].num = nums[i];
 		o[i].i = i;
+		sorted &= !i || nums[i - 1] <= nums[i];
 	}
-	qsort(o, n, sizeof(*o), cmp_numidx);
+	if (!sorted)
+		qsort(o, n, sizeof(*o), cmp_numidx);
 	if (db_cursor_open(r->t, r->s->d[D_MTHR], &c, err) < 0) {
 		free(o);
 		return -1;
