@@ -4,8 +4,8 @@
  * index as sorted posting lists (intersection for AND, union for OR,
  * difference for NOT inside an AND; a NOT on its own is taken from every
  * message). Phrases are looked up as the AND of their words, then each
- * candidate's stored text is tokenised again to check the words come in
- * that order.
+ * candidate's stored text is tokenised again, from where the first word
+ * stands, to check the words come in that order.
  *
  * Grammar:
  *   query   := or
@@ -610,21 +610,72 @@ static void phrase_cb(void *ctx, const char *tok, size_t n, int part)
 	ps->found = 1;
 }
 
+/* The phrase's tokens in text[0..len) (all of it tokenised): found, and
+ * the number of tokens seen into *seen. */
+static int phrase_run(struct phrase_st *ps, const char *text, size_t len, size_t *seen)
+{
+	ps->seen = 0;
+	ps->found = 0;
+	index_tokenize(text, len, phrase_cb, ps);
+	*seen = ps->seen;
+	return ps->found;
+}
+
+static int ascii_wordc(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
 /* Does toks appear in this order in the text's tokens? A phrase longer
- * than PHRASE_MAX words is checked on its first PHRASE_MAX. */
+ * than PHRASE_MAX words is checked on its first PHRASE_MAX.
+ *
+ * When the first word is ASCII, only the places where it starts a word
+ * are tokenised: index_tokenize folds nothing outside ASCII into ASCII,
+ * so its token can only come from those bytes, matched without case. A
+ * place is taken when the byte before it is ASCII and no word character
+ * (the tokeniser then starts afresh there, as at the text's start); a
+ * window of the text from it, ended at an ASCII non-word byte (so no word
+ * is cut), gives the same first tokens as the whole rest would; when it
+ * holds fewer tokens than the phrase, the rest is tokenised. A byte of a
+ * multi-byte character before the word: the whole text, as before. */
 static int phrase_in(const char *text, size_t len, const struct strv *toks)
 {
 	struct phrase_st *ps = kv_xmalloc(sizeof(*ps));
 	struct strv head = *toks;
-	int found;
+	const char *w0 = toks->v[0];
+	size_t l0 = strlen(w0), seen;
+	int found = 0, whole = 0;
 
 	if (head.n > PHRASE_MAX)
 		head.n = PHRASE_MAX;
 	ps->toks = &head;
-	ps->seen = 0;
-	ps->found = 0;
-	index_tokenize(text, len, phrase_cb, ps);
-	found = ps->found;
+	for (size_t i = 0; i < l0; i++)
+		whole |= (unsigned char)w0[i] >= 0x80;
+	for (size_t i = 0; !whole && !found && i + l0 <= len; i++) {
+		const unsigned char *u = (const unsigned char *)text;
+		unsigned char c = u[i];
+		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)w0[0])
+			continue;
+		if (i && u[i - 1] >= 0x80) {
+			whole = 1;   /* what the character before is needs decoding */
+			break;
+		}
+		if (i && ascii_wordc(u[i - 1]))
+			continue;
+		size_t k = 1;
+		while (k < l0 && (u[i + k] >= 'A' && u[i + k] <= 'Z' ? u[i + k] + 32 : u[i + k]) == (unsigned char)w0[k])
+			k++;
+		if (k < l0)
+			continue;
+		size_t e = i + l0 + 512 < len ? i + l0 + 512 : len;
+		while (e < len && (u[e] >= 0x80 || ascii_wordc(u[e])))
+			e++;
+		found = phrase_run(ps, text + i, e - i, &seen);
+		if (!found && seen < head.n && e < len)
+			found = phrase_run(ps, text + i, len - i, &seen);
+	}
+	if (whole)
+		found = phrase_run(ps, text, len, &seen);
 	free(ps);
 	return found;
 }
