@@ -694,10 +694,18 @@ static int phrase_filter(struct store_reader *r, struct list *l, char f, const s
 		const char *text = NULL;
 		size_t tlen = 0;
 
-		if (store_msg_get(r, l->v[i], &m, err) != 0)
+		/* body and quoted text need the text, not the record */
+		if (f == 'b' || f == 'q') {
+			int trc = store_msg_text(r, l->v[i], &text, &tlen, err);
+			memset(&m, 0, sizeof(m));
+			if (trc < 0)
+				return -1;
+			if (trc > 0)
+				return kv_err_set(err, "the word index names message %llu, which is not stored",
+						  (unsigned long long)l->v[i]);
+		} else if (store_msg_get(r, l->v[i], &m, err) != 0) {
 			return -1;
-		if ((f == 'b' || f == 'q') && store_msg_text(r, l->v[i], &text, &tlen, err) < 0)
-			return -1;
+		}
 		sbuf_reset(&sb);
 		index_field_text(&m, text, tlen, f, &sb);
 		if (phrase_in(sb.buf ? sb.buf : "", sb.len, toks))
