@@ -478,16 +478,22 @@ void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, in
 	default:
 		return;
 	}
-	for (size_t i = 0; text && i < tlen;) {
+	if (!text)
+		return;
+	/* the kept lines, each with a newline: at most tlen + 1 bytes */
+	sbuf_grow(sb, tlen + 1);
+	for (size_t i = 0; i < tlen;) {
 		const char *l = text + i, *nl = memchr(l, '\n', tlen - i);
 		size_t n = nl ? (size_t)(nl - l) : tlen - i;
 
 		i += n + 1;
 		if (is_quoted(l, n) == (field == IX_QUOTED)) {
-			sbuf_add(sb, l, n);
-			sbuf_addc(sb, '\n');
+			memcpy(sb->buf + sb->len, l, n);
+			sb->buf[sb->len + n] = '\n';
+			sb->len += n + 1;
 		}
 	}
+	sb->buf[sb->len] = '\0';
 }
 
 /* ---- writing ---- */

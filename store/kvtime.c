@@ -49,12 +49,39 @@ void kvtime_gmtime(int64_t t, struct tm *tm)
 		memset(tm, 0, sizeof(*tm));
 }
 
+static char *put_digits(char *p, int v, int width)
+{
+	for (int i = width - 1; i >= 0; i--) {
+		p[i] = (char)('0' + v % 10);
+		v /= 10;
+	}
+	return p + width;
+}
+
 void kvtime_utc_iso(int64_t t, char *buf, size_t n)
 {
 	struct tm tm;
 	kvtime_gmtime(t, &tm);
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+	int y = tm.tm_year + 1900;
+	if (n < 21 || y < 0 || y > 9999) {
+		snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02dZ", y, tm.tm_mon + 1, tm.tm_mday,
+			 tm.tm_hour, tm.tm_min, tm.tm_sec);
+		return;
+	}
+	/* the common case without snprintf: search prints one per line */
+	char *p = put_digits(buf, y, 4);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mon + 1, 2);
+	*p++ = '-';
+	p = put_digits(p, tm.tm_mday, 2);
+	*p++ = 'T';
+	p = put_digits(p, tm.tm_hour, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_min, 2);
+	*p++ = ':';
+	p = put_digits(p, tm.tm_sec, 2);
+	*p++ = 'Z';
+	*p = 0;
 }
 
 static int parse_digits(const char **p, int n, int *out)

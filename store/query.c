@@ -4,8 +4,8 @@
  * index as sorted posting lists (intersection for AND, union for OR,
  * difference for NOT inside an AND; a NOT on its own is taken from every
  * message). Phrases are looked up as the AND of their words, then each
- * candidate's stored text is tokenised again to check the words come in
- * that order.
+ * candidate's stored text is tokenised again, from where the first word
+ * stands, to check the words come in that order.
  *
  * Grammar:
  *   query   := or
@@ -610,21 +610,72 @@ static void phrase_cb(void *ctx, const char *tok, size_t n, int part)
 	ps->found = 1;
 }
 
+/* The phrase's tokens in text[0..len) (all of it tokenised): found, and
+ * the number of tokens seen into *seen. */
+static int phrase_run(struct phrase_st *ps, const char *text, size_t len, size_t *seen)
+{
+	ps->seen = 0;
+	ps->found = 0;
+	index_tokenize(text, len, phrase_cb, ps);
+	*seen = ps->seen;
+	return ps->found;
+}
+
+static int ascii_wordc(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
 /* Does toks appear in this order in the text's tokens? A phrase longer
- * than PHRASE_MAX words is checked on its first PHRASE_MAX. */
+ * than PHRASE_MAX words is checked on its first PHRASE_MAX.
+ *
+ * When the first word is ASCII, only the places where it starts a word
+ * are tokenised: index_tokenize folds nothing outside ASCII into ASCII,
+ * so its token can only come from those bytes, matched without case. A
+ * place is taken when the byte before it is ASCII and no word character
+ * (the tokeniser then starts afresh there, as at the text's start); a
+ * window of the text from it, ended at an ASCII non-word byte (so no word
+ * is cut), gives the same first tokens as the whole rest would; when it
+ * holds fewer tokens than the phrase, the rest is tokenised. A byte of a
+ * multi-byte character before the word: the whole text, as before. */
 static int phrase_in(const char *text, size_t len, const struct strv *toks)
 {
 	struct phrase_st *ps = kv_xmalloc(sizeof(*ps));
 	struct strv head = *toks;
-	int found;
+	const char *w0 = toks->v[0];
+	size_t l0 = strlen(w0), seen;
+	int found = 0, whole = 0;
 
 	if (head.n > PHRASE_MAX)
 		head.n = PHRASE_MAX;
 	ps->toks = &head;
-	ps->seen = 0;
-	ps->found = 0;
-	index_tokenize(text, len, phrase_cb, ps);
-	found = ps->found;
+	for (size_t i = 0; i < l0; i++)
+		whole |= (unsigned char)w0[i] >= 0x80;
+	for (size_t i = 0; !whole && !found && i + l0 <= len; i++) {
+		const unsigned char *u = (const unsigned char *)text;
+		unsigned char c = u[i];
+		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)w0[0])
+			continue;
+		if (i && u[i - 1] >= 0x80) {
+			whole = 1;   /* what the character before is needs decoding */
+			break;
+		}
+		if (i && ascii_wordc(u[i - 1]))
+			continue;
+		size_t k = 1;
+		while (k < l0 && (u[i + k] >= 'A' && u[i + k] <= 'Z' ? u[i + k] + 32 : u[i + k]) == (unsigned char)w0[k])
+			k++;
+		if (k < l0)
+			continue;
+		size_t e = i + l0 + 512 < len ? i + l0 + 512 : len;
+		while (e < len && (u[e] >= 0x80 || ascii_wordc(u[e])))
+			e++;
+		found = phrase_run(ps, text + i, e - i, &seen);
+		if (!found && seen < head.n && e < len)
+			found = phrase_run(ps, text + i, len - i, &seen);
+	}
+	if (whole)
+		found = phrase_run(ps, text, len, &seen);
 	free(ps);
 	return found;
 }
@@ -635,6 +686,8 @@ static int phrase_filter(struct store_reader *r, struct list *l, char f, const s
 {
 	size_t w = 0;
 	struct sbuf sb = SBUF_INIT;
+	char *owned = NULL;
+	int rc = 0;
 
 	if (f != 's' && f != 'f' && f != 'b' && f != 'q' && f != 'l' && f != 't' && f != 'c')
 		return 0;   /* no text kept in order: the words' AND stands */
@@ -643,16 +696,30 @@ static int phrase_filter(struct store_reader *r, struct list *l, char f, const s
 		const char *text = NULL;
 		size_t tlen = 0;
 
-		if (store_msg_get(r, l->v[i], &m, err) != 0)
-			return -1;
-		if ((f == 'b' || f == 'q') && store_msg_text(r, l->v[i], &text, &tlen, err) < 0)
-			return -1;
+		/* body and quoted text need the text, not the record */
+		if (f == 'b' || f == 'q') {
+			/* read, not mapped: many scattered texts cost fewer
+			 * page faults as pread than as views of the map */
+			free(owned);
+			rc = text_load(r->t, r->s, NULL, NULL, l->v[i], &text, &tlen, &owned, err);
+			memset(&m, 0, sizeof(m));
+			if (rc > 0)
+				rc = kv_err_set(err, "the word index names message %llu, which is not stored",
+						(unsigned long long)l->v[i]);
+		} else if (store_msg_get(r, l->v[i], &m, err) != 0) {
+			rc = -1;
+		}
+		if (rc < 0)
+			break;
 		sbuf_reset(&sb);
 		index_field_text(&m, text, tlen, f, &sb);
 		if (phrase_in(sb.buf ? sb.buf : "", sb.len, toks))
 			l->v[w++] = l->v[i];
 	}
+	free(owned);
 	sbuf_release(&sb);
+	if (rc < 0)
+		return -1;
 	l->n = w;
 	return 0;
 }
@@ -869,6 +936,7 @@ int query_run(struct store_reader *r, const struct query *q, uint64_t **nums, si
 struct dated {
 	int64_t date;
 	uint64_t num;
+	uint64_t aux;
 };
 
 static int cmp_newest(const void *a, const void *b)
@@ -882,9 +950,12 @@ static int cmp_newest(const void *a, const void *b)
 /* Many results: walk the date index from the newest end and keep the
  * numbers in the set (one sequential pass, no lookup per message). */
 static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, int64_t *dates,
-			      struct kv_err *err)
+			      uint64_t *aux, struct kv_err *err)
 {
 	uint64_t max = nums[n - 1];
+	/* aux follows its number: the ascending numbers kept to find it */
+	uint64_t *asc = aux ? kv_xmalloc(n * sizeof(*asc)) : NULL;
+	uint64_t *oaux = aux ? kv_xmalloc(n * sizeof(*oaux)) : NULL;
 	unsigned char *in = kv_xcalloc(max / 8 + 1, 1);
 	struct db_cursor *c;
 	struct db_val kv, v;
@@ -893,8 +964,14 @@ static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, 
 
 	for (size_t i = 0; i < n; i++)
 		in[nums[i] / 8] |= (unsigned char)(1u << (nums[i] % 8));
+	if (aux) {
+		memcpy(asc, nums, n * sizeof(*asc));
+		memcpy(oaux, aux, n * sizeof(*oaux));
+	}
 	if (db_cursor_open(r->t, r->s->d[D_DATE], &c, err) < 0) {
 		free(in);
+		free(asc);
+		free(oaux);
 		return -1;
 	}
 	for (rc = db_cursor_get(c, DB_LAST, &kv, &v, err); rc == 0 && w < n;
@@ -904,12 +981,25 @@ static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, 
 			continue;
 		num = db_get_be64((const char *)kv.p + 8);
 		if (num <= max && (in[num / 8] & (1u << (num % 8)))) {
+			if (aux) {   /* binary search: asc holds num */
+				size_t lo = 0, hi = n;
+				while (hi - lo > 1) {
+					size_t mid = lo + (hi - lo) / 2;
+					if (asc[mid] <= num)
+						lo = mid;
+					else
+						hi = mid;
+				}
+				aux[w] = oaux[lo];
+			}
 			nums[w] = num;
 			dates[w++] = date_unbias(db_get_be64(kv.p));
 		}
 	}
 	db_cursor_close(c);
 	free(in);
+	free(asc);
+	free(oaux);
 	if (rc < 0)
 		return -1;
 	if (w != n)
@@ -918,13 +1008,13 @@ static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, 
 }
 
 int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t **dates,
-		       struct kv_err *err)
+		       uint64_t *aux, struct kv_err *err)
 {
 	struct dated *d;
 
 	*dates = kv_xmalloc((n ? n : 1) * sizeof(**dates));
 	if (n > 2000)
-		return order_by_date_walk(r, nums, n, *dates, err);
+		return order_by_date_walk(r, nums, n, *dates, aux, err);
 	d = kv_xmalloc((n ? n : 1) * sizeof(*d));
 	/* a first full read maps rec.dat for the reader; then only the fixed
 	 * part of each record is read */
@@ -943,29 +1033,81 @@ int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t
 		}
 		d[i].date = f.date;
 		d[i].num = nums[i];
+		d[i].aux = aux ? aux[i] : 0;
 	}
 	qsort(d, n, sizeof(*d), cmp_newest);
 	for (size_t i = 0; i < n; i++) {
 		nums[i] = d[i].num;
 		(*dates)[i] = d[i].date;
+		if (aux)
+			aux[i] = d[i].aux;
 	}
 	free(d);
 	return 0;
 }
 
+struct numidx {
+	uint64_t num;
+	size_t i;
+};
+
+static int cmp_numidx(const void *a, const void *b)
+{
+	const struct numidx *x = a, *y = b;
+	return x->num < y->num ? -1 : x->num > y->num;
+}
+
+/* The numbers in ascending order, one cursor over the mthr table moving
+ * forward: a few steps of DB_NEXT between close numbers, a seek
+ * (DB_SET_RANGE) across a gap; much cheaper than a lookup from the root
+ * for each of many messages. */
 int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uint64_t *tids,
 		     struct kv_err *err)
 {
-	for (size_t i = 0; i < n; i++) {
-		unsigned char k[8];
-		struct db_val v;
-		int rc;
+	struct numidx *o;
+	struct db_cursor *c;
+	struct db_val kv = { NULL, 0 }, v = { NULL, 0 };
+	unsigned char k[8];
+	uint64_t cur = 0;
+	int rc = 1;          /* 1: the cursor is past the end (or not placed) */
+	int placed = 0;
 
-		db_be64(k, nums[i]);
-		rc = db_get(r->t, r->s->d[D_MTHR], k, 8, &v, err);
-		if (rc < 0)
-			return -1;
-		tids[i] = rc == 0 && v.n == 8 ? db_get_be64(v.p) : 0;
+	if (!n)
+		return 0;
+	o = kv_xmalloc(n * sizeof(*o));
+	int sorted = 1;
+	for (size_t i = 0; i < n; i++) {
+		o[i].num = nums[i];
+		o[i].i = i;
+		sorted &= !i || nums[i - 1] <= nums[i];
 	}
-	return 0;
+	if (!sorted)
+		qsort(o, n, sizeof(*o), cmp_numidx);
+	if (db_cursor_open(r->t, r->s->d[D_MTHR], &c, err) < 0) {
+		free(o);
+		return -1;
+	}
+	for (size_t j = 0; j < n; j++) {
+		uint64_t want = o[j].num;
+		for (int step = 0; placed && rc == 0 && cur < want && step < 8; step++) {
+			rc = db_cursor_get(c, DB_NEXT, &kv, &v, err);
+			if (rc == 0)
+				cur = kv.n == 8 ? db_get_be64(kv.p) : UINT64_MAX;
+		}
+		if (!placed || (rc == 0 && cur < want)) {
+			db_be64(k, want);
+			kv.p = k;
+			kv.n = 8;
+			rc = db_cursor_get(c, DB_SET_RANGE, &kv, &v, err);
+			if (rc == 0)
+				cur = kv.n == 8 ? db_get_be64(kv.p) : UINT64_MAX;
+			placed = 1;
+		}
+		if (rc < 0)
+			break;
+		tids[o[j].i] = rc == 0 && cur == want && v.n == 8 ? db_get_be64(v.p) : 0;
+	}
+	db_cursor_close(c);
+	free(o);
+	return rc < 0 ? -1 : 0;
 }

@@ -39,11 +39,13 @@ int query_run(struct store_reader *r, const struct query *q, uint64_t **nums, si
 	      struct kv_err *err);
 
 /* nums[0..n) (ascending) ordered newest first (date, then number), dates
- * of each into dates (malloc'd, the caller frees). 0 / -1. */
+ * of each into dates (malloc'd, the caller frees); aux[0..n) (NULL: none),
+ * a value per number, is put in the same order. 0 / -1. */
 int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t **dates,
-		       struct kv_err *err);
+		       uint64_t *aux, struct kv_err *err);
 
-/* The thread of each of nums[0..n) into tids (0 when it has none). 0 / -1. */
+/* The thread of each of nums[0..n) into tids (0 when it has none);
+ * fastest with nums ascending. 0 / -1. */
 int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uint64_t *tids,
 		     struct kv_err *err);
 

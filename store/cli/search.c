@@ -74,10 +74,10 @@ struct thr_hit {
 	size_t matched;
 };
 
-/* Group the (newest first) messages by thread, threads in the order of
- * their newest match. *out malloc'd. 0 / -1. */
-static int group_threads(struct store_reader *r, const uint64_t *nums, const int64_t *dates, size_t n,
-			 struct thr_hit **out, size_t *nout, struct kv_err *err)
+/* Group the (newest first) messages by thread (tids: each one's thread),
+ * threads in the order of their newest match. *out malloc'd. */
+static void group_threads(const uint64_t *tids, const int64_t *dates, size_t n, struct thr_hit **out,
+			  size_t *nout)
 {
 	struct thr_hit *v = kv_xmalloc((n ? n : 1) * sizeof(*v));
 	size_t k = 0;
@@ -86,15 +86,8 @@ static int group_threads(struct store_reader *r, const uint64_t *nums, const int
 	while (cap < n * 2)
 		cap <<= 1;
 	size_t *slot = kv_xmalloc(cap * sizeof(*slot));
-	uint64_t *tids = kv_xmalloc((n ? n : 1) * sizeof(*tids));
 	for (size_t i = 0; i < cap; i++)
 		slot[i] = SIZE_MAX;
-	if (query_thread_ids(r, nums, n, tids, err) < 0) {
-		free(v);
-		free(slot);
-		free(tids);
-		return -1;
-	}
 	for (size_t i = 0; i < n; i++) {
 		size_t h = (size_t)(tids[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
 		while (slot[h] != SIZE_MAX && v[slot[h]].id != tids[i])
@@ -109,10 +102,8 @@ static int group_threads(struct store_reader *r, const uint64_t *nums, const int
 		v[slot[h]].matched++;
 	}
 	free(slot);
-	free(tids);
 	*out = v;
 	*nout = k;
-	return 0;
 }
 
 static int emit_message(struct store_reader *r, uint64_t num, int mode, int json, struct json_w *jw,
@@ -235,7 +226,7 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 	struct sbuf text = SBUF_INIT, out = SBUF_INIT;
 	struct store *s = NULL;
 	struct store_reader *r = NULL;
-	uint64_t *nums = NULL;
+	uint64_t *nums = NULL, *tids = NULL;
 	int64_t *dates = NULL;
 	struct thr_hit *th = NULL;
 	size_t n = 0, nth = 0;
@@ -271,7 +262,16 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 		goto out;
 	}
-	if (query_order_newest(r, nums, n, &dates, &err) < 0) {
+	/* threads: looked up while the numbers are ascending, then ordered
+	 * with them */
+	if (mode == OUT_THREADS) {
+		tids = kv_xmalloc((n ? n : 1) * sizeof(*tids));
+		if (query_thread_ids(r, nums, n, tids, &err) < 0) {
+			rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
+			goto out;
+		}
+	}
+	if (query_order_newest(r, nums, n, &dates, tids, &err) < 0) {
 		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 		goto out;
 	}
@@ -280,14 +280,14 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 		for (size_t i = 0; i < n; i++)
 			if (dates[i] >= win.since && dates[i] < win.until) {
 				nums[w] = nums[i];
+				if (tids)
+					tids[w] = tids[i];
 				dates[w++] = dates[i];
 			}
 		n = w;
 	}
-	if (mode == OUT_THREADS && group_threads(r, nums, dates, n, &th, &nth, &err) < 0) {
-		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
-		goto out;
-	}
+	if (mode == OUT_THREADS)
+		group_threads(tids, dates, n, &th, &nth);
 	struct json_w jw;
 	size_t total = mode == OUT_THREADS ? nth : n;
 	size_t from = (size_t)offset < total ? (size_t)offset : total;
@@ -329,6 +329,7 @@ out:
 		store_close(s);
 	free(nums);
 	free(dates);
+	free(tids);
 	free(th);
 	return rc;
 }

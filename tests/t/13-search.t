@@ -106,6 +106,33 @@ hit 'dfn:arch/arm64/kvm/'; hit 'dfn:arch/arm64/kvm/vgic/vgic-init.c'; hit 'dfn:v
 hit 'dfhh:kvm_vgic_create'; hit 'm:tok-1@example.org'; hit 'm:<tok-1@example.org>'; hit 'd:20240304'
 miss 'd:20240305'; hit 'd:2024-03-01..2024-03-04'; miss '"kvm vgic init"'; hit '"calling kvm_vgic_init twice"'
 
+# ---- phrases: where the first word stands (query.c looks at those
+# places only): case, separators, a word inside a longer one, a character
+# of several bytes before it, underscores, a long gap, a later place ----
+DB4="$T/db4"
+phr() { # ID BODY-LINE
+	printf 'From ann@example.org Mon Mar  4 10:00:00 2024\nFrom: Ann <ann@example.org>\nTo: kvmarm@lists.linux.dev\nSubject: phrase case %s\nDate: Mon, 04 Mar 2024 10:00:00 +0000\nMessage-ID: <%s@example.org>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\nContent-Transfer-Encoding: 8bit\n\n%s\n\n' "$1" "$1" "$2"
+}
+gap=$(printf '%700s' '')
+{
+	phr p-case 'a DIRTY	Ring here'
+	phr p-far "dirty${gap}ring"
+	phr p-inword 'xdirty ring; the ring is dirty.'
+	phr p-utf8word 'édirty ring, then dirty.'
+	phr p-utf8sep '—dirty ring'
+	phr p-cjk '中dirty ring'
+	phr p-underscore 'dirty_ring is dirty and a ring'
+	phr p-later 'dirty road, dirty, then a dirty ring'
+	phr p-order 'ring dirty'
+} >"$T/phr.mbox"
+"$KS" --db "$DB4" import "$T/phr.mbox" >/dev/null 2>&1
+ok $? "phrase mails imported"
+is "$("$KS" --db "$DB4" search --output ids -- '"dirty ring"' | sort | tr '\n' ' ')" \
+	"p-case@example.org p-cjk@example.org p-far@example.org p-later@example.org p-utf8sep@example.org " \
+	'"dirty ring": only where the words stand in this order as words'
+is "$("$KS" --db "$DB4" search --output ids -- 'b:"ring is dirty"' | tr '\n' ' ')" "p-inword@example.org " \
+	'b:"ring is dirty": a phrase later in the text'
+
 # ---- output forms ----
 "$KS" --db "$DB" search --output messages --json 'd:2024-03-04..' >"$T/m.json"
 ok $? "--output messages --json"

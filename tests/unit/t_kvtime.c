@@ -3,10 +3,14 @@
  * (no approximation, also at transitions that fall on odd seconds, such as
  * the end of local mean time), from many threads at once while the memo is
  * still filling, and with more zones than the memo holds; an unknown zone
- * is an error that names it. Also the text helpers (text.h) and strv_has.
+ * is an error that names it. kvtime_utc_iso (written without snprintf)
+ * equals gmtime_r + snprintf over many times. Also the text helpers
+ * (text.h) and strv_has.
  * The week and date functions are tested in t_reporter.c.
  */
 #include <pthread.h>
+#include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
@@ -148,8 +152,41 @@ static void t_text(void)
 	strv_release(&sv);
 }
 
+/* kvtime_utc_iso against the plain computation: every second of a day
+ * boundary, a stride over 1900-2100, before 1970, years past 9999. */
+static void t_iso(void)
+{
+	int bad = 0, n = 0;
+	int64_t fixed[] = { 0, -1, 86399, 951782400 /* 2000-02-29 */, 253402300799LL /* 9999-12-31 */,
+			    253402300800LL /* 10000-01-01 */, -62167219200LL /* 0000-01-01 */ };
+	for (int64_t i = -4000; i < 600 + (int64_t)(sizeof(fixed) / sizeof(*fixed)) * 2; i++) {
+		int64_t t;
+		if (i < 0)
+			t = -2208988800LL + (i + 4000) * 1000003LL * 2;   /* 1900 .. 2153 */
+		else if (i < 600)
+			t = 1704067200 - 300 + i;                           /* around 2024-01-01 */
+		else
+			t = fixed[(i - 600) / 2] + (i % 2);
+		char got[64], want[64];
+		struct tm tm;
+		time_t tt = (time_t)t;
+		gmtime_r(&tt, &tm);
+		snprintf(want, sizeof(want), "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+			 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		kvtime_utc_iso(t, got, sizeof(got));
+		n++;
+		if (strcmp(got, want) && bad++ < 3)
+			diag("utc_iso(%lld): got %s, want %s", (long long)t, got, want);
+	}
+	ok(!bad, "kvtime_utc_iso equals gmtime_r + snprintf for %d times (%d differ)", n, bad);
+	char small[8];
+	kvtime_utc_iso(1704067200, small, sizeof(small));
+	is_str(small, "2024-01", "a short buffer gets a cut, terminated string");
+}
+
 int main(void)
 {
+	t_iso();
 	t_threads();
 	t_odd_transition();
 	t_unknown();
