@@ -453,9 +453,23 @@ static int open_store(const struct kv_config *cfg, struct store **s, struct kv_e
 }
 
 /* The same for the writer, which tries again while it cannot be opened. */
+/* A store made before the word index: mail is still recorded (the writer
+ * indexes once reindex has finished); said once, when the store opens. */
+static void warn_no_index(struct store *s)
+{
+	struct kv_err err;
+	if (s && store_index_ready(s, &err) == 0)
+		log_warn("%s: the store has no word index yet (schema 1): mail is recorded, "
+			 "search needs `kvmarm-store reindex` (may run while the milter does)",
+			 store_path(s));
+}
+
 static int open_store_cb(void *ctx, struct store **s, struct kv_err *err)
 {
-	return open_store(ctx, s, err);
+	if (open_store(ctx, s, err) < 0)
+		return -1;
+	warn_no_index(*s);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -602,12 +616,7 @@ int main(int argc, char **argv)
 		snprintf(store_why, sizeof store_why, "%s", err.msg);
 		store = NULL;
 	}
-	/* a store made before the word index: mail is still recorded (the
-	 * writer indexes once reindex has finished), said once */
-	if (store_index_ready(store, &err) == 0)
-		log_warn("%s: the store has no word index yet (schema 1): mail is recorded, "
-			 "search needs `kvmarm-store reindex` (may run while the milter does)",
-			 store_path(store));
+	warn_no_index(store);   /* NULL: not open yet, said when it opens */
 
 	{
 		/* libmilter's own thread takes SIGTERM/SIGHUP/SIGINT with
