@@ -102,6 +102,16 @@ static void t_escape(void)
 	render_html_escape(&sb, "a\xe2\x81\xa6" "b\x01" "c\n d");
 	is_str(sb.buf, "abc d", "html: bidi isolate and control character dropped, line break a space");
 	sbuf_reset(&sb);
+	/* fuzz finding: a control byte inside U+2028's bytes; dropped, it must
+	 * not join the rest into a line separator: each invalid byte is U+FFFD */
+	render_md_escape(&sb, "a\xe2\x80\x17\xa8" "b");
+	is_str(sb.buf, "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "b",
+	       "markdown: invalid UTF-8 broken by a control byte is U+FFFD per byte, not U+2028");
+	sbuf_reset(&sb);
+	render_html_escape(&sb, "\xc2\x01\x85<\xe2\x80\x7f\xae\xff");
+	is_str(sb.buf, "\xef\xbf\xbd\xef\xbf\xbd&lt;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+	       "html: NEL and a bidi override broken by a control byte do not rejoin");
+	sbuf_reset(&sb);
 	render_html_escape(&sb, "<script>alert('x')</script> \" & <img onerror=x>");
 	is_str(sb.buf, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot; &amp; &lt;img onerror=x&gt;",
 	       "html escaping");
