@@ -80,9 +80,10 @@ static int html_tag_at(const char *s, size_t n, size_t *taglen)
  * Everything else stays as written, kernel text included ("kvm_init()",
  * "<linux/kvm.h>", "the .config"): the renderers escape it. *removed
  * counts what was taken out (for the log). NULL when the text is longer
- * than LLM_MAX_FIELD: a summary is never cut short.
+ * than LLM_MAX_FIELD: a summary is never cut short. One pass; clean_text
+ * repeats it.
  */
-static char *clean_text(const char *s, size_t n, size_t nmails, int *removed)
+static char *clean_pass(const char *s, size_t n, size_t nmails, int *removed)
 {
 	struct sbuf sb = SBUF_INIT;
 	for (size_t i = 0; i < n;) {
@@ -143,6 +144,12 @@ static char *clean_text(const char *s, size_t n, size_t nmails, int *removed)
 			(*removed)++;
 			continue;
 		}
+		/* other control characters go here, not in kv_utf8_sanitize
+		 * below: the spaces around one must still become one space */
+		if (((unsigned char)c < 0x20 && !isspace((unsigned char)c)) || c == 0x7f) {
+			i++;
+			continue;
+		}
 		if (isspace((unsigned char)c)) {
 			if (sb.len && sb.buf[sb.len - 1] != ' ')
 				sbuf_addc(&sb, ' ');
@@ -161,6 +168,33 @@ static char *clean_text(const char *s, size_t n, size_t nmails, int *removed)
 	char *out = kv_utf8_sanitize(sb.buf ? sb.buf : "", sb.len);
 	sbuf_release(&sb);
 	return out;
+}
+
+/*
+ * clean_pass until nothing changes: what one pass removes can join what
+ * is left into something the next pass removes ("ht<b>tp://x" into a URL,
+ * "[a<i>](x)" into a link), and the answer is cleaned again when read
+ * back from the cache, so the kept text must be a fixed point: cleaning
+ * it once more gives the same text (tests/fuzz/fuzz_llm_answer.c). After
+ * the first pass the text is valid UTF-8 without control characters and
+ * every later pass only removes bytes, so this ends.
+ */
+static char *clean_text(const char *s, size_t n, size_t nmails, int *removed)
+{
+	char *t = clean_pass(s, n, nmails, removed);
+	while (t) {
+		size_t len = strlen(t);
+		int more = 0;
+		char *u = clean_pass(t, len, nmails, &more);
+		if (u && !strcmp(u, t)) {
+			free(u);
+			break;
+		}
+		free(t);
+		t = u;
+		*removed += more;
+	}
+	return t;
 }
 
 void llm_answer_release(struct llm_answer *a)

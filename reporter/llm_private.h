@@ -110,8 +110,10 @@ struct llm_answer {
  * "before", "week" non-empty strings. 0 with *a filled with cleaned plain
  * text (URLs, Markdown link targets, HTML elements and citations outside
  * 1..nmails removed; everything else, kernel text such as "kvm_init()" or
- * "<linux/kvm.h>", kept for the renderers to escape; bidi controls and
- * NUL dropped), or -1 with why (and *a empty).
+ * "<linux/kvm.h>", kept for the renderers to escape; bidi controls, NUL
+ * and other control characters dropped, white space squeezed), cleaned
+ * until cleaning changes nothing, so llm_answer_json(a) parses back to the
+ * same fields; or -1 with why (and *a empty).
  */
 int llm_answer_parse(const char *content, size_t nmails, struct llm_answer *a, char *why, size_t whylen);
 /* llm_answer_parse returns LLM_TOO_LONG (not -1) when a field is longer

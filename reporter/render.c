@@ -125,8 +125,11 @@ static const char *plain_run(struct sbuf *out, const char *p, const char *end, c
  * join what they kept apart ("https:/\x7f/" must not turn into "https://"
  * after ':' was let through). Line breaks, tabs, U+0085, U+2028, U+2029
  * and runs of spaces become one space; other control characters, the
- * bidi controls and NUL (text_unsafe_len) go; invalid UTF-8 is left to
- * the caller (digest strings are valid). Caller frees.
+ * bidi controls and NUL (text_unsafe_len) go. Other characters are
+ * copied whole (text_utf8_len) and every byte of invalid UTF-8 becomes
+ * U+FFFD, so a dropped byte cannot join its neighbours into a character
+ * judged by nobody: "\xe2\x80\x17\xa8" must not come out as U+2028. The
+ * digest's own strings are valid UTF-8 and pass unchanged. Caller frees.
  */
 static char *render_clean(const char *s, size_t *len)
 {
@@ -160,8 +163,14 @@ static char *render_clean(const char *s, size_t *len)
 			i++;
 			continue;
 		}
-		sbuf_addc(&sb, (char)c);
-		i++;
+		size_t l = text_utf8_len(p + i, n - i);
+		if (!l) {
+			sbuf_adds(&sb, "\xEF\xBF\xBD");   /* U+FFFD for one invalid byte */
+			i++;
+			continue;
+		}
+		sbuf_add(&sb, p + i, l);
+		i += l;
 	}
 	return sbuf_detach(&sb, len);
 }

@@ -1,7 +1,10 @@
 /*
  * render_json.c - the digest as JSON: the same data as the Markdown and
  * HTML, for machines and tests. Times are ISO 8601 UTC, with the window's
- * zone given once; strings are as they came from the mail (json.h escapes).
+ * zone given once; strings are as they came from the mail (json.h escapes),
+ * less the bidi controls (text_unsafe_len): a store written before they
+ * were stripped at import may still hold them, and a JSON consumer that
+ * shows a string must not have it reordered.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,14 +15,30 @@
 #include "mime.h"
 #include "status.h"
 #include "category.h"
+#include "text.h"
 #include "banned.h"
+
+/* json_str without the characters text_unsafe_len names (all but NUL
+ * start with 0xE2: strings without that byte are written as they are) */
+static void j_str(struct json_w *w, const char *s)
+{
+	if (!s || !strchr(s, '\xe2')) {
+		json_str(w, s);
+		return;
+	}
+	size_t n = strlen(s);
+	char *c = kv_xstrdup(s);
+	text_strip_unsafe(c, &n);
+	json_strn(w, c, n);
+	free(c);
+}
 
 static void j_time(struct json_w *w, const char *key, int64_t t)
 {
 	char buf[32];
 	kvtime_utc_iso(t, buf, sizeof(buf));
 	json_key(w, key);
-	json_str(w, buf);
+	j_str(w, buf);
 }
 
 static void j_link(struct json_w *w, const struct digest *d, const char *key, const char *msgid)
@@ -27,7 +46,7 @@ static void j_link(struct json_w *w, const struct digest *d, const char *key, co
 	struct sbuf url = SBUF_INIT;
 	digest_lore_link(&url, d->lore_url, msgid);
 	json_key(w, key);
-	json_str(w, url.buf);
+	j_str(w, url.buf);
 	sbuf_release(&url);
 }
 
@@ -36,7 +55,7 @@ static void j_strv(struct json_w *w, const char *key, const struct strv *sv)
 	json_key(w, key);
 	json_arr_begin(w);
 	for (size_t i = 0; i < sv->n; i++)
-		json_str(w, sv->v[i]);
+		j_str(w, sv->v[i]);
 	json_arr_end(w);
 }
 
@@ -44,11 +63,11 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 {
 	json_obj_begin(w);
 	json_key(w, "thread_id"); json_int(w, (int64_t)t->id);
-	json_key(w, "subject"); json_str(w, t->subject);
-	json_key(w, "category"); json_str(w, category_name(t->category));
-	json_key(w, "root_message_id"); json_str(w, t->root_message_id);
+	json_key(w, "subject"); j_str(w, t->subject);
+	json_key(w, "category"); j_str(w, category_name(t->category));
+	json_key(w, "root_message_id"); j_str(w, t->root_message_id);
 	j_link(w, d, "link", t->root_message_id);
-	json_key(w, "root_from"); json_str(w, t->root_from);
+	json_key(w, "root_from"); j_str(w, t->root_from);
 	json_key(w, "root_in_window"); json_bool(w, t->root_in_window);
 	j_time(w, "first_date", t->first_date);
 	j_time(w, "last_date", t->last_date);
@@ -75,9 +94,9 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 			json_key(w, "version"); json_int(w, v->version);
 			j_time(w, "date", v->date);
 			json_key(w, "thread_id"); json_int(w, (int64_t)v->thread);
-			json_key(w, "message_id"); json_str(w, v->message_id);
+			json_key(w, "message_id"); j_str(w, v->message_id);
 			j_link(w, d, "link", v->message_id);
-			json_key(w, "subject"); json_str(w, v->subject);
+			json_key(w, "subject"); j_str(w, v->subject);
 			json_obj_end(w);
 		}
 		json_arr_end(w);
@@ -85,7 +104,7 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 		json_arr_begin(w);
 		for (size_t i = 0; i < t->depends_on.n; i++) {
 			json_obj_begin(w);
-			json_key(w, "message_id"); json_str(w, t->depends_on.v[i]);
+			json_key(w, "message_id"); j_str(w, t->depends_on.v[i]);
 			j_link(w, d, "link", t->depends_on.v[i]);
 			json_obj_end(w);
 		}
@@ -99,7 +118,7 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 	json_arr_begin(w);
 	for (unsigned b = 0; b < DST_COUNT; b++)
 		if (t->status & (1u << b))
-			json_str(w, digest_status_name(b));
+			j_str(w, digest_status_name(b));
 	json_arr_end(w);
 	json_key(w, "events");
 	json_arr_begin(w);
@@ -109,24 +128,24 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 		while (b < DST_COUNT && !(e->status & (1u << b)))
 			b++;
 		json_obj_begin(w);
-		json_key(w, "status"); json_str(w, digest_status_name(b));
+		json_key(w, "status"); j_str(w, digest_status_name(b));
 		json_key(w, "date");
 		if (e->date) {
 			char buf[32];
 			kvtime_utc_iso(e->date, buf, sizeof(buf));
-			json_str(w, buf);
+			j_str(w, buf);
 		} else {
 			json_null(w);
 		}
-		json_key(w, "who"); json_str(w, e->who);
-		json_key(w, "detail"); json_str(w, e->detail);
+		json_key(w, "who"); j_str(w, e->who);
+		json_key(w, "detail"); j_str(w, e->detail);
 		json_key(w, "mail"); json_int(w, e->mail_number);
 		if (e->status != DST_NEW_VERSION) {
 			/* branch "" when the mail names none; patches [] = the whole thread */
 			char *short_ids = status_short_ids(e->detail);
-			json_key(w, "commits_short"); json_str(w, short_ids);
+			json_key(w, "commits_short"); j_str(w, short_ids);
 			free(short_ids);
-			json_key(w, "branch"); json_str(w, e->branch ? e->branch : "");
+			json_key(w, "branch"); j_str(w, e->branch ? e->branch : "");
 			json_key(w, "patches");
 			json_arr_begin(w);
 			for (size_t k = 0; k < e->npatches; k++)
@@ -156,8 +175,8 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 		json_obj_begin(w);
 		json_key(w, "index"); json_int(w, p->index);
 		json_key(w, "total"); json_int(w, p->total);
-		json_key(w, "subject"); json_str(w, p->subject);
-		json_key(w, "message_id"); json_str(w, p->message_id);
+		json_key(w, "subject"); j_str(w, p->subject);
+		json_key(w, "message_id"); j_str(w, p->message_id);
 		j_link(w, d, "link", p->message_id);
 		j_time(w, "date", p->date);
 		json_key(w, "mail"); json_int(w, p->mail_number);
@@ -174,14 +193,14 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 
 	json_key(w, "summary");
 	json_obj_begin(w);
-	json_key(w, "about"); json_str(w, t->summary.about ? t->summary.about : "");
-	json_key(w, "before"); json_str(w, t->summary.before ? t->summary.before : "");
-	json_key(w, "week"); json_str(w, t->summary.week ? t->summary.week : "");
+	json_key(w, "about"); j_str(w, t->summary.about ? t->summary.about : "");
+	json_key(w, "before"); j_str(w, t->summary.before ? t->summary.before : "");
+	json_key(w, "week"); j_str(w, t->summary.week ? t->summary.week : "");
 	json_key(w, "source");
-	json_str(w, t->summary.from_llm ? "llm" : t->summary.llm_failed ? "extractive-fallback" : "extractive");
+	j_str(w, t->summary.from_llm ? "llm" : t->summary.llm_failed ? "extractive-fallback" : "extractive");
 	if (t->summary.llm_failed) {
 		json_key(w, "llm_error");
-		json_str(w, t->summary.llm_error ? t->summary.llm_error : "");
+		j_str(w, t->summary.llm_error ? t->summary.llm_error : "");
 	}
 	json_obj_end(w);
 
@@ -192,19 +211,19 @@ static void j_thread(struct json_w *w, const struct digest *d, const struct dige
 		char tm[32];
 		json_obj_begin(w);
 		json_key(w, "number"); json_int(w, m->number);
-		json_key(w, "message_id"); json_str(w, m->message_id);
+		json_key(w, "message_id"); j_str(w, m->message_id);
 		j_link(w, d, "link", m->message_id);
 		j_time(w, "date", m->date);
 		kvtime_format(m->date, d->zone, "%Y-%m-%dT%H:%M:%S", tm, sizeof(tm));
-		json_key(w, "local_time"); json_str(w, tm);
-		json_key(w, "subject"); json_str(w, m->subject);
-		json_key(w, "from_name"); json_str(w, m->from_name);
-		json_key(w, "from_address"); json_str(w, m->from_addr);
+		json_key(w, "local_time"); j_str(w, tm);
+		json_key(w, "subject"); j_str(w, m->subject);
+		json_key(w, "from_name"); j_str(w, m->from_name);
+		json_key(w, "from_address"); j_str(w, m->from_addr);
 		json_key(w, "flags");
 		json_arr_begin(w);
 		for (unsigned b = 0; b < MAIL_FLAG_COUNT; b++)
 			if (m->flags & (1u << b))
-				json_str(w, mail_flag_name(b));
+				j_str(w, mail_flag_name(b));
 		json_arr_end(w);
 		json_obj_end(w);
 	}
@@ -217,11 +236,11 @@ void render_json(const struct digest *d, struct sbuf *out)
 	struct json_w w;
 	json_w_init(&w, out, 1);
 	json_obj_begin(&w);
-	json_key(&w, "format"); json_str(&w, "kvmarm-digest/1");
+	json_key(&w, "format"); j_str(&w, "kvmarm-digest/1");
 	j_time(&w, "generated", d->generated);
-	json_key(&w, "zone"); json_str(&w, d->zone);
-	json_key(&w, "lang"); json_str(&w, d->lang);
-	json_key(&w, "week"); json_str(&w, d->week);
+	json_key(&w, "zone"); j_str(&w, d->zone);
+	json_key(&w, "lang"); j_str(&w, d->lang);
+	json_key(&w, "week"); j_str(&w, d->week);
 	j_time(&w, "since", d->since);
 	j_time(&w, "until", d->until);
 	json_key(&w, "totals");
@@ -237,7 +256,7 @@ void render_json(const struct digest *d, struct sbuf *out)
 		if (!d->cat_threads[c])
 			continue;
 		json_obj_begin(&w);
-		json_key(&w, "name"); json_str(&w, category_name(c));
+		json_key(&w, "name"); j_str(&w, category_name(c));
 		json_key(&w, "threads"); json_int(&w, (int64_t)d->cat_threads[c]);
 		json_key(&w, "mails"); json_int(&w, (int64_t)d->cat_mails[c]);
 		json_obj_end(&w);
@@ -254,9 +273,9 @@ void render_json(const struct digest *d, struct sbuf *out)
 			[ATT_READY] = "ready_to_merge", [ATT_AUTHOR] = "waiting_on_author",
 			[ATT_NO_REPLY] = "no_reply", [ATT_UNANSWERED] = "unanswered_question",
 		};
-		json_str(&w, kind_name[d->attention[i].kind]);
+		j_str(&w, kind_name[d->attention[i].kind]);
 		json_key(&w, "thread_id"); json_int(&w, (int64_t)t->id);
-		json_key(&w, "subject"); json_str(&w, t->subject);
+		json_key(&w, "subject"); j_str(&w, t->subject);
 		j_link(&w, d, "link", t->root_message_id);
 		json_obj_end(&w);
 	}

@@ -21,6 +21,39 @@ size_t text_unsafe_len(const char *s, size_t n)
 	return 0;
 }
 
+size_t text_utf8_len(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	size_t len;
+	unsigned char lo = 0x80, hi = 0xBF;   /* the second byte's range */
+	if (n == 0)
+		return 0;
+	if (u[0] < 0x80)
+		return 1;
+	if (u[0] >= 0xC2 && u[0] <= 0xDF)
+		len = 2;
+	else if (u[0] >= 0xE0 && u[0] <= 0xEF) {
+		len = 3;
+		if (u[0] == 0xE0)
+			lo = 0xA0;            /* overlong below U+0800 */
+		else if (u[0] == 0xED)
+			hi = 0x9F;            /* surrogates U+D800..U+DFFF */
+	} else if (u[0] >= 0xF0 && u[0] <= 0xF4) {
+		len = 4;
+		if (u[0] == 0xF0)
+			lo = 0x90;            /* overlong below U+10000 */
+		else if (u[0] == 0xF4)
+			hi = 0x8F;            /* above U+10FFFF */
+	} else
+		return 0;                     /* continuation byte, C0, C1, F5..FF */
+	if (n < len || u[1] < lo || u[1] > hi)
+		return 0;
+	for (size_t k = 2; k < len; k++)
+		if ((u[k] & 0xC0) != 0x80)
+			return 0;
+	return len;
+}
+
 size_t text_strip_unsafe(char *s, size_t *len)
 {
 	size_t r = 0, w = 0, n = *len, removed = 0;

@@ -32,6 +32,16 @@ size_t text_utf8_cut(const char *s, size_t len, size_t max);
  */
 size_t text_unsafe_len(const char *s, size_t n);
 
+/*
+ * text_utf8_len: the byte length (1..4) of the one well-formed UTF-8
+ * character at s[0..n) (RFC 3629: no overlong form, no surrogate, nothing
+ * above U+10FFFF), 0 when s starts with a byte no such character starts
+ * with or with a sequence that is cut short. A cleaner that drops bytes
+ * copies characters whole with it, so what it drops cannot join the bytes
+ * around into a character of its own (issue 14).
+ */
+size_t text_utf8_len(const char *s, size_t n);
+
 /* Remove those characters from s[0..*len) in place (NUL-terminated after);
  * *len becomes the new length. Returns how many were removed. */
 size_t text_strip_unsafe(char *s, size_t *len);

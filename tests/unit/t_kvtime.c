@@ -145,6 +145,27 @@ static void t_text(void)
 	is_int(text_utf8_cut(zh, strlen(zh), 5), 3, "cut: inside the second character backs up to it");
 	is_int(text_utf8_cut(zh, strlen(zh), 6), 6, "cut: on a boundary");
 	is_int(text_utf8_cut(zh, strlen(zh), 7), 7, "cut: ASCII after");
+	/* text_utf8_len agrees with GLib's validator on every lead byte and
+	 * every two following bytes (after a 4-byte lead, the fourth byte a
+	 * continuation byte, then not one): the length of the first well-formed prefix, else 0 */
+	size_t bad = 0;
+	for (int b0 = 1; b0 < 256; b0++)
+		for (int b1 = 0; b1 < 256; b1++)
+			for (int b2 = 0; b2 < 256; b2++)
+				for (int b3 = b0 < 0xF0 ? 0x80 : 0x20; b3 <= 0x80; b3 += 0x60) {
+					const char q[4] = { (char)b0, (char)b1, (char)b2, (char)b3 };
+					size_t want = 0;
+					for (size_t l = 1; l <= 4 && !want; l++)
+						if (g_utf8_validate(q, (gssize)l, NULL))
+							want = l;
+					bad += text_utf8_len(q, 4) != want;
+				}
+	is_int(bad, 0, "utf8_len: agrees with g_utf8_validate on all 1..4 byte prefixes");
+	is_int(text_utf8_len("\xe2\x80\xa8", 3), 3, "utf8_len: U+2028 is one 3-byte character");
+	is_int(text_utf8_len("\xe2\x80\x17\xa8", 4), 0, "utf8_len: a control byte inside a sequence makes it invalid");
+	is_int(text_utf8_len("\xe2\x80", 2), 0, "utf8_len: a sequence cut short by the length is invalid");
+	is_int(text_utf8_len("\xf0\x9f\x98\x80", 4), 4, "utf8_len: 4-byte character");
+	is_int(text_utf8_len("\xed\xa0\x80", 3), 0, "utf8_len: surrogate is invalid");
 	struct strv sv = STRV_INIT;
 	strv_push(&sv, "a");
 	strv_push(&sv, "b");

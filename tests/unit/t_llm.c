@@ -22,6 +22,7 @@
 #include "config.h"
 #include "store.h"
 #include "llm.h"
+#include "llm_private.h"
 #include "http.h"
 #include "json.h"
 #include "log.h"
@@ -782,6 +783,38 @@ static void test_links(void)
 	config_free(cfg);
 }
 
+/* The cleaner's output is a fixed point: the answer the cache stores
+ * (llm_answer_json) parses back to the same fields, even when what one
+ * cleaning step removed joined its neighbours into something another
+ * step removes (fuzz finding: a control character between two spaces). */
+static void test_answer_fixed_point(void)
+{
+	static const struct { const char *field, *want, *what; } cases[] = {
+		{ "x \\u0001 y", "x y", "a control character between spaces leaves one space" },
+		{ "see https:<b>//evil.example now", "see now", "a tag removed inside \"://\" leaves no URL" },
+		{ "[a<i>](x) b", "a b", "a link text with a tag: link and tag both go" },
+		{ "a\\t\\u007f\\nb", "a b", "DEL between white space: one space" },
+	};
+	diag("the cleaned answer reads back from the cache unchanged");
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		char *content = kv_xasprintf("{\"about\":\"%s\",\"before\":\"b\",\"week\":\"w\"}", cases[k].field);
+		struct llm_answer a, b;
+		char why[256] = "";
+		if (!ok(llm_answer_parse(content, 3, &a, why, sizeof(why)) == 0, "%s: accepted %s", cases[k].what, why)) {
+			free(content);
+			continue;
+		}
+		is_str(a.about, cases[k].want, cases[k].what);
+		char *js = llm_answer_json(&a);
+		ok(llm_answer_parse(js, 3, &b, why, sizeof(why)) == 0 && !strcmp(b.about, a.about),
+		   "%s: the cached answer %s reads back the same", cases[k].what, js);
+		llm_answer_release(&b);
+		llm_answer_release(&a);
+		free(js);
+		free(content);
+	}
+}
+
 /* issue 14 item 11: a hostile or broken server. The failure reason is one
  * fixed word (the digest shows it); the server's text stays in the error
  * (the log). An over-long answer fails, it is never cut to a summary.
@@ -1450,6 +1483,7 @@ int main(int argc, char **argv)
 	test_prompt_structure();
 	test_basic();
 	test_links();
+	test_answer_fixed_point();
 	test_hostile_server();
 	test_hostile();
 	test_fallback();

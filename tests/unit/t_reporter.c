@@ -102,6 +102,16 @@ static void t_escape(void)
 	render_html_escape(&sb, "a\xe2\x81\xa6" "b\x01" "c\n d");
 	is_str(sb.buf, "abc d", "html: bidi isolate and control character dropped, line break a space");
 	sbuf_reset(&sb);
+	/* fuzz finding: a control byte inside U+2028's bytes; dropped, it must
+	 * not join the rest into a line separator: each invalid byte is U+FFFD */
+	render_md_escape(&sb, "a\xe2\x80\x17\xa8" "b");
+	is_str(sb.buf, "a\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "b",
+	       "markdown: invalid UTF-8 broken by a control byte is U+FFFD per byte, not U+2028");
+	sbuf_reset(&sb);
+	render_html_escape(&sb, "\xc2\x01\x85<\xe2\x80\x7f\xae\xff");
+	is_str(sb.buf, "\xef\xbf\xbd\xef\xbf\xbd&lt;\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd",
+	       "html: NEL and a bidi override broken by a control byte do not rejoin");
+	sbuf_reset(&sb);
 	render_html_escape(&sb, "<script>alert('x')</script> \" & <img onerror=x>");
 	is_str(sb.buf, "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &quot; &amp; &lt;img onerror=x&gt;",
 	       "html escaping");
@@ -184,7 +194,8 @@ static void t_render(void)
 	t->mails = kv_xcalloc(2, sizeof(*t->mails));
 	fill_mail(&t->mails[0], 1, "evil\"><script>@x", t->subject, "Mallory <b onmouseover=x>",
 		  "m@evil.example", d.since + 3600);
-	fill_mail(&t->mails[1], 2, "r1@x", "Re: *bold* _it_ `code`\nInjected: yes", "Bob", "bob@example.org",
+	fill_mail(&t->mails[1], 2, "r1@x", "Re: *bold* _it_ `code`\nInjected: yes",
+		  "Bo\xe2\x80\xae" "b\xe2\x81\xa6", "bob@example.org",
 		  d.since + 7200);
 	strv_push(&t->participants, "Mallory <b onmouseover=x> <m@evil.example>");
 	t->diff_files = -1;
@@ -223,6 +234,9 @@ static void t_render(void)
 			bad++;
 	is_int(bad, 0, "html: only lore links");
 	ok(strstr(js.buf, "\"subject\": \"<script>alert(1)<\\/script>") != NULL, "json keeps the text as data");
+	/* a store from before import stripped them: the JSON drops bidi controls too */
+	ok(strstr(js.buf, "\"from_name\": \"Bob\"") && !strstr(js.buf, "\xe2\x80\xae") && !strstr(js.buf, "\xe2\x81\xa6"),
+	   "json: bidi override and isolate dropped from a name, the name kept");
 	ok(strstr(md.buf, "[2024-03-04 00:00, 2024-03-11 00:00) (Asia/Shanghai)") != NULL,
 	   "window and zone in the header");
 	ok(strstr(md.buf, "**\\[03-04 02:00\\]**") != NULL, "mail time in the display zone");
