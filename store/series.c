@@ -528,16 +528,27 @@ static int cands_add(struct wctx *w, struct cands *c, uint64_t sid)
 	return 0;
 }
 
-/* Links from roots that arrived earlier and name this root. */
-static int series_links_in(struct wctx *w, const char *mid, const struct rootid *self,
-			   struct cands *c)
+/* One "V:" link left by a root that names id: the linker's Message-ID
+ * (NUL-terminated copy of the key's tail; NULL if too long) and the record value (series id
+ * at 0, date at 8, kind at 16, version mask at 17, author at 25, then the
+ * normalised title; both NUL-terminated). */
+struct vlink {
+	const char *linker;
+	const unsigned char *v;
+	const char *author, *norm;
+};
+
+/* Calls fn for each well-formed "V:id" link, in key order; stops at the
+ * first fn < 0 (returned). */
+static int series_each_vlink(struct wctx *w, const char *id,
+			     int (*fn)(struct wctx *w, const struct vlink *l, void *ctx), void *ctx)
 {
 	struct db_cursor *cur;
 	struct sbuf pre = SBUF_INIT;
 	struct db_val k, v;
 	int rc;
 
-	sbuf_addf(&pre, "V:%s%c", mid, 0);
+	sbuf_addf(&pre, "V:%s%c", id, 0);
 	if (pre.len > IDKEY_MAX) {
 		sbuf_release(&pre);
 		return 0;
@@ -550,20 +561,22 @@ static int series_links_in(struct wctx *w, const char *mid, const struct rootid 
 	k.n = pre.len;
 	for (rc = db_cursor_get(cur, DB_SET_RANGE, &k, &v, w->err); rc == 0;
 	     rc = db_cursor_get(cur, DB_NEXT, &k, &v, w->err)) {
-		struct rootid from;
-		const char *a;
+		char linker[IDKEY_MAX + 1];
+		struct vlink l;
 		if (k.n < pre.len || memcmp(k.p, pre.buf, pre.len) != 0)
 			break;
 		if (v.n < 27 || ((const char *)v.p)[v.n - 1] != '\0')
 			continue;
-		a = (const char *)v.p + 25;
-		from.author = a;
-		snprintf(from.norm, sizeof(from.norm), "%s", a + strlen(a) + 1);
-		from.date = (int64_t)db_get_be64((const unsigned char *)v.p + 8);
-		from.version = 0;
-		if (series_link_verified(((const unsigned char *)v.p)[16],
-					 db_get_be64((const unsigned char *)v.p + 17), &from, self) &&
-		    cands_add(w, c, db_get_be64(v.p)) < 0) {
+		l.linker = NULL;   /* a linker id too long to copy: NULL */
+		if (k.n - pre.len <= IDKEY_MAX) {
+			memcpy(linker, (const char *)k.p + pre.len, k.n - pre.len);
+			linker[k.n - pre.len] = '\0';
+			l.linker = linker;
+		}
+		l.v = v.p;
+		l.author = (const char *)v.p + 25;
+		l.norm = l.author + strlen(l.author) + 1;
+		if (fn(w, &l, ctx) < 0) {
 			rc = -1;
 			break;
 		}
@@ -571,6 +584,33 @@ static int series_links_in(struct wctx *w, const char *mid, const struct rootid 
 	db_cursor_close(cur);
 	sbuf_release(&pre);
 	return rc < 0 ? -1 : 0;
+}
+
+struct links_ctx {
+	const struct rootid *self;
+	struct cands *c;
+};
+
+static int link_in(struct wctx *w, const struct vlink *l, void *ctx)
+{
+	struct links_ctx *x = ctx;
+	struct rootid from;
+
+	from.author = l->author;
+	snprintf(from.norm, sizeof(from.norm), "%s", l->norm);
+	from.date = (int64_t)db_get_be64(l->v + 8);
+	from.version = 0;
+	if (series_link_verified(l->v[16], db_get_be64(l->v + 17), &from, x->self))
+		return cands_add(w, x->c, db_get_be64(l->v));
+	return 0;
+}
+
+/* Links from roots that arrived earlier and name this root. */
+static int series_links_in(struct wctx *w, const char *mid, const struct rootid *self,
+			   struct cands *c)
+{
+	struct links_ctx x = { self, c };
+	return series_each_vlink(w, mid, link_in, &x);
 }
 
 /* Merge series from into into: its versions move, its threads point at
@@ -675,56 +715,29 @@ static int series_version_of(struct wctx *w, uint64_t sid, const char *linker, i
 	return 0;
 }
 
+static int reply_link_in(struct wctx *w, const struct vlink *l, void *ctx)
+{
+	struct links_ctx *x = ctx;
+	uint64_t sid;
+	int lver;
+
+	if (!l->linker)
+		return 0;
+	if (series_resolve(w, db_get_be64(l->v), &sid) < 0 ||
+	    (sid && series_version_of(w, sid, l->linker, &lver) < 0))
+		return -1;
+	if (sid && series_reply_link_verified(l->v[16], db_get_be64(l->v + 17), lver, l->norm, x->self))
+		return cands_add(w, x->c, sid);
+	return 0;
+}
+
 /* Series whose roots have a version link to unstored id, which reply-only
  * thread self references ("V:" keys left by the linkers). */
 static int series_reply_links_in(struct wctx *w, const char *id, const struct rootid *self,
 				 struct cands *c)
 {
-	struct db_cursor *cur;
-	struct sbuf pre = SBUF_INIT;
-	struct db_val k, v;
-	int rc;
-
-	sbuf_addf(&pre, "V:%s%c", id, 0);
-	if (pre.len > IDKEY_MAX) {
-		sbuf_release(&pre);
-		return 0;
-	}
-	if (db_cursor_open(w->t, w->s->d[D_SKEY], &cur, w->err) < 0) {
-		sbuf_release(&pre);
-		return -1;
-	}
-	k.p = pre.buf;
-	k.n = pre.len;
-	for (rc = db_cursor_get(cur, DB_SET_RANGE, &k, &v, w->err); rc == 0;
-	     rc = db_cursor_get(cur, DB_NEXT, &k, &v, w->err)) {
-		const char *a;
-		char linker[IDKEY_MAX + 1];
-		uint64_t sid;
-		int lver;
-		if (k.n < pre.len || memcmp(k.p, pre.buf, pre.len) != 0)
-			break;
-		if (v.n < 27 || ((const char *)v.p)[v.n - 1] != '\0' || k.n - pre.len > IDKEY_MAX)
-			continue;
-		memcpy(linker, (const char *)k.p + pre.len, k.n - pre.len);
-		linker[k.n - pre.len] = '\0';
-		a = (const char *)v.p + 25;
-		if (series_resolve(w, db_get_be64(v.p), &sid) < 0 ||
-		    (sid && series_version_of(w, sid, linker, &lver) < 0)) {
-			rc = -1;
-			break;
-		}
-		if (sid && series_reply_link_verified(((const unsigned char *)v.p)[16],
-						      db_get_be64((const unsigned char *)v.p + 17), lver,
-						      a + strlen(a) + 1, self) &&
-		    cands_add(w, c, sid) < 0) {
-			rc = -1;
-			break;
-		}
-	}
-	db_cursor_close(cur);
-	sbuf_release(&pre);
-	return rc < 0 ? -1 : 0;
+	struct links_ctx x = { self, c };
+	return series_each_vlink(w, id, reply_link_in, &x);
 }
 
 /* Link reply-only thread t (root m) to the series whose roots link to the
