@@ -234,7 +234,7 @@ EXTRA_DEB_PKGS += valgrind
 BENCH_DEB_PKGS := notmuch maildir-utils hyperfine time
 deps:
 	@if [ "$$(id -u)" != 0 ]; then echo "make deps: run as root (apt-get)"; exit 2; fi
-	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	@missing=$$(for p in $(DEB_PKGS) $(EXTRA_DEB_PKGS) $(BENCH_DEB_PKGS); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:" $$missing; \
 	  echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections; \
