@@ -95,7 +95,7 @@ p=$PPID
 [ "$(cat /proc/$p/comm 2>/dev/null)" = mutt ] && kill -TERM "$p"
 PAGER
 	chmod +x "$T/mutt-pager"
-	TERM=vt100 timeout 20 script -qec "mutt -n -F /dev/null -R -f '$T/mail/Maildir' \
+	TERM=vt100 timeout 20 script -qec "mutt -n -F /dev/null -R -e 'set folder=$T/mail' -f '$T/mail/Maildir' \
 		-e 'set pager=$T/mutt-pager wait_key=no charset=utf-8' -e 'push <display-message>'" \
 		/dev/null > "$T/mutt.out" 2>&1 < /dev/null
 	[ -s "$T/mutt-shown" ]
