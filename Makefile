@@ -14,6 +14,17 @@ BUILD   ?= build
 endif
 PREFIX  ?= /usr/local
 DESTDIR ?=
+# Where `make install` puts things. LIBEXECDIR holds kvmarm-store-import,
+# which kvmarm-store runs for import and parse-only; kvmarm-store finds it
+# there relative to its own directory (so a DESTDIR tree works too), else
+# at the absolute path (store/cli/import_exec.c).
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+LIBEXECDIR ?= $(PREFIX)/lib/kvmarm-digest
+MANDIR     ?= $(PREFIX)/share/man
+DOCDIR     ?= $(PREFIX)/share/doc/kvmarm-digest
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
 
@@ -28,11 +39,20 @@ LDLIBS  ?=
 PKGS    := gmime-3.0 lmdb libcurl glib-2.0 zlib
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# kvmarm-store (the queries) links only what its objects use: no gmime
+# (nor GLib, GIO, GObject and the twenty libraries they bring), whose
+# loading at every start cost more than a query (issue 15); parsing mail
+# is kvmarm-store-import. Only store/mime.c may use GLib (through gmime):
+# the config, time zones, SHA-256 and UTF-8 checks are our own code.
+# --as-needed would drop unused libraries anyway; naming only these keeps
+# it so under an LDFLAGS with --no-as-needed too.
+STORE_PKG_LIBS := $(shell pkg-config --libs lmdb zlib 2>/dev/null)
 
 KV_CPPFLAGS := -D_GNU_SOURCE
 KV_CFLAGS   := -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wno-sign-compare $(PKG_CFLAGS)
 KV_LDFLAGS  := -Wl,--as-needed -Wl,-O1
 KV_LIBS     := $(PKG_LIBS) -lpthread -lm
+STORE_LIBS  := $(STORE_PKG_LIBS) -lpthread -lm
 ifeq ($(SANITIZE),1)
 KV_CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 KV_LDFLAGS += -fsanitize=address,undefined
@@ -52,6 +72,10 @@ kv_inc = $(if $(filter tests/%,$(1)),-Istore -Ireporter -Imilter,-Istore)
 
 STORE_SRC    := $(wildcard store/*.c)
 CLI_SRC      := $(wildcard store/cli/*.c)
+# kvmarm-store runs import and parse-only through kvmarm-store-import
+# (store/cli/import_exec.c); that program is the same CLI with the parser.
+CLI_QUERY_SRC  := $(filter-out store/cli/import.c,$(CLI_SRC))
+CLI_IMPORT_SRC := $(filter-out store/cli/import_exec.c,$(CLI_SRC))
 MILTER_SRC   := $(filter-out milter/main.c,$(wildcard milter/*.c))
 REPORTER_SRC := $(filter-out reporter/main.c,$(wildcard reporter/*.c))
 UNIT_SRC     := $(wildcard tests/unit/t_*.c)
@@ -63,7 +87,7 @@ obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 LIBSTORE    := $(BUILD)/libkvstore.a
 LIBREPORTER := $(BUILD)/libkvreporter.a
 LIBMILTER   := $(BUILD)/libkvmilter.a
-PROGS := $(BUILD)/kvmarm-store $(BUILD)/kvmarm-milter $(BUILD)/kvmarm-reporter
+PROGS := $(BUILD)/kvmarm-store $(BUILD)/kvmarm-store-import $(BUILD)/kvmarm-milter $(BUILD)/kvmarm-reporter
 UNITS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 # each fuzz target with replay.c's main: runs given inputs once (60-fuzz-replay.t)
@@ -88,6 +112,17 @@ $(BUILD)/flags: FORCE
 	@printf '%s\n' '$(subst ','\'',$(KV_FLAGS_TEXT))' >$@.new; \
 	 if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
 
+# The import program's directory, compiled into import_exec.o alone, with
+# a stamp of its own: another PREFIX recompiles that one file.
+KV_LIBEXEC_FLAGS := -DKV_LIBEXECDIR='"$(LIBEXECDIR)"' \
+	-DKV_LIBEXEC_REL='"$(shell realpath -m --relative-to='$(BINDIR)' '$(LIBEXECDIR)')"'
+$(BUILD)/libexec-flags: FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' '$(subst ','\'',$(KV_LIBEXEC_FLAGS))' >$@.new; \
+	 if cmp -s $@.new $@; then rm -f $@.new; else mv -f $@.new $@; fi
+$(call obj,store/cli/import_exec.c): $(BUILD)/libexec-flags
+$(call obj,store/cli/import_exec.c): KV_CPPFLAGS += $(KV_LIBEXEC_FLAGS)
+
 $(LIBSTORE): $(call obj,$(STORE_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -104,7 +139,9 @@ $(LIBMILTER): $(call obj,$(MILTER_SRC))
 
 # Links depend on the flags too (LDFLAGS); $(link) leaves the stamp out.
 link = $(CC) $(CFLAGS) $(KV_LDFLAGS) $(LDFLAGS) -o $@ $(filter %.o %.a,$^)
-$(BUILD)/kvmarm-store: $(call obj,$(CLI_SRC)) $(LIBSTORE) $(BUILD)/flags
+$(BUILD)/kvmarm-store: $(call obj,$(CLI_QUERY_SRC)) $(LIBSTORE) $(BUILD)/flags
+	$(link) $(STORE_LIBS) $(LDLIBS)
+$(BUILD)/kvmarm-store-import: $(call obj,$(CLI_IMPORT_SRC)) $(LIBSTORE) $(BUILD)/flags
 	$(link) $(KV_LIBS) $(LDLIBS)
 $(BUILD)/kvmarm-milter: $(call obj,milter/main.c) $(LIBMILTER) $(LIBSTORE) $(BUILD)/flags
 	$(link) -lmilter $(KV_LIBS) $(LDLIBS)
@@ -127,13 +164,16 @@ $(BUILD)/fuzz/%: $(call obj,tests/fuzz/%.c) $(LIBREPORTER) $(LIBSTORE) $(BUILD)/
 	$(link) -fsanitize=fuzzer $(KV_LIBS) $(LDLIBS)
 
 # Checks on the source itself (tests/lib/check_source.py says how each works).
-# check-layering: each third-party library stays behind its one module;
+# check-layering: each third-party library stays behind its one module (and
+# GLib behind gmime: no program file includes it);
 # store/ includes only store/, each program only its own folder and store/;
 # no include cycle between modules (a module is a file stem in its folder).
 CHECK_SOURCE = $(PYTHON) tests/lib/check_source.py
 check-layering:
 	@bad=$$(grep -l '#include *<gmime/' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^store/mime' || true); \
 	 [ -z "$$bad" ] || { echo "gmime used outside store/mime*: $$bad"; exit 1; }
+	@bad=$$(grep -l '#include *<glib' $$(find store milter reporter -name '*.[ch]') || true); \
+	 [ -z "$$bad" ] || { echo "GLib used directly (only gmime may use it, so kvmarm-store loads none): $$bad"; exit 1; }
 	@bad=$$(grep -l '#include *<lmdb.h>' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^store/db\.' || true); \
 	 [ -z "$$bad" ] || { echo "lmdb used outside store/db.c: $$bad"; exit 1; }
 	@bad=$$(grep -l '#include *<libmilter/' $$(find store milter reporter tests -name '*.[ch]') | grep -v '^milter/milter\.c$$\|^tests/tools/accept_milter\.c$$' || true); \
@@ -245,18 +285,13 @@ deps:
 # `make install` (non-Debian systems; Debian: `make deb`): the programs, man
 # pages, the sample config (kept if one is there) and the systemd units with
 # this PREFIX in their paths. Builds only the programs, never the tests.
-BINDIR     ?= $(PREFIX)/bin
-SBINDIR    ?= $(PREFIX)/sbin
-MANDIR     ?= $(PREFIX)/share/man
-DOCDIR     ?= $(PREFIX)/share/doc/kvmarm-digest
-SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
-UNITDIR    ?= $(PREFIX)/lib/systemd/system
 UNIT_FILES := $(wildcard conf/*.service conf/*.timer)
 install: $(PROGS)
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(MANDIR)/man1 \
 	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/kvmarm-digest \
 	  $(DESTDIR)$(UNITDIR)
 	install -m 755 $(BUILD)/kvmarm-store $(BUILD)/kvmarm-reporter $(DESTDIR)$(BINDIR)/
+	install -m 755 $(BUILD)/kvmarm-store-import $(DESTDIR)$(LIBEXECDIR)/
 	install -m 755 $(BUILD)/kvmarm-milter $(DESTDIR)$(SBINDIR)/
 	install -m 644 store/cli/kvmarm-store.1 reporter/kvmarm-reporter.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 644 milter/kvmarm-milter.8 $(DESTDIR)$(MANDIR)/man8/

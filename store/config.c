@@ -1,7 +1,8 @@
 /*
  * config.c - the configuration all three programs share: one table of
  * every key (section, name, type, default, one line of documentation),
- * a loader over GLib's GKeyFile that refuses unknown sections and keys and
+ * a loader of the key file (GLib's GKeyFile syntax, read by our own code)
+ * that refuses unknown sections and keys and
  * values of the wrong type (naming file, key and value), typed getters, and
  * the writer of the documented sample (conf/kvmarm-digest.conf is its
  * output, kept in step by tests/unit/t_config.c).
@@ -18,7 +19,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <glib.h>
 #include "banned.h"
 
 /*
@@ -277,7 +277,7 @@ static int parse_dbl(const char *s, double *out)
 	if (!*s)
 		return -1;
 	errno = 0;
-	double v = g_ascii_strtod(s, &end);
+	double v = kv_strtod_c(s, &end);
 	while (*end == ' ' || *end == '\t')
 		end++;
 	if (errno || *end)
@@ -471,8 +471,8 @@ static int check_value(const struct cfg_key *k, const char *v, char *why, size_t
 	return -1;
 }
 
-/* The line of text where [section] key is set (the last time, as GKeyFile
- * keeps the last), or of the [section] header when key is NULL; 0 when
+/* The line of text where [section] key is set (the last time, as the
+ * loader keeps the last), or of the [section] header when key is NULL; 0 when
  * not found. */
 static unsigned find_line(const char *text, const char *section, const char *key)
 {
@@ -515,13 +515,159 @@ static const char *where(char *buf, size_t n, const char *path, const char *text
 	return buf;
 }
 
+/* ---- the key file: [section] lines, "key = value" lines, '#' comments ----
+ *
+ * The syntax GLib's GKeyFile read before (the same files load the same):
+ * leading white space is ignored; "[name]" opens a section (white space
+ * may follow the ']'; a section named twice is one section); "key = value"
+ * sets a key in the current section, white space around the key and
+ * before the value dropped; a key set twice keeps the last value; values
+ * undo the escapes \s \n \t \r \\ (any other is kept as written, a
+ * final '\' dropped) and must be UTF-8; lines end in LF or CRLF. */
+struct kf_entry {
+	const char *sec;          /* points into the copy of the text */
+	const char *key;          /* NULL on a [section] line */
+	const char *val;
+	unsigned line;
+};
+
+static int is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+/* Split text (modified in place) into entries; -1 with err naming the line. */
+static int kf_parse(char *text, size_t len, const char *path, struct kf_entry **out, size_t *nout,
+		    struct kv_err *err)
+{
+	struct kf_entry *v = NULL;
+	size_t n = 0, cap = 0;
+	const char *sec = NULL;
+	unsigned line = 0;
+	char *p = text, *end = text + len;
+
+	if (memchr(text, 0, len)) {
+		kv_err_set(err, "config %s: a NUL byte in the file", path);
+		goto fail;
+	}
+	while (p < end) {
+		char *nl = memchr(p, '\n', (size_t)(end - p)), *e = nl ? nl : end, *l = p;
+		line++;
+		p = nl ? nl + 1 : end;
+		*e = 0;
+		if (e > l && e[-1] == '\r')
+			*--e = 0;
+		while (is_space(*l))
+			l++;
+		if (!*l || *l == '#')
+			continue;
+		if (n == cap) {
+			cap = cap ? 2 * cap : 32;
+			v = kv_xrealloc(v, cap * sizeof(*v));
+		}
+		char *close = *l == '[' ? strchr(l, ']') : NULL;
+		if (close) {
+			char *q = close + 1;
+			while (is_space(*q))
+				q++;
+			if (!*q) {
+				*close = 0;
+				int bad = !l[1];
+				for (char *c = l + 1; *c && !bad; c++)
+					bad = *c == '[' || (unsigned char)*c < 0x20 || *c == 0x7f;
+				if (bad || !kv_utf8_valid(l + 1, strlen(l + 1))) {
+					kv_err_set(err, "config %s:%u: '[%s]' is not a valid section name", path, line,
+						   l + 1);
+					goto fail;
+				}
+				sec = l + 1;
+				v[n++] = (struct kf_entry){ sec, NULL, NULL, line };
+				continue;
+			}
+		}
+		char *eq = strchr(l, '=');
+		if (!eq) {
+			kv_err_set(err, "config %s:%u: line '%.100s' is not a [section], a key = value or a comment",
+				   path, line, l);
+			goto fail;
+		}
+		if (!sec) {
+			kv_err_set(err, "config %s:%u: key before the first [section]", path, line);
+			goto fail;
+		}
+		char *ke = eq;
+		while (ke > l && is_space(ke[-1]))
+			ke--;
+		*ke = 0;
+		if (!*l || strpbrk(l, "[]")) {
+			kv_err_set(err, "config %s:%u: '%s' is not a valid key name", path, line, l);
+			goto fail;
+		}
+		char *val = eq + 1;
+		while (is_space(*val))
+			val++;
+		v[n++] = (struct kf_entry){ sec, l, val, line };
+	}
+	*out = v;
+	*nout = n;
+	return 0;
+fail:
+	free(v);
+	return -1;
+}
+
+/* val with the key file's escapes undone (malloc'd), or NULL with why set
+ * (not UTF-8). */
+static char *kf_unescape(const char *val, char *why, size_t nwhy)
+{
+	struct sbuf sb = SBUF_INIT;
+
+	if (!kv_utf8_valid(val, strlen(val))) {
+		snprintf(why, nwhy, "the value is not UTF-8");
+		return NULL;
+	}
+	sbuf_adds(&sb, "");
+	for (const char *p = val; *p; p++) {
+		if (*p != '\\') {
+			sbuf_addc(&sb, *p);
+			continue;
+		}
+		switch (*++p) {
+		case 's': sbuf_addc(&sb, ' '); break;
+		case 'n': sbuf_addc(&sb, '\n'); break;
+		case 't': sbuf_addc(&sb, '\t'); break;
+		case 'r': sbuf_addc(&sb, '\r'); break;
+		case '\\': sbuf_addc(&sb, '\\'); break;
+		case 0:
+			p--; /* a '\\' ending the value is dropped */
+			break;
+		default:
+			/* kept as written, as GKeyFile keeps it */
+			sbuf_addc(&sb, '\\');
+			sbuf_addc(&sb, *p);
+			break;
+		}
+	}
+	return sbuf_detach(&sb, NULL);
+}
+
+/* s without leading and trailing white space, in place. */
+static char *strip(char *s)
+{
+	size_t n = strlen(s);
+	while (n && is_space(s[n - 1]))
+		s[--n] = 0;
+	while (is_space(*s))
+		s++;
+	return s;
+}
+
 int config_load(struct kv_config **out, const char *path, struct kv_err *err)
 {
 	struct kv_config *cfg = kv_xcalloc(1, sizeof(*cfg));
-	GKeyFile *kf;
-	GError *gerr = NULL;
-	gchar **groups = NULL;
-	char *text = NULL, at[600], why[200];
+	struct kf_entry *ent = NULL;
+	size_t nent = 0;
+	char *text = NULL, *work = NULL, at[600], why[200];
 	size_t len = 0;
 	int rc = -1;
 
@@ -530,61 +676,69 @@ int config_load(struct kv_config **out, const char *path, struct kv_err *err)
 		*out = cfg;
 		return 0;
 	}
-	kf = g_key_file_new();
 	if (kv_read_file(path, &text, &len, err) < 0) {
 		kv_err_set(err, "config %s", err->msg);
 		goto out;
 	}
-	if (!g_key_file_load_from_data(kf, text, len, G_KEY_FILE_NONE, &gerr)) {
-		kv_err_set(err, "config %s: %s", path, gerr->message);
-		g_error_free(gerr);
+	/* entries point into a copy: where() reads the text as it was */
+	work = kv_xcalloc(len + 1, 1);
+	memcpy(work, text, len);
+	if (kf_parse(work, len, path, &ent, &nent, err) < 0)
 		goto out;
-	}
-	groups = g_key_file_get_groups(kf, NULL);
-	for (gchar **g = groups; *g; g++) {
-		gchar **names;
-		if (!known_section(*g)) {
-			kv_err_set(err, "%s: unknown section [%s]", where(at, sizeof(at), path, text, *g, NULL), *g);
+	/* sections in the order they first appear, then their keys in the
+	 * order each first appears, each with its last value */
+	for (size_t i = 0; i < nent; i++) {
+		const char *g = ent[i].sec;
+		size_t j;
+		for (j = 0; j < i && strcmp(ent[j].sec, g); j++)
+			;
+		if (j < i)
+			continue; /* this section was done at its first line */
+		if (!known_section(g)) {
+			kv_err_set(err, "%s: unknown section [%s]", where(at, sizeof(at), path, text, g, NULL), g);
 			goto out;
 		}
-		names = g_key_file_get_keys(kf, *g, NULL, NULL);
-		for (gchar **k = names; names && *k; k++) {
-			int i = find_key(*g, *k);
-			gchar *v;
-			if (i < 0) {
+		for (size_t k = i; k < nent; k++) {
+			if (!ent[k].key || strcmp(ent[k].sec, g))
+				continue;
+			size_t m, last = k;
+			for (m = i; m < k && (!ent[m].key || strcmp(ent[m].sec, g) || strcmp(ent[m].key, ent[k].key)); m++)
+				;
+			if (m < k)
+				continue; /* key seen before: done then */
+			for (m = k + 1; m < nent; m++)
+				if (ent[m].key && !strcmp(ent[m].sec, g) && !strcmp(ent[m].key, ent[k].key))
+					last = m;
+			const char *key = ent[k].key;
+			int ki = find_key(g, key);
+			if (ki < 0) {
 				kv_err_set(err, "%s: unknown key '%s' in section [%s]",
-					   where(at, sizeof(at), path, text, *g, *k), *k, *g);
-				g_strfreev(names);
+					   where(at, sizeof(at), path, text, g, key), key, g);
 				goto out;
 			}
-			/* get_string undoes GKeyFile's escapes (\s, \n, \\) */
-			v = g_key_file_get_string(kf, *g, *k, &gerr);
-			if (!v) {
-				kv_err_set(err, "%s: [%s] %s: %s", where(at, sizeof(at), path, text, *g, *k), *g, *k,
-					   gerr->message);
-				g_error_free(gerr);
-				g_strfreev(names);
+			char *raw = kf_unescape(ent[last].val, why, sizeof(why));
+			if (!raw) {
+				kv_err_set(err, "%s: [%s] %s: %s", where(at, sizeof(at), path, text, g, key), g, key,
+					   why);
 				goto out;
 			}
-			g_strstrip(v);
-			if (check_value(&keys[i], v, why, sizeof(why)) < 0) {
-				kv_err_set(err, "%s: [%s] %s = '%s' %s", where(at, sizeof(at), path, text, *g, *k), *g,
-					   *k, v, why);
-				g_free(v);
-				g_strfreev(names);
+			char *val = strip(raw);
+			if (check_value(&keys[ki], val, why, sizeof(why)) < 0) {
+				kv_err_set(err, "%s: [%s] %s = '%s' %s", where(at, sizeof(at), path, text, g, key), g,
+					   key, val, why);
+				free(raw);
 				goto out;
 			}
-			free(cfg->values[i]);
-			cfg->values[i] = kv_xstrdup(v);
-			g_free(v);
+			free(cfg->values[ki]);
+			cfg->values[ki] = kv_xstrdup(val);
+			free(raw);
 		}
-		g_strfreev(names);
 	}
 	rc = 0;
 out:
+	free(ent);
+	free(work);
 	free(text);
-	g_strfreev(groups);
-	g_key_file_free(kf);
 	if (rc == 0)
 		*out = cfg;
 	else
@@ -698,7 +852,7 @@ void config_write_sample(struct sbuf *out)
 
 	sbuf_adds(out,
 		  "# kvmarm-digest configuration, read by kvmarm-milter, kvmarm-store and\n"
-		  "# kvmarm-reporter (--config FILE). GLib key-file syntax: [section] lines,\n"
+		  "# kvmarm-reporter (--config FILE). Key-file syntax: [section] lines,\n"
 		  "# then \"name = value\" lines; comments on lines of their own, '#' first.\n"
 		  "# Every key is listed with its default; uncomment a line to change it.\n"
 		  "# Unknown sections or keys are an error. List items are separated by\n"

@@ -1,6 +1,6 @@
 /*
  * config.h - the one INI-style configuration file all three programs read
- * (GLib's GKeyFile syntax). Every key lives in a table in config.c with its
+ * (GLib's GKeyFile syntax, read by our own code in config.c). Every key lives in a table in config.c with its
  * type, default and a line of documentation; conf/kvmarm-digest.conf shows
  * every key with its default (a test keeps the two in step). An unknown
  * section or key is an error that names it.

@@ -15,7 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <glib.h>
 #include "banned.h"
 
 #define JSON_MAX_DEPTH 64
@@ -119,7 +118,7 @@ void json_double(struct json_w *w, double v)
 	}
 	/* shortest of the two that reads back exactly */
 	snprintf(buf, sizeof(buf), "%.15g", v);
-	if (g_ascii_strtod(buf, NULL) != v)
+	if (kv_strtod_c(buf, NULL) != v)
 		snprintf(buf, sizeof(buf), "%.17g", v);
 	/* %g follows the C locale only if the program never called setlocale;
 	 * a decimal comma would be invalid JSON */
@@ -486,14 +485,14 @@ static int parse_number(struct reader *r, double *out)
 			p++;
 	}
 	if (p - start >= sizeof(buf)) {
-		/* a valid but absurdly long literal; g_ascii_strtod needs a NUL */
+		/* a valid but absurdly long literal; strtod needs a NUL */
 		char *tmp = kv_xstrndup(s + start, p - start);
-		*out = g_ascii_strtod(tmp, NULL);
+		*out = kv_strtod_c(tmp, NULL);
 		free(tmp);
 	} else {
 		memcpy(buf, s + start, p - start);
 		buf[p - start] = '\0';
-		*out = g_ascii_strtod(buf, NULL);
+		*out = kv_strtod_c(buf, NULL);
 	}
 	r->pos = p;
 	return 0;

@@ -68,7 +68,11 @@ void strv_push_owned(struct strv *sv, char *s);      /* takes s */
 int strv_has(const struct strv *sv, const char *s);  /* 1 when s is in sv (strcmp) */
 void strv_release(struct strv *sv);
 
-/* UTF-8 helpers. kv_utf8_valid: 1 when s[0..len) is valid UTF-8.
+/* strtod in the C locale (a '.' decimal point whatever setlocale said),
+ * as JSON and the config want it; errno and *end as strtod sets them. */
+double kv_strtod_c(const char *s, char **end);
+
+/* UTF-8 helpers. kv_utf8_valid: 1 when s[0..len) is valid UTF-8 (no NUL).
  * kv_utf8_sanitize: copy with invalid sequences replaced by U+FFFD and NUL
  * and other C0 controls except \t \n dropped; caller frees. */
 int kv_utf8_valid(const char *s, size_t len);

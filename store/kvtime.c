@@ -1,17 +1,17 @@
 /*
  * kvtime.c - implementation of kvtime.h: UTC arithmetic without the C
- * library's TZ machinery, zones through GLib's GTimeZone (with the memo
+ * library's TZ machinery, zones from the TZif files (tzif.c, with the memo
  * described in kvtime.h), ISO weeks.
  */
 #include "kvtime.h"
 #include "kv.h"
+#include "tzif.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 #include <ctype.h>
 #include <pthread.h>
-#include <glib.h>
 #include "banned.h"
 
 /* ---- UTC ---- */
@@ -155,69 +155,81 @@ int kvtime_parse_iso(const char *s, int64_t *out)
 /* ---- zones ---- */
 
 /*
- * The memo: zone name -> GTimeZone, filled on first use and kept until the
- * process exits. A program uses one or two zones; when the table is full a
- * zone is loaded for each call, as before the memo (slower, still right).
- * Lookups in a GTimeZone are exact, so the memo never changes a result.
+ * The memo: zone name -> loaded zone, filled on first use and kept until
+ * the process exits. A program uses one or two zones; when the table is
+ * full a zone is loaded for each call (slower, still right). Lookups in a
+ * zone are exact, so the memo never changes a result.
  */
 #define ZONE_MEMO 16
 static struct {
 	char *name;
-	GTimeZone *tz;
+	struct tzif *tz;
 } zone_memo[ZONE_MEMO];
 static size_t zone_memo_n;
 static pthread_mutex_t zone_memo_lock = PTHREAD_MUTEX_INITIALIZER;
 
-/* A reference to zone (the caller unrefs it), or NULL with err set. */
-static GTimeZone *zone_get(const char *zone, struct kv_err *err)
+/* The zone, or NULL with err set. *own is set when the caller frees it
+ * (not memoised); a memoised zone lives until exit. */
+static struct tzif *zone_get(const char *zone, int *own, struct kv_err *err)
 {
-	GTimeZone *tz = NULL;
+	struct tzif *tz = NULL;
+	*own = 0;
 	pthread_mutex_lock(&zone_memo_lock);
 	for (size_t i = 0; i < zone_memo_n && !tz; i++)
 		if (strcmp(zone_memo[i].name, zone) == 0)
-			tz = g_time_zone_ref(zone_memo[i].tz);
+			tz = zone_memo[i].tz;
 	pthread_mutex_unlock(&zone_memo_lock);
 	if (tz)
 		return tz;
 	/* loaded outside the lock: it reads a file */
-	tz = g_time_zone_new_identifier(zone);
+	tz = tzif_load(zone);
 	if (!tz) {
 		kv_err_set(err, "unknown time zone '%s' (want an IANA name such as Asia/Shanghai or UTC)", zone);
 		return NULL;
 	}
 	pthread_mutex_lock(&zone_memo_lock);
-	int have = 0;
+	struct tzif *have = NULL;
 	for (size_t i = 0; i < zone_memo_n && !have; i++)
-		have = strcmp(zone_memo[i].name, zone) == 0;
+		if (strcmp(zone_memo[i].name, zone) == 0)
+			have = zone_memo[i].tz;
 	if (!have && zone_memo_n < ZONE_MEMO) {
 		zone_memo[zone_memo_n].name = kv_xstrdup(zone);
-		zone_memo[zone_memo_n].tz = g_time_zone_ref(tz);
+		zone_memo[zone_memo_n].tz = tz;
 		zone_memo_n++;
+		have = tz;
 	}
 	pthread_mutex_unlock(&zone_memo_lock);
+	if (have == tz)
+		return tz;
+	if (have) {
+		tzif_free(tz);
+		return have;
+	}
+	*own = 1;
 	return tz;
 }
 
 int kvtime_zone_offset(const char *zone, int64_t t, int *off, struct kv_err *err)
 {
-	GTimeZone *tz = zone_get(zone, err);
+	int own;
+	struct tzif *tz = zone_get(zone, &own, err);
 	if (!tz)
 		return -1;
-	int iv = g_time_zone_find_interval(tz, G_TIME_TYPE_UNIVERSAL, t);
-	*off = iv < 0 ? 0 : (int)g_time_zone_get_offset(tz, iv);
-	g_time_zone_unref(tz);
+	*off = tzif_offset(tz, t);
+	if (own)
+		tzif_free(tz);
 	return 0;
 }
 
 int kvtime_zone_to_utc(const char *zone, const struct tm *local, int64_t *out, struct kv_err *err)
 {
-	GTimeZone *tz = zone_get(zone, err);
+	int own;
+	struct tzif *tz = zone_get(zone, &own, err);
 	if (!tz)
 		return -1;
-	gint64 wall = kvtime_timegm(local);
-	int iv = g_time_zone_adjust_time(tz, G_TIME_TYPE_STANDARD, &wall);
-	*out = wall - (iv < 0 ? 0 : g_time_zone_get_offset(tz, iv));
-	g_time_zone_unref(tz);
+	*out = tzif_to_utc(tz, kvtime_timegm(local));
+	if (own)
+		tzif_free(tz);
 	return 0;
 }
 

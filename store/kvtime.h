@@ -5,8 +5,8 @@
  * formatting), and ISO weeks ("2024-W10") as windows.
  *
  * Nothing here reads TZ or the process's local zone: every zone is named.
- * Zones go through GLib's GTimeZone, which is immutable and thread-safe.
- * Loading a zone maps and parses its tzfile, and a digest formats thousands
+ * Zones are read from the system's TZif files by tzif.c (read-only once
+ * loaded, so thread-safe). Loading a zone reads and parses its file, and a digest formats thousands
  * of time stamps, so a loaded zone is kept for the life of the process in
  * a small memo shared by all threads (under a mutex): every function here
  * may be called from any thread.

@@ -58,40 +58,6 @@ void mime_init(void)
 	pthread_once(&mime_once, mime_init_once);
 }
 
-static const char *const flag_names[MAIL_FLAG_COUNT] = {
-	"no_msgid", "msgid_repaired", "date_received", "date_arrival",
-	"charset_unknown", "header_8bit", "bad_transfer", "nul_bytes",
-	"refs_truncated", "html_only", "text_truncated", "header_truncated",
-	"no_body_text", "invalid_utf8", "from_name_address", "backfilled",
-};
-
-const char *mail_flag_name(unsigned bit)
-{
-	return bit < MAIL_FLAG_COUNT ? flag_names[bit] : "unknown";
-}
-
-void mail_release(struct mail *m)
-{
-	if (!m)
-		return;
-	free(m->message_id);
-	free(m->in_reply_to);
-	strv_release(&m->refs);
-	free(m->from_name);
-	free(m->from_addr);
-	strv_release(&m->to);
-	strv_release(&m->cc);
-	free(m->subject);
-	free(m->list_id);
-	free(m->text);
-	for (size_t i = 0; i < m->natts; i++) {
-		free(m->atts[i].filename);
-		free(m->atts[i].content_type);
-	}
-	free(m->atts);
-	memset(m, 0, sizeof(*m));
-}
-
 /* ---------------------------------------------------------------------
  * UTF-8 cleaning: the one place bytes become the strings we hand out.
  */

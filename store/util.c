@@ -5,11 +5,28 @@
 #include "kv.h"
 
 #include <errno.h>
+#include <locale.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <glib.h>
 #include "banned.h"
+
+static locale_t c_locale;
+static pthread_once_t c_locale_once = PTHREAD_ONCE_INIT;
+
+static void c_locale_init(void)
+{
+	c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+	if (!c_locale)
+		kv_panic("newlocale(C) failed");
+}
+
+double kv_strtod_c(const char *s, char **end)
+{
+	pthread_once(&c_locale_once, c_locale_init);
+	return strtod_l(s, end, c_locale);
+}
 
 int kv_err_set(struct kv_err *err, const char *fmt, ...)
 {
@@ -202,9 +219,46 @@ void strv_release(struct strv *sv)
 	sv->n = sv->cap = 0;
 }
 
+/* The length of the longest valid UTF-8 prefix of s[0..len): well-formed
+ * sequences only (no overlong forms, surrogates or code points past
+ * U+10FFFF), and no NUL byte (GLib's g_utf8_validate, which this replaced,
+ * so the same text counts as valid). */
+static size_t utf8_valid_prefix(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i], need, min, cp;
+		if (c == 0)
+			break;
+		if (c < 0x80) {
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			need = 1, min = 0x80, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			need = 2, min = 0x800, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			need = 3, min = 0x10000, cp = c & 0x07;
+		else
+			break;
+		if (len - i <= need)
+			break;
+		unsigned k;
+		for (k = 1; k <= need && (s[i + k] & 0xc0) == 0x80; k++)
+			cp = cp << 6 | (s[i + k] & 0x3f);
+		if (k <= need || cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			break;
+		i += need + 1;
+	}
+	return i;
+}
+
 int kv_utf8_valid(const char *s, size_t len)
 {
-	return g_utf8_validate(s, (gssize)len, NULL) ? 1 : 0;
+	return utf8_valid_prefix(s, len) == len;
 }
 
 char *kv_utf8_sanitize(const char *s, size_t len)
@@ -213,10 +267,7 @@ char *kv_utf8_sanitize(const char *s, size_t len)
 	const char *p = s, *end = s + len;
 	sbuf_grow(&sb, len);
 	while (p < end) {
-		const char *bad;
-		if (g_utf8_validate(p, end - p, &bad)) {
-			bad = end;
-		}
+		const char *bad = p + utf8_valid_prefix(p, (size_t)(end - p));
 		for (const char *q = p; q < bad; q++) {
 			unsigned char c = (unsigned char)*q;
 			if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)

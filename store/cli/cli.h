@@ -86,6 +86,8 @@ struct kv_config;
 
 struct cli {
 	const char *prog;        /* "kvmarm-store" */
+	int argc;                /* the command line as main got it */
+	char **argv;
 	const char *db;          /* --db DIR, or NULL */
 	const char *config;      /* --config FILE, or NULL */
 	struct kv_config *cfg;   /* loaded lazily by cli_open_store */
@@ -95,6 +97,16 @@ struct cli {
 extern const struct cli_cmd cli_cmd_import, cli_cmd_parse_only, cli_cmd_threads, cli_cmd_show,
 	cli_cmd_msg, cli_cmd_search, cli_cmd_stats, cli_cmd_export, cli_cmd_check, cli_cmd_reindex,
 	cli_cmd_compact;
+
+/*
+ * Run `import` (store_it 1) or `parse-only` (0), a parsed command line.
+ * Two definitions, one per program: import.c's (the parser, gmime) in
+ * kvmarm-store-import; import_exec.c's in kvmarm-store, which executes
+ * kvmarm-store-import with the same command line (c->argv) so that
+ * kvmarm-store itself loads no gmime. Returns the exit code (import's, or
+ * CLI_FAIL naming the helper's paths when it cannot be run).
+ */
+int cli_import_run(struct cli *c, const struct cli_args *a, int store_it);
 
 /*
  * Parse argv (args.c): the global options --db, --config and --help, and

@@ -292,7 +292,7 @@ int cli_open_store(struct cli *c, unsigned flags, struct store **s)
 
 int main(int argc, char **argv)
 {
-	struct cli c = { .prog = "kvmarm-store" };
+	struct cli c = { .prog = "kvmarm-store", .argc = argc, .argv = argv };
 	struct cli_args a;
 	int rc;
 

@@ -132,7 +132,8 @@ dpkg-query -W -f='${Status}\n' kvmarm-digest 2>/dev/null | grep -q '^install ok 
 okr $? "dpkg -i installs it" || { sed 's/^/#   /' "$T/dpkg.log"; done_testing; exit 1; }
 
 # Item 10: the installed set.
-for f in /usr/sbin/kvmarm-milter /usr/bin/kvmarm-store /usr/bin/kvmarm-reporter; do
+for f in /usr/sbin/kvmarm-milter /usr/bin/kvmarm-store /usr/bin/kvmarm-reporter \
+	 /usr/lib/kvmarm-digest/kvmarm-store-import; do
 	[ -x "$f" ]; ok $? "installed $f"
 done
 for m in kvmarm-milter kvmarm-store kvmarm-reporter; do

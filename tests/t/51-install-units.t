@@ -23,7 +23,7 @@ okr() { ok "$1" "$2"; return "$1"; }   # also returns the status, for "|| show w
 P=$T/prefix
 make -s -C "$KV_SRC" install BUILD="$BUILD_REL" PREFIX="$P" > "$T/install.log" 2>&1
 okr $? "make install PREFIX=$P" || sed 's/^/#   /' "$T/install.log"
-for f in bin/kvmarm-store bin/kvmarm-reporter sbin/kvmarm-milter; do
+for f in bin/kvmarm-store bin/kvmarm-reporter sbin/kvmarm-milter lib/kvmarm-digest/kvmarm-store-import; do
 	[ -x "$P/$f" ]; ok $? "installed $f"
 done
 for f in share/man/man1/kvmarm-store.1 share/man/man1/kvmarm-reporter.1 share/man/man8/kvmarm-milter.8 \

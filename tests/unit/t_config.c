@@ -10,6 +10,7 @@
 #include "kv.h"
 #include "config.h"
 #include "store.h"
+#include <glib.h>
 #include "tap.h"
 
 #include <stdio.h>
@@ -392,6 +393,68 @@ static void test_open_config(void)
 	free(over);
 }
 
+/* The key-file reader (ours since GLib's GKeyFile left config.c) reads
+ * what GKeyFile read: the same files load or fail, with the same value of
+ * [milter] user (a plain string key), over escapes, white space, CRLF,
+ * comments, sections named twice, keys set twice and broken lines. */
+static void test_keyfile_as_glib(void)
+{
+	static const char *const texts[] = {
+		"[milter]\nuser = kv\n",
+		"[milter]\r\nuser = kv\r\n",
+		"  [milter]  \n\tuser\t=\tkv  \n",
+		"[milter]\nuser=kv\\sx\\ty\\\\z\\n\n",
+		"[milter]\nuser = \\skv\\s\n",
+		"[milter]\nuser = a\\qb\n",
+		"[milter]\nuser = a\\\n",
+		"[milter]\nuser = a = b\n",
+		"[milter]\nuser = one\nuser = two\n",
+		"[milter]\nuser = one\n[store]\n[milter]\nuser = three\n",
+		"# c\n\n[milter]\n# user = no\n  # x\nuser = yes\n",
+		"[milter] # c\nuser = kv\n",
+		"[milter]x\nuser = kv\n",
+		"[]\nuser = kv\n",
+		"[mil[ter]\nuser = kv\n",
+		"user = kv\n[milter]\n",
+		"[milter]\njunk\n",
+		"[milter]\n= kv\n",
+		"[milter]\nuser =\n",
+		"[milter]\nuser = caf\xc3\xa9\n",
+		"[milter]\nuser = caf\xe9\n",
+		"[milter]\nuser = kv",
+		"",
+		"\n\n",
+	};
+	int bad = 0;
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+		struct kv_config *cfg = NULL;
+		struct kv_err err = { "" };
+		int rc = load_text(texts[i], &cfg, &err);
+		GKeyFile *kf = g_key_file_new();
+		int grc = g_key_file_load_from_data(kf, texts[i], strlen(texts[i]), G_KEY_FILE_NONE, NULL) ? 0 : -1;
+		gchar *gv = NULL;
+		if (grc == 0 && g_key_file_has_key(kf, "milter", "user", NULL)) {
+			gv = g_key_file_get_string(kf, "milter", "user", NULL);
+			if (!gv)
+				grc = -1;
+			else
+				g_strstrip(gv);
+		}
+		const char *ours = rc == 0 ? config_str(cfg, "milter", "user") : NULL;
+		const char *theirs = grc == 0 ? (gv ? gv : "") : NULL;
+		if ((rc == 0) != (grc == 0) || (ours && strcmp(ours, theirs))) {
+			diag("text %zu: ours rc %d '%s' (%s), GKeyFile rc %d '%s'", i, rc, ours ? ours : "-", err.msg,
+			     grc, theirs ? theirs : "-");
+			bad++;
+		}
+		g_free(gv);
+		g_key_file_free(kf);
+		if (cfg)
+			config_free(cfg);
+	}
+	is_int(bad, 0, "the key-file reader accepts, refuses and reads values as GKeyFile does");
+}
+
 int main(int argc, char **argv)
 {
 	/* the sample config is this program's output: see test_sample */
@@ -410,6 +473,7 @@ int main(int argc, char **argv)
 	test_file();
 	test_lists_and_sockets();
 	test_errors();
+	test_keyfile_as_glib();
 	test_sample();
 	test_open_config();
 	unlink(write_tmp("c.conf", ""));

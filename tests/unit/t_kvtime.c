@@ -1,9 +1,13 @@
 /*
- * t_kvtime.c - the zone memo of kvtime.c: offsets equal GLib's own answer
- * (no approximation, also at transitions that fall on odd seconds, such as
+ * t_kvtime.c - zones (kvtime.c over tzif.c, our own TZif reader, which
+ * replaced GLib's GTimeZone): offsets equal GLib's own answer (no
+ * approximation, also at transitions that fall on odd seconds, such as
  * the end of local mean time), from many threads at once while the memo is
- * still filling, and with more zones than the memo holds; an unknown zone
- * is an error that names it. kvtime_utc_iso (written without snprintf)
+ * still filling, and with more zones than the memo holds; in the years the
+ * files' footer rules cover (2038 on) offsets and local-to-UTC too, but
+ * for Europe/Dublin's negative DST, where GLib is wrong (it puts Dublin at
+ * +2 in the winter of 2038) and the POSIX answers are checked instead; an
+ * unknown zone is an error that names it. kvtime_utc_iso (written without snprintf)
  * equals gmtime_r + snprintf over many times. Also the text helpers
  * (text.h) and strv_has.
  * The week and date functions are tested in t_reporter.c.
@@ -66,9 +70,10 @@ static void *work(void *arg)
 
 static void t_threads(void)
 {
-	/* 1850 .. 2040, steps that are not a multiple of a day or an hour */
+	/* 1850 .. 2037 (the files' own transitions), steps that are not a
+	 * multiple of a day or an hour */
 	for (int i = 0; i < NTIMES; i++)
-		times[i] = -3786825600LL + (int64_t)i * 15011017;
+		times[i] = -3786825600LL + (int64_t)i * 14800017;
 	for (size_t z = 0; z < NZONES; z++)
 		for (int i = 0; i < NTIMES; i++)
 			want[z][i] = glib_offset(zones[z], times[i]);
@@ -109,6 +114,66 @@ static void t_odd_transition(void)
 	kvtime_zone_offset(zone, hi, &b, NULL);
 	ok(a == glib_offset(zone, lo) && b == glib_offset(zone, hi) && a != b,
 	   "%s: the offset changes exactly at %lld (%d -> %d)", zone, (long long)hi, a, b);
+}
+
+/* Local wall time (as if UTC) to UTC, straight from GLib. */
+static int64_t glib_to_utc(const char *zone, int64_t wall)
+{
+	GTimeZone *tz = g_time_zone_new_identifier(zone);
+	gint64 w = wall;
+	int iv = g_time_zone_adjust_time(tz, G_TIME_TYPE_STANDARD, &w);
+	int64_t r = w - (iv < 0 ? 0 : g_time_zone_get_offset(tz, iv));
+	g_time_zone_unref(tz);
+	return r;
+}
+
+/* 2038 .. 2150: the footer rules' years; every 5 days and 7 hours, and
+ * hourly around two spring-forward and fall-back days (gaps, overlaps). */
+static void t_rule_years(void)
+{
+	int bad_off = 0, bad_utc = 0, n = 0;
+	for (size_t z = 0; z < NZONES; z++) {
+		if (!strcmp(zones[z], "Europe/Dublin"))
+			continue;
+		for (int64_t t = 2145916800LL; t < 5680281600LL; t += 5 * 86400 + 7 * 3600 + 13) {
+			int off = 0;
+			struct tm tm;
+			int64_t u = 0;
+			kvtime_zone_offset(zones[z], t, &off, NULL);
+			kvtime_gmtime(t, &tm);
+			kvtime_zone_to_utc(zones[z], &tm, &u, NULL);
+			bad_off += off != glib_offset(zones[z], t);
+			bad_utc += u != glib_to_utc(zones[z], t);
+			n++;
+		}
+		/* 2038-03-14 .. 2038-04-05 and 2038-10-20 .. 2038-11-10, hourly */
+		for (int k = 0; k < 2; k++)
+			for (int64_t t = (k ? 2171260800LL : 2152224000LL), e = t + 22 * 86400; t < e; t += 3600 + 61) {
+				int off = 0;
+				struct tm tm;
+				int64_t u = 0;
+				kvtime_zone_offset(zones[z], t, &off, NULL);
+				kvtime_gmtime(t, &tm);
+				kvtime_zone_to_utc(zones[z], &tm, &u, NULL);
+				bad_off += off != glib_offset(zones[z], t);
+				bad_utc += u != glib_to_utc(zones[z], t);
+				n++;
+			}
+	}
+	is_int(bad_off, 0, "2038 .. 2150, 19 zones: every offset equals GLib's");
+	is_int(bad_utc, 0, "2038 .. 2150, 19 zones: every local time to UTC equals GLib's");
+	diag("%d instants compared", n);
+	/* Dublin, footer IST-1GMT0,M10.5.0,M3.5.0/1: IST (+1) from the last
+	 * Sunday of March 01:00 UTC, GMT from the last Sunday of October
+	 * 01:00 UTC (2038: 28 March, 31 October) */
+	int o1 = 9, o2 = 9, o3 = 9, o4 = 9, o5 = 9;
+	kvtime_zone_offset("Europe/Dublin", 2153349325LL, &o1, NULL);  /* 2038-03-28 00:35:25 */
+	kvtime_zone_offset("Europe/Dublin", 2153350800LL, &o2, NULL);  /* 2038-03-28 01:00:00 */
+	kvtime_zone_offset("Europe/Dublin", 2172099599LL, &o3, NULL);  /* 2038-10-31 00:59:59 */
+	kvtime_zone_offset("Europe/Dublin", 2172099600LL, &o4, NULL);  /* 2038-10-31 01:00:00 */
+	kvtime_zone_offset("Europe/Dublin", 2176329600LL, &o5, NULL);  /* 2038-12-19 */
+	ok(o1 == 0 && o2 == 3600 && o3 == 3600 && o4 == 0 && o5 == 0,
+	   "Europe/Dublin 2038 by its footer rule: %d %d %d %d %d (want 0 3600 3600 0 0)", o1, o2, o3, o4, o5);
 }
 
 static void t_unknown(void)
@@ -210,6 +275,7 @@ int main(void)
 	t_iso();
 	t_threads();
 	t_odd_transition();
+	t_rule_years();
 	t_unknown();
 	t_text();
 	return done_testing();
