@@ -362,6 +362,21 @@ int db_drop(struct db_txn *t, db_dbi d, struct kv_err *err)
 	return 0;
 }
 
+int db_dbi_delete(struct db_txn *t, const char *name, unsigned flags, struct kv_err *err)
+{
+	db_dbi d;
+	int rc = db_dbi_open(t, name, flags, 0, &d, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = mdb_drop(t->txn, d, 1);
+	if (rc == MDB_MAP_FULL)
+		t->full = 1;
+	if (rc != 0)
+		return db_fail(err, rc, "drop");
+	return 0;
+}
+
 int db_txn_full(const struct db_txn *t)
 {
 	return t->full;

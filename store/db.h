@@ -101,6 +101,9 @@ int db_del(struct db_txn *t, db_dbi d, const void *k, size_t kn, const void *v, 
 int db_entries(struct db_txn *t, db_dbi d, uint64_t *n, struct kv_err *err);
 /* Empty database d. */
 int db_drop(struct db_txn *t, db_dbi d, struct kv_err *err);
+/* Delete the named database (opened with flags) from the environment, if
+ * it is there; its handle is closed when t commits. 0 / -1. */
+int db_dbi_delete(struct db_txn *t, const char *name, unsigned flags, struct kv_err *err);
 
 int db_cursor_open(struct db_txn *t, db_dbi d, struct db_cursor **cp, struct kv_err *err);
 void db_cursor_close(struct db_cursor *c);

@@ -66,7 +66,7 @@ const struct store_dbdef store_dbdefs[D_COUNT] = {
 	[D_SUMMARY_LAST] = { "summary_last", 0 },
 	[D_SENT] = { "sent", 0 },
 	[D_UMETA] = { "umeta", 0 },
-	[D_TERM] = { "term", DB_DUPSORT | DB_DUPFIXED | DB_INTEGERDUP },
+	[D_TERM] = { "words", 0 },
 };
 
 const char *store_path(const struct store *s)
@@ -434,7 +434,7 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			if (rc == 1 && probe && !rdonly)
 				goto create;
 			if (rc == 1 && i == D_TERM) {
-				/* a schema 1 store opened read-only: no index yet */
+				/* a schema 1 or 2 store opened read-only: no index yet */
 				s->d[i] = 0;
 				continue;
 			}
@@ -455,7 +455,9 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			memcpy(buf, v.p, n);
 			buf[n] = 0;
 			snprintf(want, sizeof(want), "%d", STORE_SCHEMA_VERSION);
-			if (strcmp(buf, want) != 0 && strcmp(buf, "1") != 0) {
+			/* 1 and 2: stores made before the index and before its
+			 * schema 3 layout; they open without one (index_ready) */
+			if (strcmp(buf, want) != 0 && strcmp(buf, "1") != 0 && strcmp(buf, "2") != 0) {
 				kv_err_set(err, "%s: unknown store schema version %s (this program knows %d)",
 					   dir, buf, STORE_SCHEMA_VERSION);
 				goto fail;
