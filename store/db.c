@@ -419,6 +419,19 @@ int db_cursor_put_multiple(struct db_cursor *c, const void *k, size_t kn, const 
 	return 0;
 }
 
+int db_cursor_put(struct db_cursor *c, const void *k, size_t kn, const void *v, size_t vn, int current,
+		  struct kv_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_cursor_put(c->cur, &key, &val, current ? MDB_CURRENT : 0);
+
+	if (rc == MDB_MAP_FULL)
+		c->t->full = 1;
+	if (rc != 0)
+		return db_fail(err, rc, "put");
+	return 0;
+}
+
 void db_cursor_close(struct db_cursor *c)
 {
 	if (!c)

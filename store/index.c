@@ -140,6 +140,18 @@ static size_t utf8_put(char *o, uint32_t c)
 	return 4;
 }
 
+/* ASCII: a word byte folded to lower case, 0 for a separator */
+static const unsigned char ascii_word[128] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 0, 0, 0, 0, 0, 0,
+	0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+	112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 95,
+	0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+	112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+};
+
 static void emit_word(const char *w, size_t n, index_tok_cb cb, void *ctx)
 {
 	if (!n || n > INDEX_TOKEN_MAX)
@@ -169,15 +181,10 @@ void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx)
 	while (i <= n) {
 		/* ASCII outside a CJK run: the common case, byte by byte */
 		if (!prev_cjk && i < n && u[i] < 0x80) {
-			unsigned char ch = u[i++];
-			if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') {
+			unsigned char ch = ascii_word[u[i++]];
+			if (ch) {
 				if (wn < INDEX_TOKEN_MAX)
 					word[wn++] = (char)ch;
-				else
-					toolong = 1;
-			} else if (ch >= 'A' && ch <= 'Z') {
-				if (wn < INDEX_TOKEN_MAX)
-					word[wn++] = (char)(ch + 32);
 				else
 					toolong = 1;
 			} else if (wn || toolong) {
@@ -247,13 +254,13 @@ static uint32_t term_hash(const char *s, size_t n)
 static void ixset_grow_slots(struct ixset *x)
 {
 	size_t cap = x->nslot ? x->nslot * 2 : 1024;
-	uint32_t *slot = kv_xcalloc(cap, sizeof(*slot));
+	uint64_t *slot = kv_xcalloc(cap, sizeof(*slot));
 
 	for (size_t i = 0; i < x->nt; i++) {
 		size_t h = x->t[i].hash & (cap - 1);
 		while (slot[h])
 			h = (h + 1) & (cap - 1);
-		slot[h] = (uint32_t)i + 1;
+		slot[h] = (uint64_t)x->t[i].hash << 32 | (i + 1);
 	}
 	free(x->slot);
 	x->slot = slot;
@@ -277,11 +284,14 @@ static void add_term(struct ixset *x, char field, const char *tok, size_t n)
 		ixset_grow_slots(x);
 	hv = term_hash(buf, len);
 	for (h = hv & (x->nslot - 1); x->slot[h]; h = (h + 1) & (x->nslot - 1)) {
-		struct ixterm *t = &x->t[x->slot[h] - 1];
-		if (t->hash == hv && t->len == len && !memcmp(x->bytes + t->off, buf, len)) {
+		struct ixterm *t;
+		if ((uint32_t)(x->slot[h] >> 32) != hv)
+			continue;
+		id = (uint32_t)x->slot[h] - 1;
+		t = &x->t[id];
+		if (t->len == len && !memcmp(x->bytes + t->off, buf, len)) {
 			if (t->last == x->num)
 				return;
-			id = x->slot[h] - 1;
 			goto post;
 		}
 	}
@@ -297,7 +307,7 @@ static void add_term(struct ixset *x, char field, const char *tok, size_t n)
 	id = (uint32_t)x->nt;
 	x->t[x->nt++] = (struct ixterm){ (uint32_t)x->nbytes, (uint32_t)len, hv, 0 };
 	x->nbytes += len;
-	x->slot[h] = id + 1;
+	x->slot[h] = (uint64_t)hv << 32 | (id + 1);
 post:
 	x->t[id].last = x->num;
 	if (x->np == x->capp) {

@@ -155,19 +155,21 @@ static int last_block(struct db_cursor *c, const char *term, size_t tn, struct d
 
 /* Term's new numbers v[0..n) (increasing, past every number it has): onto
  * its last block while that has room, then in new blocks. 0 / -1 / DB_FULL. */
-static int term_append(struct db_txn *t, db_dbi d, struct db_cursor *c, const char *term, size_t tn,
-		       const uint32_t *v, size_t n, struct kv_err *err)
+static int term_append(struct db_cursor *c, const char *term, size_t tn, const uint32_t *v, size_t n,
+		       struct kv_err *err)
 {
 	unsigned char key[IX_KEY_MAX], blk[IX_BLOCK_MAX + 8];
 	size_t kn = tn, bn = 0;
 	uint64_t last = 0;
 	struct db_val k, dv;
-	int rc = last_block(c, term, tn, &k, &dv, err);
+	int rc = last_block(c, term, tn, &k, &dv, err), current;
 
 	if (rc < 0)
 		return -1;
+	/* the cursor is on the block that grows: replaced in place */
+	current = rc == 1;
 	memcpy(key, term, tn);
-	if (rc == 1) {
+	if (current) {
 		if (dv.n > IX_BLOCK_MAX || block_decode(dv.p, dv.n, NULL, NULL, NULL, NULL, NULL, &last) < 0)
 			return malformed(err, k.p, k.n);
 		memcpy(key, k.p, k.n);
@@ -184,8 +186,9 @@ static int term_append(struct db_txn *t, db_dbi d, struct db_cursor *c, const ch
 					  term, v[i], (unsigned long long)last);
 		tl = put_varint(tmp, bn ? v[i] - (uint32_t)last : v[i]);
 		if (bn + tl > IX_BLOCK_MAX) {
-			if ((rc = db_put(t, d, key, kn, blk, bn, 0, err)) != 0)
+			if ((rc = db_cursor_put(c, key, kn, blk, bn, current, err)) != 0)
 				return rc;
+			current = 0;
 			block_key(key, term, tn, v[i]);
 			kn = tn + 5;
 			bn = 0;
@@ -195,7 +198,7 @@ static int term_append(struct db_txn *t, db_dbi d, struct db_cursor *c, const ch
 		bn += tl;
 		last = v[i];
 	}
-	return db_put(t, d, key, kn, blk, bn, 0, err);
+	return db_cursor_put(c, key, kn, blk, bn, current, err);
 }
 
 struct ixorder {
@@ -241,7 +244,7 @@ static int ixset_write(struct db_txn *t, struct store *s, const struct ixset *x,
 		for (size_t i = 0; i < x->nt && rc == 0; i++) {
 			uint32_t id = ord[i].id;
 			size_t end = start[id], beg = id ? start[id - 1] : 0;
-			rc = term_append(t, s->d[D_TERM], c, ord[i].p, ord[i].len, nums + beg, end - beg, err);
+			rc = term_append(c, ord[i].p, ord[i].len, nums + beg, end - beg, err);
 		}
 		db_cursor_close(c);
 	}

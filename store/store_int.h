@@ -301,7 +301,7 @@ struct ixset {
 		uint32_t last;        /* the last number added for it */
 	} *t;
 	size_t nt, capt;
-	uint32_t *slot;               /* hash table: index into t + 1, 0 empty */
+	uint64_t *slot;               /* hash table: hash << 32 | index into t + 1; 0 empty */
 	size_t nslot;
 	struct ixpost {
 		uint32_t term, num;
