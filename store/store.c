@@ -25,8 +25,8 @@
  *            date, root id and subject (one lookup per series)
  *   skey     "c:"change-id, "l:"linked id, "t:"author/project/title -> series
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
- *   term     field-prefixed word -> message numbers (dups, native uint32):
- *            the word index, described in index.c (schema 2)
+ *   words    field-prefixed word -> blocks of message numbers (varint
+ *            differences): the word index, described in index_db.c (schema 3)
  *
  * rec.dat and raw.dat, the append-only data files beside the LMDB
  * environment, are described in record.c.
@@ -670,7 +670,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 			goto fail;
 		}
 	}
-	/* the batch's words, each term's new numbers in one put */
+	/* the batch's words, each term's new numbers in one block rewrite */
 	if ((rc = index_flush(&w)) != 0)
 		goto fail;
 	if ((rc = meta_put_u64(w.t, s, "next_num", w.next_num, err)) != 0 ||
