@@ -459,7 +459,7 @@ static void warn_no_index(struct store *s)
 {
 	struct kv_err err;
 	if (s && store_index_ready(s, &err) == 0)
-		log_warn("%s: the store has no word index yet (schema 1): mail is recorded, "
+		log_warn("%s: the store has no word index yet (schema 1 or 2): mail is recorded, "
 			 "search needs `kvmarm-store reindex` (may run while the milter does)",
 			 store_path(s));
 }

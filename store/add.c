@@ -155,7 +155,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 			goto fail;
 		}
 	}
-	/* the batch's words, each term's new numbers in one put */
+	/* the batch's words, each term's new numbers in one block rewrite */
 	if ((rc = index_flush(&w)) != 0)
 		goto fail;
 	if ((rc = meta_put_u64(w.t, s, "next_num", w.next_num, err)) != 0 ||

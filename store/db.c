@@ -362,6 +362,21 @@ int db_drop(struct db_txn *t, db_dbi d, struct kv_err *err)
 	return 0;
 }
 
+int db_dbi_delete(struct db_txn *t, const char *name, unsigned flags, struct kv_err *err)
+{
+	db_dbi d;
+	int rc = db_dbi_open(t, name, flags, 0, &d, err);
+
+	if (rc != 0)
+		return rc < 0 ? -1 : 0;
+	rc = mdb_drop(t->txn, d, 1);
+	if (rc == MDB_MAP_FULL)
+		t->full = 1;
+	if (rc != 0)
+		return db_fail(err, rc, "drop");
+	return 0;
+}
+
 int db_txn_full(const struct db_txn *t)
 {
 	return t->full;
@@ -401,6 +416,19 @@ int db_cursor_put_multiple(struct db_cursor *c, const void *k, size_t kn, const 
 		p += data[1].mv_size * size;
 		count -= data[1].mv_size;
 	}
+	return 0;
+}
+
+int db_cursor_put(struct db_cursor *c, const void *k, size_t kn, const void *v, size_t vn, int current,
+		  struct kv_err *err)
+{
+	MDB_val key = { kn, (void *)k }, val = { vn, (void *)v };
+	int rc = mdb_cursor_put(c->cur, &key, &val, current ? MDB_CURRENT : 0);
+
+	if (rc == MDB_MAP_FULL)
+		c->t->full = 1;
+	if (rc != 0)
+		return db_fail(err, rc, "put");
 	return 0;
 }
 

@@ -101,6 +101,9 @@ int db_del(struct db_txn *t, db_dbi d, const void *k, size_t kn, const void *v, 
 int db_entries(struct db_txn *t, db_dbi d, uint64_t *n, struct kv_err *err);
 /* Empty database d. */
 int db_drop(struct db_txn *t, db_dbi d, struct kv_err *err);
+/* Delete the named database (opened with flags) from the environment, if
+ * it is there; its handle is closed when t commits. 0 / -1. */
+int db_dbi_delete(struct db_txn *t, const char *name, unsigned flags, struct kv_err *err);
 
 int db_cursor_open(struct db_txn *t, db_dbi d, struct db_cursor **cp, struct kv_err *err);
 void db_cursor_close(struct db_cursor *c);
@@ -114,6 +117,11 @@ int db_cursor_del(struct db_cursor *c, struct kv_err *err);
 int db_cursor_put_multiple(struct db_cursor *c, const void *k, size_t kn, const void *vals, size_t size,
 			   size_t count, struct kv_err *err);
 /* Number of dups at the cursor's key. */
+/* Put k = v through the cursor, which is left on it. current: replace the
+ * value (of any size) of the key the cursor is at, k being that key, with
+ * no second search (not for DB_DUPSORT). 0 / -1 / DB_FULL (see db_put). */
+int db_cursor_put(struct db_cursor *c, const void *k, size_t kn, const void *v, size_t vn, int current,
+		  struct kv_err *err);
 int db_cursor_count(struct db_cursor *c, size_t *n, struct kv_err *err);
 
 /* Big-endian integer keys so that byte order is numeric order. */

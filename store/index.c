@@ -1,10 +1,8 @@
 /*
- * index.c - the store's word index: terms to the numbers of the messages
- * that hold them, in the LMDB database "term" (sorted duplicates of fixed
- * size, native unsigned 32-bit message numbers: MDB_DUPSORT | MDB_DUPFIXED
- * | MDB_INTEGERDUP, so a posting list is a packed sorted array LMDB hands
- * out a page at a time). Written in the same write transaction as the
- * message (store.c add_one), so the index and the messages never disagree.
+ * index.c - the words of the store's word index: how text becomes terms
+ * (index_tokenize, the same for indexing and for queries) and the set of
+ * (term, message number) pairs a message or a batch of messages gives
+ * (ixset_add_msg). index_db.c keeps them in LMDB and reads them back.
  *
  * A term is a field letter, ':', then a token: "s:vgic", "f:maz@kernel.org".
  * Fields (store_int.h): s subject, f from (name words, the address whole and
@@ -142,6 +140,18 @@ static size_t utf8_put(char *o, uint32_t c)
 	return 4;
 }
 
+/* ASCII: a word byte folded to lower case, 0 for a separator */
+static const unsigned char ascii_word[128] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+	48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 0, 0, 0, 0, 0, 0,
+	0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+	112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 95,
+	0, 97, 98, 99, 100, 101, 102, 103, 104, 105, 106, 107, 108, 109, 110, 111,
+	112, 113, 114, 115, 116, 117, 118, 119, 120, 121, 122, 0, 0, 0, 0, 0,
+};
+
 static void emit_word(const char *w, size_t n, index_tok_cb cb, void *ctx)
 {
 	if (!n || n > INDEX_TOKEN_MAX)
@@ -171,15 +181,10 @@ void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx)
 	while (i <= n) {
 		/* ASCII outside a CJK run: the common case, byte by byte */
 		if (!prev_cjk && i < n && u[i] < 0x80) {
-			unsigned char ch = u[i++];
-			if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '_') {
+			unsigned char ch = ascii_word[u[i++]];
+			if (ch) {
 				if (wn < INDEX_TOKEN_MAX)
 					word[wn++] = (char)ch;
-				else
-					toolong = 1;
-			} else if (ch >= 'A' && ch <= 'Z') {
-				if (wn < INDEX_TOKEN_MAX)
-					word[wn++] = (char)(ch + 32);
 				else
 					toolong = 1;
 			} else if (wn || toolong) {
@@ -229,62 +234,102 @@ void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx)
 
 /* ---- the terms of a message ---- */
 
-/* A message's distinct terms: the strings in v, a hash table of their
- * indexes (+1; 0 empty) so a repeated word costs no allocation. */
-struct termset {
-	struct strv *v;
-	uint32_t *slot;
-	size_t cap;
-};
-
-struct termctx {
-	struct termset *terms;
-	char field;
-};
-
-static uint64_t term_hash(const char *s, size_t n)
+static uint32_t term_hash(const char *s, size_t n)
 {
-	uint64_t h = 1469598103934665603ull;
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-	return h;
+	uint64_t h = 0x9E3779B97F4A7C15ull ^ n;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		h = (h ^ x) * 0xFF51AFD7ED558CCDull;
+		h ^= h >> 32;
+	}
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 0x100000001B3ull;
+	h ^= h >> 29;
+	return (uint32_t)(h ^ (h >> 32));
 }
 
-static void ts_grow(struct termset *ts)
+static void ixset_grow_slots(struct ixset *x)
 {
-	size_t cap = ts->cap ? ts->cap * 2 : 1024;
-	uint32_t *slot = kv_xcalloc(cap, sizeof(*slot));
+	size_t cap = x->nslot ? x->nslot * 2 : 1024;
+	uint64_t *slot = kv_xcalloc(cap, sizeof(*slot));
 
-	for (size_t i = 0; i < ts->v->n; i++) {
-		size_t h = term_hash(ts->v->v[i], strlen(ts->v->v[i])) & (cap - 1);
+	for (size_t i = 0; i < x->nt; i++) {
+		size_t h = x->t[i].hash & (cap - 1);
 		while (slot[h])
 			h = (h + 1) & (cap - 1);
-		slot[h] = (uint32_t)i + 1;
+		slot[h] = (uint64_t)x->t[i].hash << 32 | (i + 1);
 	}
-	free(ts->slot);
-	ts->slot = slot;
-	ts->cap = cap;
+	free(x->slot);
+	x->slot = slot;
+	x->nslot = cap;
 }
 
-static void add_term(struct termset *terms, char field, const char *tok, size_t n)
+/* Term "F:tok" for message x->num: a new distinct term of the set, or one
+ * more number of a known term unless this message named it already. */
+static void add_term(struct ixset *x, char field, const char *tok, size_t n)
 {
 	char buf[INDEX_TERM_MAX + 1];
-	size_t h;
+	size_t h, len = n + 2;
+	uint32_t hv, id;
 
-	if (!n || n + 2 > INDEX_TERM_MAX)
+	if (!n || len > INDEX_TERM_MAX)
 		return;
 	buf[0] = field;
 	buf[1] = ':';
 	memcpy(buf + 2, tok, n);
-	buf[n + 2] = 0;
-	if ((terms->v->n + 1) * 2 > terms->cap)
-		ts_grow(terms);
-	for (h = term_hash(buf, n + 2) & (terms->cap - 1); terms->slot[h]; h = (h + 1) & (terms->cap - 1))
-		if (!strcmp(terms->v->v[terms->slot[h] - 1], buf))
-			return;
-	strv_push_owned(terms->v, kv_xstrndup(buf, n + 2));
-	terms->slot[h] = (uint32_t)terms->v->n;
+	if ((x->nt + 1) * 2 > x->nslot)
+		ixset_grow_slots(x);
+	hv = term_hash(buf, len);
+	for (h = hv & (x->nslot - 1); x->slot[h]; h = (h + 1) & (x->nslot - 1)) {
+		struct ixterm *t;
+		if ((uint32_t)(x->slot[h] >> 32) != hv)
+			continue;
+		id = (uint32_t)x->slot[h] - 1;
+		t = &x->t[id];
+		if (t->len == len && !memcmp(x->bytes + t->off, buf, len)) {
+			if (t->last == x->num)
+				return;
+			goto post;
+		}
+	}
+	if (x->nt == x->capt) {
+		x->capt = x->capt ? x->capt * 2 : 1024;
+		x->t = kv_xrealloc(x->t, x->capt * sizeof(*x->t));
+	}
+	if (x->nbytes + len > x->capbytes) {
+		x->capbytes = (x->nbytes + len) * 2 + 4096;
+		x->bytes = kv_xrealloc(x->bytes, x->capbytes);
+	}
+	memcpy(x->bytes + x->nbytes, buf, len);
+	id = (uint32_t)x->nt;
+	x->t[x->nt++] = (struct ixterm){ (uint32_t)x->nbytes, (uint32_t)len, hv, 0 };
+	x->nbytes += len;
+	x->slot[h] = (uint64_t)hv << 32 | (id + 1);
+post:
+	x->t[id].last = x->num;
+	if (x->np == x->capp) {
+		x->capp = x->capp ? x->capp * 2 : 4096;
+		x->p = kv_xrealloc(x->p, x->capp * sizeof(*x->p));
+	}
+	x->p[x->np++] = (struct ixpost){ id, x->num };
 }
+
+void ixset_release(struct ixset *x)
+{
+	free(x->bytes);
+	free(x->t);
+	free(x->slot);
+	free(x->p);
+	memset(x, 0, sizeof(*x));
+}
+
+struct termctx {
+	struct ixset *terms;
+	char field;
+};
 
 static void term_cb(void *ctx, const char *tok, size_t n, int part)
 {
@@ -293,14 +338,14 @@ static void term_cb(void *ctx, const char *tok, size_t n, int part)
 	add_term(tc->terms, tc->field, tok, n);
 }
 
-static void add_words(struct termset *terms, char field, const char *s, size_t n)
+static void add_words(struct ixset *terms, char field, const char *s, size_t n)
 {
 	struct termctx tc = { terms, field };
 	index_tokenize(s, n, term_cb, &tc);
 }
 
 /* An address whole (lowered) and its words. */
-static void add_addr(struct termset *terms, char field, const char *a, size_t n)
+static void add_addr(struct ixset *terms, char field, const char *a, size_t n)
 {
 	char buf[INDEX_TERM_MAX];
 
@@ -313,7 +358,7 @@ static void add_addr(struct termset *terms, char field, const char *a, size_t n)
 	add_words(terms, field, a, n);
 }
 
-static void add_strs(struct termset *terms, char field, const struct store_strs *l)
+static void add_strs(struct ixset *terms, char field, const struct store_strs *l)
 {
 	const char *x = l->p;
 	for (uint32_t i = 0; i < l->n; i++, x += strlen(x) + 1)
@@ -321,7 +366,7 @@ static void add_strs(struct termset *terms, char field, const struct store_strs 
 }
 
 /* A diff file name: every prefix, every component and its words. */
-static void add_path(struct termset *terms, const char *p, size_t n)
+static void add_path(struct ixset *terms, const char *p, size_t n)
 {
 	char buf[INDEX_TERM_MAX];
 
@@ -356,7 +401,7 @@ static int starts(const char *l, size_t n, const char *w)
 
 /* "Reviewed-by: Name <addr>" and the like: the address and the name's
  * words. 1 when the line is a trailer. */
-static int add_trailer(struct termset *terms, const char *l, size_t n)
+static int add_trailer(struct ixset *terms, const char *l, size_t n)
 {
 	size_t i = 0;
 
@@ -386,7 +431,7 @@ static int is_quoted(const char *l, size_t n)
 	return i < n && l[i] == '>';
 }
 
-static void body_terms(const char *text, size_t tlen, struct termset *terms)
+static void body_terms(const char *text, size_t tlen, struct ixset *terms)
 {
 	for (size_t i = 0; i < tlen;) {
 		const char *l = text + i, *nl = memchr(l, '\n', tlen - i);
@@ -418,16 +463,10 @@ static void body_terms(const char *text, size_t tlen, struct termset *terms)
 	}
 }
 
-static int cmp_str(const void *a, const void *b)
+void ixset_add_msg(struct ixset *terms, const struct msg_rec *m, const char *text, size_t tlen,
+		   uint32_t num)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *out)
-{
-	struct termset ts = { out, NULL, 0 }, *terms = &ts;
-	size_t w = 0;
-
+	terms->num = num;
 	add_words(terms, IX_SUBJECT, m->subject, strlen(m->subject));
 	add_words(terms, IX_FROM, m->from_name, strlen(m->from_name));
 	add_addr(terms, IX_FROM, m->from_addr, strlen(m->from_addr));
@@ -437,18 +476,24 @@ void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct 
 	add_term(terms, IX_MID, m->message_id, strlen(m->message_id));
 	if (text)
 		body_terms(text, tlen, terms);
-	free(ts.slot);
-	if (!out->n)
-		return;
-	qsort(out->v, out->n, sizeof(out->v[0]), cmp_str);
-	for (size_t i = 0; i < out->n; i++) {
-		if (w && !strcmp(out->v[w - 1], out->v[i])) {
-			free(out->v[i]);
-			continue;
-		}
-		out->v[w++] = out->v[i];
-	}
-	out->n = w;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *out)
+{
+	struct ixset x;
+
+	memset(&x, 0, sizeof(x));
+	ixset_add_msg(&x, m, text, tlen, 1);
+	for (size_t i = 0; i < x.nt; i++)
+		strv_push_owned(out, kv_xstrndup(x.bytes + x.t[i].off, x.t[i].len));
+	ixset_release(&x);
+	if (out->n > 1)
+		qsort(out->v, out->n, sizeof(out->v[0]), cmp_str);
 }
 
 void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, int field,
@@ -494,393 +539,4 @@ void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, in
 		}
 	}
 	sb->buf[sb->len] = '\0';
-}
-
-/* ---- writing ---- */
-
-int index_ready(struct db_txn *t, struct store *s, struct kv_err *err)
-{
-	struct db_val v;
-	int rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err);
-
-	if (rc < 0)
-		return -1;
-	return rc == 0 && v.n == 1 && ((const char *)v.p)[0] == '2';
-}
-
-static int index_put(struct db_txn *t, struct store *s, uint64_t num, const struct msg_rec *m,
-		     const char *text, size_t tlen, struct kv_err *err)
-{
-	struct strv terms = STRV_INIT;
-	unsigned int v = (unsigned int)num;
-	int rc = 0;
-
-	if (num > 0xFFFFFFFFull)
-		return kv_err_set(err, "message %llu: past the word index's 32-bit numbers",
-				  (unsigned long long)num);
-	index_terms(m, text, tlen, &terms);
-	for (size_t i = 0; i < terms.n && rc == 0; i++)
-		rc = db_put(t, s->d[D_TERM], terms.v[i], strlen(terms.v[i]), &v, sizeof(v), 0, err);
-	strv_release(&terms);
-	return rc;
-}
-
-/* The (term, number) pairs of a batch; the terms are owned. */
-struct ixbatch {
-	struct ixent {
-		char *term;
-		unsigned int num;
-	} *v;
-	size_t n, cap;
-};
-
-int index_add(struct wctx *w, const struct msg_rec *m, const char *text, size_t tlen)
-{
-	struct strv terms = STRV_INIT;
-	struct ixbatch *b;
-
-	if (m->num > 0xFFFFFFFFull)
-		return kv_err_set(w->err, "message %llu: past the word index's 32-bit numbers",
-				  (unsigned long long)m->num);
-	if (!w->ix)
-		w->ix = kv_xcalloc(1, sizeof(*w->ix));
-	b = w->ix;
-	index_terms(m, text, tlen, &terms);
-	if (b->n + terms.n > b->cap) {
-		b->cap = (b->n + terms.n) * 2;
-		b->v = kv_xrealloc(b->v, b->cap * sizeof(*b->v));
-	}
-	for (size_t i = 0; i < terms.n; i++) {
-		b->v[b->n].term = terms.v[i];
-		b->v[b->n++].num = (unsigned int)m->num;
-	}
-	free(terms.v);
-	return 0;
-}
-
-void index_drop(struct wctx *w)
-{
-	struct ixbatch *b = w->ix;
-
-	if (!b)
-		return;
-	w->ix = NULL;
-	for (size_t i = 0; i < b->n; i++)
-		free(b->v[i].term);
-	free(b->v);
-	free(b);
-}
-
-static int cmp_ixent(const void *a, const void *b)
-{
-	const struct ixent *x = a, *y = b;
-	int c = strcmp(x->term, y->term);
-	return c ? c : (x->num > y->num) - (x->num < y->num);
-}
-
-int index_flush(struct wctx *w)
-{
-	struct ixbatch *b = w->ix;
-	struct db_cursor *c = NULL;
-	unsigned int *vals = NULL;
-	int rc = 0;
-
-	if (!b)
-		return 0;
-	w->ix = NULL;
-	if (b->n) {
-		qsort(b->v, b->n, sizeof(*b->v), cmp_ixent);
-		vals = kv_xmalloc(b->n * sizeof(*vals));
-		rc = db_cursor_open(w->t, w->s->d[D_TERM], &c, w->err);
-	}
-	for (size_t i = 0; i < b->n && rc == 0;) {
-		size_t j = i, k = 0;
-		while (j < b->n && !strcmp(b->v[j].term, b->v[i].term)) {
-			if (!k || vals[k - 1] != b->v[j].num)
-				vals[k++] = b->v[j].num;
-			j++;
-		}
-		rc = db_cursor_put_multiple(c, b->v[i].term, strlen(b->v[i].term), vals, sizeof(*vals), k, w->err);
-		i = j;
-	}
-	if (c)
-		db_cursor_close(c);
-	for (size_t i = 0; i < b->n; i++)
-		free(b->v[i].term);
-	free(b->v);
-	free(b);
-	free(vals);
-	return rc;
-}
-
-/* ---- reading ---- */
-
-static void push_vals(uint64_t **v, size_t *n, size_t *cap, const void *p, size_t bytes)
-{
-	size_t k = bytes / sizeof(unsigned int);
-	const unsigned int *u = p;
-
-	if (*n + k > *cap) {
-		*cap = (*n + k) * 2;
-		*v = kv_xrealloc(*v, *cap * sizeof(**v));
-	}
-	for (size_t i = 0; i < k; i++) {
-		unsigned int x;
-		memcpy(&x, u + i, sizeof(x));
-		(*v)[(*n)++] = x;
-	}
-}
-
-/* Every value of the key the cursor is at, appended. 0 / -1. */
-static int read_dups(struct db_cursor *c, const struct db_val *first, uint64_t **v, size_t *n,
-		     size_t *cap, struct kv_err *err)
-{
-	size_t cnt;
-	struct db_val dv;
-	int rc;
-
-	if (db_cursor_count(c, &cnt, err) < 0)
-		return -1;
-	if (cnt == 1) {
-		push_vals(v, n, cap, first->p, first->n);
-		return 0;
-	}
-	for (rc = db_cursor_get(c, DB_GET_MULTIPLE, NULL, &dv, err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT_MULTIPLE, NULL, &dv, err))
-		push_vals(v, n, cap, dv.p, dv.n);
-	return rc < 0 ? -1 : 0;
-}
-
-int index_postings(struct store_reader *r, const char *term, size_t tn, uint64_t **v, size_t *n,
-		   struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val k = { term, tn }, dv;
-	size_t cap = 0;
-	int rc;
-
-	*v = NULL;
-	*n = 0;
-	if (!tn || tn > INDEX_TERM_MAX)
-		return 0;
-	if (db_cursor_open(r->t, r->s->d[D_TERM], &c, err) < 0)
-		return -1;
-	rc = db_cursor_get(c, DB_SET, &k, &dv, err);
-	if (rc == 0)
-		rc = read_dups(c, &dv, v, n, &cap, err);
-	db_cursor_close(c);
-	return rc < 0 ? -1 : 0;
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
-}
-
-int index_prefix(struct store_reader *r, const char *prefix, size_t pn, uint64_t **v, size_t *n,
-		 struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val k = { prefix, pn }, dv;
-	size_t cap = 0, w = 0;
-	int rc, keys = 0;
-
-	*v = NULL;
-	*n = 0;
-	if (db_cursor_open(r->t, r->s->d[D_TERM], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_SET_RANGE, &k, &dv, err);
-	     rc == 0 && k.n >= pn && !memcmp(k.p, prefix, pn);
-	     rc = db_cursor_get(c, DB_NEXT_NODUP, &k, &dv, err)) {
-		if (read_dups(c, &dv, v, n, &cap, err) < 0) {
-			rc = -1;
-			break;
-		}
-		keys++;
-	}
-	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	if (keys > 1 && *n) {
-		qsort(*v, *n, sizeof(**v), cmp_u64);
-		for (size_t i = 0; i < *n; i++)
-			if (!w || (*v)[w - 1] != (*v)[i])
-				(*v)[w++] = (*v)[i];
-		*n = w;
-	}
-	return 0;
-}
-
-/* ---- checking ---- */
-
-int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, uint64_t nmsg,
-		struct kv_err *err)
-{
-	struct db_cursor *c, *tc;
-	struct db_val kv, v;
-	uint64_t total = 0, entries;
-	int rc, ret = 0;
-
-	if (db_cursor_open(t, s->d[D_MSG], &c, err) < 0)
-		return -1;
-	if (db_cursor_open(t, s->d[D_TERM], &tc, err) < 0) {
-		db_cursor_close(c);
-		return -1;
-	}
-	for (rc = db_cursor_get(c, DB_FIRST, &kv, &v, err); rc == 0 && ret == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &kv, &v, err)) {
-		uint64_t num = db_get_be64(kv.p);
-		struct msg_rec m;
-		struct strv terms = STRV_INIT;
-		char *owned = NULL, *towned = NULL;
-		const char *text = NULL;
-		size_t tlen = 0;
-		unsigned int u = (unsigned int)num;
-
-		if (msg_load(t, s, &maps[F_REC], num, &m, &owned, err) != 0 ||
-		    text_load(t, s, &maps[F_REC], &maps[F_RAW], num, &text, &tlen, &towned, err) != 0) {
-			free(owned);
-			ret = -1;
-			break;
-		}
-		index_terms(&m, text, tlen, &terms);
-		total += terms.n;
-		for (size_t i = 0; i < terms.n && ret == 0; i++) {
-			struct db_val tk = { terms.v[i], strlen(terms.v[i]) }, tv = { &u, sizeof(u) };
-			int r2 = db_cursor_get(tc, DB_GET_BOTH, &tk, &tv, err);
-			if (r2 < 0)
-				ret = -1;
-			else if (r2 == 1) {
-				kv_err_set(err, "word index: message %llu's term \"%.200s\" is missing "
-					   "(run kvmarm-store reindex)", (unsigned long long)num, terms.v[i]);
-				ret = 1;
-			}
-		}
-		strv_release(&terms);
-		free(owned);
-		free(towned);
-	}
-	if (rc < 0)
-		ret = -1;
-	(void)nmsg;
-	if (ret == 0 && (ret = db_entries(t, s->d[D_TERM], &entries, err)) == 0 && entries != total) {
-		/* more postings than terms: find one that names no message or a
-		 * term that message does not have */
-		ret = 1;
-		kv_err_set(err, "word index holds %llu postings, the messages have %llu terms",
-			   (unsigned long long)entries, (unsigned long long)total);
-		for (rc = db_cursor_get(tc, DB_FIRST, &kv, &v, err); rc == 0;
-		     rc = db_cursor_get(tc, DB_NEXT, &kv, &v, err)) {
-			unsigned int x;
-			unsigned char k[8];
-			struct db_val mv;
-			memcpy(&x, v.p, sizeof(x));
-			db_be64(k, x);
-			if (db_get(t, s->d[D_MSG], k, 8, &mv, err) == 1) {
-				kv_err_set(err, "word index: term \"%.*s\" names message %u, which is not stored",
-					   (int)(kv.n > 200 ? 200 : kv.n), (const char *)kv.p, x);
-				break;
-			}
-		}
-	}
-	db_cursor_close(tc);
-	db_cursor_close(c);
-	return ret;
-}
-
-/* ---- schema 1 stores: building the index in place ---- */
-
-int store_index_ready(struct store *s, struct kv_err *err)
-{
-	struct db_txn *t;
-	int rc;
-
-	if (db_txn_begin(s->env, 1, &t, err) < 0)
-		return -1;
-	rc = index_ready(t, s, err);
-	db_txn_abort(t);
-	return rc;
-}
-
-#define REINDEX_BATCH 2000
-
-/* One batch: messages after meta "index_upto", at most REINDEX_BATCH of
- * them; the batch that reaches the last message sets schema 2.
- * 0 more to do, 1 done, -1, DB_FULL. */
-static int reindex_batch(struct store *s, uint64_t *done, uint64_t *total, struct kv_err *err)
-{
-	struct db_txn *t;
-	uint64_t upto, next, num;
-	int rc;
-
-	if (db_txn_begin(s->env, 0, &t, err) < 0)
-		return -1;
-	if ((rc = index_ready(t, s, err)) != 0) {
-		db_txn_abort(t);
-		return rc < 0 ? -1 : 1;
-	}
-	if (meta_get_u64(t, s, "index_upto", &upto, err) < 0 || meta_get_u64(t, s, "next_num", &next, err) < 0) {
-		db_txn_abort(t);
-		return -1;
-	}
-	/* a fresh start: whatever a store without the index holds under
-	 * "term" (an older program's leftovers) goes */
-	rc = upto == 0 ? db_drop(t, s->d[D_TERM], err) : 0;
-	for (num = upto + 1; num < next && num <= upto + REINDEX_BATCH && rc == 0; num++) {
-		struct msg_rec m;
-		char *owned = NULL, *towned = NULL;
-		const char *text = NULL;
-		size_t tlen = 0;
-
-		rc = msg_load(t, s, NULL, num, &m, &owned, err);
-		if (rc == 1) {   /* numbers are dense, but a gap is no reason to stop */
-			rc = 0;
-			continue;
-		}
-		if (rc == 0 && (rc = text_load(t, s, NULL, NULL, num, &text, &tlen, &towned, err)) == 0)
-			rc = index_put(t, s, num, &m, text, tlen, err);
-		free(owned);
-		free(towned);
-	}
-	upto = num - 1;
-	if (rc == 0)
-		rc = meta_put_u64(t, s, "index_upto", upto, err);
-	if (rc == 0 && upto + 1 >= next) {
-		rc = db_put(t, s->d[D_META], "schema_version", 14, "2", 1, 0, err);
-		if (rc == 0)
-			rc = db_del(t, s->d[D_META], "index_upto", 10, NULL, 0, err) < 0 ? -1 : 0;
-	}
-	if (rc != 0) {
-		int full = db_txn_full(t);
-		db_txn_abort(t);
-		return full ? DB_FULL : -1;
-	}
-	if ((rc = db_txn_commit(t, err)) != 0)
-		return rc;
-	*done = upto;
-	*total = next ? next - 1 : 0;
-	return upto + 1 >= next;
-}
-
-int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err)
-{
-	uint64_t done = 0, total = 0;
-
-	if (s->rdonly)
-		return kv_err_set(err, "%s: store opened read-only", s->dir);
-	for (int grows = 0;;) {
-		int rc = reindex_batch(s, &done, &total, err);
-		if (rc == DB_FULL) {
-			if (++grows > 30 || db_env_grow(s->env, err) < 0)
-				return -1;
-			continue;
-		}
-		if (rc < 0)
-			return -1;
-		if (progress)
-			progress(ctx, done, total);
-		if (rc == 1)
-			return 0;
-	}
 }

@@ -24,8 +24,8 @@
  *            date, root id and subject (one lookup per series)
  *   skey     "c:"change-id, "l:"linked id, "t:"author/project/title -> series
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
- *   term     field-prefixed word -> message numbers (dups, native uint32):
- *            the word index, described in index.c (schema 2)
+ *   words    field-prefixed word -> blocks of message numbers (varint
+ *            differences): the word index, described in index_db.c (schema 3)
  *
  * rec.dat and raw.dat, the append-only data files beside the LMDB
  * environment, are described in record.c.
@@ -65,7 +65,7 @@ const struct store_dbdef store_dbdefs[D_COUNT] = {
 	[D_SUMMARY_LAST] = { "summary_last", 0 },
 	[D_SENT] = { "sent", 0 },
 	[D_UMETA] = { "umeta", 0 },
-	[D_TERM] = { "term", DB_DUPSORT | DB_DUPFIXED | DB_INTEGERDUP },
+	[D_TERM] = { "words", 0 },
 };
 
 const char *store_path(const struct store *s)
@@ -433,7 +433,7 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			if (rc == 1 && probe && !rdonly)
 				goto create;
 			if (rc == 1 && i == D_TERM) {
-				/* a schema 1 store opened read-only: no index yet */
+				/* a schema 1 or 2 store opened read-only: no index yet */
 				s->d[i] = 0;
 				continue;
 			}
@@ -454,7 +454,9 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			memcpy(buf, v.p, n);
 			buf[n] = 0;
 			snprintf(want, sizeof(want), "%d", STORE_SCHEMA_VERSION);
-			if (strcmp(buf, want) != 0 && strcmp(buf, "1") != 0) {
+			/* 1 and 2: stores made before the index and before its
+			 * schema 3 layout; they open without one (index_ready) */
+			if (strcmp(buf, want) != 0 && strcmp(buf, "1") != 0 && strcmp(buf, "2") != 0) {
 				kv_err_set(err, "%s: unknown store schema version %s (this program knows %d)",
 					   dir, buf, STORE_SCHEMA_VERSION);
 				goto fail;

@@ -37,9 +37,11 @@
 #include "kv.h"
 #include "mime.h"
 
-/* 2: the word index (index.c). A schema 1 store opens (the milter keeps
- * recording into it) but has no index until `kvmarm-store reindex`. */
-#define STORE_SCHEMA_VERSION 2
+/* 3: the word index with its numbers in varint blocks (index_db.c); 2 was
+ * the index as one LMDB duplicate per number. A schema 1 or 2 store opens
+ * (the milter keeps recording into it) but has no index until
+ * `kvmarm-store reindex`. */
+#define STORE_SCHEMA_VERSION 3
 
 struct store;
 struct store_reader;
@@ -200,12 +202,12 @@ enum { SERIES_LINK_PLAIN, SERIES_LINK_VERSION, SERIES_LINK_DEP, SERIES_LINK_REF 
 /* vmask: bit N set for each "vN" the text around the link names. */
 int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vmask);
 
-/* The word index: 1 complete, 0 the store predates it (schema 1: run
+/* The word index: 1 complete, 0 the store predates it (schema 1 or 2: run
  * `kvmarm-store reindex`), -1 error. */
 int store_index_ready(struct store *s, struct kv_err *err);
-/* Build the word index of a schema 1 store in place, a batch of messages
+/* Build the word index of a schema 1 or 2 store in place, a batch of messages
  * per write transaction; resumable (how far it got is committed with each
- * batch); the last batch sets schema 2. progress (may be NULL) after each
+ * batch); the last batch sets schema 3. progress (may be NULL) after each
  * batch. 0 / -1. */
 typedef void (*store_progress_cb)(void *ctx, uint64_t done, uint64_t total);
 int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err);

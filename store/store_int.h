@@ -78,7 +78,7 @@ struct wctx {
 	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
 	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
 	int indexed;            /* the word index is complete: add each message's terms */
-	struct ixbatch *ix;     /* the batch's terms, written at its end (index.c) */
+	struct ixset *ix;       /* the batch's terms, written at its end (index_db.c) */
 };
 
 /* ---- record.c: keys ---- */
@@ -268,7 +268,7 @@ int thread_add(struct wctx *w, const struct msg_rec *m);
 int read_members(struct db_txn *t, struct store *s, uint64_t id, uint64_t **nums, size_t *n,
 		 int64_t **dates, struct kv_err *err);
 
-/* ---- index.c: the word index (store.c, check.c and query.c use it) ---- */
+/* ---- index.c, index_db.c: the word index (store.c, check.c and query.c use it) ---- */
 
 #define INDEX_TOKEN_MAX 64     /* longer words are not indexed (base64, hashes) */
 #define INDEX_TERM_MAX 240     /* field letter, ':', then the token or address */
@@ -291,6 +291,29 @@ void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx);
 void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, int field,
 		      struct sbuf *sb);
 
+/* (term, message number) pairs, each pair once: the terms of one message
+ * or of a batch of messages added in number order. Zeroed before use. */
+struct ixset {
+	char *bytes;                  /* the distinct terms' bytes, back to back */
+	size_t nbytes, capbytes;
+	struct ixterm {
+		uint32_t off, len, hash;
+		uint32_t last;        /* the last number added for it */
+	} *t;
+	size_t nt, capt;
+	uint64_t *slot;               /* hash table: hash << 32 | index into t + 1; 0 empty */
+	size_t nslot;
+	struct ixpost {
+		uint32_t term, num;
+	} *p;                         /* in the order added */
+	size_t np, capp;
+	uint32_t num;                 /* the message being added */
+};
+/* Message m's terms join x as number num (larger than any before in x). */
+void ixset_add_msg(struct ixset *x, const struct msg_rec *m, const char *text, size_t tlen,
+		   uint32_t num);
+void ixset_release(struct ixset *x);
+
 /* Every distinct term of a message, sorted: terms->v[i] "X:token". */
 void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *terms);
 
@@ -302,7 +325,7 @@ int index_flush(struct wctx *w);
 /* Forget the batch's terms (the transaction is aborted). */
 void index_drop(struct wctx *w);
 
-/* Is this store's index complete (schema 2)? Read in t. 1 yes, 0 no, -1. */
+/* Is this store's index complete (schema 3)? Read in t. 1 yes, 0 no, -1. */
 int index_ready(struct db_txn *t, struct store *s, struct kv_err *err);
 
 /* Posting list of one term: sorted message numbers, malloc'd into *v

@@ -61,7 +61,7 @@ static int cmd_check(struct cli *c, const struct cli_args *a)
 				       (unsigned long long)sc.raw_bytes);
 			store_reader_end(r);
 			if (store_index_ready(s, &err) == 0)
-				printf("note: no word index yet (a schema 1 store): run `kvmarm-store reindex`\n");
+				printf("note: no word index yet (a schema 1 or 2 store): run `kvmarm-store reindex`\n");
 		} else {
 			printf("ok\n");
 		}

@@ -254,7 +254,7 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 	if (rc <= 0) {
 		rc = rc < 0 ? cli_error(CLI_FAIL, cmd, "%s", err.msg)
 			    : cli_error(CLI_FAIL, cmd, "%s: the store has no word index yet (made before "
-					"schema 2): run `kvmarm-store reindex`", store_path(s));
+					"schema 3): run `kvmarm-store reindex`", store_path(s));
 		goto out;
 	}
 	rc = CLI_OK;

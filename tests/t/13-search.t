@@ -178,7 +178,7 @@ if command -v mdb_dump >/dev/null 2>&1 && command -v mdb_load >/dev/null 2>&1; t
 	DB1="$T/db1"
 	cp -a "$DB" "$DB1" && rm -f "$DB1/lock.mdb"
 	# schema_version back to 1: reindex starts by emptying the word index
-	mdb_dump -p -s meta "$DB1" | sed '/^ schema_version$/{n;s/^ 2$/ 1/}' >"$T/meta.txt"
+	mdb_dump -p -s meta "$DB1" | sed '/^ schema_version$/{n;s/^ 3$/ 1/}' >"$T/meta.txt"
 	mdb_load -s meta -f "$T/meta.txt" "$DB1" 2>/dev/null
 	"$KS" --db "$DB1" search --output ids 's:vgic' >/dev/null 2>"$T/err"
 	is "$?/$(grep -c 'kvmarm-store reindex' "$T/err")" "3/1" "schema 1 store: search exits 3 and says to run reindex"

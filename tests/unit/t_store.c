@@ -492,61 +492,6 @@ static void test_check_detects(void)
 	}
 }
 
-/* The word index: check finds a posting removed behind the store's back
- * and one that names no message; a schema 1 store records without the
- * index, reindex builds it (also for what came after), and check is
- * whole again. */
-static void test_index(void)
-{
-	char *dir = newdir("index");
-	struct kv_err err;
-	struct store *s;
-	struct store_item it;
-	unsigned int two = 2, nine = 9;
-	int rc;
-
-	store_open(&s, dir, STORE_CREATE, &err);
-	for (int i = 0; i < 3; i++) {
-		char id[32], body[64];
-		snprintf(id, sizeof(id), "ix%d@x", i);
-		snprintf(body, sizeof(body), "plain body %d kvm_vgic_init\n> quoted words\n", i);
-		char *raw = mk(id, NULL, "Ann Example <ann@x.example>", "vgic subject", 1600000000 + i, NULL, body, "\n");
-		add(s, raw, &it);
-		free(raw);
-	}
-	ok(store_index_ready(s, &err) == 1, "a new store has the word index (schema %d)", STORE_SCHEMA_VERSION);
-	ok(store_check(s, &err) == 0, "index: whole after three adds");
-	store_close(s);
-	ok(corrupt(dir, "term", "b:kvm_vgic_init", 15, &two, sizeof(two), 1) == 0, "index: a posting deleted");
-	store_open(&s, dir, 0, &err);
-	rc = store_check(s, &err);
-	ok(rc == 1 && strstr(err.msg, "message 2") && strstr(err.msg, "b:kvm_vgic_init"),
-	   "index: check finds the deleted posting: %s", err.msg);
-	store_close(s);
-	ok(corrupt(dir, "term", "b:kvm_vgic_init", 15, &two, sizeof(two), 0) == 0 &&
-	   corrupt(dir, "term", "s:vgic", 6, &nine, sizeof(nine), 0) == 0, "index: put back, and a stray posting added");
-	store_open(&s, dir, 0, &err);
-	rc = store_check(s, &err);
-	ok(rc == 1 && strstr(err.msg, "message 9"), "index: check finds the posting to no message: %s", err.msg);
-	store_close(s);
-	/* as a schema 1 store: the milter keeps recording, without index */
-	ok(corrupt(dir, "meta", "schema_version", 14, "1", 1, 0) == 0, "index: store set back to schema 1");
-	ok(store_open(&s, dir, 0, &err) == 0, "a schema 1 store opens for writing");
-	ok(store_index_ready(s, &err) == 0, "... and says it has no index");
-	{
-		char *raw = mk("ix3@x", NULL, "Bob <bob@x.example>", "late one", 1600000100, NULL, "late body\n", "\n");
-		ok(add(s, raw, &it) == 0 && it.status == STORE_ADDED, "schema 1: a message is still recorded");
-		free(raw);
-	}
-	ok(store_reindex(s, NULL, NULL, &err) == 0, "reindex runs");
-	ok(store_index_ready(s, &err) == 1, "reindex: schema 2 afterwards");
-	rc = store_check(s, &err);
-	ok(rc == 0, "reindex: check whole, the stray posting gone, the late message indexed (%s)",
-	   rc ? err.msg : "ok");
-	store_close(s);
-	free(dir);
-}
-
 /* Stores written before checksums: a 16-byte index value (no checksums)
  * reads as before and checks whole, counted as "stored without"; new
  * messages in the same store get theirs. */
@@ -841,7 +786,6 @@ int main(void)
 	test_window_kv();
 	test_check_detects();
 	test_old_index();
-	test_index();
 	test_kill_writer();
 	test_backfilled_flag();
 	{

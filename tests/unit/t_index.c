@@ -1,0 +1,285 @@
+/*
+ * t_index.c - the word index on disk (store/index_db.c): check finds a
+ * posting removed behind the store's back, one naming no message and a
+ * malformed block; schema 1 and 2 stores record without the index and
+ * reindex builds it; a term's numbers over several blocks read back whole.
+ */
+#include "tap.h"
+#include "store.h"
+#include "db.h"
+#include "query.h"
+#include "kvtime.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static char tmpdir[256];
+
+static char *newdir(const char *name)
+{
+	return kv_xasprintf("%s/%s", tmpdir, name);
+}
+
+/* A mail from fields; eol is "\n" or "\r\n". */
+static char *mk(const char *id, const char *irt, const char *from, const char *subj,
+		int64_t date, const char *extra_hdr, const char *body, const char *eol)
+{
+	struct sbuf sb = SBUF_INIT;
+	struct tm tm;
+	char d[64];
+
+	kvtime_gmtime(date, &tm);
+	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	if (extra_hdr)
+		sbuf_addf(&sb, "%s%s", extra_hdr, eol);
+	sbuf_addf(&sb, "From: %s%s", from, eol);
+	sbuf_addf(&sb, "To: kvmarm@lists.linux.dev%s", eol);
+	sbuf_addf(&sb, "Subject: %s%s", subj, eol);
+	sbuf_addf(&sb, "Date: %s%s", d, eol);
+	sbuf_addf(&sb, "Message-ID: <%s>%s", id, eol);
+	if (irt)
+		sbuf_addf(&sb, "In-Reply-To: <%s>%sReferences: <%s>%s", irt, eol, irt, eol);
+	sbuf_addf(&sb, "MIME-Version: 1.0%sContent-Type: text/plain; charset=utf-8%s", eol, eol);
+	sbuf_addf(&sb, "Content-Transfer-Encoding: 8bit%s%s", eol, eol);
+	for (const char *p = body; *p; p++) {
+		if (*p == '\n')
+			sbuf_adds(&sb, eol);
+		else
+			sbuf_addc(&sb, *p);
+	}
+	return sbuf_detach(&sb, NULL);
+}
+
+static int add(struct store *s, const char *raw, struct store_item *it)
+{
+	struct kv_err err;
+	int rc = store_add(s, raw, strlen(raw), 1600000000, it, &err);
+	if (rc < 0)
+		diag("store_add: %s", err.msg);
+	return rc;
+}
+
+/* Damage one database through the db layer, then ask store_check. */
+static int corrupt(const char *dir, const char *db, const void *k, size_t kn, const void *v, size_t vn,
+		   int del)
+{
+	struct db_env *e;
+	struct db_txn *t;
+	struct kv_err err;
+	db_dbi d;
+	int rc;
+
+	if (db_env_open(&e, dir, 1 << 24, 32, 0, &err) < 0)
+		return -1;
+	db_txn_begin(e, 0, &t, &err);
+	rc = db_dbi_open(t, db, 0, 0, &d, &err);
+	if (rc == 0)
+		rc = del ? db_del(t, d, k, kn, v, vn, &err) : db_put(t, d, k, kn, v, vn, 0, &err);
+	if (rc == 0)
+		rc = db_txn_commit(t, &err);
+	else
+		db_txn_abort(t);
+	db_env_close(e);
+	if (rc)
+		diag("corrupt %s: %s", db, err.msg);
+	return rc;
+}
+
+/* A schema 2 index database "term" with one posting in it. 0 / -1. */
+static int make_old_term(const char *dir)
+{
+	struct db_env *e;
+	struct db_txn *t;
+	struct kv_err err;
+	unsigned int one = 1;
+	db_dbi d;
+	int rc;
+
+	if (db_env_open(&e, dir, 1 << 24, 32, 0, &err) < 0)
+		return -1;
+	db_txn_begin(e, 0, &t, &err);
+	rc = db_dbi_open(t, "term", DB_DUPSORT | DB_DUPFIXED | DB_INTEGERDUP, 1, &d, &err);
+	if (rc == 0)
+		rc = db_put(t, d, "s:vgic", 6, &one, sizeof(one), 0, &err);
+	if (rc == 0)
+		rc = db_txn_commit(t, &err);
+	else
+		db_txn_abort(t);
+	db_env_close(e);
+	return rc;
+}
+
+/* The word index: check finds a posting removed behind the store's back
+ * and one that names no message; a schema 1 store records without the
+ * index, reindex builds it (also for what came after), and check is
+ * whole again. */
+static void test_index(void)
+{
+	char *dir = newdir("index");
+	struct kv_err err;
+	struct store *s;
+	struct store_item it;
+	int rc;
+
+	store_open(&s, dir, STORE_CREATE, &err);
+	for (int i = 0; i < 3; i++) {
+		char id[32], body[64];
+		snprintf(id, sizeof(id), "ix%d@x", i);
+		snprintf(body, sizeof(body), "plain body %d kvm_vgic_init\n> quoted words\n", i);
+		char *raw = mk(id, NULL, "Ann Example <ann@x.example>", "vgic subject", 1600000000 + i, NULL, body, "\n");
+		add(s, raw, &it);
+		free(raw);
+	}
+	ok(store_index_ready(s, &err) == 1, "a new store has the word index (schema %d)", STORE_SCHEMA_VERSION);
+	ok(store_check(s, &err) == 0, "index: whole after three adds");
+	store_close(s);
+	/* schema 3 blocks (index_db.c): the first number, then differences */
+	ok(corrupt(dir, "words", "b:kvm_vgic_init", 15, "\x01\x02", 2, 0) == 0, "index: a posting deleted");
+	store_open(&s, dir, 0, &err);
+	rc = store_check(s, &err);
+	ok(rc == 1 && strstr(err.msg, "message 2") && strstr(err.msg, "b:kvm_vgic_init"),
+	   "index: check finds the deleted posting: %s", err.msg);
+	store_close(s);
+	ok(corrupt(dir, "words", "b:kvm_vgic_init", 15, "\x01\x01\x01", 3, 0) == 0 &&
+	   corrupt(dir, "words", "s:vgic", 6, "\x01\x01\x01\x06", 4, 0) == 0, "index: put back, and a stray posting added");
+	store_open(&s, dir, 0, &err);
+	rc = store_check(s, &err);
+	ok(rc == 1 && strstr(err.msg, "message 9"), "index: check finds the posting to no message: %s", err.msg);
+	store_close(s);
+	/* as a schema 1 store: the milter keeps recording, without index */
+	ok(corrupt(dir, "meta", "schema_version", 14, "1", 1, 0) == 0, "index: store set back to schema 1");
+	ok(store_open(&s, dir, 0, &err) == 0, "a schema 1 store opens for writing");
+	ok(store_index_ready(s, &err) == 0, "... and says it has no index");
+	{
+		char *raw = mk("ix3@x", NULL, "Bob <bob@x.example>", "late one", 1600000100, NULL, "late body\n", "\n");
+		ok(add(s, raw, &it) == 0 && it.status == STORE_ADDED, "schema 1: a message is still recorded");
+		free(raw);
+	}
+	ok(store_reindex(s, NULL, NULL, &err) == 0, "reindex runs");
+	ok(store_index_ready(s, &err) == 1, "reindex: schema %d afterwards", STORE_SCHEMA_VERSION);
+	rc = store_check(s, &err);
+	ok(rc == 0, "reindex: check whole, the stray posting gone, the late message indexed (%s)",
+	   rc ? err.msg : "ok");
+	store_close(s);
+	ok(corrupt(dir, "words", "b:zzz", 5, "\x01\x00", 2, 0) == 0,
+	   "index: a block naming message 1 twice (a zero difference)");
+	store_open(&s, dir, 0, &err);
+	rc = store_check(s, &err);
+	ok(rc == 1 && strstr(err.msg, "b:zzz") && strstr(err.msg, "malformed"),
+	   "index: check finds the malformed block: %s", err.msg);
+	{
+		struct store_reader *r;
+		struct query *q = NULL;
+		uint64_t *v = NULL;
+		size_t n = 0;
+		ok(store_reader_begin(s, &r, &err) == 0 && query_parse("b:zzz", 0, &q, &err) == 0 &&
+		   query_run(r, q, &v, &n, &err) < 0 && strstr(err.msg, "malformed"),
+		   "index: a malformed block read is an error: %s", err.msg);
+		free(v);
+		query_free(q);
+		store_reader_end(r);
+	}
+	ok(store_reindex(s, NULL, NULL, &err) == 0, "reindex on a complete index: nothing to do");
+	store_close(s);
+	/* a schema 2 store (its index one LMDB duplicate per number, in
+	 * "term"): no index until reindex, which drops "term" */
+	ok(corrupt(dir, "meta", "schema_version", 14, "2", 1, 0) == 0 && make_old_term(dir) == 0,
+	   "index: store set back to schema 2, with a \"term\" database");
+	ok(store_open(&s, dir, 0, &err) == 0 && store_index_ready(s, &err) == 0,
+	   "a schema 2 store opens and says it has no index");
+	ok(store_reindex(s, NULL, NULL, &err) == 0 && store_index_ready(s, &err) == 1, "reindex of a schema 2 store");
+	rc = store_check(s, &err);
+	ok(rc == 0, "schema 2 reindexed: check whole, the malformed blocks gone (%s)", rc ? err.msg : "ok");
+	store_close(s);
+	ok(corrupt(dir, "term", "s:vgic", 6, "", 0, 1) == 1, "... and its \"term\" database is gone");
+	free(dir);
+}
+
+/* Run the query q; how many messages match, -1 on error. */
+static long count_query(struct store *s, const char *q)
+{
+	struct store_reader *r;
+	struct query *qq = NULL;
+	struct kv_err err;
+	uint64_t *v = NULL;
+	size_t n = 0;
+	long ret = -1;
+
+	if (store_reader_begin(s, &r, &err) < 0)
+		return -1;
+	if (query_parse(q, 0, &qq, &err) == 0 && query_run(r, qq, &v, &n, &err) == 0)
+		ret = (long)n;
+	else
+		diag("query %s: %s", q, err.msg);
+	free(v);
+	query_free(qq);
+	store_reader_end(r);
+	return ret;
+}
+
+/* A word in every message outgrows a term's first block: its numbers go
+ * on in later blocks, batch after batch, and read back whole. */
+static void test_index_blocks(void)
+{
+	char *dir = newdir("ixblocks");
+	struct store_item items[300];
+	char *raws[300];
+	struct kv_err err;
+	struct store *s;
+	int ok_all = 1, rc;
+
+	store_open(&s, dir, STORE_CREATE, &err);
+	for (int b = 0; b < 5 && ok_all; b++) {
+		for (int i = 0; i < 300; i++) {
+			char id[32], body[96];
+			int k = b * 300 + i;
+			snprintf(id, sizeof(id), "blk%d@x", k);
+			snprintf(body, sizeof(body), "everywhere %s %s\n", k % 3 ? "" : "third",
+				 k % 700 == 5 ? "rare" : "");
+			raws[i] = mk(id, NULL, "Ann <ann@x.example>", "blocks", 1600000000 + k, NULL, body, "\n");
+			memset(&items[i], 0, sizeof(items[i]));
+			items[i].raw = raws[i];
+			items[i].len = strlen(raws[i]);
+			items[i].arrival = 1600000000;
+		}
+		if (store_add_batch(s, items, 300, &err) < 0) {
+			diag("store_add_batch: %s", err.msg);
+			ok_all = 0;
+		}
+		for (int i = 0; i < 300; i++) {
+			ok_all &= items[i].status == STORE_ADDED;
+			free(raws[i]);
+		}
+	}
+	ok(ok_all, "blocks: 1500 messages in 5 batches");
+	is_int(count_query(s, "b:everywhere"), 1500, "blocks: a word in every message, over several blocks");
+	is_int(count_query(s, "b:third"), 500, "blocks: a word in every third message");
+	is_int(count_query(s, "b:rare"), 3, "blocks: a rare word");
+	is_int(count_query(s, "b:ever*"), 1500, "blocks: a prefix over a term's blocks");
+	is_int(count_query(s, "b:everywhere b:third"), 500, "blocks: both words");
+	rc = store_check(s, &err);
+	ok(rc == 0, "blocks: check whole (%s)", rc ? err.msg : "ok");
+	store_close(s);
+	free(dir);
+}
+
+int main(void)
+{
+	snprintf(tmpdir, sizeof(tmpdir), "/tmp/t_index.XXXXXX");
+	if (!mkdtemp(tmpdir)) {
+		perror("mkdtemp");
+		return 1;
+	}
+	test_index();
+	test_index_blocks();
+	{
+		char *cmd = kv_xasprintf("rm -rf '%s'", tmpdir);
+		if (system(cmd) != 0)
+			diag("could not remove %s", tmpdir);
+		free(cmd);
+	}
+	return done_testing();
+}
