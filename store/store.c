@@ -27,6 +27,9 @@
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
  *   term     field-prefixed word -> message numbers (dups, native uint32):
  *            the word index, described in index.c (schema 2)
+ *   mcol     chunk number -> date and thread id of MCOL_CHUNK messages:
+ *            a dense copy of date and mthr for search (mcol.c); meta
+ *            mcol_next says whether it is up to date
  *
  * rec.dat and raw.dat, the append-only data files beside the LMDB
  * environment, are described in record.c.
@@ -67,6 +70,7 @@ const struct store_dbdef store_dbdefs[D_COUNT] = {
 	[D_SENT] = { "sent", 0 },
 	[D_UMETA] = { "umeta", 0 },
 	[D_TERM] = { "term", DB_DUPSORT | DB_DUPFIXED | DB_INTEGERDUP },
+	[D_MCOL] = { "mcol", 0 },
 };
 
 const char *store_path(const struct store *s)
@@ -433,8 +437,9 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			rc = db_dbi_open(t, store_dbdefs[i].name, store_dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
 			if (rc == 1 && probe && !rdonly)
 				goto create;
-			if (rc == 1 && i == D_TERM) {
-				/* a schema 1 store opened read-only: no index yet */
+			if (rc == 1 && (i == D_TERM || i == D_MCOL)) {
+				/* a store from before the index (schema 1) or the
+				 * message column, opened read-only */
 				s->d[i] = 0;
 				continue;
 			}
@@ -648,6 +653,9 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 		rc = -1;
 		goto fail;
 	}
+	/* next_num as stored: the column is current when it names the same */
+	if ((rc = mcol_begin(&w, 0)) != 0)
+		goto fail;
 	w.cur[F_RAW] = w.end[F_RAW];
 	w.cur[F_REC] = w.end[F_REC];
 	if (!w.next_num)
@@ -671,6 +679,8 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	/* the batch's words, each term's new numbers in one put */
 	if ((rc = index_flush(&w)) != 0)
 		goto fail;
+	if ((rc = mcol_flush(&w, w.next_num)) != 0)
+		goto fail;
 	if ((rc = meta_put_u64(w.t, s, "next_num", w.next_num, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_thread", w.next_thread, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_series", w.next_series, err)) != 0 ||
@@ -689,6 +699,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	return db_txn_commit(w.t, err);
 fail:
 	index_drop(&w);
+	mcol_drop(&w);
 	if (db_txn_full(w.t))
 		rc = DB_FULL;
 	db_txn_abort(w.t);
