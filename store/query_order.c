@@ -8,6 +8,7 @@
 #include "store_int.h"
 #include "query.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include "banned.h"
@@ -86,37 +87,35 @@ static int order_by_date_walk(struct store_reader *r, uint64_t *nums, size_t n, 
 	return 0;
 }
 
-/* d[0..n) by biased date, then number, ascending: least significant byte
- * first, a stable counting pass for each byte in which the dates differ. */
-static void radix_sort(struct dated *d, size_t n)
+/* Stable LSD radix sort of v[0..n) by the high 32 bits, a counting pass
+ * for each byte in which they differ; tmp as big as v. The result is in v. */
+static void radix_sort_hi32(uint64_t *v, uint64_t *tmp, size_t n)
 {
-	struct dated *tmp = kv_xmalloc(n * sizeof(*tmp)), *a = d, *b = tmp;
-	uint64_t any = 0, all = ~0ull;
+	uint64_t *a = v, *b = tmp, any = 0, all = ~0ull;
 
 	for (size_t i = 0; i < n; i++) {
-		any |= date_bias(d[i].date);
-		all &= date_bias(d[i].date);
+		any |= v[i];
+		all &= v[i];
 	}
-	for (int sh = 0; sh < 64; sh += 8) {
+	for (int sh = 32; sh < 64; sh += 8) {
 		size_t pos[256] = { 0 }, sum = 0;
 		if (!(((any ^ all) >> sh) & 0xff))
 			continue;
 		for (size_t i = 0; i < n; i++)
-			pos[(date_bias(a[i].date) >> sh) & 0xff]++;
+			pos[(a[i] >> sh) & 0xff]++;
 		for (int k = 0; k < 256; k++) {
 			size_t c = pos[k];
 			pos[k] = sum;
 			sum += c;
 		}
 		for (size_t i = 0; i < n; i++)
-			b[pos[(date_bias(a[i].date) >> sh) & 0xff]++] = a[i];
-		struct dated *x = a;
+			b[pos[(a[i] >> sh) & 0xff]++] = a[i];
+		uint64_t *x = a;
 		a = b;
 		b = x;
 	}
-	if (a != d)
-		memcpy(d, a, n * sizeof(*d));
-	free(tmp);
+	if (a != v)
+		memcpy(v, a, n * sizeof(*v));
 }
 
 /* The column is up to date: each number's date from it, then sorted. */
@@ -124,35 +123,56 @@ static int order_by_column(struct store_reader *r, uint64_t *nums, size_t n, int
 			   uint64_t *aux, struct kv_err *err)
 {
 	struct mcol_cur c = { r->t, r->s, 0, 0, NULL };
-	struct dated *d = kv_xmalloc(n * sizeof(*d));
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
 	int ascending = 1;
 
 	for (size_t i = 0; i < n; i++) {
 		uint64_t tid;
-		int rc = mcol_get(&c, nums[i], &d[i].date, &tid, err);
-		if (rc != 0) {
-			free(d);
+		int rc = mcol_get(&c, nums[i], &dates[i], &tid, err);
+		if (rc != 0)
 			return rc < 0 ? -1 : kv_err_set(err, "message column: message %llu not found "
 							"(run kvmarm-store check)", (unsigned long long)nums[i]);
-		}
-		d[i].num = nums[i];
-		d[i].aux = aux ? aux[i] : 0;
+		lo = dates[i] < lo ? dates[i] : lo;
+		hi = dates[i] > hi ? dates[i] : hi;
 		ascending &= !i || nums[i - 1] < nums[i];
 	}
-	/* newest first is the reverse of (date, number) ascending; the radix
-	 * sort keeps the numbers' order among equal dates */
-	if (ascending && n >= 64)
-		radix_sort(d, n);
-	else
+	if (!ascending || n > UINT32_MAX || (uint64_t)hi - (uint64_t)lo > UINT32_MAX) {
+		struct dated *d = kv_xmalloc(n * sizeof(*d));
+		for (size_t i = 0; i < n; i++) {
+			d[i].date = dates[i];
+			d[i].num = nums[i];
+			d[i].aux = aux ? aux[i] : 0;
+		}
 		qsort(d, n, sizeof(*d), cmp_newest);
-	for (size_t i = 0; i < n; i++) {
-		const struct dated *x = ascending && n >= 64 ? &d[n - 1 - i] : &d[i];
-		nums[i] = x->num;
-		dates[i] = x->date;
-		if (aux)
-			aux[i] = x->aux;
+		for (size_t i = 0; i < n; i++) {
+			nums[i] = d[i].num;
+			dates[i] = d[i].date;
+			if (aux)
+				aux[i] = d[i].aux;
+		}
+		free(d);
+		return 0;
 	}
-	free(d);
+	/* (date - lo, position) in 64 bits, sorted stably by the date: equal
+	 * dates keep the numbers ascending, so newest first (date, then
+	 * number, descending) is the sorted order read backwards */
+	uint64_t *v = kv_xmalloc(n * sizeof(*v)), *tmp = kv_xmalloc(n * sizeof(*tmp));
+	for (size_t i = 0; i < n; i++)
+		v[i] = ((uint64_t)dates[i] - (uint64_t)lo) << 32 | i;
+	radix_sort_hi32(v, tmp, n);
+	if (aux) {
+		memcpy(tmp, aux, n * sizeof(*tmp));
+		for (size_t i = 0; i < n; i++)
+			aux[i] = tmp[v[n - 1 - i] & 0xffffffffu];
+	}
+	memcpy(tmp, nums, n * sizeof(*tmp));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = v[n - 1 - i];
+		nums[i] = tmp[x & 0xffffffffu];
+		dates[i] = (int64_t)((uint64_t)lo + (x >> 32));
+	}
+	free(v);
+	free(tmp);
 	return 0;
 }
 
