@@ -645,6 +645,10 @@ static int read_dups(struct db_cursor *c, const struct db_val *first, uint64_t *
 		push_vals(v, n, cap, first->p, first->n);
 		return 0;
 	}
+	if (*n + cnt > *cap) {   /* the whole list at once: no copies growing it */
+		*cap = *n + cnt;
+		*v = kv_xrealloc(*v, *cap * sizeof(**v));
+	}
 	for (rc = db_cursor_get(c, DB_GET_MULTIPLE, NULL, &dv, err); rc == 0;
 	     rc = db_cursor_get(c, DB_NEXT_MULTIPLE, NULL, &dv, err))
 		push_vals(v, n, cap, dv.p, dv.n);
