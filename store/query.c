@@ -14,7 +14,7 @@
  *   unary   := "NOT" unary | "-" primary | primary
  *   primary := "(" or ")" | "*" | [prefix ":"] (word | word* | "phrase")
  *
- * size: one language's lexer, parser, evaluator and result ordering share
+ * size: one language's lexer, parser and evaluator share
  * the private query tree; split, the tree would become an interface.
  */
 #include "store_int.h"
