@@ -135,6 +135,9 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 		rc = -1;
 		goto fail;
 	}
+	/* next_num as stored: the column is current when it names the same */
+	if ((rc = mcol_begin(&w, 0)) != 0)
+		goto fail;
 	w.cur[F_RAW] = w.end[F_RAW];
 	w.cur[F_REC] = w.end[F_REC];
 	if (!w.next_num)
@@ -158,6 +161,8 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	/* the batch's words, each term's new numbers in one block rewrite */
 	if ((rc = index_flush(&w)) != 0)
 		goto fail;
+	if ((rc = mcol_flush(&w, w.next_num)) != 0)
+		goto fail;
 	if ((rc = meta_put_u64(w.t, s, "next_num", w.next_num, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_thread", w.next_thread, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_series", w.next_series, err)) != 0 ||
@@ -176,6 +181,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	return db_txn_commit(w.t, err);
 fail:
 	index_drop(&w);
+	mcol_drop(&w);
 	if (db_txn_full(w.t))
 		rc = DB_FULL;
 	db_txn_abort(w.t);

@@ -26,6 +26,9 @@
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
  *   words    field-prefixed word -> blocks of message numbers (varint
  *            differences): the word index, described in index_db.c (schema 3)
+ *   mcol     chunk number -> date and thread id of MCOL_CHUNK messages:
+ *            a dense copy of date and mthr for search (mcol.c); meta
+ *            mcol_next says whether it is up to date
  *
  * rec.dat and raw.dat, the append-only data files beside the LMDB
  * environment, are described in record.c.
@@ -66,6 +69,7 @@ const struct store_dbdef store_dbdefs[D_COUNT] = {
 	[D_SENT] = { "sent", 0 },
 	[D_UMETA] = { "umeta", 0 },
 	[D_TERM] = { "words", 0 },
+	[D_MCOL] = { "mcol", 0 },
 };
 
 const char *store_path(const struct store *s)
@@ -432,8 +436,9 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			rc = db_dbi_open(t, store_dbdefs[i].name, store_dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
 			if (rc == 1 && probe && !rdonly)
 				goto create;
-			if (rc == 1 && i == D_TERM) {
-				/* a schema 1 or 2 store opened read-only: no index yet */
+			if (rc == 1 && (i == D_TERM || i == D_MCOL)) {
+				/* a store from before the index (schema 1), its schema 3
+				 * layout, or the message column, opened read-only */
 				s->d[i] = 0;
 				continue;
 			}

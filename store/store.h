@@ -211,6 +211,10 @@ int store_index_ready(struct store *s, struct kv_err *err);
  * batch. 0 / -1. */
 typedef void (*store_progress_cb)(void *ctx, uint64_t done, uint64_t total);
 int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err);
+/* Rebuild the message column (search's dense copy of every message's
+ * date and thread, store/mcol.c) from the tables, in one write
+ * transaction: after reindex, or to repair what check found. 0 / -1. */
+int store_rebuild_column(struct store *s, struct kv_err *err);
 
 /* Offline compaction of the store in dir: a compacted copy of the LMDB
  * file and the committed part of the data files in dir.compact, checked

@@ -31,7 +31,7 @@
 enum {
 	D_META, D_MSG, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
 	D_TNODES, D_THREAD, D_TMEMBER, D_SERIES, D_SKEY,
-	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_TERM, D_COUNT
+	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_TERM, D_MCOL, D_COUNT
 };
 
 /* The named databases (store.c). */
@@ -79,6 +79,7 @@ struct wctx {
 	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
 	int indexed;            /* the word index is complete: add each message's terms */
 	struct ixset *ix;       /* the batch's terms, written at its end (index_db.c) */
+	struct mcol_batch *mc;  /* the message column's changed chunks (mcol.c) */
 };
 
 /* ---- record.c: keys ---- */
@@ -340,5 +341,41 @@ int index_prefix(struct store_reader *r, const char *prefix, size_t pn, uint64_t
  * 0 / 1 broken (err says what) / -1. */
 int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, uint64_t nmsg,
 		struct kv_err *err);
+
+/* ---- mcol.c: every message's date and thread id, dense ---- */
+
+#define MCOL_CHUNK 512
+
+/* Is the column up to date with the tables (meta mcol_next == next_num)?
+ * 1 yes, 0 no (absent or stale: use the tables), -1. */
+int mcol_ready(struct db_txn *t, struct store *s, struct kv_err *err);
+/* In a batch's write transaction, before any message is added: start
+ * keeping the column (w->mc); a stale or missing one (or any, with force)
+ * is rebuilt from the date and mthr tables first. 0 / -1 / DB_FULL. */
+int mcol_begin(struct wctx *w, int force);
+/* Message num's entry (a new message), or its thread id (a thread merge
+ * relabelling it). No-op without mcol_begin. 0 / -1. */
+int mcol_set(struct wctx *w, uint64_t num, int64_t date, uint64_t tid);
+int mcol_set_thread(struct wctx *w, uint64_t num, uint64_t tid);
+/* Write the changed chunks and mcol_next = next_num; frees the batch
+ * (also on failure). 0 / -1 / DB_FULL. */
+int mcol_flush(struct wctx *w, uint64_t next_num);
+/* Forget the batch (the transaction is aborted). */
+void mcol_drop(struct wctx *w);
+
+/* Reading in t, numbers best in ascending order (one chunk lookup per
+ * MCOL_CHUNK numbers): zero-initialise with t and s set. */
+struct mcol_cur {
+	struct db_txn *t;
+	struct store *s;
+	uint64_t chunk;
+	int have;
+	const void *p;           /* the chunk's view, valid until t ends */
+};
+/* 0 found, 1 no such message, -1. Only when mcol_ready said 1. */
+int mcol_get(struct mcol_cur *c, uint64_t num, int64_t *date, uint64_t *tid, struct kv_err *err);
+/* The column agrees with the date and mthr tables (when it is ready).
+ * 0 / 1 broken (err says what) / -1. */
+int mcol_check(struct store *s, struct db_txn *t, struct kv_err *err);
 
 #endif

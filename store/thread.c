@@ -194,7 +194,8 @@ static int thread_merge(struct wctx *w, struct trec *t, struct trec *u)
 		goto out;
 	for (size_t i = 0; i < mem.len; i += 16) {
 		if (db_put(w->t, s->d[D_TMEMBER], kt, 8, mem.buf + i, 16, 0, w->err) < 0 ||
-		    db_put(w->t, s->d[D_MTHR], mem.buf + i + 8, 8, vb, 8, 0, w->err) < 0)
+		    db_put(w->t, s->d[D_MTHR], mem.buf + i + 8, 8, vb, 8, 0, w->err) < 0 ||
+		    mcol_set_thread(w, db_get_be64(mem.buf + i + 8), t->id) < 0)
 			goto out;
 	}
 	if (db_del(w->t, s->d[D_TMEMBER], ku, 8, NULL, 0, w->err) < 0)
@@ -354,7 +355,8 @@ int thread_add(struct wctx *w, const struct msg_rec *m)
 	if (db_put(w->t, s->d[D_TMEMBER], k8, 8, mv, 16, 0, w->err) < 0)
 		goto out;
 	db_be64(mv, m->num);
-	if (db_put(w->t, s->d[D_MTHR], mv, 8, v8, 8, 0, w->err) < 0)
+	if (db_put(w->t, s->d[D_MTHR], mv, 8, v8, 8, 0, w->err) < 0 ||
+	    mcol_set(w, m->num, m->date, t.id) < 0)
 		goto out;
 	first_before = t.f.count ? t.f.first : INT64_MIN;
 	if (t.f.count == 0 || m->date < t.f.first)

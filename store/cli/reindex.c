@@ -17,7 +17,8 @@ static const char reindex_usage[] =
 	"again to go on where it stopped. The milter may keep recording\n"
 	"meanwhile; its new mail is indexed too. The last batch makes the\n"
 	"store schema 3. Progress goes to stderr (--quiet: none).\n"
-	"A store that already has its index is left as it is.\n"
+	"A store that already has its index is left as it is. Search's message\n"
+	"column (each message's date and thread) is rebuilt either way.\n"
 	"\n"
 	"Exit status: 0 the index is complete, 2 usage, 3 store failure.\n";
 
@@ -54,6 +55,12 @@ static int cmd_reindex(struct cli *c, const struct cli_args *a)
 	} else {
 		printf("%s: word index built\n", store_path(s));
 		rc = CLI_OK;
+	}
+	if (rc == CLI_OK) {
+		if (store_rebuild_column(s, &err) < 0)
+			rc = cli_error(CLI_FAIL, cmd, "%s: %s", store_path(s), err.msg);
+		else
+			printf("%s: message column rebuilt\n", store_path(s));
 	}
 	store_close(s);
 	return rc;

@@ -4,6 +4,7 @@
  * Message-IDs or an mbox, each also as JSON.
  */
 #include <limits.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -81,6 +82,28 @@ static void group_threads(const uint64_t *tids, const int64_t *dates, size_t n, 
 {
 	struct thr_hit *v = kv_xmalloc((n ? n : 1) * sizeof(*v));
 	size_t k = 0;
+	uint64_t max = 0;
+
+	for (size_t i = 0; i < n; i++)
+		max = tids[i] > max ? tids[i] : max;
+	if (max < 4 * (uint64_t)n + 4096) {
+		/* thread ids are handed out in order: a direct table is small */
+		uint32_t *at = kv_xcalloc(max + 1, sizeof(*at));   /* index + 1 */
+		for (size_t i = 0; i < n; i++) {
+			uint32_t *a = &at[tids[i]];
+			if (!*a) {
+				v[k].id = tids[i];
+				v[k].date = dates[i];
+				v[k].matched = 0;
+				*a = (uint32_t)++k;
+			}
+			v[*a - 1].matched++;
+		}
+		free(at);
+		*out = v;
+		*nout = k;
+		return;
+	}
 	/* open addressing: thread id -> index in v */
 	size_t cap = 16;
 	while (cap < n * 2)
@@ -231,6 +254,11 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 	struct thr_hit *th = NULL;
 	size_t n = 0, nth = 0;
 
+	/* the result lists of a broad query are megabytes, made and freed
+	 * one after the other: from the heap, kept, their pages are touched
+	 * (a page fault each) once, not once per list */
+	mallopt(M_MMAP_THRESHOLD, 1 << 30);
+	mallopt(M_TRIM_THRESHOLD, 1 << 30);
 	if (cli_args_count(a, OPT_LIMIT, 1, LONG_MAX, &limit) < 0 ||
 	    (cli_args_get(a, OPT_OFFSET) && cli_args_count(a, OPT_OFFSET, 0, LONG_MAX, &offset) < 0) ||
 	    parse_output(a, &mode) < 0)
