@@ -111,31 +111,30 @@ static int phrase_in(const char *text, size_t len, const struct strv *toks)
 int phrase_filter(struct store_reader *r, uint64_t *nums, size_t *n, char f, const struct strv *toks,
 		  struct kv_err *err)
 {
-	size_t w = 0;
+	struct msg_walk walk;
 	struct sbuf sb = SBUF_INIT;
-	char *owned = NULL;
-	int rc = 0;
+	size_t w = 0;
+	int rc = 0, body = f == IX_BODY || f == IX_QUOTED;
 
-	if (f != 's' && f != 'f' && f != 'b' && f != 'q' && f != 'l' && f != 't' && f != 'c')
+	if (f != IX_SUBJECT && f != IX_FROM && !body && f != IX_LIST && f != IX_TO && f != IX_CC)
 		return 0;   /* no text kept in order: the words' AND stands */
+	if (msg_walk_begin(r, &walk, err) < 0) {
+		msg_walk_end(&walk);
+		return -1;
+	}
 	for (size_t i = 0; i < *n; i++) {
 		struct msg_rec m;
 		const char *text = NULL;
 		size_t tlen = 0;
 
-		/* body and quoted text need the text, not the record */
-		if (f == 'b' || f == 'q') {
-			/* read, not mapped: many scattered texts cost fewer
-			 * page faults as pread than as views of the map */
-			free(owned);
-			rc = text_load(r->t, r->s, NULL, NULL, nums[i], &text, &tlen, &owned, err);
-			memset(&m, 0, sizeof(m));
-			if (rc > 0)
-				rc = kv_err_set(err, "the word index names message %llu, which is not stored",
-						(unsigned long long)nums[i]);
-		} else if (store_msg_get(r, nums[i], &m, err) != 0) {
-			rc = -1;
-		}
+		/* body and quoted text need the text, not the record; read,
+		 * not mapped: many scattered texts cost fewer page faults as
+		 * pread than as views of the map */
+		memset(&m, 0, sizeof(m));
+		rc = msg_walk_get(&walk, nums[i], body ? NULL : &m, body ? &text : NULL, &tlen, err);
+		if (rc > 0)
+			rc = kv_err_set(err, "the word index names message %llu, which is not stored",
+					(unsigned long long)nums[i]);
 		if (rc < 0)
 			break;
 		sbuf_reset(&sb);
@@ -143,7 +142,7 @@ int phrase_filter(struct store_reader *r, uint64_t *nums, size_t *n, char f, con
 		if (phrase_in(sb.buf ? sb.buf : "", sb.len, toks))
 			nums[w++] = nums[i];
 	}
-	free(owned);
+	msg_walk_end(&walk);
 	sbuf_release(&sb);
 	if (rc < 0)
 		return -1;
