@@ -316,6 +316,8 @@ void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx);
  * into new (b), quoted (q) lines. For phrase checks. */
 void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, int field,
 		      struct sbuf *sb);
+/* Is body line l (n bytes, without its newline) quoted text (IX_QUOTED)? */
+int index_line_quoted(const char *l, size_t n);
 
 /* Every distinct term of a message, sorted: terms->v[i] "X:token". */
 void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *terms);
