@@ -422,8 +422,7 @@ static int add_trailer(struct ixset *terms, const char *l, size_t n)
 	return 1;
 }
 
-/* Is line l (without its newline) a quoted line? */
-static int is_quoted(const char *l, size_t n)
+int index_line_quoted(const char *l, size_t n)
 {
 	size_t i = 0;
 	while (i < n && i < 4 && (l[i] == ' ' || l[i] == '\t'))
@@ -438,7 +437,7 @@ static void body_terms(const char *text, size_t tlen, struct ixset *terms)
 		size_t n = nl ? (size_t)(nl - l) : tlen - i;
 
 		i += n + 1;
-		if (is_quoted(l, n)) {
+		if (index_line_quoted(l, n)) {
 			add_words(terms, IX_QUOTED, l, n);
 			continue;
 		}
@@ -532,7 +531,7 @@ void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, in
 		size_t n = nl ? (size_t)(nl - l) : tlen - i;
 
 		i += n + 1;
-		if (is_quoted(l, n) == (field == IX_QUOTED)) {
+		if (index_line_quoted(l, n) == (field == IX_QUOTED)) {
 			memcpy(sb->buf + sb->len, l, n);
 			sb->buf[sb->len + n] = '\n';
 			sb->len += n + 1;

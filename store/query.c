@@ -19,6 +19,7 @@
  */
 #include "store_int.h"
 #include "query.h"
+#include "phrase.h"
 #include "kvtime.h"
 
 #include <stdio.h>
@@ -582,148 +583,6 @@ static void qtok_cb(void *ctx, const char *tok, size_t n, int part)
 		strv_push_owned(&t->v, kv_xstrndup(tok, n));
 }
 
-/* Phrase matching while the text is tokenised: the last n tokens in a
- * ring, compared with the phrase at each new token; no allocation. */
-#define PHRASE_MAX 16
-struct phrase_st {
-	const struct strv *toks;
-	char ring[PHRASE_MAX][INDEX_TOKEN_MAX + 1];
-	size_t seen;
-	int found;
-};
-
-static void phrase_cb(void *ctx, const char *tok, size_t n, int part)
-{
-	struct phrase_st *ps = ctx;
-	size_t k = ps->toks->n;
-
-	if (part || ps->found)
-		return;
-	memcpy(ps->ring[ps->seen % k], tok, n);
-	ps->ring[ps->seen % k][n] = 0;
-	ps->seen++;
-	if (ps->seen < k)
-		return;
-	for (size_t i = 0; i < k; i++)
-		if (strcmp(ps->ring[(ps->seen - k + i) % k], ps->toks->v[i]))
-			return;
-	ps->found = 1;
-}
-
-/* The phrase's tokens in text[0..len) (all of it tokenised): found, and
- * the number of tokens seen into *seen. */
-static int phrase_run(struct phrase_st *ps, const char *text, size_t len, size_t *seen)
-{
-	ps->seen = 0;
-	ps->found = 0;
-	index_tokenize(text, len, phrase_cb, ps);
-	*seen = ps->seen;
-	return ps->found;
-}
-
-static int ascii_wordc(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
-}
-
-/* Does toks appear in this order in the text's tokens? A phrase longer
- * than PHRASE_MAX words is checked on its first PHRASE_MAX.
- *
- * When the first word is ASCII, only the places where it starts a word
- * are tokenised: index_tokenize folds nothing outside ASCII into ASCII,
- * so its token can only come from those bytes, matched without case. A
- * place is taken when the byte before it is ASCII and no word character
- * (the tokeniser then starts afresh there, as at the text's start); a
- * window of the text from it, ended at an ASCII non-word byte (so no word
- * is cut), gives the same first tokens as the whole rest would; when it
- * holds fewer tokens than the phrase, the rest is tokenised. A byte of a
- * multi-byte character before the word: the whole text, as before. */
-static int phrase_in(const char *text, size_t len, const struct strv *toks)
-{
-	struct phrase_st *ps = kv_xmalloc(sizeof(*ps));
-	struct strv head = *toks;
-	const char *w0 = toks->v[0];
-	size_t l0 = strlen(w0), seen;
-	int found = 0, whole = 0;
-
-	if (head.n > PHRASE_MAX)
-		head.n = PHRASE_MAX;
-	ps->toks = &head;
-	for (size_t i = 0; i < l0; i++)
-		whole |= (unsigned char)w0[i] >= 0x80;
-	for (size_t i = 0; !whole && !found && i + l0 <= len; i++) {
-		const unsigned char *u = (const unsigned char *)text;
-		unsigned char c = u[i];
-		if ((c >= 'A' && c <= 'Z' ? c + 32 : c) != (unsigned char)w0[0])
-			continue;
-		if (i && u[i - 1] >= 0x80) {
-			whole = 1;   /* what the character before is needs decoding */
-			break;
-		}
-		if (i && ascii_wordc(u[i - 1]))
-			continue;
-		size_t k = 1;
-		while (k < l0 && (u[i + k] >= 'A' && u[i + k] <= 'Z' ? u[i + k] + 32 : u[i + k]) == (unsigned char)w0[k])
-			k++;
-		if (k < l0)
-			continue;
-		size_t e = i + l0 + 512 < len ? i + l0 + 512 : len;
-		while (e < len && (u[e] >= 0x80 || ascii_wordc(u[e])))
-			e++;
-		found = phrase_run(ps, text + i, e - i, &seen);
-		if (!found && seen < head.n && e < len)
-			found = phrase_run(ps, text + i, len - i, &seen);
-	}
-	if (whole)
-		found = phrase_run(ps, text, len, &seen);
-	free(ps);
-	return found;
-}
-
-/* Keep the candidates of list l whose field f holds the phrase. */
-static int phrase_filter(struct store_reader *r, struct list *l, char f, const struct strv *toks,
-			 struct kv_err *err)
-{
-	size_t w = 0;
-	struct sbuf sb = SBUF_INIT;
-	char *owned = NULL;
-	int rc = 0;
-
-	if (f != 's' && f != 'f' && f != 'b' && f != 'q' && f != 'l' && f != 't' && f != 'c')
-		return 0;   /* no text kept in order: the words' AND stands */
-	for (size_t i = 0; i < l->n; i++) {
-		struct msg_rec m;
-		const char *text = NULL;
-		size_t tlen = 0;
-
-		/* body and quoted text need the text, not the record */
-		if (f == 'b' || f == 'q') {
-			/* read, not mapped: many scattered texts cost fewer
-			 * page faults as pread than as views of the map */
-			free(owned);
-			rc = text_load(r->t, r->s, NULL, NULL, l->v[i], &text, &tlen, &owned, err);
-			memset(&m, 0, sizeof(m));
-			if (rc > 0)
-				rc = kv_err_set(err, "the word index names message %llu, which is not stored",
-						(unsigned long long)l->v[i]);
-		} else if (store_msg_get(r, l->v[i], &m, err) != 0) {
-			rc = -1;
-		}
-		if (rc < 0)
-			break;
-		sbuf_reset(&sb);
-		index_field_text(&m, text, tlen, f, &sb);
-		if (phrase_in(sb.buf ? sb.buf : "", sb.len, toks))
-			l->v[w++] = l->v[i];
-	}
-	free(owned);
-	sbuf_release(&sb);
-	if (rc < 0)
-		return -1;
-	l->n = w;
-	return 0;
-}
-
 static int lookup(struct store_reader *r, char f, const char *tok, size_t tn, int prefix,
 		  struct list *out, struct kv_err *err)
 {
@@ -791,7 +650,7 @@ static int eval_term(struct store_reader *r, const struct qnode *q, struct list 
 				break;
 		}
 		if (rc == 0 && tv.v.n > 1 && acc.n && !q->prefix)
-			rc = phrase_filter(r, &acc, *f, &tv.v, err);
+			rc = phrase_filter(r, acc.v, &acc.n, *f, &tv.v, err);
 		if (rc == 0)
 			list_or(out, &acc);
 		else

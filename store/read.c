@@ -404,3 +404,57 @@ int store_counts(struct store_reader *r, struct store_counts *c, struct kv_err *
 		return -1;
 	return 0;
 }
+
+/* ---- walks over many messages ---- */
+
+int msg_walk_begin(struct store_reader *r, struct msg_walk *w, struct kv_err *err)
+{
+	memset(w, 0, sizeof(*w));
+	w->r = r;
+	sbuf_init(&w->text);
+	if (reader_map(r, F_REC, err) < 0)
+		return -1;
+	return db_cursor_open(r->t, r->s->d[D_MSG], &w->c, err);
+}
+
+int msg_walk_get(struct msg_walk *w, uint64_t num, struct msg_rec *m, const char **text,
+		 size_t *tlen, struct kv_err *err)
+{
+	struct store_reader *r = w->r;
+	unsigned char k[8];
+	struct db_val kv = { k, 8 }, ix, rv;
+	struct msg_fixed f;
+	char *owned;
+	int rc;
+
+	db_be64(k, num);
+	if ((rc = db_cursor_get(w->c, DB_SET, &kv, &ix, err)) != 0)
+		return rc;
+	if (rec_view(r->s, &r->map[F_REC], num, &ix, &rv, &owned, err) < 0)
+		return -1;
+	if (m) {
+		if (msg_decode(&rv, num, m) < 0)
+			return kv_err_set(err, "message %llu: malformed record", (unsigned long long)num);
+		m->thread = 0;
+	}
+	if (!text)
+		return 0;
+	memcpy(&f, rv.p, sizeof(f));
+	sbuf_reset(&w->text);
+	sbuf_grow(&w->text, f.text_len + 1);
+	if (blob_read(r->s, F_RAW, f.text_off, f.text_len, w->text.buf, err) < 0)
+		return -1;
+	w->text.buf[f.text_len] = 0;
+	w->text.len = f.text_len;
+	*text = w->text.buf;
+	*tlen = f.text_len;
+	return 0;
+}
+
+void msg_walk_end(struct msg_walk *w)
+{
+	if (w->c)
+		db_cursor_close(w->c);
+	w->c = NULL;
+	sbuf_release(&w->text);
+}

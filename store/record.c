@@ -265,24 +265,17 @@ void msg_ident(const char *id, unsigned flags, const char *raw, size_t len,
 	kv_sha256_final(&c, out);
 }
 
-int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
-	    struct db_val *rv, char **owned, struct kv_err *err)
+int rec_view(struct store *s, const struct blobmap *map, uint64_t num, const struct db_val *ix,
+	     struct db_val *rv, char **owned, struct kv_err *err)
 {
-	unsigned char k[8];
-	struct db_val v;
 	const char *p;
 	uint64_t off, len;
-	int rc;
 
 	*owned = NULL;
-	db_be64(k, num);
-	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
-	if (rc != 0)
-		return rc;
-	if (v.n != MSGIDX_OLD && v.n != MSGIDX_LEN)
+	if (ix->n != MSGIDX_OLD && ix->n != MSGIDX_LEN)
 		return kv_err_set(err, "message %llu: malformed index entry", (unsigned long long)num);
-	off = db_get_be64(v.p);
-	len = db_get_be64((const char *)v.p + 8);
+	off = db_get_be64(ix->p);
+	len = db_get_be64((const char *)ix->p + 8);
 	if (len < sizeof(struct msg_fixed))
 		return kv_err_set(err, "message %llu: record of %llu bytes", (unsigned long long)num,
 				  (unsigned long long)len);
@@ -291,6 +284,21 @@ int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64
 	rv->p = p;
 	rv->n = len;
 	return 0;
+}
+
+int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
+	    struct db_val *rv, char **owned, struct kv_err *err)
+{
+	unsigned char k[8];
+	struct db_val v;
+	int rc;
+
+	*owned = NULL;
+	db_be64(k, num);
+	rc = db_get(t, s->d[D_MSG], k, 8, &v, err);
+	if (rc != 0)
+		return rc;
+	return rec_view(s, map, num, &v, rv, owned, err);
 }
 
 int msg_load(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
@@ -388,22 +396,29 @@ int blob_bytes(struct store *s, int f, const struct blobmap *map, uint64_t off, 
 		*p = map->p + off;
 		return 0;
 	}
-	if (s->fd[f] < 0)
-		return kv_err_set(err, "%s/%s: missing", s->dir, blob_files[f].name);
 	*owned = kv_xmalloc(len + 1);
-	for (uint64_t got = 0; got < len;) {
-		ssize_t n = pread(s->fd[f], *owned + got, len - got, (off_t)(off + got));
-		if (n <= 0) {
-			free(*owned);
-			*owned = NULL;
-			return kv_err_set(err, "%s/%s: cannot read %llu bytes at %llu: %s", s->dir,
-					  blob_files[f].name, (unsigned long long)len, (unsigned long long)off,
-					  n < 0 ? strerror(errno) : "file too short");
-		}
-		got += (uint64_t)n;
+	if (blob_read(s, f, off, len, *owned, err) < 0) {
+		free(*owned);
+		*owned = NULL;
+		return -1;
 	}
 	(*owned)[len] = 0;
 	*p = *owned;
+	return 0;
+}
+
+int blob_read(struct store *s, int f, uint64_t off, uint64_t len, char *dst, struct kv_err *err)
+{
+	if (s->fd[f] < 0)
+		return kv_err_set(err, "%s/%s: missing", s->dir, blob_files[f].name);
+	for (uint64_t got = 0; got < len;) {
+		ssize_t n = pread(s->fd[f], dst + got, len - got, (off_t)(off + got));
+		if (n <= 0)
+			return kv_err_set(err, "%s/%s: cannot read %llu bytes at %llu: %s", s->dir,
+					  blob_files[f].name, (unsigned long long)len, (unsigned long long)off,
+					  n < 0 ? strerror(errno) : "file too short");
+		got += (uint64_t)n;
+	}
 	return 0;
 }
 

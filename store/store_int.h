@@ -164,6 +164,10 @@ void msg_ident(const char *id, unsigned flags, const char *raw, size_t len,
  */
 int rec_get(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
 	    struct db_val *rv, char **owned, struct kv_err *err);
+/* rec_get's second half: the record that ix (message num's "msg" value)
+ * names. 0 / -1. */
+int rec_view(struct store *s, const struct blobmap *map, uint64_t num, const struct db_val *ix,
+	     struct db_val *rv, char **owned, struct kv_err *err);
 /* Record and thread of message num. */
 int msg_load(struct db_txn *t, struct store *s, const struct blobmap *map, uint64_t num,
 	     struct msg_rec *m, char **owned, struct kv_err *err);
@@ -175,12 +179,34 @@ int text_load(struct db_txn *t, struct store *s, const struct blobmap *recmap,
 	      const struct blobmap *rawmap, uint64_t num, const char **text, size_t *len,
 	      char **owned, struct kv_err *err);
 
+/* ---- read.c: many messages in ascending order ---- */
+
+/* A walk over messages by ascending number (any order works, ascending
+ * is fastest): one cursor on "msg" (a near key is found without a
+ * descent from the root), records viewed in the mapped rec.dat, body
+ * texts read into one reused buffer. */
+struct msg_walk {
+	struct store_reader *r;
+	struct db_cursor *c;
+	struct sbuf text;
+};
+int msg_walk_begin(struct store_reader *r, struct msg_walk *w, struct kv_err *err);
+/* Message num: its record decoded into *m (views valid until the reader
+ * ends; m->thread is not looked up: 0) when m is not NULL, its body text
+ * (NUL-terminated, valid until the next call) into *text, *tlen when text
+ * is not NULL. 0, 1 no such message, -1 with err set. */
+int msg_walk_get(struct msg_walk *w, uint64_t num, struct msg_rec *m, const char **text,
+		 size_t *tlen, struct kv_err *err);
+void msg_walk_end(struct msg_walk *w);
+
 /* ---- record.c: the data files ---- */
 
 /* Bytes [off, off + len) of file f: a view into map, or (map NULL) read
  * into *owned with a NUL after them. 0 / -1. */
 int blob_bytes(struct store *s, int f, const struct blobmap *map, uint64_t off, uint64_t len,
 	       const char **p, char **owned, struct kv_err *err);
+/* Read bytes [off, off + len) of file f into dst. 0 / -1. */
+int blob_read(struct store *s, int f, uint64_t off, uint64_t len, char *dst, struct kv_err *err);
 /* Map the committed part of file f (as meta says in t) for views. 0 / -1. */
 int blob_map(struct store *s, int f, struct db_txn *t, struct blobmap *map, struct kv_err *err);
 void blob_unmap(struct blobmap *map);
@@ -291,6 +317,8 @@ void index_tokenize(const char *s, size_t n, index_tok_cb cb, void *ctx);
  * into new (b), quoted (q) lines. For phrase checks. */
 void index_field_text(const struct msg_rec *m, const char *text, size_t tlen, int field,
 		      struct sbuf *sb);
+/* Is body line l (n bytes, without its newline) quoted text (IX_QUOTED)? */
+int index_line_quoted(const char *l, size_t n);
 
 /* (term, message number) pairs, each pair once: the terms of one message
  * or of a batch of messages added in number order. Zeroed before use. */

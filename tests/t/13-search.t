@@ -133,6 +133,113 @@ is "$("$KS" --db "$DB4" search --output ids -- '"dirty ring"' | sort | tr '\n' '
 is "$("$KS" --db "$DB4" search --output ids -- 'b:"ring is dirty"' | tr '\n' ' ')" "p-inword@example.org " \
 	'b:"ring is dirty": a phrase later in the text'
 
+# ---- phrases in bodies, against a brute-force tokeniser written here
+# (index.c's rules: ASCII and other letters, folding, CJK bigrams, words
+# over 64 bytes dropped) over mails made of tricky pieces: line breaks
+# and quoted lines inside a phrase (nq: and q: join their own lines),
+# indented quotes, separators of several bytes, a letter or CJK before
+# the word, identifiers, long gaps and over-long words between words ----
+DB5="$T/db5"
+"$PYTHON" - "$T/phr2.mbox" "$T/phr2.want" <<'EOF'
+import random, sys
+out, wantf = sys.argv[1:3]
+
+def is_cjk(o):
+    return (0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF or
+            0xAC00 <= o <= 0xD7AF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x2FA1F)
+
+def is_wordc(o):
+    if o < 0x80:
+        return chr(o).isalnum() or o == 0x5F
+    if o <= 0xBF or o in (0xD7, 0xF7, 0xFFFD):
+        return False
+    for a, b in ((0x2000, 0x2BFF), (0x3000, 0x303F), (0xFE30, 0xFE4F), (0xFF00, 0xFF20),
+                 (0xFF3B, 0xFF40), (0xFF5B, 0xFF65), (0x1F000, 0x1FAFF)):
+        if a <= o <= b:
+            return False
+    return not is_cjk(o)
+
+def fold(o):
+    if 0x41 <= o <= 0x5A or (0xC0 <= o <= 0xDE and o != 0xD7) or 0x391 <= o <= 0x3A9 or 0x410 <= o <= 0x42F:
+        return o + 32
+    if 0x400 <= o <= 0x40F:
+        return o + 80
+    return o
+
+def tokens(s):
+    out, word, prev, run = [], "", None, 0
+    for ch in s + "\0":
+        o = ord(ch)
+        if o and is_wordc(o):
+            word += chr(fold(o))
+        else:
+            if word and len(word.encode()) <= 64:
+                out.append(word)
+            word = ""
+        if o and is_cjk(o):
+            if prev:
+                out.append(prev + ch)
+            run = run + 1 if prev else 1
+            prev = ch
+        else:
+            if prev and run == 1:
+                out.append(prev)
+            prev, run = None, 0
+    return out
+
+def has(text, ph):
+    t = tokens(text)
+    return any(t[i:i + len(ph)] == ph for i in range(len(t) - len(ph) + 1))
+
+def quoted(l):
+    i = 0
+    while i < len(l) and i < 4 and l[i] in " \t":
+        i += 1
+    return i < len(l) and l[i] == ">"
+
+pieces = ["dirty ring", "Dirty\tRING", "DIRTY", "dirty", "ring", "Ring", "\n", "\n", "\n> ", "\n> ",
+          "\n    > ", "\n     > ", "\n\t> ", "\n>> ", "\u2014", "\u00e9", "\u4e2d", "\u4e2d\u6587", "\u00ab",
+          "\u00bb", "\u00a0", "reviewed-by:", "Reviewed-By", "REVIEWED", "by", "reviewed_by", "xdirty",
+          "ringx", "dirty_ring", "x" * 70, "looks good", "LOOKS  good", "looks", "good", "-", ", ", ". ",
+          " " * 300, "\n> " * 40, "ring dirty", "the", "a"]
+rnd = random.Random(1315)
+phrases = ["dirty ring", "reviewed by", "looks good", "ring dirty", "dirty ring dirty", "by dirty",
+           "the dirty ring", "good dirty", "\u4e2d\u6587 dirty"]
+mails = []
+with open(out, "w", encoding="utf-8") as f:
+    for n in range(120):
+        body = "".join(rnd.choice(pieces) + rnd.choice(["", " ", " ", "\n"]) for _ in range(rnd.randrange(2, 30)))
+        mid = "ph2-%d@example.org" % n
+        f.write("From ann@example.org Mon Mar  4 10:00:00 2024\nFrom: Ann <ann@example.org>\n"
+                "To: kvmarm@lists.linux.dev\nSubject: tricky %d\nDate: Mon, 04 Mar 2024 10:00:00 +0000\n"
+                "Message-ID: <%s>\nMIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n"
+                "Content-Transfer-Encoding: 8bit\n\n" % (n, mid))
+        for l in body.split("\n"):
+            f.write((">" + l if l.startswith("From ") else l) + "\n")
+        f.write("\n")
+        lines = body.split("\n")
+        mails.append((mid, "\n".join(l for l in lines if not quoted(l)), "\n".join(l for l in lines if quoted(l))))
+with open(wantf, "w", encoding="utf-8") as w:
+    for ph in phrases:
+        pt = tokens(ph)
+        for pre, fields in (("", "bq"), ("b:", "bq"), ("nq:", "b"), ("q:", "q")):
+            hits = sorted(mid for mid, b, q in mails if any(has({"b": b, "q": q}[f], pt) for f in fields))
+            w.write('%s"%s"\t%s\n' % (pre, ph, " ".join(hits)))
+EOF
+ok $? "tricky phrase mails written"
+"$KS" --db "$DB5" import "$T/phr2.mbox" >/dev/null 2>&1
+ok $? "tricky phrase mails imported"
+nbad=0; nhit=0
+while IFS='	' read -r q want; do
+	got=$("$KS" --db "$DB5" search --output ids -- "$q" | LC_ALL=C sort | tr '\n' ' ' | sed 's/ $//')
+	[ -n "$want" ] && nhit=$((nhit + 1))
+	if [ "$got" != "$want" ]; then
+		nbad=$((nbad + 1))
+		diag "phrase $q: want [$want] got [$got]"
+	fi
+done <"$T/phr2.want"
+ok $((nbad > 0 || nhit < 20)) "36 phrase queries on tricky mails: the brute force's messages ($nhit with results, $nbad differ)"
+
 # ---- output forms ----
 "$KS" --db "$DB" search --output messages --json 'd:2024-03-04..' >"$T/m.json"
 ok $? "--output messages --json"
