@@ -13,8 +13,8 @@
 #  - on the dev corpus (when present), side by side with Debian's
 #    `notmuch search` on the same mails (a maildir written from the corpus,
 #    `notmuch new` timed against `kvmarm-store import`): both latencies and
-#    both counts (messages) per query, with the difference explained where
-#    the languages differ.
+#    both counts (messages) per query, then every message found by one
+#    side only, counted per reason (tests/bench/search-diff.py).
 # Knobs: KV_BENCH_MESSAGES (default 100000; 0 skips the generated store),
 # KV_CORPUS, KV_BENCH_RUNS, KV_BENCH_MBOX (an mbox of the same generated
 # mails made before: kvgen.py --seed 7 --messages N --weeks 52 --start 2023-W40).
@@ -234,14 +234,8 @@ EOF
 		fi
 		cat "$C/nm.txt"
 		bench "$C/db" corpus "$C/notmuch-config"
-		cat <<'EOF'
-Where the counts differ: a word without prefix is subject + body here
-(lore's bs:), notmuch also searches from/to; notmuch counts a message
-file once per Message-ID (duplicates with one id are one), the store keeps
-two different messages with one id; notmuch's phrase and word splitting
-(Xapian's) differs on punctuation inside words (e.g. Reviewed-by), and
-notmuch's body: includes every text part and attachment names.
-EOF
+		echo "where the counts differ (tests/bench/search-diff.py: messages found by one side only, by reason):"
+		"$PYTHON" "$KV_SRC/tests/bench/search-diff.py" "$KS" "$C/db" "$C/notmuch-config" "$C/db.queries"
 	else
 		echo "notmuch not installed (apt-get install notmuch; make deps installs BENCH_DEB_PKGS): ours only"
 		bench "$C/db" corpus
