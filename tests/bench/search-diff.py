@@ -32,7 +32,7 @@ found by us only (identifier), 13 by notmuch only through stemming
  missing      the other side has no message with this Message-ID at all.
  unexplained  none of the above: printed with its Message-ID.
 """
-import email, email.policy, email.utils, os, re, subprocess, sys
+import datetime, email, email.policy, email.utils, os, re, subprocess, sys
 
 ks, db, nmc, qfile = sys.argv[1:5]
 env = dict(os.environ, NOTMUCH_CONFIG=nmc)
@@ -101,13 +101,13 @@ def texts(raw):
 
 
 def identifier_only(fields_text, words):
-    """A word found in its field only inside an identifier with '_'."""
+    """A word found in its field only as a piece of an identifier with '_'
+    (a prefix* word: only a piece starts with it)."""
     for pre, w, star in words:
         t = fields_text.get(pre, "").lower()
-        tail = "[%s]*" % WORDC if star else ""
-        whole = re.search(r"(?<![%s])%s%s(?![%s])" % (WORDC, re.escape(w), tail, WORDC), t)
-        piece = re.search(r"[%s]*_[%s]*" % (WORDC, WORDC), t) and re.search(
-            r"(?:(?<=_)%s%s(?![A-Za-z0-9])|(?<![A-Za-z0-9])%s%s(?=_))" % (re.escape(w), tail.replace("_", ""), re.escape(w), tail.replace("_", "")), t)
+        w, tail = re.escape(w), "[A-Za-z0-9]*" if star else ""
+        whole = re.search(r"(?<![%s])%s%s(?![%s])" % (WORDC, w, ("[%s]*" % WORDC) if star else "", WORDC), t)
+        piece = re.search(r"(?<=_)%s%s(?![A-Za-z0-9])|(?<![A-Za-z0-9])%s%s(?=_)" % (w, tail, w, tail), t)
         if piece and not whole:
             return True
     return False
@@ -138,7 +138,6 @@ DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 
 
 def near_range_end(msg, q):
-    import datetime
     d = msg.get("date")
     if not d or "d:" not in q:
         return False
