@@ -18,7 +18,9 @@ found by us only (identifier), 13 by notmuch only through stemming
               piece of an identifier (kvm_arm_support_pmu_v3, __do_hyp_init,
               __kvm_timer_set_cntvoff): our index keeps an identifier whole
               and also splits it at '_' (issue 15 asks for it); Xapian keeps
-              it whole, so notmuch finds only the whole identifier.
+              it whole, so notmuch finds only the whole identifier. Likewise
+              a word before '.' and a digit: we split GICv4.1 into gicv4 and
+              1 (as v5.10 into v5, 10), Xapian keeps gicv4.1 one term.
  stemming     notmuch only: notmuch stems unquoted words with Xapian's
               English stemmer (body:migration also finds "migrate",
               "migrated"); the same notmuch query with every word quoted
@@ -106,8 +108,10 @@ def identifier_only(fields_text, words):
     for pre, w, star in words:
         t = fields_text.get(pre, "").lower()
         w, tail = re.escape(w), "[A-Za-z0-9]*" if star else ""
-        whole = re.search(r"(?<![%s])%s%s(?![%s])" % (WORDC, w, ("[%s]*" % WORDC) if star else "", WORDC), t)
-        piece = re.search(r"(?<=_)%s%s(?![A-Za-z0-9])|(?<![A-Za-z0-9])%s%s(?=_)" % (w, tail, w, tail), t)
+        # Xapian also keeps a digit '.' digit inside a word (GICv4.1)
+        whole = re.search(r"(?<![%s])(?<!\d\.)%s%s(?![%s])(?!\.\d)" % (WORDC, w, ("[%s]*" % WORDC) if star else "", WORDC), t)
+        piece = re.search(r"(?<=_)%s%s(?![A-Za-z0-9])|(?<![A-Za-z0-9])%s%s(?=_)|(?<![A-Za-z0-9])%s%s(?=\.\d)"
+                          % (w, tail, w, tail, w, tail), t)
         if piece and not whole:
             return True
     return False
