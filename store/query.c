@@ -53,11 +53,13 @@ struct tok {
 	char *val;               /* value, quotes removed */
 	char *raw;               /* as written, for messages */
 	int quoted, neg;
+	size_t off;              /* where it starts in the query */
 };
 
 struct lexer {
 	struct tok *v;
 	size_t n, cap, pos;
+	const char *src;         /* the query, for messages */
 	int64_t now;
 	struct kv_err *err;
 };
@@ -76,6 +78,29 @@ static int is_sp(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* A parenthesis at src[off] without its partner, named by its place. */
+static void paren_err(struct lexer *lx, char paren, size_t off)
+{
+	kv_err_set(lx->err, "unbalanced parenthesis: '%c' without '%c' at character %zu of '%s'",
+		   paren, paren == '(' ? ')' : '(', off + 1, lx->src);
+}
+
+/* Whether the '(' at s[i] has its ')' (quoted text skipped). */
+static int paren_closed(const char *s, size_t i)
+{
+	int depth = 0, inq = 0;
+
+	for (; s[i]; i++) {
+		if (s[i] == '"')
+			inq = !inq;
+		else if (!inq && s[i] == '(')
+			depth++;
+		else if (!inq && s[i] == ')' && --depth == 0)
+			return 1;
+	}
+	return 0;
+}
+
 static int lex(struct lexer *lx, const char *s)
 {
 	size_t i = 0, n = strlen(s);
@@ -91,12 +116,14 @@ static int lex(struct lexer *lx, const char *s)
 		if (s[i] == '(' || s[i] == ')') {
 			t.kind = s[i] == '(' ? T_LP : T_RP;
 			t.raw = kv_xstrndup(s + i, 1);
+			t.off = i;
 			tok_push(lx, t);
 			i++;
 			continue;
 		}
 		size_t start = i, vstart;
 		t.kind = T_WORD;
+		t.off = i;
 		if ((s[i] == '-' || s[i] == '+') && i + 1 < n && !is_sp(s[i + 1]) && s[i + 1] != ')') {
 			t.neg = s[i] == '-';
 			i++;
@@ -108,6 +135,16 @@ static int lex(struct lexer *lx, const char *s)
 		if (j > i && j < n && s[j] == ':') {
 			t.pre = kv_xstrndup(s + i, j - i);
 			i = j + 1;
+			/* a prefix applies to one word or phrase, not to a group */
+			if (i < n && s[i] == '(') {
+				if (!paren_closed(s, i))
+					paren_err(lx, '(', i);
+				else
+					kv_err_set(lx->err, "'%s:' cannot apply to a parenthesis at character %zu of "
+						   "'%s': put it on each word, as in (s:a OR s:b)", t.pre, i + 1, s);
+				free(t.pre);
+				return -1;
+			}
 		}
 		vstart = i;
 		if (i < n && s[i] == '"') {
@@ -347,7 +384,7 @@ static struct qnode *parse_or(struct lexer *lx);
 
 static struct tok *peek(struct lexer *lx)
 {
-	static struct tok end = { T_END, NULL, NULL, NULL, 0, 0 };
+	static struct tok end = { T_END, NULL, NULL, NULL, 0, 0, 0 };
 	return lx->pos < lx->n ? &lx->v[lx->pos] : &end;
 }
 
@@ -375,10 +412,18 @@ static struct qnode *parse_unary(struct lexer *lx)
 	}
 	if (t->kind == T_LP) {
 		lx->pos++;
+		if (peek(lx)->kind == T_END) {
+			paren_err(lx, '(', t->off);
+			return NULL;
+		}
+		if (peek(lx)->kind == T_RP) {
+			kv_err_set(lx->err, "empty parentheses at character %zu of '%s'", t->off + 1, lx->src);
+			return NULL;
+		}
 		if (!(k = parse_or(lx)))
 			return NULL;
 		if (peek(lx)->kind != T_RP) {
-			kv_err_set(lx->err, "unbalanced parenthesis: '(' without ')'");
+			paren_err(lx, '(', t->off);
 			node_free(k);
 			return NULL;
 		}
@@ -386,7 +431,7 @@ static struct qnode *parse_unary(struct lexer *lx)
 		return k;
 	}
 	if (t->kind == T_RP) {
-		kv_err_set(lx->err, "unbalanced parenthesis: ')' without '('");
+		paren_err(lx, ')', t->off);
 		return NULL;
 	}
 	if (t->kind == T_END) {
@@ -437,7 +482,7 @@ static struct qnode *parse_and(struct lexer *lx)
 		if (is_kw(t, "OR"))
 			kv_err_set(lx->err, "'OR' needs a term before it");
 		else if (t->kind == T_RP)
-			kv_err_set(lx->err, "unbalanced parenthesis: ')' without '('");
+			paren_err(lx, ')', t->off);
 		else
 			kv_err_set(lx->err, "empty query");
 		return NULL;
@@ -478,13 +523,14 @@ int query_parse(const char *text, int64_t now, struct query **qp, struct kv_err 
 	*qp = NULL;
 	memset(&lx, 0, sizeof(lx));
 	lx.now = now;
+	lx.src = text;
 	lx.err = err;
 	if (lex(&lx, text) == 0) {
 		if (!lx.n)
 			kv_err_set(err, "empty query");
 		else if ((root = parse_or(&lx)) && lx.pos < lx.n) {
 			/* only a stray ')' stops the top level early */
-			kv_err_set(err, "unbalanced parenthesis: ')' without '('");
+			paren_err(&lx, ')', lx.v[lx.pos].off);
 			node_free(root);
 			root = NULL;
 		}

@@ -40,7 +40,20 @@ bad 'OR vgic' "'OR' needs a term before it"
 bad 'vgic OR' "'OR' needs a term after it"
 bad 'vgic AND' "'AND' needs a term after it"
 bad 'NOT' "'NOT' needs a term after it"
-bad '()' "')' without '('"
+bad '()' "empty parentheses at character 1 of '()'"
+bad 's:(vgic' "unbalanced parenthesis: '(' without ')' at character 3 of 's:(vgic'"
+bad 'f:(maz OR its' "'(' without ')' at character 3"
+bad 's:(vgic OR its)' "'s:' cannot apply to a parenthesis at character 3"
+bad 'vgic (' "'(' without ')' at character 6 of 'vgic ('"
+bad '(s:vgic OR s:its' "'(' without ')' at character 1 of '(s:vgic OR s:its'"
+bad 'vgic (its OR (pmu)' "'(' without ')' at character 6"
+bad 's:vgic)' "')' without '(' at character 7 of 's:vgic)'"
+bad '(vgic) its)' "')' without '(' at character 11"
+bad 'b:""' "empty value after 'b:'"
+bad 'vgic d:' "empty value after 'd:'"
+bad 'd:2024-03-01..bad' "bad date '2024-03-01..bad'"
+bad 'd:..' "bad date '..'"
+bad 'dirty"ring' "unbalanced quote in 'dirty\"ring'"
 bad 'vgic - its' "no word to search for in '-'"
 bad 's:+++' "no word to search for in 's:+++'"
 
@@ -57,7 +70,7 @@ for q in 'vgic' 's:vgic' 'subject:vgic' 'f:maz' 'from:maz' 't:kvmarm' 'c:linux' 
 	'since:2024-03-04' 'until:2024-03-10' 'list:kvmarm' 'l:kvmarm' 'm:nosuch@id' 'dfn:arch/arm64/kvm/' \
 	'dfn:vgic' 'dfhh:kvm_vgic_init' 'tr:kernel.org' '"dirty ring"' 's:"KVM: arm64"' 'vg*' 'dfn:arch/arm64/*' \
 	'vgic its' 'vgic AND its' 'vgic OR its' 'vgic NOT its' 'vgic -its' 'NOT vgic' '-vgic' \
-	'(s:vgic OR s:pmu) -s:Re' '*' 'kvm_vgic_init' 'CONFIG_ARM64_SME' '中文'; do
+	'(s:vgic OR s:pmu) -s:Re' '(s:vgic OR s:"(its)")' '*' 'kvm_vgic_init' 'CONFIG_ARM64_SME' '中文'; do
 	good "$q"
 done
 
