@@ -9,6 +9,7 @@
 #include "store.h"
 #include "db.h"
 #include "kvtime.h"
+#include "teststore.h"
 
 #include <errno.h>
 #include <poll.h>
@@ -26,45 +27,6 @@ static char tmpdir[256];
 static char *newdir(const char *name)
 {
 	return kv_xasprintf("%s/%s", tmpdir, name);
-}
-
-/* A mail from fields; eol is "\n" or "\r\n". */
-static char *mk(const char *id, const char *irt, const char *from, const char *subj,
-		int64_t date, const char *extra_hdr, const char *body, const char *eol)
-{
-	struct sbuf sb = SBUF_INIT;
-	struct tm tm;
-	char d[64];
-
-	kvtime_gmtime(date, &tm);
-	strftime(d, sizeof(d), "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	if (extra_hdr)
-		sbuf_addf(&sb, "%s%s", extra_hdr, eol);
-	sbuf_addf(&sb, "From: %s%s", from, eol);
-	sbuf_addf(&sb, "To: kvmarm@lists.linux.dev%s", eol);
-	sbuf_addf(&sb, "Subject: %s%s", subj, eol);
-	sbuf_addf(&sb, "Date: %s%s", d, eol);
-	sbuf_addf(&sb, "Message-ID: <%s>%s", id, eol);
-	if (irt)
-		sbuf_addf(&sb, "In-Reply-To: <%s>%sReferences: <%s>%s", irt, eol, irt, eol);
-	sbuf_addf(&sb, "MIME-Version: 1.0%sContent-Type: text/plain; charset=utf-8%s", eol, eol);
-	sbuf_addf(&sb, "Content-Transfer-Encoding: 8bit%s%s", eol, eol);
-	for (const char *p = body; *p; p++) {
-		if (*p == '\n')
-			sbuf_adds(&sb, eol);
-		else
-			sbuf_addc(&sb, *p);
-	}
-	return sbuf_detach(&sb, NULL);
-}
-
-static int add(struct store *s, const char *raw, struct store_item *it)
-{
-	struct kv_err err;
-	int rc = store_add(s, raw, strlen(raw), 1600000000, it, &err);
-	if (rc < 0)
-		diag("store_add: %s", err.msg);
-	return rc;
 }
 
 static uint64_t nmessages(struct store *s)
@@ -386,32 +348,6 @@ static void test_window_kv(void)
 	store_close(s);
 	sbuf_release(&sb);
 	free(dir);
-}
-
-/* Damage one database through the db layer, then ask store_check. */
-static int corrupt(const char *dir, const char *db, const void *k, size_t kn, const void *v, size_t vn,
-		   int del)
-{
-	struct db_env *e;
-	struct db_txn *t;
-	struct kv_err err;
-	db_dbi d;
-	int rc;
-
-	if (db_env_open(&e, dir, 1 << 24, 32, 0, &err) < 0)
-		return -1;
-	db_txn_begin(e, 0, &t, &err);
-	rc = db_dbi_open(t, db, 0, 0, &d, &err);
-	if (rc == 0)
-		rc = del ? db_del(t, d, k, kn, v, vn, &err) : db_put(t, d, k, kn, v, vn, 0, &err);
-	if (rc == 0)
-		rc = db_txn_commit(t, &err);
-	else
-		db_txn_abort(t);
-	db_env_close(e);
-	if (rc)
-		diag("corrupt %s: %s", db, err.msg);
-	return rc;
 }
 
 /* Change bytes of a stored mail in raw.dat behind the store's back. */
