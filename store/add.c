@@ -136,7 +136,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 		goto fail;
 	}
 	/* next_num as stored: the column is current when it names the same */
-	if ((rc = mcol_begin(&w, 0)) != 0)
+	if ((rc = mcol_begin(&w, 0)) != 0 || (rc = tcol_begin(&w, 0)) != 0)
 		goto fail;
 	w.cur[F_RAW] = w.end[F_RAW];
 	w.cur[F_REC] = w.end[F_REC];
@@ -161,7 +161,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 	/* the batch's words, each term's new numbers in one block rewrite */
 	if ((rc = index_flush(&w)) != 0)
 		goto fail;
-	if ((rc = mcol_flush(&w, w.next_num)) != 0)
+	if ((rc = mcol_flush(&w, w.next_num)) != 0 || (rc = tcol_flush(&w, w.next_num)) != 0)
 		goto fail;
 	if ((rc = meta_put_u64(w.t, s, "next_num", w.next_num, err)) != 0 ||
 	    (rc = meta_put_u64(w.t, s, "next_thread", w.next_thread, err)) != 0 ||
@@ -182,6 +182,7 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 fail:
 	index_drop(&w);
 	mcol_drop(&w);
+	tcol_drop(&w);
 	if (db_txn_full(w.t))
 		rc = DB_FULL;
 	db_txn_abort(w.t);

@@ -414,7 +414,9 @@ int store_check_opts(struct store *s, unsigned flags, struct store_check_stats *
 		goto out;
 	if ((rc = check_series(s, t, err)) != 0)
 		goto out;
-	rc = mcol_check(s, t, err);
+	if ((rc = mcol_check(s, t, err)) != 0)
+		goto out;
+	rc = tcol_check(s, t, err);
 out:
 	db_txn_abort(t);
 	return rc;

@@ -9,7 +9,8 @@
  *
  * It is a copy of the date and mthr tables, written in the same write
  * transaction as they are, so a crash never leaves them disagreeing. Meta
- * "mcol_next" holds the next_num the column was last brought up to: a
+ * "mcol_v2_next" (v2: MCOL_CHUNK 4096; the first column, 512 to a chunk,
+ * kept "mcol_next", which a rebuild deletes) holds the next_num the column was last brought up to: a
  * store whose next_num differs (made before the column, or written since
  * by a program that does not keep it) has a stale column, which readers
  * leave alone (mcol_ready 0: they use the tables) and the next write
@@ -55,7 +56,7 @@ int mcol_ready(struct db_txn *t, struct store *s, struct kv_err *err)
 
 	if (!s->d[D_MCOL])
 		return 0;
-	rc = db_get(t, s->d[D_META], "mcol_next", 9, &v, err);
+	rc = db_get(t, s->d[D_META], "mcol_v2_next", 12, &v, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	if (v.n != 8)
@@ -169,6 +170,9 @@ int mcol_begin(struct wctx *w, int force)
 	/* stale or missing: from the tables, every chunk written anew */
 	if ((rc = db_drop(w->t, w->s->d[D_MCOL], w->err)) != 0)
 		return rc;
+	/* a program of the first column would take this one for its own */
+	if ((rc = db_del(w->t, w->s->d[D_META], "mcol_next", 9, NULL, 0, w->err)) < 0)
+		return rc;
 	return rebuild(w);
 }
 
@@ -187,7 +191,7 @@ int mcol_flush(struct wctx *w, uint64_t next_num)
 		rc = db_put(w->t, w->s->d[D_MCOL], k, 8, b->chunk[c], MCOL_BYTES, 0, w->err);
 	}
 	if (rc == 0)
-		rc = meta_put_u64(w->t, w->s, "mcol_next", next_num, w->err);
+		rc = meta_put_u64(w->t, w->s, "mcol_v2_next", next_num, w->err);
 	mcol_drop(w);
 	return rc;
 }
@@ -221,10 +225,17 @@ int store_rebuild_column(struct store *s, struct kv_err *err)
 			return -1;
 		rc = meta_get_u64(w.t, s, "next_num", &next, err);
 		if (rc == 0)
+			rc = meta_get_u64(w.t, s, "next_thread", &w.next_thread, err);
+		if (rc == 0)
 			rc = mcol_begin(&w, 1);
 		if (rc == 0)
+			rc = tcol_begin(&w, 1);
+		if (rc == 0)
 			rc = mcol_flush(&w, next);
+		if (rc == 0)
+			rc = tcol_flush(&w, next);
 		mcol_drop(&w);
+		tcol_drop(&w);
 		if (rc == 0)
 			return db_txn_commit(w.t, err);
 		rc = db_txn_full(w.t) ? DB_FULL : -1;

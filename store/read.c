@@ -42,6 +42,7 @@ void store_reader_end(struct store_reader *r)
 	for (int f = 0; f < F_COUNT; f++)
 		blob_unmap(&r->map[f]);
 	db_txn_abort(r->t);
+	free(r->tc);
 	free(r);
 }
 
@@ -246,6 +247,19 @@ int store_thread_get(struct store_reader *r, uint64_t id, struct thread_rec *t, 
 	struct db_val v;
 	int rc;
 
+	/* many threads (a search's output): from the column, when current */
+	if (!r->tcol) {
+		if ((rc = tcol_ready(r->t, r->s, err)) < 0)
+			return -1;
+		r->tcol = rc ? 1 : 2;
+		if (rc) {
+			r->tc = kv_xcalloc(1, sizeof(*r->tc));
+			r->tc->t = r->t;
+			r->tc->s = r->s;
+		}
+	}
+	if (r->tcol == 1)
+		return tcol_get(r->tc, id, t, err);
 	db_be64(k, id);
 	rc = db_get(r->t, r->s->d[D_THREAD], k, 8, &v, err);
 	if (rc != 0)

@@ -532,8 +532,11 @@ int trec_load(struct db_txn *tx, struct store *s, uint64_t id, struct trec *t,
 	return 0;
 }
 
-int trec_save(struct db_txn *tx, struct store *s, const struct trec *t, struct kv_err *err)
+int trec_save(struct wctx *w, const struct trec *t)
 {
+	struct db_txn *tx = w->t;
+	struct store *s = w->s;
+	struct kv_err *err = w->err;
 	size_t sl = strlen(t->subject ? t->subject : "") + 1;
 	size_t ml = strlen(t->root_mid ? t->root_mid : "") + 1;
 	unsigned char k[8];
@@ -543,6 +546,7 @@ int trec_save(struct db_txn *tx, struct store *s, const struct trec *t, struct k
 	db_be64(k, t->id);
 	if (db_reserve(tx, s->d[D_THREAD], k, 8, sizeof(t->f) + sl + ml, &p, err) != 0)
 		return -1;
+	tcol_touch(w, t->id);
 	out = p;
 	memcpy(out, &t->f, sizeof(t->f));
 	memcpy(out + sizeof(t->f), t->subject ? t->subject : "", sl);

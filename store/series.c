@@ -640,7 +640,7 @@ static int series_merge(struct wctx *w, struct srec *into, uint64_t from)
 			goto fail;
 		if (rc == 0) {
 			t.f.series = into->id;
-			rc = trec_save(w->t, w->s, &t, w->err);
+			rc = trec_save(w, &t);
 			trec_release(&t);
 			if (rc < 0)
 				goto fail;
@@ -692,7 +692,7 @@ static int series_add_reply_only(struct wctx *w, struct srec *r, uint64_t tid)
 		r->v[r->n].subject = srec_str(r, m.subject);
 		r->n++;
 		o.f.series = r->id;
-		rc = trec_save(w->t, w->s, &o, w->err);
+		rc = trec_save(w, &o);
 	}
 	free(own);
 	trec_release(&o);

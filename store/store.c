@@ -28,7 +28,10 @@
  *            differences): the word index, described in index_db.c (schema 3)
  *   mcol     chunk number -> date and thread id of MCOL_CHUNK messages:
  *            a dense copy of date and mthr for search (mcol.c); meta
- *            mcol_next says whether it is up to date
+ *            mcol_v2_next says whether it is up to date
+ *   tcol     chunk number -> the thread records of TCOL_CHUNK thread ids:
+ *            a dense copy of thread for search output (tcol.c); meta
+ *            tcol_next says whether it is up to date
  *
  * rec.dat and raw.dat, the append-only data files beside the LMDB
  * environment, are described in record.c.
@@ -70,6 +73,7 @@ const struct store_dbdef store_dbdefs[D_COUNT] = {
 	[D_UMETA] = { "umeta", 0 },
 	[D_TERM] = { "words", 0 },
 	[D_MCOL] = { "mcol", 0 },
+	[D_TCOL] = { "tcol", 0 },
 };
 
 const char *store_path(const struct store *s)
@@ -436,7 +440,7 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			rc = db_dbi_open(t, store_dbdefs[i].name, store_dbdefs[i].flags, !(probe || rdonly), &s->d[i], err);
 			if (rc == 1 && probe && !rdonly)
 				goto create;
-			if (rc == 1 && (i == D_TERM || i == D_MCOL)) {
+			if (rc == 1 && (i == D_TERM || i == D_MCOL || i == D_TCOL)) {
 				/* a store from before the index (schema 1), its schema 3
 				 * layout, or the message column, opened read-only */
 				s->d[i] = 0;

@@ -212,7 +212,8 @@ int store_index_ready(struct store *s, struct kv_err *err);
 typedef void (*store_progress_cb)(void *ctx, uint64_t done, uint64_t total);
 int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err);
 /* Rebuild the message column (search's dense copy of every message's
- * date and thread, store/mcol.c) from the tables, in one write
+ * date and thread, store/mcol.c) and the thread column (store/tcol.c)
+ * from the tables, in one write
  * transaction: after reindex, or to repair what check found. 0 / -1. */
 int store_rebuild_column(struct store *s, struct kv_err *err);
 

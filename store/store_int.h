@@ -31,7 +31,7 @@
 enum {
 	D_META, D_MSG, D_MID, D_IDENT, D_DATE, D_MTHR, D_NODE,
 	D_TNODES, D_THREAD, D_TMEMBER, D_SERIES, D_SKEY,
-	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_TERM, D_MCOL, D_COUNT
+	D_SUMMARY, D_SUMMARY_LAST, D_SENT, D_UMETA, D_TERM, D_MCOL, D_TCOL, D_COUNT
 };
 
 /* The named databases (store.c). */
@@ -68,6 +68,8 @@ struct store_reader {
 	struct db_txn *t;
 	struct blobmap map[F_COUNT];  /* mapped on first use */
 	int mapped[F_COUNT];
+	int tcol;                     /* thread column: 0 not asked yet, 1 current, 2 not */
+	struct tcol_cur *tc;          /* its cursor, when current */
 };
 
 /* One write transaction of a batch: what thread.c and series.c work in. */
@@ -80,6 +82,7 @@ struct wctx {
 	int indexed;            /* the word index is complete: add each message's terms */
 	struct ixset *ix;       /* the batch's terms, written at its end (index_db.c) */
 	struct mcol_batch *mc;  /* the message column's changed chunks (mcol.c) */
+	struct tcol_batch *tc;  /* the thread column's chunks to build (tcol.c) */
 };
 
 /* ---- record.c: keys ---- */
@@ -238,7 +241,8 @@ int thr_decode(const struct db_val *v, uint64_t id, struct thread_rec *t, struct
 /* 0 / 1 not found / -1; trec_release() after a 0. */
 int trec_load(struct db_txn *tx, struct store *s, uint64_t id, struct trec *t,
 	      struct kv_err *err);
-int trec_save(struct db_txn *tx, struct store *s, const struct trec *t, struct kv_err *err);
+/* Also marks the thread's tcol chunk. */
+int trec_save(struct wctx *w, const struct trec *t);
 void trec_release(struct trec *t);
 
 /* ---- record.c: series records ---- */
@@ -372,7 +376,7 @@ int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, u
 
 /* ---- mcol.c: every message's date and thread id, dense ---- */
 
-#define MCOL_CHUNK 512
+#define MCOL_CHUNK 4096
 
 /* Is the column up to date with the tables (meta mcol_next == next_num)?
  * 1 yes, 0 no (absent or stale: use the tables), -1. */
@@ -405,5 +409,37 @@ int mcol_get(struct mcol_cur *c, uint64_t num, int64_t *date, uint64_t *tid, str
 /* The column agrees with the date and mthr tables (when it is ready).
  * 0 / 1 broken (err says what) / -1. */
 int mcol_check(struct store *s, struct db_txn *t, struct kv_err *err);
+
+/* ---- tcol.c: every thread's record again, TCOL_CHUNK to a value ---- */
+
+#define TCOL_CHUNK 256
+
+/* Is the column up to date (meta tcol_next == next_num)? 1 / 0 / -1. */
+int tcol_ready(struct db_txn *t, struct store *s, struct kv_err *err);
+/* In a batch's write transaction, before anything is written: start
+ * keeping the column (w->tc; needs w->next_thread); a stale or missing one
+ * (or any, with force) is rebuilt whole at tcol_flush. 0 / -1 / DB_FULL. */
+int tcol_begin(struct wctx *w, int force);
+/* Thread tid was saved or deleted in w. No-op without tcol_begin. */
+void tcol_touch(struct wctx *w, uint64_t tid);
+/* Build the touched chunks from the thread table, tcol_next = next_num;
+ * frees the batch (also on failure). 0 / -1 / DB_FULL. */
+int tcol_flush(struct wctx *w, uint64_t next_num);
+void tcol_drop(struct wctx *w);
+
+/* Reading in t; zero-initialise with t and s set. */
+struct tcol_cur {
+	struct db_txn *t;
+	struct store *s;
+	uint64_t chunk;
+	int have, found;
+	struct db_val v;         /* the chunk, valid until t ends */
+};
+/* Thread id's record: 0 / 1 no such thread / -1 (a malformed chunk).
+ * Only when tcol_ready said 1. */
+int tcol_get(struct tcol_cur *c, uint64_t id, struct thread_rec *t, struct kv_err *err);
+/* The column agrees with the thread table (when it is ready).
+ * 0 / 1 broken (err says what) / -1. */
+int tcol_check(struct store *s, struct db_txn *t, struct kv_err *err);
 
 #endif

@@ -204,6 +204,7 @@ static int thread_merge(struct wctx *w, struct trec *t, struct trec *u)
 		goto out;
 	if (db_del(w->t, s->d[D_THREAD], ku, 8, NULL, 0, w->err) < 0)
 		goto out;
+	tcol_touch(w, u->id);
 	t->f.count += u->f.count;
 	t->f.nnodes += u->f.nnodes;
 	if (u->f.count) {
@@ -386,7 +387,7 @@ int thread_add(struct wctx *w, const struct msg_rec *m)
 	if (!changed_root && t.f.series && t.f.first != first_before &&
 	    series_touch(w, t.f.series, t.id, t.f.first) < 0)
 		goto out;
-	if (trec_save(w->t, s, &t, w->err) < 0)
+	if (trec_save(w, &t) < 0)
 		goto out;
 	ret = 0;
 out:

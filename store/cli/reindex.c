@@ -60,7 +60,7 @@ static int cmd_reindex(struct cli *c, const struct cli_args *a)
 		if (store_rebuild_column(s, &err) < 0)
 			rc = cli_error(CLI_FAIL, cmd, "%s: %s", store_path(s), err.msg);
 		else
-			printf("%s: message column rebuilt\n", store_path(s));
+			printf("%s: message and thread columns rebuilt\n", store_path(s));
 	}
 	store_close(s);
 	return rc;

@@ -318,25 +318,61 @@ else
 	skip "mdb_dump/mdb_load (lmdb-utils) not installed: no schema 1 store to make"
 fi
 
-# ---- the message column: every message's date and thread, for search ----
+# ---- the message and thread columns: dense copies for search ----
 if command -v mdb_dump >/dev/null 2>&1 && command -v mdb_load >/dev/null 2>&1; then
+	# stale(DIR, KEY...): meta KEY (hex) no longer next_num: a column a
+	# program without it left behind as it added mail (or a store from
+	# before the column)
+	stale() {
+		d=$1; shift
+		cp -a "$DB" "$d" && rm -f "$d/lock.mdb"
+		mdb_dump -s meta "$d" >"$T/meta.txt"
+		for k in "$@"; do
+			grep -q "^ $k\$" "$T/meta.txt" || echo "# meta $k missing"
+			sed -i "/^ $k\$/{n;s/.*/ 0000000000000000/}" "$T/meta.txt"
+		done
+		mdb_load -s meta -f "$T/meta.txt" "$d" 2>/dev/null
+	}
+	MCOLK=6d636f6c5f76325f6e657874   # mcol_v2_next
+	TCOLK=74636f6c5f6e657874         # tcol_next
 	DBC="$T/dbc"
-	cp -a "$DB" "$DBC" && rm -f "$DBC/lock.mdb"
-	# meta mcol_next no longer next_num: a column a program without it
-	# left behind as it added mail (or a store from before the column)
-	mdb_dump -s meta "$DBC" | sed '/^ 6d636f6c5f6e657874$/{n;s/.*/ 0000000000000000/}' >"$T/meta.txt"
-	mdb_load -s meta -f "$T/meta.txt" "$DBC" 2>/dev/null
+	DBT="$T/dbt"
+	stale "$DBC" $MCOLK $TCOLK
+	stale "$DBT" $TCOLK
 	same=0
 	for q in '*' 's:vgic OR b:timer' 'kvm -s:Re' 'b:syzbot'; do
 		for o in "--output threads" "--output messages" "--output ids" "--output threads --json" "--output messages --json --limit 9 --offset 3"; do
 			"$KS" --db "$DB" search $o -- "$q" >"$T/col.a" 2>&1
 			"$KS" --db "$DBC" search $o -- "$q" >"$T/col.b" 2>&1
-			cmp -s "$T/col.a" "$T/col.b" || { same=1; echo "# differs: $o $q"; }
+			"$KS" --db "$DBT" search $o -- "$q" >"$T/col.c" 2>&1
+			cmp -s "$T/col.a" "$T/col.b" || { same=1; echo "# differs (both stale): $o $q"; }
+			cmp -s "$T/col.a" "$T/col.c" || { same=1; echo "# differs (thread column stale): $o $q"; }
 		done
 	done
-	ok $same "stale message column: search from the date and thread tables prints the same, byte for byte"
-	"$KS" --db "$DBC" check >/dev/null
-	ok $? "stale message column: check passes (the column is not used)"
+	ok $same "stale columns: search from the date, thread and thread tables prints the same, byte for byte"
+	"$KS" --db "$DBC" check >/dev/null && "$KS" --db "$DBT" check >/dev/null
+	ok $? "stale columns: check passes (the columns are not used)"
+	# thread 1's subject changed in the thread column's first chunk
+	"$KS" --db "$DBT" import "$T/tok.eml" >/dev/null 2>&1 && "$KS" --db "$DBT" check >/dev/null
+	ok $? "a write rebuilds the stale thread column: check passes"
+	subj=$("$KS" --db "$DB" search --output threads --json '*' | "$PYTHON" -c 'import json,sys; print(min(json.load(sys.stdin), key=lambda t: t["thread_id"])["subject"])')
+	hex=$(printf '%s' "$subj" | od -An -tx1 | tr -d ' \n')
+	mdb_dump -s tcol "$DBT" | "$PYTHON" -c '
+import sys
+lines = sys.stdin.read().split("\n")
+i = lines.index(" 0000000000000000") + 1
+h = sys.argv[1]
+# the line is a space, then two hex digits a byte: a byte starts at odd j
+at = [j for j in range(1, len(lines[i]), 2) if lines[i].startswith(h, j)][0]
+lines[i] = lines[i][:at] + ("58" if h[:2] != "58" else "59") + lines[i][at + 2:]
+sys.stdout.write("\n".join(lines))' "$hex" >"$T/tcol.txt"
+	mdb_load -s tcol -f "$T/tcol.txt" "$DBT" 2>/dev/null
+	"$KS" --db "$DBT" check >"$T/out" 2>&1
+	is "$?/$(grep -c 'broken: thread column: thread 1 differs' "$T/out")" "3/1" "check finds a damaged thread column entry and names the thread"
+	"$KS" --db "$DBT" reindex >"$T/out" 2>&1
+	is "$?/$(grep -c 'thread columns rebuilt' "$T/out")" "0/1" "reindex rebuilds the thread column"
+	"$KS" --db "$DBT" check >/dev/null
+	ok $? "... and check passes again"
 	"$KS" --db "$DBC" import "$T/tok.eml" >/dev/null 2>&1 && "$KS" --db "$DBC" check >/dev/null
 	ok $? "a write rebuilds the stale column: check passes"
 	is "$("$KS" --db "$DBC" search --output ids 'kvm_vgic_init CONFIG_ARM64_SME')" "tok-1@example.org" "... and search finds the new mail through it"
@@ -352,7 +388,7 @@ sys.stdout.write("\n".join(lines))' >"$T/mcol.txt"
 	"$KS" --db "$DBC" check >"$T/out" 2>&1
 	is "$?/$(grep -c 'broken: message column: message 1 has' "$T/out")" "3/1" "check finds a damaged column entry and names the message"
 	"$KS" --db "$DBC" reindex >"$T/out" 2>&1
-	is "$?/$(grep -c 'message column rebuilt' "$T/out")" "0/1" "reindex rebuilds the column"
+	is "$?/$(grep -c 'message and thread columns rebuilt' "$T/out")" "0/1" "reindex rebuilds the column"
 	"$KS" --db "$DBC" check >/dev/null
 	ok $? "... and check passes again"
 else
