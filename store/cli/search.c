@@ -331,7 +331,9 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 			rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 			goto out;
 		}
-		if (out.len >= (1u << 20) && !json) {
+		/* written out in small pieces: a buffer that grew to megabytes
+		 * would cost a page fault per fresh page */
+		if (out.len >= (64u << 10) && !json) {
 			if (cli_out(out.buf, out.len) < 0) {
 				rc = cli_error(CLI_FAIL, cmd, "writing to stdout failed");
 				goto out;
