@@ -9,9 +9,11 @@
  *
  * It is a copy of the date and mthr tables, written in the same write
  * transaction as they are, so a crash never leaves them disagreeing. Meta
- * "mcol_v2_next" (v2: MCOL_CHUNK 4096; the first column, 512 to a chunk,
- * kept "mcol_next", which a rebuild deletes) holds the next_num the column was last brought up to: a
- * store whose next_num differs (made before the column, or written since
+ * "mcol_v2_next" holds the next_num the column was last brought up to
+ * (v2: MCOL_CHUNK 4096, 64 KiB values, a few page faults for a whole
+ * column; the first column, 512 to a chunk, kept "mcol_next", which a
+ * rebuild deletes so that a program of that column does not read this
+ * one as its own): a store whose next_num differs (made before the column, or written since
  * by a program that does not keep it) has a stale column, which readers
  * leave alone (mcol_ready 0: they use the tables) and the next write
  * transaction, or `kvmarm-store reindex`, rebuilds from the tables.

@@ -378,7 +378,7 @@ int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, u
 
 #define MCOL_CHUNK 4096
 
-/* Is the column up to date with the tables (meta mcol_next == next_num)?
+/* Is the column up to date with the tables (meta mcol_v2_next == next_num)?
  * 1 yes, 0 no (absent or stale: use the tables), -1. */
 int mcol_ready(struct db_txn *t, struct store *s, struct kv_err *err);
 /* In a batch's write transaction, before any message is added: start
@@ -389,7 +389,7 @@ int mcol_begin(struct wctx *w, int force);
  * relabelling it). No-op without mcol_begin. 0 / -1. */
 int mcol_set(struct wctx *w, uint64_t num, int64_t date, uint64_t tid);
 int mcol_set_thread(struct wctx *w, uint64_t num, uint64_t tid);
-/* Write the changed chunks and mcol_next = next_num; frees the batch
+/* Write the changed chunks and mcol_v2_next = next_num; frees the batch
  * (also on failure). 0 / -1 / DB_FULL. */
 int mcol_flush(struct wctx *w, uint64_t next_num);
 /* Forget the batch (the transaction is aborted). */
