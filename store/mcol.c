@@ -50,15 +50,15 @@ static void ent_get(const unsigned char *p, int64_t *date, uint64_t *tid)
 	memcpy(tid, p + 8, 8);
 }
 
-int mcol_ready(struct db_txn *t, struct store *s, struct kv_err *err)
+int column_current(struct db_txn *t, struct store *s, int table, const char *key, struct kv_err *err)
 {
 	uint64_t next, upto;
 	struct db_val v;
 	int rc;
 
-	if (!s->d[D_MCOL])
+	if (!s->d[table])
 		return 0;
-	rc = db_get(t, s->d[D_META], "mcol_v2_next", 12, &v, err);
+	rc = db_get(t, s->d[D_META], key, strlen(key), &v, err);
 	if (rc != 0)
 		return rc < 0 ? -1 : 0;
 	if (v.n != 8)
@@ -67,6 +67,11 @@ int mcol_ready(struct db_txn *t, struct store *s, struct kv_err *err)
 	if (meta_get_u64(t, s, "next_num", &next, err) < 0)
 		return -1;
 	return upto == next;
+}
+
+int mcol_ready(struct db_txn *t, struct store *s, struct kv_err *err)
+{
+	return column_current(t, s, D_MCOL, "mcol_v2_next", err);
 }
 
 /* The chunk c in the batch, loaded (or made empty) on first use. */

@@ -378,6 +378,11 @@ int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, u
 
 #define MCOL_CHUNK 4096
 
+/* A column (table, whose meta key names the next_num it was brought up
+ * to) is current: the table is there and the key equals next_num.
+ * 1 / 0 / -1. */
+int column_current(struct db_txn *t, struct store *s, int table, const char *key, struct kv_err *err);
+
 /* Is the column up to date with the tables (meta mcol_v2_next == next_num)?
  * 1 yes, 0 no (absent or stale: use the tables), -1. */
 int mcol_ready(struct db_txn *t, struct store *s, struct kv_err *err);

@@ -38,21 +38,7 @@ struct tcol_batch {
 
 int tcol_ready(struct db_txn *t, struct store *s, struct kv_err *err)
 {
-	uint64_t next, upto;
-	struct db_val v;
-	int rc;
-
-	if (!s->d[D_TCOL])
-		return 0;
-	rc = db_get(t, s->d[D_META], "tcol_next", 9, &v, err);
-	if (rc != 0)
-		return rc < 0 ? -1 : 0;
-	if (v.n != 8)
-		return 0;
-	upto = db_get_be64(v.p);
-	if (meta_get_u64(t, s, "next_num", &next, err) < 0)
-		return -1;
-	return upto == next;
+	return column_current(t, s, D_TCOL, "tcol_next", err);
 }
 
 static void mark(struct tcol_batch *b, uint64_t c)
