@@ -13,8 +13,9 @@
  * (v2: MCOL_CHUNK 4096, 64 KiB values, a few page faults for a whole
  * column; the first column, 512 to a chunk, kept "mcol_next", which a
  * rebuild deletes so that a program of that column does not read this
- * one as its own): a store whose next_num differs (made before the column, or written since
- * by a program that does not keep it) has a stale column, which readers
+ * one as its own): a store whose next_num differs (made before the
+ * column, or written since by a program that does not keep it) has a
+ * stale column, which readers
  * leave alone (mcol_ready 0: they use the tables) and the next write
  * transaction, or `kvmarm-store reindex`, rebuilds from the tables.
  */
@@ -216,7 +217,7 @@ void mcol_drop(struct wctx *w)
 	w->mc = NULL;
 }
 
-int store_rebuild_column(struct store *s, struct kv_err *err)
+int store_rebuild_columns(struct store *s, struct kv_err *err)
 {
 	if (s->rdonly)
 		return kv_err_set(err, "%s: store opened read-only", s->dir);

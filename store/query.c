@@ -695,13 +695,14 @@ static int eval_term(struct store_reader *r, const struct qnode *q, struct list 
 			if (!acc.n)
 				break;
 		}
-		/* a message an earlier field found already needs no phrase
-		 * check in this one (bs: searches the subject, then the new
-		 * and the quoted lines of the same text) */
-		if (rc == 0 && tv.v.n > 1 && acc.n && !q->prefix && out->n)
+		if (rc == 0 && tv.v.n > 1 && acc.n && !q->prefix) {
+			/* a message an earlier field found already needs no
+			 * phrase check in this one (bs: searches the subject,
+			 * then the new and the quoted lines of the same text) */
 			list_minus(&acc, out);
-		if (rc == 0 && tv.v.n > 1 && acc.n && !q->prefix)
-			rc = phrase_filter(r, acc.v, &acc.n, *f, &tv.v, err);
+			if (acc.n)
+				rc = phrase_filter(r, acc.v, &acc.n, *f, &tv.v, err);
+		}
 		if (rc == 0)
 			list_or(out, &acc);
 		else

@@ -442,7 +442,8 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 				goto create;
 			if (rc == 1 && (i == D_TERM || i == D_MCOL || i == D_TCOL)) {
 				/* a store from before the index (schema 1), its schema 3
-				 * layout, or the message column, opened read-only */
+				 * layout, or the message or thread column, opened
+				 * read-only */
 				s->d[i] = 0;
 				continue;
 			}

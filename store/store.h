@@ -215,7 +215,7 @@ int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct
  * date and thread, store/mcol.c) and the thread column (store/tcol.c)
  * from the tables, in one write
  * transaction: after reindex, or to repair what check found. 0 / -1. */
-int store_rebuild_column(struct store *s, struct kv_err *err);
+int store_rebuild_columns(struct store *s, struct kv_err *err);
 
 /* Offline compaction of the store in dir: a compacted copy of the LMDB
  * file and the committed part of the data files in dir.compact, checked

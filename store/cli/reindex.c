@@ -57,7 +57,7 @@ static int cmd_reindex(struct cli *c, const struct cli_args *a)
 		rc = CLI_OK;
 	}
 	if (rc == CLI_OK) {
-		if (store_rebuild_column(s, &err) < 0)
+		if (store_rebuild_columns(s, &err) < 0)
 			rc = cli_error(CLI_FAIL, cmd, "%s: %s", store_path(s), err.msg);
 		else
 			printf("%s: message and thread columns rebuilt\n", store_path(s));
