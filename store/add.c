@@ -135,6 +135,18 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 		rc = -1;
 		goto fail;
 	}
+	/* the phrase pairs too, once reindex has built them for every message */
+	if (w.indexed) {
+		int ps = pairs_state(w.t, s, &w.pw, NULL, err);
+		if (ps < 0) {
+			rc = -1;
+			goto fail;
+		}
+		if (ps != PAIRS_COMPLETE) {
+			pairwords_free(w.pw);
+			w.pw = NULL;
+		}
+	}
 	/* next_num as stored: the column is current when it names the same */
 	if ((rc = mcol_begin(&w, 0)) != 0 || (rc = tcol_begin(&w, 0)) != 0)
 		goto fail;
@@ -178,8 +190,10 @@ static int write_batch(struct store *s, struct store_item *items, struct prep *p
 			goto fail;
 		}
 	}
+	pairwords_free(w.pw);
 	return db_txn_commit(w.t, err);
 fail:
+	pairwords_free(w.pw);
 	index_drop(&w);
 	mcol_drop(&w);
 	tcol_drop(&w);

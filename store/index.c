@@ -27,6 +27,11 @@
  *    character bigrams (a lone character is itself a token), so any two or
  *    more consecutive characters can be searched as a phrase of bigrams.
  *  - Words longer than INDEX_TOKEN_MAX bytes (base64, hashes) are left out.
+ * Phrase pairs: two tokens next to each other in a field's text as a
+ * phrase check reads it (index_field_text: across line ends, identifier
+ * pieces not counted), both in the store's pair word list, give the term
+ * "B:dirty ring" (the field letter in upper case), so a phrase of common
+ * words needs no look at the text.
  * Addresses are also indexed whole, lowered ("f:maz@kernel.org"). A diff
  * file name a/arch/arm64/kvm/vgic/vgic-init.c gives every path prefix
  * (p:arch, p:arch/arm64, ... the whole path), every component and the
@@ -275,7 +280,7 @@ static void add_term(struct ixset *x, char field, const char *tok, size_t n)
 	size_t h, len = n + 2;
 	uint32_t hv, id;
 
-	if (!n || len > INDEX_TERM_MAX)
+	if (!n || len > INDEX_TERM_MAX || (x->only_pairs && field >= 'a'))
 		return;
 	buf[0] = field;
 	buf[1] = ':';
@@ -326,22 +331,133 @@ void ixset_release(struct ixset *x)
 	memset(x, 0, sizeof(*x));
 }
 
+/* ---- the pair word list ---- */
+
+struct pairwords *pairwords_new(const char *v, size_t n)
+{
+	struct pairwords *pw = kv_xcalloc(1, sizeof(*pw));
+	size_t cap = 0;
+
+	pw->buf = kv_xmalloc(n + 1);
+	memcpy(pw->buf, v, n);
+	pw->buf[n] = 0;
+	for (size_t i = 0; i < n;) {
+		char *e = memchr(pw->buf + i, '\n', n - i);
+		size_t len = e ? (size_t)(e - pw->buf - i) : n - i;
+		pw->buf[i + len] = 0;
+		if (len) {
+			if (pw->n == cap) {
+				cap = cap ? cap * 2 : 256;
+				pw->w = kv_xrealloc(pw->w, cap * sizeof(*pw->w));
+			}
+			pw->w[pw->n++] = pw->buf + i;
+		}
+		i += len + 1;
+	}
+	for (pw->nslot = 64; pw->nslot < pw->n * 2; pw->nslot *= 2)
+		;
+	pw->slot = kv_xcalloc(pw->nslot, sizeof(*pw->slot));
+	for (size_t i = 0; i < pw->n; i++) {
+		size_t h = term_hash(pw->w[i], strlen(pw->w[i])) & (pw->nslot - 1);
+		while (pw->slot[h])
+			h = (h + 1) & (pw->nslot - 1);
+		pw->slot[h] = (uint32_t)i + 1;
+	}
+	return pw;
+}
+
+void pairwords_free(struct pairwords *pw)
+{
+	if (!pw)
+		return;
+	free(pw->buf);
+	free(pw->w);
+	free(pw->slot);
+	free(pw);
+}
+
+int pairwords_has(const struct pairwords *pw, const char *tok, size_t n)
+{
+	for (size_t h = term_hash(tok, n) & (pw->nslot - 1); pw->slot[h]; h = (h + 1) & (pw->nslot - 1)) {
+		const char *w = pw->w[pw->slot[h] - 1];
+		if (!strncmp(w, tok, n) && !w[n])
+			return 1;
+	}
+	return 0;
+}
+
+int index_pair_field(char f)
+{
+	return f && strchr("sftclbq", f) != NULL;
+}
+
+/* ---- words and pairs ---- */
+
+/* the token before, in the text a field's pairs come from */
+struct pairst {
+	char prev[INDEX_TOKEN_MAX];
+	size_t n;                     /* 0: none, or it is not a pair word */
+};
+
 struct termctx {
 	struct ixset *terms;
 	char field;
+	struct pairst *ps;            /* NULL: no pairs */
+	int words;                    /* the words too, not only the pairs */
 };
+
+static void pair_add(struct ixset *x, char field, struct pairst *ps, const char *tok, size_t n)
+{
+	if (!pairwords_has(x->pw, tok, n)) {
+		ps->n = 0;
+		return;
+	}
+	if (ps->n) {
+		char buf[2 * INDEX_TOKEN_MAX + 1];
+		memcpy(buf, ps->prev, ps->n);
+		buf[ps->n] = ' ';
+		memcpy(buf + ps->n + 1, tok, n);
+		add_term(x, (char)(field - 'a' + 'A'), buf, ps->n + 1 + n);
+	}
+	memcpy(ps->prev, tok, n);
+	ps->n = n;
+}
 
 static void term_cb(void *ctx, const char *tok, size_t n, int part)
 {
 	struct termctx *tc = ctx;
-	(void)part;
-	add_term(tc->terms, tc->field, tok, n);
+
+	if (tc->words)
+		add_term(tc->terms, tc->field, tok, n);
+	if (tc->ps && !part)
+		pair_add(tc->terms, tc->field, tc->ps, tok, n);
 }
 
 static void add_words(struct ixset *terms, char field, const char *s, size_t n)
 {
-	struct termctx tc = { terms, field };
+	struct termctx tc = { terms, field, NULL, 1 };
 	index_tokenize(s, n, term_cb, &tc);
+}
+
+/* The words of s[0..n) and, with a pair word list, its pairs, going on
+ * from the state in ps (the field's line before). */
+static void add_words_pairs(struct ixset *terms, char field, struct pairst *ps, const char *s, size_t n)
+{
+	struct termctx tc = { terms, field, terms->pw ? ps : NULL, 1 };
+	index_tokenize(s, n, term_cb, &tc);
+}
+
+/* The pairs of a short field, from its text as the phrase check reads
+ * it (its words are added on their own, addresses whole too). */
+static void add_field_pairs(struct ixset *terms, const struct msg_rec *m, char field, struct sbuf *sb)
+{
+	struct pairst ps = { .n = 0 };
+	struct termctx tc = { terms, field, &ps, 0 };
+
+	sbuf_reset(sb);
+	index_field_text(m, NULL, 0, field, sb);
+	if (sb->len)
+		index_tokenize(sb->buf, sb->len, term_cb, &tc);
 }
 
 /* An address whole (lowered) and its words. */
@@ -432,16 +548,18 @@ int index_line_quoted(const char *l, size_t n)
 
 static void body_terms(const char *text, size_t tlen, struct ixset *terms)
 {
+	struct pairst pb = { .n = 0 }, pq = { .n = 0 };
+
 	for (size_t i = 0; i < tlen;) {
 		const char *l = text + i, *nl = memchr(l, '\n', tlen - i);
 		size_t n = nl ? (size_t)(nl - l) : tlen - i;
 
 		i += n + 1;
 		if (index_line_quoted(l, n)) {
-			add_words(terms, IX_QUOTED, l, n);
+			add_words_pairs(terms, IX_QUOTED, &pq, l, n);
 			continue;
 		}
-		add_words(terms, IX_BODY, l, n);
+		add_words_pairs(terms, IX_BODY, &pb, l, n);
 		if (starts(l, n, "diff --git ")) {
 			const char *a = l + 11, *sp = memchr(a, ' ', n - 11);
 			if (sp) {
@@ -473,6 +591,13 @@ void ixset_add_msg(struct ixset *terms, const struct msg_rec *m, const char *tex
 	add_strs(terms, IX_CC, &m->cc);
 	add_words(terms, IX_LIST, m->list_id, strlen(m->list_id));
 	add_term(terms, IX_MID, m->message_id, strlen(m->message_id));
+	if (terms->pw) {
+		static const char fields[] = { IX_SUBJECT, IX_FROM, IX_TO, IX_CC, IX_LIST };
+		struct sbuf sb = SBUF_INIT;
+		for (size_t i = 0; i < sizeof(fields); i++)
+			add_field_pairs(terms, m, fields[i], &sb);
+		sbuf_release(&sb);
+	}
 	if (text)
 		body_terms(text, tlen, terms);
 }
@@ -482,11 +607,13 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *out)
+void index_terms(const struct msg_rec *m, const char *text, size_t tlen, const struct pairwords *pw,
+		 struct strv *out)
 {
 	struct ixset x;
 
 	memset(&x, 0, sizeof(x));
+	x.pw = pw;
 	ixset_add_msg(&x, m, text, tlen, 1);
 	for (size_t i = 0; i < x.nt; i++)
 		strv_push_owned(out, kv_xstrndup(x.bytes + x.t[i].off, x.t[i].len));

@@ -13,7 +13,6 @@
 
 /* Phrase matching while the text is tokenised: the last n tokens in a
  * ring, compared with the phrase at each new token; no allocation. */
-#define PHRASE_MAX 16
 struct phrase_st {
 	const struct strv *toks;
 	char ring[PHRASE_MAX][INDEX_TOKEN_MAX + 1];

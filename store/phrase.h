@@ -16,6 +16,9 @@
  * text in order (p, h, r, m) keeps every number. A phrase of more than
  * 16 words is checked on its first 16. 0, or -1 with err set (a number
  * the store does not hold, a read error). */
+/* A phrase's first PHRASE_MAX tokens are checked in order. */
+#define PHRASE_MAX 16
+
 int phrase_filter(struct store_reader *r, uint64_t *nums, size_t *n, char f, const struct strv *toks,
 		  struct kv_err *err);
 

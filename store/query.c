@@ -645,9 +645,23 @@ static int lookup(struct store_reader *r, char f, const char *tok, size_t tn, in
 		      : index_postings(r, key, tn + 2, &out->v, &out->n, err);
 }
 
+/* acc AND l (l's memory taken); the first list (*have 0) is acc. */
+static void list_and_into(struct list *acc, struct list *l, int *have)
+{
+	if (!*have) {
+		free(acc->v);
+		*acc = *l;
+		*have = 1;
+		return;
+	}
+	list_and(acc, l);
+	free(l->v);
+}
+
 static int eval_term(struct store_reader *r, const struct qnode *q, struct list *out, struct kv_err *err)
 {
 	struct tokv tv = { STRV_INIT };
+	const struct pairwords *pw = NULL;
 	int rc = 0;
 
 	out->v = NULL;
@@ -679,23 +693,40 @@ static int eval_term(struct store_reader *r, const struct qnode *q, struct list 
 		return rc;
 	}
 	index_tokenize(q->value, strlen(q->value), qtok_cb, &tv);
+	/* a phrase of pair words: its pairs' lists, which need no check in
+	 * the text for two words (index.c) */
+	if (tv.v.n > 1 && tv.v.n <= PHRASE_MAX && !q->prefix && index_reader_pairs(r, &pw, err) < 0)
+		rc = -1;
 	for (const char *f = q->fields; *f && rc == 0; f++) {
 		struct list acc = { NULL, 0 };
-		for (size_t i = 0; i < tv.v.n && rc == 0; i++) {
+		char paired[PHRASE_MAX] = { 0 };
+		int have = 0, npair = 0;
+
+		for (size_t i = 0; pw && index_pair_field(*f) && i + 1 < tv.v.n && rc == 0; i++) {
+			const char *a = tv.v.v[i], *b = tv.v.v[i + 1];
+			char pair[2 * INDEX_TOKEN_MAX + 2];
 			struct list l;
-			int last = i + 1 == tv.v.n;
-			if ((rc = lookup(r, *f, tv.v.v[i], strlen(tv.v.v[i]), q->prefix && last, &l, err)) < 0)
+			if (!pairwords_has(pw, a, strlen(a)) || !pairwords_has(pw, b, strlen(b)))
+				continue;
+			snprintf(pair, sizeof(pair), "%s %s", a, b);
+			if ((rc = lookup(r, (char)(*f - 'a' + 'A'), pair, strlen(pair), 0, &l, err)) < 0)
 				break;
-			if (i == 0) {
-				acc = l;
-			} else {
-				list_and(&acc, &l);
-				free(l.v);
-			}
+			list_and_into(&acc, &l, &have);
+			paired[i] = paired[i + 1] = 1;
+			npair++;
 			if (!acc.n)
 				break;
 		}
-		if (rc == 0 && tv.v.n > 1 && acc.n && !q->prefix) {
+		for (size_t i = 0; i < tv.v.n && rc == 0 && !(have && !acc.n); i++) {
+			struct list l;
+			int last = i + 1 == tv.v.n;
+			if (i < PHRASE_MAX && paired[i])
+				continue;
+			if ((rc = lookup(r, *f, tv.v.v[i], strlen(tv.v.v[i]), q->prefix && last, &l, err)) < 0)
+				break;
+			list_and_into(&acc, &l, &have);
+		}
+		if (rc == 0 && tv.v.n > 1 && acc.n && !q->prefix && !(tv.v.n == 2 && npair == 1)) {
 			/* a message an earlier field found already needs no
 			 * phrase check in this one (bs: searches the subject,
 			 * then the new and the quoted lines of the same text) */

@@ -43,6 +43,7 @@ void store_reader_end(struct store_reader *r)
 		blob_unmap(&r->map[f]);
 	db_txn_abort(r->t);
 	free(r->tc);
+	pairwords_free(r->pw);
 	free(r);
 }
 

@@ -207,10 +207,21 @@ int series_link_kind(const char *text, size_t len, const char *id, uint64_t *vma
 int store_index_ready(struct store *s, struct kv_err *err);
 /* Build the word index of a schema 1 or 2 store in place, a batch of messages
  * per write transaction; resumable (how far it got is committed with each
- * batch); the last batch sets schema 3. progress (may be NULL) after each
- * batch. 0 / -1. */
-typedef void (*store_progress_cb)(void *ctx, uint64_t done, uint64_t total);
+ * batch); the last batch sets schema 3. Then the phrase pairs, when the
+ * store has none yet: their word list (the most frequent words, from the
+ * word index) and each message's pairs, a batch at a time and resumable
+ * too; writers add pairs once the last batch is in. progress (may be
+ * NULL) after each batch, with the pass. 0 / -1. */
+enum { STORE_PROGRESS_WORDS, STORE_PROGRESS_PAIRS };
+typedef void (*store_progress_cb)(void *ctx, int pass, uint64_t done, uint64_t total);
 int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err);
+/* Drop the phrase pairs and their list, then store_reindex: a new list
+ * from today's word frequencies. */
+int store_reindex_pairs(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err);
+/* STORE_PAIRS_NONE, _COMPLETE (phrase search uses them), _BUILDING (*upto
+ * messages have theirs); -1. */
+enum { STORE_PAIRS_NONE, STORE_PAIRS_COMPLETE, STORE_PAIRS_BUILDING };
+int store_pairs_state(struct store *s, uint64_t *upto, struct kv_err *err);
 /* Rebuild the message column (search's dense copy of every message's
  * date and thread, store/mcol.c) and the thread column (store/tcol.c)
  * from the tables, in one write

@@ -70,6 +70,8 @@ struct store_reader {
 	int mapped[F_COUNT];
 	int tcol;                     /* thread column: 0 not asked yet, 1 current, 2 not */
 	struct tcol_cur *tc;          /* its cursor, when current */
+	int pairs;                    /* phrase pairs: 0 not asked yet, 1 complete, 2 not */
+	struct pairwords *pw;         /* their word list, when complete */
 };
 
 /* One write transaction of a batch: what thread.c and series.c work in. */
@@ -80,6 +82,7 @@ struct wctx {
 	uint64_t next_num, next_thread, next_series, raw_bytes, ghosts;
 	uint64_t end[F_COUNT], cur[F_COUNT];  /* files: committed end, where the next bytes go */
 	int indexed;            /* the word index is complete: add each message's terms */
+	struct pairwords *pw;   /* and with the phrase pairs complete, their word list */
 	struct ixset *ix;       /* the batch's terms, written at its end (index_db.c) */
 	struct mcol_batch *mc;  /* the message column's changed chunks (mcol.c) */
 	struct tcol_batch *tc;  /* the thread column's chunks to build (tcol.c) */
@@ -341,14 +344,38 @@ struct ixset {
 	} *p;                         /* in the order added */
 	size_t np, capp;
 	uint32_t num;                 /* the message being added */
+	const struct pairwords *pw;   /* add word-pair terms of these words; NULL none */
+	int only_pairs;               /* the pairs only, not the words (reindex) */
 };
 /* Message m's terms join x as number num (larger than any before in x). */
 void ixset_add_msg(struct ixset *x, const struct msg_rec *m, const char *text, size_t tlen,
 		   uint32_t num);
 void ixset_release(struct ixset *x);
 
-/* Every distinct term of a message, sorted: terms->v[i] "X:token". */
-void index_terms(const struct msg_rec *m, const char *text, size_t tlen, struct strv *terms);
+/* Phrase pairs: a term "B:dirty ring" holds the messages whose field b
+ * has the token ring right after dirty, when both words are in the
+ * store's pair word list (meta "phrase_words": the most frequent words of
+ * subjects and bodies when the pairs were built). The field letter of a
+ * pair term is its field's in upper case. */
+#define PHRASE_WORDS 1000
+struct pairwords {
+	char *buf;                    /* the words, each NUL-terminated */
+	const char **w;
+	size_t n;
+	uint32_t *slot;               /* hash table: index into w + 1; 0 empty */
+	size_t nslot;
+};
+/* The list from its stored form (words separated by '\n'). */
+struct pairwords *pairwords_new(const char *v, size_t n);
+void pairwords_free(struct pairwords *pw);
+int pairwords_has(const struct pairwords *pw, const char *tok, size_t n);
+/* Are the pair terms of field f kept (f one of s f t c l b q)? */
+int index_pair_field(char f);
+
+/* Every distinct term of a message, sorted: terms->v[i] "X:token"; with
+ * pw, its pair terms too. */
+void index_terms(const struct msg_rec *m, const char *text, size_t tlen, const struct pairwords *pw,
+		 struct strv *terms);
 
 /* In a batch's write transaction: message m's terms join the batch's
  * (w->ix, made on first use); index_flush writes them all, a term's
@@ -357,6 +384,17 @@ int index_add(struct wctx *w, const struct msg_rec *m, const char *text, size_t 
 int index_flush(struct wctx *w);
 /* Forget the batch's terms (the transaction is aborted). */
 void index_drop(struct wctx *w);
+
+/* The phrase pairs of the store: PAIRS_NONE (no list: no pair terms),
+ * PAIRS_BUILDING (reindex adds them: messages up to *upto have theirs),
+ * PAIRS_COMPLETE (every message's pairs are in, and writers add them);
+ * -1. *pw (when asked): the list, NULL with PAIRS_NONE; pairwords_free. */
+enum { PAIRS_NONE = STORE_PAIRS_NONE, PAIRS_COMPLETE = STORE_PAIRS_COMPLETE, PAIRS_BUILDING = STORE_PAIRS_BUILDING };
+int pairs_state(struct db_txn *t, struct store *s, struct pairwords **pw, uint64_t *upto, struct kv_err *err);
+
+/* The pair word list when the reader's store has every message's phrase
+ * pairs, else *pw NULL (read once per reader). 0 / -1. */
+int index_reader_pairs(struct store_reader *r, const struct pairwords **pw, struct kv_err *err);
 
 /* Is this store's index complete (schema 3)? Read in t. 1 yes, 0 no, -1. */
 int index_ready(struct db_txn *t, struct store *s, struct kv_err *err);

@@ -40,6 +40,7 @@ enum cli_opt_id {
 	OPT_OUTPUT,
 	OPT_QUIET,
 	OPT_QUICK,
+	OPT_PHRASES,
 };
 
 struct cli_opt {
