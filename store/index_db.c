@@ -34,10 +34,6 @@
 /* meta: how far reindex got (not "index_upto", which was schema 2's: its
  * numbers are in "term", not here) */
 #define IX_UPTO "words_upto"
-/* meta: the pair word list (index.c), and how far its pairs are built
- * while they are being built (absent once complete) */
-#define PW_LIST "phrase_words"
-#define PW_UPTO "phrase_upto"
 
 int index_ready(struct db_txn *t, struct store *s, struct kv_err *err)
 {
@@ -219,7 +215,7 @@ static int cmp_order(const void *a, const void *b)
 }
 
 /* Every pair of x into the index, term by term in key order. */
-static int ixset_write(struct db_txn *t, struct store *s, const struct ixset *x, struct kv_err *err)
+int ixset_write(struct db_txn *t, struct store *s, const struct ixset *x, struct kv_err *err)
 {
 	struct ixorder *ord;
 	size_t *start;
@@ -256,156 +252,6 @@ static int ixset_write(struct db_txn *t, struct store *s, const struct ixset *x,
 	free(start);
 	free(nums);
 	return rc;
-}
-
-/* ---- phrase pairs: the list and its state ---- */
-
-int pairs_state(struct db_txn *t, struct store *s, struct pairwords **pw, uint64_t *upto, struct kv_err *err)
-{
-	struct db_val v;
-	int rc;
-
-	if (pw)
-		*pw = NULL;
-	if (upto)
-		*upto = 0;
-	if ((rc = db_get(t, s->d[D_META], PW_LIST, strlen(PW_LIST), &v, err)) != 0)
-		return rc < 0 ? -1 : PAIRS_NONE;
-	if (pw)
-		*pw = pairwords_new(v.p, v.n);
-	if ((rc = db_get(t, s->d[D_META], PW_UPTO, strlen(PW_UPTO), &v, err)) < 0) {
-		if (pw) {
-			pairwords_free(*pw);
-			*pw = NULL;
-		}
-		return -1;
-	}
-	if (rc == 1)
-		return PAIRS_COMPLETE;
-	if (upto && v.n == 8)
-		*upto = db_get_be64(v.p);
-	return PAIRS_BUILDING;
-}
-
-struct wfreq {
-	char *w;
-	uint64_t n;
-};
-
-static int wfreq_by_word(const void *a, const void *b)
-{
-	return strcmp(((const struct wfreq *)a)->w, ((const struct wfreq *)b)->w);
-}
-
-static int wfreq_by_count(const void *a, const void *b)
-{
-	const struct wfreq *x = a, *y = b;
-	if (x->n != y->n)
-		return x->n < y->n ? 1 : -1;
-	return strcmp(x->w, y->w);
-}
-
-/* The pair word list from the index: the PHRASE_WORDS words in the most
- * messages' subjects, new and quoted text together (a message counted
- * once per field), in more than one message; into out, sorted, each
- * followed by '\n'. 0 / -1. */
-static int pairwords_choose(struct db_txn *t, struct store *s, struct sbuf *out, struct kv_err *err)
-{
-	static const char *const fields[] = { "s:", "b:", "q:" };
-	struct wfreq *f = NULL;
-	size_t nf = 0, cap = 0, w = 0;
-	struct db_cursor *c;
-	int rc = 0;
-
-	if (db_cursor_open(t, s->d[D_TERM], &c, err) < 0)
-		return -1;
-	for (size_t i = 0; i < 3 && rc == 0; i++) {
-		struct db_val k = { fields[i], 2 }, dv;
-		for (rc = db_cursor_get(c, DB_SET_RANGE, &k, &dv, err); rc == 0;
-		     rc = db_cursor_get(c, DB_NEXT, &k, &dv, err)) {
-			const char *kp = k.p, *z;
-			size_t tn;
-			uint64_t cnt = 0;
-			if (k.n < 3 || memcmp(kp, fields[i], 2))
-				break;
-			z = memchr(kp, 0, k.n);
-			tn = z ? (size_t)(z - kp) : k.n;
-			for (size_t j = 0; j < dv.n; j++)   /* a number ends at each byte below 0x80 */
-				cnt += ((const unsigned char *)dv.p)[j] < 0x80;
-			if (nf && strlen(f[nf - 1].w) == tn - 2 && !memcmp(f[nf - 1].w, kp + 2, tn - 2)) {
-				f[nf - 1].n += cnt;
-				continue;
-			}
-			if (nf == cap) {
-				cap = cap ? cap * 2 : 4096;
-				f = kv_xrealloc(f, cap * sizeof(*f));
-			}
-			f[nf++] = (struct wfreq){ kv_xstrndup(kp + 2, tn - 2), cnt };
-		}
-		if (rc == 1)
-			rc = 0;
-	}
-	db_cursor_close(c);
-	if (rc == 0 && nf) {
-		/* the same word in several fields: one entry */
-		qsort(f, nf, sizeof(*f), wfreq_by_word);
-		for (size_t i = 0; i < nf; i++) {
-			if (w && !strcmp(f[w - 1].w, f[i].w)) {
-				f[w - 1].n += f[i].n;
-				free(f[i].w);
-			} else {
-				f[w++] = f[i];
-			}
-		}
-		qsort(f, w, sizeof(*f), wfreq_by_count);
-		size_t keep = 0;
-		while (keep < w && keep < PHRASE_WORDS && f[keep].n > 1)
-			keep++;
-		qsort(f, keep, sizeof(*f), wfreq_by_word);
-		for (size_t i = 0; i < keep; i++) {
-			sbuf_adds(out, f[i].w);
-			sbuf_addc(out, '\n');
-		}
-		nf = w;
-	}
-	for (size_t i = 0; i < nf; i++)
-		free(f[i].w);
-	free(f);
-	return rc < 0 ? -1 : 0;
-}
-
-/* No pair list and no pass under way (the pair terms are gone or go). */
-static int pairs_forget(struct db_txn *t, struct store *s, struct kv_err *err)
-{
-	if (db_del(t, s->d[D_META], PW_LIST, strlen(PW_LIST), NULL, 0, err) < 0 ||
-	    db_del(t, s->d[D_META], PW_UPTO, strlen(PW_UPTO), NULL, 0, err) < 0)
-		return -1;
-	return 0;
-}
-
-/* Every pair term (field letters A-Z) out of the index, and the list. */
-static int pairs_drop(struct db_txn *t, struct store *s, struct kv_err *err)
-{
-	struct db_cursor *c;
-	struct db_val k = { "A", 1 }, dv;
-	int rc;
-
-	if (db_cursor_open(t, s->d[D_TERM], &c, err) < 0)
-		return -1;
-	for (rc = db_cursor_get(c, DB_SET_RANGE, &k, &dv, err); rc == 0;
-	     rc = db_cursor_get(c, DB_NEXT, &k, &dv, err)) {
-		unsigned char f = k.n ? ((const unsigned char *)k.p)[0] : 0;
-		if (f < 'A' || f > 'Z')
-			break;
-		if (db_cursor_del(c, err) < 0) {
-			rc = -1;
-			break;
-		}
-	}
-	db_cursor_close(c);
-	if (rc < 0)
-		return -1;
-	return pairs_forget(t, s, err);
 }
 
 /* ---- writing ---- */
@@ -536,22 +382,6 @@ int index_prefix(struct store_reader *r, const char *prefix, size_t pn, uint64_t
 				(*v)[w++] = (*v)[i];
 		*n = w;
 	}
-	return 0;
-}
-
-int index_reader_pairs(struct store_reader *r, const struct pairwords **pw, struct kv_err *err)
-{
-	if (!r->pairs) {
-		int ps = pairs_state(r->t, r->s, &r->pw, NULL, err);
-		if (ps < 0)
-			return -1;
-		if (ps != PAIRS_COMPLETE) {
-			pairwords_free(r->pw);
-			r->pw = NULL;
-		}
-		r->pairs = r->pw ? 1 : 2;
-	}
-	*pw = r->pw;
 	return 0;
 }
 
@@ -732,7 +562,6 @@ int store_index_ready(struct store *s, struct kv_err *err)
 	return rc;
 }
 
-#define REINDEX_BATCH 2000
 
 /* One batch: messages after meta IX_UPTO, at most REINDEX_BATCH of
  * them; the batch that reaches the last message sets schema 3.
@@ -814,91 +643,6 @@ static int reindex_batch(struct store *s, uint64_t *done, uint64_t *total, struc
 	return upto + 1 >= next;
 }
 
-/* One batch of the pair pass: the list chosen first (from the whole word
- * index), then the pairs of messages after meta PW_UPTO, REINDEX_BATCH at
- * a time; writers add theirs once the batch that reaches the last
- * message has deleted PW_UPTO. 0 more to do, 1 done, -1, DB_FULL. */
-static int pairs_batch(struct store *s, uint64_t *done, uint64_t *total, struct kv_err *err)
-{
-	struct db_txn *t;
-	struct pairwords *pw = NULL;
-	struct ixset x;
-	uint64_t upto, next, num;
-	int rc, ps;
-
-	if (db_txn_begin(s->env, 0, &t, err) < 0)
-		return -1;
-	if ((ps = pairs_state(t, s, &pw, &upto, err)) < 0 || meta_get_u64(t, s, "next_num", &next, err) < 0) {
-		db_txn_abort(t);
-		pairwords_free(pw);
-		return -1;
-	}
-	*total = next ? next - 1 : 0;
-	if (ps == PAIRS_COMPLETE) {
-		db_txn_abort(t);
-		pairwords_free(pw);
-		*done = *total;
-		return 1;
-	}
-	rc = 0;
-	if (ps == PAIRS_NONE) {
-		struct sbuf list = SBUF_INIT;
-		rc = pairwords_choose(t, s, &list, err);
-		if (rc == 0 && !list.len) {
-			/* no word in two messages yet: no pairs to build */
-			sbuf_release(&list);
-			db_txn_abort(t);
-			*done = *total;
-			return 1;
-		}
-		if (rc == 0)
-			rc = db_put(t, s->d[D_META], PW_LIST, strlen(PW_LIST), list.buf, list.len, 0, err);
-		if (rc == 0)
-			pw = pairwords_new(list.buf, list.len);
-		sbuf_release(&list);
-		upto = 0;
-	}
-	memset(&x, 0, sizeof(x));
-	x.pw = pw;
-	x.only_pairs = 1;
-	for (num = upto + 1; num < next && num <= upto + REINDEX_BATCH && rc == 0; num++) {
-		struct msg_rec m;
-		char *owned = NULL, *towned = NULL;
-		const char *text = NULL;
-		size_t tlen = 0;
-
-		rc = msg_load(t, s, NULL, num, &m, &owned, err);
-		if (rc == 1) {
-			rc = 0;
-			continue;
-		}
-		if (rc == 0 && (rc = text_load(t, s, NULL, NULL, num, &text, &tlen, &towned, err)) == 0)
-			ixset_add_msg(&x, &m, text, tlen, (uint32_t)num);
-		free(owned);
-		free(towned);
-	}
-	if (rc == 0)
-		rc = ixset_write(t, s, &x, err);
-	ixset_release(&x);
-	pairwords_free(pw);
-	upto = num - 1;
-	if (rc == 0) {
-		if (upto + 1 >= next)
-			rc = db_del(t, s->d[D_META], PW_UPTO, strlen(PW_UPTO), NULL, 0, err) < 0 ? -1 : 0;
-		else
-			rc = meta_put_u64(t, s, PW_UPTO, upto, err);
-	}
-	if (rc != 0) {
-		int full = db_txn_full(t);
-		db_txn_abort(t);
-		return full ? DB_FULL : -1;
-	}
-	if ((rc = db_txn_commit(t, err)) != 0)
-		return rc;
-	*done = upto;
-	return upto + 1 >= next;
-}
-
 int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err)
 {
 	uint64_t done = 0, total = 0;
@@ -926,46 +670,4 @@ int store_reindex(struct store *s, store_progress_cb progress, void *ctx, struct
 		}
 	}
 	return 0;
-}
-
-int store_reindex_pairs(struct store *s, store_progress_cb progress, void *ctx, struct kv_err *err)
-{
-	struct db_txn *t;
-	int rc;
-
-	if (s->rdonly)
-		return kv_err_set(err, "%s: store opened read-only", s->dir);
-	for (int grows = 0;;) {
-		if (db_txn_begin(s->env, 0, &t, err) < 0)
-			return -1;
-		rc = pairs_drop(t, s, err);
-		if (rc == 0)
-			break;
-		if (!db_txn_full(t) || ++grows > 30) {
-			db_txn_abort(t);
-			return -1;
-		}
-		db_txn_abort(t);
-		if (db_env_grow(s->env, err) < 0)
-			return -1;
-	}
-	if (db_txn_commit(t, err) != 0)
-		return -1;
-	return store_reindex(s, progress, ctx, err);
-}
-
-int store_pairs_state(struct store *s, uint64_t *upto, struct kv_err *err)
-{
-	struct db_txn *t;
-	int rc;
-
-	if (db_txn_begin(s->env, 1, &t, err) < 0)
-		return -1;
-	rc = index_ready(t, s, err);
-	if (rc == 1)
-		rc = pairs_state(t, s, NULL, upto, err);
-	else if (rc == 0)
-		rc = PAIRS_NONE;
-	db_txn_abort(t);
-	return rc;
 }

@@ -392,6 +392,16 @@ void index_drop(struct wctx *w);
 enum { PAIRS_NONE = STORE_PAIRS_NONE, PAIRS_COMPLETE = STORE_PAIRS_COMPLETE, PAIRS_BUILDING = STORE_PAIRS_BUILDING };
 int pairs_state(struct db_txn *t, struct store *s, struct pairwords **pw, uint64_t *upto, struct kv_err *err);
 
+/* Every (term, number) of x into the index of t, term by term. 0 / -1 / DB_FULL. */
+int ixset_write(struct db_txn *t, struct store *s, const struct ixset *x, struct kv_err *err);
+/* Messages per write transaction of reindex's passes. */
+#define REINDEX_BATCH 2000
+/* pairs.c: one batch of reindex's pair pass: 0 more to do, 1 done, -1,
+ * DB_FULL; *done of *total messages have their pairs. */
+int pairs_batch(struct store *s, uint64_t *done, uint64_t *total, struct kv_err *err);
+/* Forget the pair list and the pass's progress (the pair terms went). 0 / -1. */
+int pairs_forget(struct db_txn *t, struct store *s, struct kv_err *err);
+
 /* The pair word list when the reader's store has every message's phrase
  * pairs, else *pw NULL (read once per reader). 0 / -1. */
 int index_reader_pairs(struct store_reader *r, const struct pairwords **pw, struct kv_err *err);

@@ -60,8 +60,16 @@ static int cmd_check(struct cli *c, const struct cli_args *a)
 				       (unsigned long long)sc.ghosts, (unsigned long long)sc.series,
 				       (unsigned long long)sc.raw_bytes);
 			store_reader_end(r);
+			uint64_t upto;
+			int pairs;
 			if (store_index_ready(s, &err) == 0)
 				printf("note: no word index yet (a schema 1 or 2 store): run `kvmarm-store reindex`\n");
+			else if ((pairs = store_pairs_state(s, &upto, &err)) == STORE_PAIRS_NONE)
+				printf("note: no phrase pairs yet: phrase search reads the mail; "
+				       "`kvmarm-store reindex` builds them\n");
+			else if (pairs == STORE_PAIRS_BUILDING)
+				printf("note: phrase pairs built for %llu messages so far: "
+				       "`kvmarm-store reindex` goes on\n", (unsigned long long)upto);
 		} else {
 			printf("ok\n");
 		}

@@ -2,7 +2,9 @@
  * t_index.c - the word index on disk (store/index_db.c): check finds a
  * posting removed behind the store's back, one naming no message and a
  * malformed block; schema 1 and 2 stores record without the index and
- * reindex builds it; a term's numbers over several blocks read back whole.
+ * reindex builds it; a term's numbers over several blocks read back whole;
+ * reindex builds the phrase pairs, phrase search answers from them, check
+ * finds one removed, writers add them afterwards.
  */
 #include "tap.h"
 #include "store.h"
@@ -156,6 +158,77 @@ static long count_query(struct store *s, const char *q)
 	return ret;
 }
 
+/* Phrase pairs (store/pairs.c): none in a new store, the same answers
+ * from the text before reindex and from the pairs after it; a pair term
+ * removed behind the store's back changes the answer (so the pairs are
+ * what answers) and check names it; reindex --phrases puts it back; a
+ * message added afterwards has its pairs. */
+static void test_pairs(void)
+{
+	static const char *const bodies[] = {
+		"we saw the dirty ring fill up\n",
+		"Dirty  ring, again: the DIRTY RING\n",
+		"a dirty ring-buffer here\n",
+		"ring dirty is the wrong order\n",
+		"across lines: dirty\nring is here\n",
+		"> the dirty ring quoted\nlooks good to me\n",
+		"dirty_ring as an identifier, dirty or ring apart\n",
+	};
+	char *dir = newdir("pairs");
+	struct kv_err err;
+	struct store *s;
+	struct store_item it;
+	uint64_t upto;
+	int rc, n = (int)(sizeof(bodies) / sizeof(bodies[0]));
+
+	store_open(&s, dir, STORE_CREATE, &err);
+	for (int i = 0; i < n; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "pair%d@x", i);
+		char *raw = mk(id, NULL, "Ann Example <ann@x.example>", i % 2 ? "page table walk" : "the page table",
+			       1600000000 + i, NULL, bodies[i], "\n");
+		add(s, raw, &it);
+		free(raw);
+	}
+	is_int(store_pairs_state(s, &upto, &err), STORE_PAIRS_NONE, "pairs: none in a new store");
+	/* 0 1 2 4 in new text; 5's is quoted */
+	is_int(count_query(s, "nq:\"dirty ring\""), 4, "pairs: none yet, the text answers a phrase");
+	is_int(count_query(s, "q:\"the dirty ring\""), 1, "pairs: none yet, three words in quoted text");
+	is_int(count_query(s, "s:\"page table\""), n, "pairs: none yet, a subject phrase");
+	ok(store_reindex(s, NULL, NULL, &err) == 0, "pairs: reindex builds them");
+	is_int(store_pairs_state(s, &upto, &err), STORE_PAIRS_COMPLETE, "pairs: complete after reindex");
+	rc = store_check(s, &err);
+	ok(rc == 0, "pairs: check whole with them (%s)", rc ? err.msg : "ok");
+	is_int(count_query(s, "nq:\"dirty ring\""), 4, "pairs: the same answer from the pairs");
+	is_int(count_query(s, "\"ring dirty\""), 1, "pairs: the other order is another pair");
+	is_int(count_query(s, "q:\"the dirty ring\""), 1, "pairs: three words: pairs, then the text");
+	is_int(count_query(s, "s:\"page table\""), n, "pairs: a subject pair");
+	is_int(count_query(s, "\"dirty ring\" -nq:\"dirty ring\""), 1, "pairs: NOT of a pair phrase");
+	store_close(s);
+
+	/* messages 1 2 3 5 6 (numbers from 1) have b:"dirty ring" */
+	ok(corrupt(dir, "words", "B:dirty ring", 12, NULL, 0, 1) == 0, "pairs: the pair term removed");
+	store_open(&s, dir, 0, &err);
+	is_int(count_query(s, "nq:\"dirty ring\""), 0, "pairs: without it, no answer (the pairs answer)");
+	rc = store_check(s, &err);
+	ok(rc == 1 && strstr(err.msg, "B:dirty ring") && strstr(err.msg, "missing"),
+	   "pairs: check finds the removed pair term: %s", err.msg);
+	ok(store_reindex_pairs(s, NULL, NULL, &err) == 0, "pairs: reindex --phrases builds them again");
+	rc = store_check(s, &err);
+	ok(rc == 0, "pairs: check whole again (%s)", rc ? err.msg : "ok");
+	is_int(count_query(s, "nq:\"dirty ring\""), 4, "pairs: the answer is back");
+
+	char *raw = mk("pair-late@x", NULL, "Ann <ann@x.example>", "late", 1600000100, NULL,
+		       "one more dirty ring\n", "\n");
+	add(s, raw, &it);
+	free(raw);
+	is_int(count_query(s, "nq:\"dirty ring\""), 5, "pairs: a message added afterwards is found");
+	rc = store_check(s, &err);
+	ok(rc == 0, "pairs: check whole: the writer added its pairs (%s)", rc ? err.msg : "ok");
+	store_close(s);
+	free(dir);
+}
+
 /* A word in every message outgrows a term's first block: its numbers go
  * on in later blocks, batch after batch, and read back whole. */
 static void test_index_blocks(void)
@@ -211,6 +284,7 @@ int main(void)
 	}
 	test_index();
 	test_index_blocks();
+	test_pairs();
 	{
 		char *cmd = kv_xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
