@@ -25,7 +25,9 @@
  *   skey     "c:"change-id, "l:"linked id, "t:"author/project/title -> series
  *   summary, summary_last, sent, umeta: side tables for store_kv_*
  *   words    field-prefixed word -> blocks of message numbers (varint
- *            differences): the word index, described in index_db.c (schema 3)
+ *            differences): the word index, described in index_db.c (schema 3);
+ *            with the phrase pairs ("B:dirty ring", pairs.c) once meta
+ *            phrase_words holds their word list (phrase_upto: built so far)
  *   mcol     chunk number -> date and thread id of MCOL_CHUNK messages:
  *            a dense copy of date and mthr for search (mcol.c); meta
  *            mcol_v2_next says whether it is up to date
