@@ -377,7 +377,7 @@ int store_check_opts(struct store *s, unsigned flags, struct store_check_stats *
 	rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err);
 	if (rc < 0)
 		goto out;
-	if (rc == 1 || v.n != 1 || (((const char *)v.p)[0] < '1' || ((const char *)v.p)[0] > '3')) {
+	if (rc == 1 || v.n != 1 || (((const char *)v.p)[0] < '1' || ((const char *)v.p)[0] > '4')) {
 		rc = broken(err, "schema version key missing or unknown");
 		goto out;
 	}
@@ -391,10 +391,10 @@ int store_check_opts(struct store *s, unsigned flags, struct store_check_stats *
 	}
 	if (rc == 0)
 		rc = check_messages(s, t, map, &nmsg, flags, st, err);
-	/* schema 3: the word index too (a schema 1 or 2 store has none yet);
+	/* schema 3 and 4: the word index too (a schema 1 or 2 store has none yet);
 	 * it needs the body text, so not with STORE_CHECK_QUICK */
-	if (rc == 0 && ((const char *)v.p)[0] == '3' && !(flags & STORE_CHECK_QUICK))
-		rc = index_check(s, t, map, nmsg, err);
+	if (rc == 0 && ((const char *)v.p)[0] >= '3' && !(flags & STORE_CHECK_QUICK))
+		rc = index_check(s, t, map, nmsg, ((const char *)v.p)[0] == '4', err);
 	for (int f = 0; f < F_COUNT; f++)
 		blob_unmap(&map[f]);
 	if (rc != 0)

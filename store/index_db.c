@@ -42,7 +42,7 @@ int index_ready(struct db_txn *t, struct store *s, struct kv_err *err)
 
 	if (rc < 0)
 		return -1;
-	return rc == 0 && v.n == 1 && ((const char *)v.p)[0] == '3';
+	return rc == 0 && v.n == 1 && (((const char *)v.p)[0] == '3' || ((const char *)v.p)[0] == '4');
 }
 
 /* ---- blocks ---- */
@@ -477,7 +477,7 @@ static int index_walk(struct store *s, struct db_txn *t, struct db_cursor *tc, u
 }
 
 int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, uint64_t nmsg,
-		struct kv_err *err)
+		int schema_pairs, struct kv_err *err)
 {
 	struct db_cursor *c, *tc;
 	struct db_val kv, v;
@@ -487,6 +487,13 @@ int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, u
 
 	if ((ps = pairs_state(t, s, &pw, &upto, err)) < 0)
 		return -1;
+	if ((ps == PAIRS_COMPLETE) != schema_pairs) {
+		pairwords_free(pw);
+		kv_err_set(err, "word index: schema %d, but the phrase pairs are %s (run kvmarm-store reindex "
+			   "--phrases)", schema_pairs ? STORE_SCHEMA_PAIRS : STORE_SCHEMA_VERSION,
+			   ps == PAIRS_COMPLETE ? "complete" : ps == PAIRS_BUILDING ? "being built" : "not there");
+		return 1;
+	}
 	if (db_cursor_open(t, s->d[D_MSG], &c, err) < 0) {
 		pairwords_free(pw);
 		return -1;

@@ -131,6 +131,12 @@ static int pairwords_choose(struct db_txn *t, struct store *s, struct sbuf *out,
 	return rc < 0 ? -1 : 0;
 }
 
+static int schema_put(struct db_txn *t, struct store *s, int version, struct kv_err *err)
+{
+	char v = (char)('0' + version);
+	return db_put(t, s->d[D_META], "schema_version", 14, &v, 1, 0, err);
+}
+
 /* No pair list and no pass under way (the pair terms are gone or go). */
 int pairs_forget(struct db_txn *t, struct store *s, struct kv_err *err)
 {
@@ -160,7 +166,7 @@ static int pairs_drop(struct db_txn *t, struct store *s, struct kv_err *err)
 		}
 	}
 	db_cursor_close(c);
-	if (rc < 0)
+	if (rc < 0 || schema_put(t, s, STORE_SCHEMA_VERSION, err) != 0)
 		return -1;
 	return pairs_forget(t, s, err);
 }
@@ -250,9 +256,11 @@ int pairs_batch(struct store *s, uint64_t *done, uint64_t *total, struct kv_err 
 	pairwords_free(pw);
 	upto = num - 1;
 	if (rc == 0) {
-		if (upto + 1 >= next)
+		if (upto + 1 >= next) {
 			rc = db_del(t, s->d[D_META], PW_UPTO, strlen(PW_UPTO), NULL, 0, err) < 0 ? -1 : 0;
-		else
+			if (rc == 0)
+				rc = schema_put(t, s, STORE_SCHEMA_PAIRS, err);
+		} else
 			rc = meta_put_u64(t, s, PW_UPTO, upto, err);
 	}
 	if (rc != 0) {

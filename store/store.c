@@ -467,10 +467,12 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 			buf[n] = 0;
 			snprintf(want, sizeof(want), "%d", STORE_SCHEMA_VERSION);
 			/* 1 and 2: stores made before the index and before its
-			 * schema 3 layout; they open without one (index_ready) */
-			if (strcmp(buf, want) != 0 && strcmp(buf, "1") != 0 && strcmp(buf, "2") != 0) {
-				kv_err_set(err, "%s: unknown store schema version %s (this program knows %d)",
-					   dir, buf, STORE_SCHEMA_VERSION);
+			 * schema 3 layout; they open without one (index_ready);
+			 * 4: with the phrase pairs */
+			if (strcmp(buf, want) != 0 && strcmp(buf, "1") != 0 && strcmp(buf, "2") != 0 &&
+			    strcmp(buf, "4") != 0) {
+				kv_err_set(err, "%s: unknown store schema version %s (this program knows 1 to %d)",
+					   dir, buf, STORE_SCHEMA_PAIRS);
 				goto fail;
 			}
 		} else if (rdonly) {

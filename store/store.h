@@ -42,6 +42,10 @@
  * (the milter keeps recording into it) but has no index until
  * `kvmarm-store reindex`. */
 #define STORE_SCHEMA_VERSION 3
+/* 4: schema 3 with every message's phrase pairs (pairs.c), set by the
+ * reindex batch that completes them: a program that does not know the
+ * pairs would add mail without them, so it refuses the store instead. */
+#define STORE_SCHEMA_PAIRS 4
 
 struct store;
 struct store_reader;

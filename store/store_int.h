@@ -417,10 +417,11 @@ int index_postings(struct store_reader *r, const char *term, size_t tn, uint64_t
 int index_prefix(struct store_reader *r, const char *prefix, size_t pn, uint64_t **v, size_t *n,
 		 struct kv_err *err);
 
-/* Check every message's terms are indexed and nothing else is.
+/* Check every message's terms are indexed and nothing else is; the
+ * phrase pairs complete exactly when schema_pairs (schema 4).
  * 0 / 1 broken (err says what) / -1. */
 int index_check(struct store *s, struct db_txn *t, const struct blobmap *maps, uint64_t nmsg,
-		struct kv_err *err);
+		int schema_pairs, struct kv_err *err);
 
 /* ---- mcol.c: every message's date and thread id, dense ---- */
 

@@ -34,7 +34,9 @@
 #define BATCH_MSGS  250
 #define BATCH_BYTES (64u << 20)
 #define MAX_JOBS    8
-
+/* an import of this many new messages into a store without phrase pairs
+ * says how to build them */
+#define IMPORT_PAIRS_NOTE 1000
 
 struct job {
 	struct mbox_msg src;
@@ -479,6 +481,14 @@ int cli_import_run(struct cli *cl, const struct cli_args *a, int store_it)
 	for (size_t k = 0; k < nrd; k++)
 		mbox_close(rds[k]);
 	free(rds);
+	if (R.store && store_it && !R.failed && R.c.imported >= IMPORT_PAIRS_NOTE) {
+		/* an archive's first import: phrase search needs reindex to be fast */
+		struct kv_err e;
+		uint64_t upto;
+		if (store_index_ready(R.store, &e) == 1 && store_pairs_state(R.store, &upto, &e) == STORE_PAIRS_NONE)
+			cli_error(0, cmd, "note: %s has no phrase pairs yet; run `kvmarm-store reindex` once, "
+				  "so that phrase search need not read the mail", store_path(R.store));
+	}
 	if (R.store)
 		store_close(R.store);
 

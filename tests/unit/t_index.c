@@ -136,6 +136,29 @@ static void test_index(void)
 	free(dir);
 }
 
+/* The store's schema version as a number, -1 when unreadable (the store
+ * must not be open). */
+static int schema_of(const char *dir)
+{
+	struct db_env *e;
+	struct db_txn *t;
+	struct db_val v;
+	struct kv_err err;
+	db_dbi d;
+	int ret = -1;
+
+	if (db_env_open(&e, dir, 1 << 24, 32, 0, &err) < 0)
+		return -1;
+	if (db_txn_begin(e, 1, &t, &err) == 0) {
+		if (db_dbi_open(t, "meta", 0, 0, &d, &err) == 0 && db_get(t, d, "schema_version", 14, &v, &err) == 0 &&
+		    v.n == 1)
+			ret = ((const char *)v.p)[0] - '0';
+		db_txn_abort(t);
+	}
+	db_env_close(e);
+	return ret;
+}
+
 /* Run the query q; how many messages match, -1 on error. */
 static long count_query(struct store *s, const char *q)
 {
@@ -195,8 +218,20 @@ static void test_pairs(void)
 	is_int(count_query(s, "nq:\"dirty ring\""), 4, "pairs: none yet, the text answers a phrase");
 	is_int(count_query(s, "q:\"the dirty ring\""), 1, "pairs: none yet, three words in quoted text");
 	is_int(count_query(s, "s:\"page table\""), n, "pairs: none yet, a subject phrase");
+	store_close(s);
+	ok(corrupt(dir, "meta", "schema_version", 14, "4", 1, 0) == 0, "pairs: schema set to 4 without them");
+	store_open(&s, dir, 0, &err);
+	rc = store_check(s, &err);
+	ok(rc == 1 && strstr(err.msg, "schema 4") && strstr(err.msg, "not there"),
+	   "pairs: check finds schema 4 without the pairs: %s", err.msg);
+	store_close(s);
+	ok(corrupt(dir, "meta", "schema_version", 14, "3", 1, 0) == 0, "pairs: schema 3 again");
+	store_open(&s, dir, 0, &err);
 	ok(store_reindex(s, NULL, NULL, &err) == 0, "pairs: reindex builds them");
 	is_int(store_pairs_state(s, &upto, &err), STORE_PAIRS_COMPLETE, "pairs: complete after reindex");
+	store_close(s);
+	is_int(schema_of(dir), STORE_SCHEMA_PAIRS, "pairs: the store is schema 4, which programs without pairs refuse");
+	store_open(&s, dir, 0, &err);
 	rc = store_check(s, &err);
 	ok(rc == 0, "pairs: check whole with them (%s)", rc ? err.msg : "ok");
 	is_int(count_query(s, "nq:\"dirty ring\""), 4, "pairs: the same answer from the pairs");
