@@ -596,8 +596,21 @@ static void list_minus(struct list *a, const struct list *b)
 
 static void list_or(struct list *a, struct list *b)
 {
-	uint64_t *o = kv_xmalloc((a->n + b->n + 1) * sizeof(*o));
+	uint64_t *o;
 	size_t i = 0, j = 0, w = 0;
+
+	if (!b->n || !a->n) {   /* one side alone: no copy */
+		if (!a->n) {
+			struct list t = *a;
+			*a = *b;
+			*b = t;
+		}
+		free(b->v);
+		b->v = NULL;
+		b->n = 0;
+		return;
+	}
+	o = kv_xmalloc((a->n + b->n + 1) * sizeof(*o));
 	while (i < a->n || j < b->n) {
 		if (j >= b->n || (i < a->n && a->v[i] < b->v[j]))
 			o[w++] = a->v[i++];

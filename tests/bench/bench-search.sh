@@ -36,7 +36,7 @@ build() {
 		rm -rf "$d/db" "$d/stamp"
 		"$@" || return 1
 		t0=$(date +%s%N)
-		"$KS" --db "$d/db" import "$d/mbox" >"$d/import.out" 2>&1 || { cat "$d/import.out"; return 1; }
+		"$KS" --db "$d/db" import "$d/mbox" >"$d/import.out" 2>"$d/import.err" || { cat "$d/import.out" "$d/import.err"; return 1; }
 		t1=$(date +%s%N)
 		# the phrase pairs, as the README says to after a first import
 		"$KS" --db "$d/db" reindex --quiet >"$d/reindex.out" 2>&1 || { cat "$d/reindex.out"; return 1; }
