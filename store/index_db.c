@@ -385,6 +385,59 @@ int index_prefix(struct store_reader *r, const char *prefix, size_t pn, uint64_t
 	return 0;
 }
 
+/* Block p[0..n)'s numbers as bits of bits[0..nbits). 0, or -1 when
+ * malformed (as block_decode) or naming a number past nbits. */
+static int block_bits(const unsigned char *p, size_t n, uint64_t *bits, uint64_t nbits)
+{
+	uint64_t cur = 0;
+	size_t i = 0;
+
+	if (!n)
+		return -1;
+	for (int k = 0; i < n; k++) {
+		uint64_t x = 0;
+		int shift = 0;
+		for (;;) {
+			if (i >= n || shift > 28)
+				return -1;
+			x |= (uint64_t)(p[i] & 0x7F) << shift;
+			shift += 7;
+			if (!(p[i++] & 0x80))
+				break;
+		}
+		if (k && x == 0)
+			return -1;
+		cur += x;
+		if (cur >= nbits)
+			return -1;
+		bits[cur >> 6] |= 1ull << (cur & 63);
+	}
+	return 0;
+}
+
+int index_bits(struct store_reader *r, const char *key, size_t kn, int prefix, uint64_t *bits, uint64_t nbits,
+	       struct kv_err *err)
+{
+	struct db_cursor *c;
+	struct db_val k = { key, kn }, dv;
+	int rc;
+
+	if (!kn || kn > INDEX_TERM_MAX)
+		return 0;
+	if (db_cursor_open(r->t, r->s->d[D_TERM], &c, err) < 0)
+		return -1;
+	for (rc = db_cursor_get(c, DB_SET_RANGE, &k, &dv, err); rc == 0; rc = db_cursor_get(c, DB_NEXT, &k, &dv, err)) {
+		if (prefix ? k.n < kn || memcmp(k.p, key, kn) : !block_of(&k, key, kn))
+			break;
+		if (block_bits(dv.p, dv.n, bits, nbits) < 0) {
+			rc = malformed(err, k.p, k.n);
+			break;
+		}
+	}
+	db_cursor_close(c);
+	return rc < 0 ? -1 : 0;
+}
+
 /* ---- checking ---- */
 
 /* Does term's index hold num? 1 yes, 0 no, -1 (err: malformed). */

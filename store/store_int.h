@@ -413,6 +413,11 @@ int index_ready(struct db_txn *t, struct store *s, struct kv_err *err);
  * (*v NULL and *n 0 when absent). 0 / -1. */
 int index_postings(struct store_reader *r, const char *term, size_t tn, uint64_t **v, size_t *n,
 		   struct kv_err *err);
+/* The numbers of term key[0..kn) (prefix: of every term starting so) as
+ * bits set in bits[0..nbits) (the store's next_num). 0 / -1 (malformed,
+ * or a number past nbits). */
+int index_bits(struct store_reader *r, const char *key, size_t kn, int prefix, uint64_t *bits, uint64_t nbits,
+	       struct kv_err *err);
 /* Union of the lists of every term starting with prefix. 0 / -1. */
 int index_prefix(struct store_reader *r, const char *prefix, size_t pn, uint64_t **v, size_t *n,
 		 struct kv_err *err);
