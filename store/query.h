@@ -49,4 +49,19 @@ int query_order_newest(struct store_reader *r, uint64_t *nums, size_t n, int64_t
 int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uint64_t *tids,
 		     struct kv_err *err);
 
+/* The threads of nums[0..n) (ascending) with a message dated in
+ * [since, until): each one's newest such message's date, and how many
+ * there are; newest first (the date, then the number of that message),
+ * as grouping query_order_newest's order would give, without ordering
+ * every message. *out malloc'd. 0, 1 when the store's message column
+ * is not current (group the ordered messages instead), -1. */
+struct query_thread {
+	uint64_t id;
+	int64_t date;
+	uint64_t newest;        /* the number of its newest message */
+	size_t matched;
+};
+int query_threads_newest(struct store_reader *r, const uint64_t *nums, size_t n, int64_t since, int64_t until,
+			 struct query_thread **out, size_t *nout, struct kv_err *err);
+
 #endif

@@ -301,3 +301,68 @@ int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uin
 	free(o);
 	return rc < 0 ? -1 : 0;
 }
+
+static int cmp_thread_newest(const void *a, const void *b)
+{
+	const struct query_thread *x = a, *y = b;
+	if (x->date != y->date)
+		return x->date < y->date ? 1 : -1;
+	return x->newest < y->newest ? 1 : x->newest > y->newest ? -1 : 0;
+}
+
+int query_threads_newest(struct store_reader *r, const uint64_t *nums, size_t n, int64_t since, int64_t until,
+			 struct query_thread **out, size_t *nout, struct kv_err *err)
+{
+	struct mcol_cur mc = { r->t, r->s, 0, 0, NULL };
+	uint64_t next_thread;
+	uint32_t *at;           /* thread id -> index in v + 1 */
+	struct query_thread *v;
+	size_t k = 0;
+	int rc;
+
+	*out = NULL;
+	*nout = 0;
+	if ((rc = mcol_ready(r->t, r->s, err)) != 1)
+		return rc < 0 ? -1 : 1;
+	if (meta_get_u64(r->t, r->s, "next_thread", &next_thread, err) < 0)
+		return -1;
+	/* thread ids are handed out in order: a direct table is small */
+	at = kv_xcalloc(next_thread + 1, sizeof(*at));
+	v = kv_xmalloc((n < next_thread + 1 ? n : next_thread + 1) * sizeof(*v) + sizeof(*v));
+	for (size_t i = 0; i < n; i++) {
+		int64_t date;
+		uint64_t tid;
+		if ((rc = mcol_get(&mc, nums[i], &date, &tid, err)) != 0) {
+			if (rc > 0)
+				kv_err_set(err, "message column: message %llu not found (run kvmarm-store check)",
+					   (unsigned long long)nums[i]);
+			rc = -1;
+			break;
+		}
+		if (date < since || date >= until)
+			continue;
+		if (tid > next_thread) {   /* not the store's: the slow way says so */
+			rc = 1;
+			break;
+		}
+		if (!at[tid]) {
+			v[k] = (struct query_thread){ tid, date, nums[i], 0 };
+			at[tid] = (uint32_t)++k;
+		}
+		struct query_thread *t = &v[at[tid] - 1];
+		t->matched++;
+		if (date > t->date || (date == t->date && nums[i] > t->newest)) {
+			t->date = date;
+			t->newest = nums[i];
+		}
+	}
+	free(at);
+	if (rc != 0) {
+		free(v);
+		return rc;
+	}
+	qsort(v, k, sizeof(*v), cmp_thread_newest);
+	*out = v;
+	*nout = k;
+	return 0;
+}

@@ -71,11 +71,9 @@ static const struct cli_opt search_opts[] = {
 	CLI_OPTS_END,
 };
 
-struct thr_hit {
-	uint64_t id;
-	int64_t date;          /* newest matching message */
-	size_t matched;
-};
+/* a thread of the results: its newest matching message's date, and how
+ * many match */
+#define thr_hit query_thread
 
 /* Group the (newest first) messages by thread (tids: each one's thread),
  * threads in the order of their newest match. *out malloc'd. */
@@ -295,6 +293,17 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 	/* threads: looked up while the numbers are ascending, then ordered
 	 * with them */
 	if (mode == OUT_THREADS) {
+		/* from the message column, without ordering every message */
+		int trc = query_threads_newest(r, nums, n, win.bounded ? win.since : INT64_MIN,
+					       win.bounded ? win.until : INT64_MAX, &th, &nth, &err);
+		if (trc < 0) {
+			rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
+			goto out;
+		}
+		if (trc == 0) {
+			n = nth;   /* none in the window: none found */
+			goto print;
+		}
 		tids = kv_xmalloc((n ? n : 1) * sizeof(*tids));
 		if (query_thread_ids(r, nums, n, tids, &err) < 0) {
 			rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
@@ -318,6 +327,7 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 	}
 	if (mode == OUT_THREADS)
 		group_threads(tids, dates, n, &th, &nth);
+print:;
 	struct json_w jw;
 	size_t total = mode == OUT_THREADS ? nth : n;
 	size_t from = (size_t)offset < total ? (size_t)offset : total;
