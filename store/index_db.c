@@ -59,6 +59,23 @@ static size_t put_varint(unsigned char *o, uint32_t x)
 	return n;
 }
 
+/* The varint at p[*i] (of p[0..n)) into *x, *i past it. 0, or -1 when cut
+ * short or over 32 bits. */
+static inline int varint_get(const unsigned char *p, size_t n, size_t *i, uint64_t *x)
+{
+	int shift = 0;
+
+	*x = 0;
+	for (;;) {
+		if (*i >= n || shift > 28)
+			return -1;
+		*x |= (uint64_t)(p[*i] & 0x7F) << shift;
+		shift += 7;
+		if (!(p[(*i)++] & 0x80))
+			return 0;
+	}
+}
+
 /* Decode block p[0..n) calling each number into *v (may be NULL: count
  * only). *last: the block's last number. 0, or -1 when malformed (empty,
  * a varint cut short or past 32 bits, numbers not increasing). */
@@ -75,17 +92,8 @@ static int block_decode(const unsigned char *p, size_t n, uint64_t **v, size_t *
 		*v = kv_xrealloc(*v, *cap * sizeof(**v));
 	}
 	while (i < n) {
-		uint64_t x = 0;
-		int shift = 0;
-		for (;;) {
-			if (i >= n || shift > 28)
-				return -1;
-			x |= (uint64_t)(p[i] & 0x7F) << shift;
-			shift += 7;
-			if (!(p[i++] & 0x80))
-				break;
-		}
-		if (k && x == 0)
+		uint64_t x;
+		if (varint_get(p, n, &i, &x) < 0 || (k && x == 0))
 			return -1;
 		cur += x;
 		if (cur > 0xFFFFFFFFull)
@@ -395,17 +403,8 @@ static int block_bits(const unsigned char *p, size_t n, uint64_t *bits, uint64_t
 	if (!n)
 		return -1;
 	for (int k = 0; i < n; k++) {
-		uint64_t x = 0;
-		int shift = 0;
-		for (;;) {
-			if (i >= n || shift > 28)
-				return -1;
-			x |= (uint64_t)(p[i] & 0x7F) << shift;
-			shift += 7;
-			if (!(p[i++] & 0x80))
-				break;
-		}
-		if (k && x == 0)
+		uint64_t x;
+		if (varint_get(p, n, &i, &x) < 0 || (k && x == 0))
 			return -1;
 		cur += x;
 		if (cur >= nbits)
@@ -623,6 +622,51 @@ int store_index_ready(struct store *s, struct kv_err *err)
 }
 
 
+/* Messages upto+1 .. upto+REINDEX_BATCH (and below next) into x, then x
+ * into the index; *last: the last number read. 0 / -1 / DB_FULL. */
+int reindex_messages(struct db_txn *t, struct store *s, struct ixset *x, uint64_t upto, uint64_t next,
+		     uint64_t *last, struct kv_err *err)
+{
+	uint64_t num;
+	int rc = 0;
+
+	for (num = upto + 1; num < next && num <= upto + REINDEX_BATCH && rc == 0; num++) {
+		struct msg_rec m;
+		char *owned = NULL, *towned = NULL;
+		const char *text = NULL;
+		size_t tlen = 0;
+
+		if (num > 0xFFFFFFFFull) {
+			rc = kv_err_set(err, "message %llu: past the word index's 32-bit numbers",
+					(unsigned long long)num);
+			break;
+		}
+		rc = msg_load(t, s, NULL, num, &m, &owned, err);
+		if (rc == 1) {   /* numbers are dense, but a gap is no reason to stop */
+			rc = 0;
+			continue;
+		}
+		if (rc == 0 && (rc = text_load(t, s, NULL, NULL, num, &text, &tlen, &towned, err)) == 0)
+			ixset_add_msg(x, &m, text, tlen, (uint32_t)num);
+		free(owned);
+		free(towned);
+	}
+	*last = num - 1;
+	return rc == 0 ? ixset_write(t, s, x, err) : rc;
+}
+
+/* A reindex batch's end: committed when rc is 0, else aborted. 0, -1,
+ * DB_FULL (the map is full: grow it and run the batch again). */
+int reindex_commit(struct db_txn *t, int rc, struct kv_err *err)
+{
+	if (rc != 0) {
+		int full = db_txn_full(t);
+		db_txn_abort(t);
+		return full ? DB_FULL : -1;
+	}
+	return db_txn_commit(t, err);
+}
+
 /* One batch: messages after meta IX_UPTO, at most REINDEX_BATCH of
  * them; the batch that reaches the last message sets schema 3.
  * 0 more to do, 1 done, -1, DB_FULL. */
@@ -630,7 +674,7 @@ static int reindex_batch(struct store *s, uint64_t *done, uint64_t *total, struc
 {
 	struct db_txn *t;
 	struct ixset x;
-	uint64_t upto, next, num;
+	uint64_t upto, next;
 	int rc;
 
 	if (db_txn_begin(s->env, 0, &t, err) < 0)
@@ -656,31 +700,9 @@ static int reindex_batch(struct store *s, uint64_t *done, uint64_t *total, struc
 			rc = -1;
 	}
 	memset(&x, 0, sizeof(x));
-	for (num = upto + 1; num < next && num <= upto + REINDEX_BATCH && rc == 0; num++) {
-		struct msg_rec m;
-		char *owned = NULL, *towned = NULL;
-		const char *text = NULL;
-		size_t tlen = 0;
-
-		if (num > 0xFFFFFFFFull) {
-			rc = kv_err_set(err, "message %llu: past the word index's 32-bit numbers",
-					(unsigned long long)num);
-			break;
-		}
-		rc = msg_load(t, s, NULL, num, &m, &owned, err);
-		if (rc == 1) {   /* numbers are dense, but a gap is no reason to stop */
-			rc = 0;
-			continue;
-		}
-		if (rc == 0 && (rc = text_load(t, s, NULL, NULL, num, &text, &tlen, &towned, err)) == 0)
-			ixset_add_msg(&x, &m, text, tlen, (uint32_t)num);
-		free(owned);
-		free(towned);
-	}
 	if (rc == 0)
-		rc = ixset_write(t, s, &x, err);
+		rc = reindex_messages(t, s, &x, upto, next, &upto, err);
 	ixset_release(&x);
-	upto = num - 1;
 	if (rc == 0)
 		rc = meta_put_u64(t, s, IX_UPTO, upto, err);
 	if (rc == 0 && upto + 1 >= next) {
@@ -691,12 +713,7 @@ static int reindex_batch(struct store *s, uint64_t *done, uint64_t *total, struc
 		if (rc == 0)
 			rc = db_del(t, s->d[D_META], "index_upto", 10, NULL, 0, err) < 0 ? -1 : 0;
 	}
-	if (rc != 0) {
-		int full = db_txn_full(t);
-		db_txn_abort(t);
-		return full ? DB_FULL : -1;
-	}
-	if ((rc = db_txn_commit(t, err)) != 0)
+	if ((rc = reindex_commit(t, rc, err)) != 0)
 		return rc;
 	*done = upto;
 	*total = next ? next - 1 : 0;

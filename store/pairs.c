@@ -196,7 +196,7 @@ int pairs_batch(struct store *s, uint64_t *done, uint64_t *total, struct kv_err 
 	struct db_txn *t;
 	struct pairwords *pw = NULL;
 	struct ixset x;
-	uint64_t upto, next, num;
+	uint64_t upto, next;
 	int rc, ps;
 
 	if (db_txn_begin(s->env, 0, &t, err) < 0)
@@ -234,27 +234,10 @@ int pairs_batch(struct store *s, uint64_t *done, uint64_t *total, struct kv_err 
 	memset(&x, 0, sizeof(x));
 	x.pw = pw;
 	x.only_pairs = 1;
-	for (num = upto + 1; num < next && num <= upto + REINDEX_BATCH && rc == 0; num++) {
-		struct msg_rec m;
-		char *owned = NULL, *towned = NULL;
-		const char *text = NULL;
-		size_t tlen = 0;
-
-		rc = msg_load(t, s, NULL, num, &m, &owned, err);
-		if (rc == 1) {
-			rc = 0;
-			continue;
-		}
-		if (rc == 0 && (rc = text_load(t, s, NULL, NULL, num, &text, &tlen, &towned, err)) == 0)
-			ixset_add_msg(&x, &m, text, tlen, (uint32_t)num);
-		free(owned);
-		free(towned);
-	}
 	if (rc == 0)
-		rc = ixset_write(t, s, &x, err);
+		rc = reindex_messages(t, s, &x, upto, next, &upto, err);
 	ixset_release(&x);
 	pairwords_free(pw);
-	upto = num - 1;
 	if (rc == 0) {
 		if (upto + 1 >= next) {
 			rc = db_del(t, s->d[D_META], PW_UPTO, strlen(PW_UPTO), NULL, 0, err) < 0 ? -1 : 0;
@@ -263,12 +246,7 @@ int pairs_batch(struct store *s, uint64_t *done, uint64_t *total, struct kv_err 
 		} else
 			rc = meta_put_u64(t, s, PW_UPTO, upto, err);
 	}
-	if (rc != 0) {
-		int full = db_txn_full(t);
-		db_txn_abort(t);
-		return full ? DB_FULL : -1;
-	}
-	if ((rc = db_txn_commit(t, err)) != 0)
+	if ((rc = reindex_commit(t, rc, err)) != 0)
 		return rc;
 	*done = upto;
 	return upto + 1 >= next;

@@ -396,6 +396,13 @@ int pairs_state(struct db_txn *t, struct store *s, struct pairwords **pw, uint64
 int ixset_write(struct db_txn *t, struct store *s, const struct ixset *x, struct kv_err *err);
 /* Messages per write transaction of reindex's passes. */
 #define REINDEX_BATCH 2000
+/* Messages upto+1 .. upto+REINDEX_BATCH (below next) into x, then x into
+ * the index; *last: the last number read. 0 / -1 / DB_FULL. */
+int reindex_messages(struct db_txn *t, struct store *s, struct ixset *x, uint64_t upto, uint64_t next,
+		     uint64_t *last, struct kv_err *err);
+/* A reindex batch's end: t committed when rc is 0, else aborted. 0 / -1 /
+ * DB_FULL. */
+int reindex_commit(struct db_txn *t, int rc, struct kv_err *err);
 /* pairs.c: one batch of reindex's pair pass: 0 more to do, 1 done, -1,
  * DB_FULL; *done of *total messages have their pairs. */
 int pairs_batch(struct store *s, uint64_t *done, uint64_t *total, struct kv_err *err);

@@ -481,13 +481,13 @@ int cli_import_run(struct cli *cl, const struct cli_args *a, int store_it)
 	for (size_t k = 0; k < nrd; k++)
 		mbox_close(rds[k]);
 	free(rds);
+	/* an archive's first import: phrase search needs reindex to be fast */
+	char *no_pairs = NULL;
 	if (R.store && store_it && !R.failed && R.c.imported >= IMPORT_PAIRS_NOTE) {
-		/* an archive's first import: phrase search needs reindex to be fast */
 		struct kv_err e;
 		uint64_t upto;
 		if (store_index_ready(R.store, &e) == 1 && store_pairs_state(R.store, &upto, &e) == STORE_PAIRS_NONE)
-			cli_error(0, cmd, "note: %s has no phrase pairs yet; run `kvmarm-store reindex` once, "
-				  "so that phrase search need not read the mail", store_path(R.store));
+			no_pairs = kv_xstrdup(store_path(R.store));
 	}
 	if (R.store)
 		store_close(R.store);
@@ -504,12 +504,18 @@ int cli_import_run(struct cli *cl, const struct cli_args *a, int store_it)
 				  (unsigned long long)(R.c.imported + R.c.present),
 				  (unsigned long long)R.c.notstored);
 		}
+		if (no_pairs) {   /* after the counts, also when both go to one file */
+			fflush(stdout);
+			cli_error(0, cmd, "note: %s has no phrase pairs yet; run `kvmarm-store reindex` once, "
+				  "so that phrase search need not read the mail", no_pairs);
+		}
 	} else {
 		printf("parsed %llu messages, %.1f MB in %.3f s: %.0f msgs/s, %.1f MB/s (%d thread%s)\n",
 		       (unsigned long long)R.c.imported, R.c.bytes / 1048576.0, dt,
 		       dt > 0 ? R.c.imported / dt : 0.0, dt > 0 ? R.c.bytes / 1048576.0 / dt : 0.0,
 		       (int)njobs, njobs == 1 ? "" : "s");
 	}
+	free(no_pairs);
 	if (R.failed)
 		return CLI_FAIL;
 	if (R.c.imported + R.c.present == 0)
