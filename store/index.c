@@ -274,20 +274,13 @@ static void ixset_grow_slots(struct ixset *x)
 
 /* Term "F:tok" for message x->num: a new distinct term of the set, or one
  * more number of a known term unless this message named it already. */
-static void add_term(struct ixset *x, char field, const char *tok, size_t n)
+static void add_key(struct ixset *x, const char *buf, size_t len, uint32_t hv)
 {
-	char buf[INDEX_TERM_MAX + 1];
-	size_t h, len = n + 2;
-	uint32_t hv, id;
+	size_t h;
+	uint32_t id;
 
-	if (!n || len > INDEX_TERM_MAX || (x->only_pairs && field >= 'a'))
-		return;
-	buf[0] = field;
-	buf[1] = ':';
-	memcpy(buf + 2, tok, n);
 	if ((x->nt + 1) * 2 > x->nslot)
 		ixset_grow_slots(x);
-	hv = term_hash(buf, len);
 	for (h = hv & (x->nslot - 1); x->slot[h]; h = (h + 1) & (x->nslot - 1)) {
 		struct ixterm *t;
 		if ((uint32_t)(x->slot[h] >> 32) != hv)
@@ -322,6 +315,19 @@ post:
 	x->p[x->np++] = (struct ixpost){ id, x->num };
 }
 
+static void add_term(struct ixset *x, char field, const char *tok, size_t n)
+{
+	char buf[INDEX_TERM_MAX + 1];
+	size_t len = n + 2;
+
+	if (!n || len > INDEX_TERM_MAX || (x->only_pairs && field >= 'a'))
+		return;
+	buf[0] = field;
+	buf[1] = ':';
+	memcpy(buf + 2, tok, n);
+	add_key(x, buf, len, term_hash(buf, len));
+}
+
 void ixset_release(struct ixset *x)
 {
 	free(x->bytes);
@@ -349,7 +355,9 @@ struct pairwords *pairwords_new(const char *v, size_t n)
 			if (pw->n == cap) {
 				cap = cap ? cap * 2 : 256;
 				pw->w = kv_xrealloc(pw->w, cap * sizeof(*pw->w));
+				pw->len = kv_xrealloc(pw->len, cap * sizeof(*pw->len));
 			}
+			pw->len[pw->n] = len;
 			pw->w[pw->n++] = pw->buf + i;
 		}
 		i += len + 1;
@@ -358,7 +366,7 @@ struct pairwords *pairwords_new(const char *v, size_t n)
 		;
 	pw->slot = kv_xcalloc(pw->nslot, sizeof(*pw->slot));
 	for (size_t i = 0; i < pw->n; i++) {
-		size_t h = term_hash(pw->w[i], strlen(pw->w[i])) & (pw->nslot - 1);
+		size_t h = term_hash(pw->w[i], pw->len[i]) & (pw->nslot - 1);
 		while (pw->slot[h])
 			h = (h + 1) & (pw->nslot - 1);
 		pw->slot[h] = (uint32_t)i + 1;
@@ -372,18 +380,25 @@ void pairwords_free(struct pairwords *pw)
 		return;
 	free(pw->buf);
 	free(pw->w);
+	free(pw->len);
 	free(pw->slot);
 	free(pw);
 }
 
-int pairwords_has(const struct pairwords *pw, const char *tok, size_t n)
+/* tok[0..n), whose term_hash is hv, in the list? */
+static int pairwords_find(const struct pairwords *pw, const char *tok, size_t n, uint32_t hv)
 {
-	for (size_t h = term_hash(tok, n) & (pw->nslot - 1); pw->slot[h]; h = (h + 1) & (pw->nslot - 1)) {
-		const char *w = pw->w[pw->slot[h] - 1];
-		if (!strncmp(w, tok, n) && !w[n])
+	for (size_t h = hv & (pw->nslot - 1); pw->slot[h]; h = (h + 1) & (pw->nslot - 1)) {
+		uint32_t i = pw->slot[h] - 1;
+		if (pw->len[i] == n && !memcmp(pw->w[i], tok, n))
 			return 1;
 	}
 	return 0;
+}
+
+int pairwords_has(const struct pairwords *pw, const char *tok, size_t n)
+{
+	return pairwords_find(pw, tok, n, term_hash(tok, n));
 }
 
 int index_pair_field(char f)
@@ -395,8 +410,9 @@ int index_pair_field(char f)
 
 /* the token before, in the text a field's pairs come from */
 struct pairst {
-	char prev[INDEX_TOKEN_MAX];
-	size_t n;                     /* 0: none, or it is not a pair word */
+	char key[2 + 2 * INDEX_TOKEN_MAX + 1];   /* "B:" and the token before */
+	size_t n;                     /* its length; 0: none, or not a pair word */
+	uint32_t hv;                  /* its term_hash */
 };
 
 struct termctx {
@@ -408,19 +424,25 @@ struct termctx {
 
 static void pair_add(struct ixset *x, char field, struct pairst *ps, const char *tok, size_t n)
 {
-	if (!pairwords_has(x->pw, tok, n)) {
+	uint32_t hv = term_hash(tok, n);
+
+	if (!pairwords_find(x->pw, tok, n, hv)) {
 		ps->n = 0;
 		return;
 	}
 	if (ps->n) {
-		char buf[2 * INDEX_TOKEN_MAX + 1];
-		memcpy(buf, ps->prev, ps->n);
-		buf[ps->n] = ' ';
-		memcpy(buf + ps->n + 1, tok, n);
-		add_term(x, (char)(field - 'a' + 'A'), buf, ps->n + 1 + n);
+		/* the pair's hash from its tokens' (the set only needs the
+		 * same key to hash the same) */
+		uint64_t z = ((uint64_t)ps->hv << 32 | hv) * 0xFF51AFD7ED558CCDull;
+		ps->key[0] = (char)(field - 'a' + 'A');
+		ps->key[1] = ':';
+		ps->key[2 + ps->n] = ' ';
+		memcpy(ps->key + 3 + ps->n, tok, n);
+		add_key(x, ps->key, 3 + ps->n + n, (uint32_t)(z >> 32) ^ (uint32_t)z ^ (uint32_t)field);
 	}
-	memcpy(ps->prev, tok, n);
+	memcpy(ps->key + 2, tok, n);
 	ps->n = n;
+	ps->hv = hv;
 }
 
 static void term_cb(void *ctx, const char *tok, size_t n, int part)

@@ -361,6 +361,7 @@ void ixset_release(struct ixset *x);
 struct pairwords {
 	char *buf;                    /* the words, each NUL-terminated */
 	const char **w;
+	size_t *len;
 	size_t n;
 	uint32_t *slot;               /* hash table: index into w + 1; 0 empty */
 	size_t nslot;
