@@ -8,6 +8,7 @@
  */
 #include "tap.h"
 #include "store.h"
+#include "store_int.h"   /* pairs_batch: one batch of the pair pass */
 #include "db.h"
 #include "query.h"
 #include "kvtime.h"
@@ -264,6 +265,63 @@ static void test_pairs(void)
 	free(dir);
 }
 
+/* The pair pass in batches with a writer between them (store/pairs.c):
+ * while it is under way the writer adds no pairs, check expects them only
+ * up to where it got, phrase search reads the text; its last batch takes
+ * in what the writer added, and from then on the pairs answer. */
+static void test_pairs_batches(void)
+{
+	char *dir = newdir("pairbatch");
+	struct store_item items[300];
+	char *raws[300];
+	struct kv_err err;
+	struct store *s;
+	struct store_item it;
+	uint64_t done = 0, total = 0, upto = 0;
+	int ok_all = 1, rc;
+
+	store_open(&s, dir, STORE_CREATE, &err);
+	for (int b = 0; b < 8 && ok_all; b++) {   /* 2400 messages: two batches of the pass */
+		for (int i = 0; i < 300; i++) {
+			char id[32], body[96];
+			int k = b * 300 + i;
+			snprintf(id, sizeof(id), "pb%d@x", k);
+			snprintf(body, sizeof(body), "the %s ring\n", k % 5 ? "fill" : "dirty");
+			raws[i] = mk(id, NULL, "Ann <ann@x.example>", "batches", 1600000000 + k, NULL, body, "\n");
+			memset(&items[i], 0, sizeof(items[i]));
+			items[i].raw = raws[i];
+			items[i].len = strlen(raws[i]);
+			items[i].arrival = 1600000000;
+		}
+		ok_all &= store_add_batch(s, items, 300, &err) == 0;
+		for (int i = 0; i < 300; i++) {
+			ok_all &= items[i].status == STORE_ADDED;
+			free(raws[i]);
+		}
+	}
+	ok(ok_all, "pair batches: 2400 messages");
+	rc = pairs_batch(s, &done, &total, &err);
+	ok(rc == 0 && done == REINDEX_BATCH && total == 2400, "pair batches: the first batch (%d: %llu of %llu)", rc,
+	   (unsigned long long)done, (unsigned long long)total);
+	is_int(store_pairs_state(s, &upto, &err), STORE_PAIRS_BUILDING, "pair batches: being built");
+	ok(upto == REINDEX_BATCH, "pair batches: built up to message %llu", (unsigned long long)upto);
+	char *raw = mk("pb-mid@x", NULL, "Ann <ann@x.example>", "batches", 1600005000, NULL, "the dirty ring\n", "\n");
+	add(s, raw, &it);
+	free(raw);
+	rc = store_check(s, &err);
+	ok(rc == 0, "pair batches: check whole half way, a message added meanwhile (%s)", rc ? err.msg : "ok");
+	is_int(count_query(s, "\"the dirty ring\""), 481, "pair batches: half way, phrases from the text");
+	rc = pairs_batch(s, &done, &total, &err);
+	ok(rc == 1 && done == 2401, "pair batches: the last batch takes in the message added meanwhile (%d: %llu)", rc,
+	   (unsigned long long)done);
+	is_int(store_pairs_state(s, &upto, &err), STORE_PAIRS_COMPLETE, "pair batches: complete");
+	rc = store_check(s, &err);
+	ok(rc == 0, "pair batches: check whole (%s)", rc ? err.msg : "ok");
+	is_int(count_query(s, "\"dirty ring\""), 481, "pair batches: from the pairs, every one");
+	store_close(s);
+	free(dir);
+}
+
 /* A word in every message outgrows a term's first block: its numbers go
  * on in later blocks, batch after batch, and read back whole. */
 static void test_index_blocks(void)
@@ -320,6 +378,7 @@ int main(void)
 	test_index();
 	test_index_blocks();
 	test_pairs();
+	test_pairs_batches();
 	{
 		char *cmd = kv_xasprintf("rm -rf '%s'", tmpdir);
 		if (system(cmd) != 0)
