@@ -62,10 +62,10 @@ static int wfreq_by_count(const void *a, const void *b)
 	return strcmp(x->w, y->w);
 }
 
-/* The pair word list from the index: the PHRASE_WORDS words in the most
- * messages' subjects, new and quoted text together (a message counted
- * once per field), in more than one message; into out, sorted, each
- * followed by '\n'. 0 / -1. */
+/* The pair word list from the index: the PHRASE_WORDS words with the
+ * most postings in subjects, new and quoted text together (a message
+ * counts once per field it has the word in), leaving out words counted
+ * once; into out, sorted, each followed by '\n'. 0 / -1. */
 static int pairwords_choose(struct db_txn *t, struct store *s, struct sbuf *out, struct kv_err *err)
 {
 	static const char *const fields[] = { "s:", "b:", "q:" };
