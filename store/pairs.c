@@ -166,7 +166,14 @@ static int pairs_drop(struct db_txn *t, struct store *s, struct kv_err *err)
 		}
 	}
 	db_cursor_close(c);
-	if (rc < 0 || schema_put(t, s, STORE_SCHEMA_VERSION, err) != 0)
+	if (rc < 0)
+		return -1;
+	/* schema 4 back to 3; a store without the word index stays as it is */
+	struct db_val v;
+	if ((rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err)) < 0)
+		return -1;
+	if (rc == 0 && v.n == 1 && ((const char *)v.p)[0] == '0' + STORE_SCHEMA_PAIRS &&
+	    schema_put(t, s, STORE_SCHEMA_VERSION, err) != 0)
 		return -1;
 	return pairs_forget(t, s, err);
 }

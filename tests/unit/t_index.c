@@ -262,6 +262,20 @@ static void test_pairs(void)
 	rc = store_check(s, &err);
 	ok(rc == 0, "pairs: check whole: the writer added its pairs (%s)", rc ? err.msg : "ok");
 	store_close(s);
+
+	/* reindex --phrases on a store set back to schema 1 (no word index):
+	 * the words are built first, then the pairs */
+	ok(corrupt(dir, "meta", "schema_version", 14, "1", 1, 0) == 0, "pairs: store set back to schema 1");
+	store_open(&s, dir, 0, &err);
+	raw = mk("pair-old@x", NULL, "Ann <ann@x.example>", "old", 1600000200, NULL, "an old dirty ring\n", "\n");
+	add(s, raw, &it);
+	free(raw);
+	ok(store_reindex_pairs(s, NULL, NULL, &err) == 0 && store_index_ready(s, &err) == 1 &&
+	   store_pairs_state(s, &upto, &err) == STORE_PAIRS_COMPLETE, "pairs: reindex --phrases of a schema 1 store");
+	rc = store_check(s, &err);
+	ok(rc == 0, "pairs: check whole: words and pairs of every message (%s)", rc ? err.msg : "ok");
+	is_int(count_query(s, "nq:\"dirty ring\""), 6, "pairs: the message recorded without the index is found");
+	store_close(s);
 	free(dir);
 }
 
