@@ -53,8 +53,8 @@ int query_thread_ids(struct store_reader *r, const uint64_t *nums, size_t n, uin
  * [since, until): each one's newest such message's date, and how many
  * there are; newest first (the date, then the number of that message),
  * as grouping query_order_newest's order would give, without ordering
- * every message. *out malloc'd. 0, 1 when the store's message column
- * is not current (group the ordered messages instead), -1. */
+ * every message (from the message column; from the tables when it is
+ * stale). *out malloc'd. 0 / -1. */
 struct query_thread {
 	uint64_t id;
 	int64_t date;

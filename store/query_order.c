@@ -310,10 +310,33 @@ static int cmp_thread_newest(const void *a, const void *b)
 	return x->newest < y->newest ? 1 : x->newest > y->newest ? -1 : 0;
 }
 
+/* One matching message (num, dated date, in thread tid) into the groups:
+ * at[] maps a thread id to its index in v + 1. 0, or -1 for a thread id
+ * the store never handed out. */
+static int group_add(struct query_thread *v, size_t *k, uint32_t *at, uint64_t next_thread, uint64_t num,
+		     int64_t date, uint64_t tid, struct kv_err *err)
+{
+	struct query_thread *t;
+
+	if (tid > next_thread)
+		return kv_err_set(err, "message %llu: thread %llu is past the store's last thread "
+				  "(run kvmarm-store check)", (unsigned long long)num, (unsigned long long)tid);
+	if (!at[tid]) {
+		v[*k] = (struct query_thread){ tid, date, num, 0 };
+		at[tid] = (uint32_t)++*k;
+	}
+	t = &v[at[tid] - 1];
+	t->matched++;
+	if (date > t->date || (date == t->date && num > t->newest)) {
+		t->date = date;
+		t->newest = num;
+	}
+	return 0;
+}
+
 int query_threads_newest(struct store_reader *r, const uint64_t *nums, size_t n, int64_t since, int64_t until,
 			 struct query_thread **out, size_t *nout, struct kv_err *err)
 {
-	struct mcol_cur mc = { r->t, r->s, 0, 0, NULL };
 	uint64_t next_thread;
 	uint32_t *at;           /* thread id -> index in v + 1 */
 	struct query_thread *v;
@@ -322,44 +345,44 @@ int query_threads_newest(struct store_reader *r, const uint64_t *nums, size_t n,
 
 	*out = NULL;
 	*nout = 0;
-	if ((rc = mcol_ready(r->t, r->s, err)) != 1)
-		return rc < 0 ? -1 : 1;
-	if (meta_get_u64(r->t, r->s, "next_thread", &next_thread, err) < 0)
+	if ((rc = mcol_ready(r->t, r->s, err)) < 0 ||
+	    meta_get_u64(r->t, r->s, "next_thread", &next_thread, err) < 0)
 		return -1;
 	/* thread ids are handed out in order: a direct table is small */
 	at = kv_xcalloc(next_thread + 1, sizeof(*at));
 	v = kv_xmalloc((n < next_thread + 1 ? n : next_thread + 1) * sizeof(*v) + sizeof(*v));
-	for (size_t i = 0; i < n; i++) {
-		int64_t date;
-		uint64_t tid;
-		if ((rc = mcol_get(&mc, nums[i], &date, &tid, err)) != 0) {
-			if (rc > 0)
-				kv_err_set(err, "message column: message %llu not found (run kvmarm-store check)",
-					   (unsigned long long)nums[i]);
-			rc = -1;
-			break;
+	if (rc == 1) {
+		/* the message column: each message's date and thread in one pass */
+		struct mcol_cur mc = { r->t, r->s, 0, 0, NULL };
+		rc = 0;
+		for (size_t i = 0; i < n && rc == 0; i++) {
+			int64_t date;
+			uint64_t tid;
+			if ((rc = mcol_get(&mc, nums[i], &date, &tid, err)) > 0)
+				rc = kv_err_set(err, "message column: message %llu not found (run kvmarm-store check)",
+						(unsigned long long)nums[i]);
+			if (rc == 0 && date >= since && date < until)
+				rc = group_add(v, &k, at, next_thread, nums[i], date, tid, err);
 		}
-		if (date < since || date >= until)
-			continue;
-		if (tid > next_thread) {   /* not the store's: the slow way says so */
-			rc = 1;
-			break;
-		}
-		if (!at[tid]) {
-			v[k] = (struct query_thread){ tid, date, nums[i], 0 };
-			at[tid] = (uint32_t)++k;
-		}
-		struct query_thread *t = &v[at[tid] - 1];
-		t->matched++;
-		if (date > t->date || (date == t->date && nums[i] > t->newest)) {
-			t->date = date;
-			t->newest = nums[i];
-		}
+	} else {
+		/* a stale column: threads and dates from the tables */
+		uint64_t *num = kv_xmalloc((n ? n : 1) * sizeof(*num)), *tids = kv_xmalloc((n ? n : 1) * sizeof(*tids));
+		int64_t *dates = NULL;
+		memcpy(num, nums, n * sizeof(*num));
+		rc = query_thread_ids(r, num, n, tids, err);
+		if (rc == 0)
+			rc = query_order_newest(r, num, n, &dates, tids, err);
+		for (size_t i = 0; i < n && rc == 0; i++)
+			if (dates[i] >= since && dates[i] < until)
+				rc = group_add(v, &k, at, next_thread, num[i], dates[i], tids[i], err);
+		free(num);
+		free(tids);
+		free(dates);
 	}
 	free(at);
 	if (rc != 0) {
 		free(v);
-		return rc;
+		return -1;
 	}
 	qsort(v, k, sizeof(*v), cmp_thread_newest);
 	*out = v;

@@ -75,60 +75,6 @@ static const struct cli_opt search_opts[] = {
  * many match */
 #define thr_hit query_thread
 
-/* Group the (newest first) messages by thread (tids: each one's thread),
- * threads in the order of their newest match. *out malloc'd. */
-static void group_threads(const uint64_t *tids, const int64_t *dates, size_t n, struct thr_hit **out,
-			  size_t *nout)
-{
-	struct thr_hit *v = kv_xmalloc((n ? n : 1) * sizeof(*v));
-	size_t k = 0;
-	uint64_t max = 0;
-
-	for (size_t i = 0; i < n; i++)
-		max = tids[i] > max ? tids[i] : max;
-	if (max < 4 * (uint64_t)n + 4096) {
-		/* thread ids are handed out in order: a direct table is small */
-		uint32_t *at = kv_xcalloc(max + 1, sizeof(*at));   /* index + 1 */
-		for (size_t i = 0; i < n; i++) {
-			uint32_t *a = &at[tids[i]];
-			if (!*a) {
-				v[k].id = tids[i];
-				v[k].date = dates[i];
-				v[k].matched = 0;
-				*a = (uint32_t)++k;
-			}
-			v[*a - 1].matched++;
-		}
-		free(at);
-		*out = v;
-		*nout = k;
-		return;
-	}
-	/* open addressing: thread id -> index in v */
-	size_t cap = 16;
-	while (cap < n * 2)
-		cap <<= 1;
-	size_t *slot = kv_xmalloc(cap * sizeof(*slot));
-	for (size_t i = 0; i < cap; i++)
-		slot[i] = SIZE_MAX;
-	for (size_t i = 0; i < n; i++) {
-		size_t h = (size_t)(tids[i] * 0x9E3779B97F4A7C15ull) & (cap - 1);
-		while (slot[h] != SIZE_MAX && v[slot[h]].id != tids[i])
-			h = (h + 1) & (cap - 1);
-		if (slot[h] == SIZE_MAX) {
-			slot[h] = k;
-			v[k].id = tids[i];
-			v[k].date = dates[i];
-			v[k].matched = 0;
-			k++;
-		}
-		v[slot[h]].matched++;
-	}
-	free(slot);
-	*out = v;
-	*nout = k;
-}
-
 static int emit_message(struct store_reader *r, uint64_t num, int mode, int json, struct json_w *jw,
 			struct sbuf *out, struct kv_err *err)
 {
@@ -249,7 +195,7 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 	struct sbuf text = SBUF_INIT, out = SBUF_INIT;
 	struct store *s = NULL;
 	struct store_reader *r = NULL;
-	uint64_t *nums = NULL, *tids = NULL;
+	uint64_t *nums = NULL;
 	int64_t *dates = NULL;
 	struct thr_hit *th = NULL;
 	size_t n = 0, nth = 0;
@@ -290,44 +236,30 @@ static int cmd_search(struct cli *c, const struct cli_args *a)
 		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 		goto out;
 	}
-	/* threads: looked up while the numbers are ascending, then ordered
-	 * with them */
 	if (mode == OUT_THREADS) {
-		/* from the message column, without ordering every message */
-		int trc = query_threads_newest(r, nums, n, win.bounded ? win.since : INT64_MIN,
-					       win.bounded ? win.until : INT64_MAX, &th, &nth, &err);
-		if (trc < 0) {
+		/* each thread's newest match and count, without ordering every
+		 * message */
+		if (query_threads_newest(r, nums, n, win.bounded ? win.since : INT64_MIN,
+					 win.bounded ? win.until : INT64_MAX, &th, &nth, &err) < 0) {
 			rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 			goto out;
 		}
-		if (trc == 0) {
-			n = nth;   /* none in the window: none found */
-			goto print;
-		}
-		tids = kv_xmalloc((n ? n : 1) * sizeof(*tids));
-		if (query_thread_ids(r, nums, n, tids, &err) < 0) {
+		n = nth;   /* none in the window: none found */
+	} else {
+		if (query_order_newest(r, nums, n, &dates, NULL, &err) < 0) {
 			rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
 			goto out;
 		}
+		if (win.bounded) {   /* --since/--until: the same as a d: range */
+			size_t w = 0;
+			for (size_t i = 0; i < n; i++)
+				if (dates[i] >= win.since && dates[i] < win.until) {
+					nums[w] = nums[i];
+					dates[w++] = dates[i];
+				}
+			n = w;
+		}
 	}
-	if (query_order_newest(r, nums, n, &dates, tids, &err) < 0) {
-		rc = cli_error(CLI_FAIL, cmd, "%s", err.msg);
-		goto out;
-	}
-	if (win.bounded) {   /* --since/--until: the same as a d: range */
-		size_t w = 0;
-		for (size_t i = 0; i < n; i++)
-			if (dates[i] >= win.since && dates[i] < win.until) {
-				nums[w] = nums[i];
-				if (tids)
-					tids[w] = tids[i];
-				dates[w++] = dates[i];
-			}
-		n = w;
-	}
-	if (mode == OUT_THREADS)
-		group_threads(tids, dates, n, &th, &nth);
-print:;
 	struct json_w jw;
 	size_t total = mode == OUT_THREADS ? nth : n;
 	size_t from = (size_t)offset < total ? (size_t)offset : total;
@@ -371,7 +303,6 @@ out:
 		store_close(s);
 	free(nums);
 	free(dates);
-	free(tids);
 	free(th);
 	return rc;
 }
