@@ -363,9 +363,8 @@ int store_check_opts(struct store *s, unsigned flags, struct store_check_stats *
 {
 	struct store_check_stats own;
 	struct db_txn *t;
-	struct db_val v;
 	uint64_t nmsg, n;
-	int rc;
+	int rc, schema;
 	static const int same[] = { D_MID, D_IDENT, D_DATE, D_MTHR };
 	struct blobmap map[F_COUNT];
 
@@ -374,13 +373,15 @@ int store_check_opts(struct store *s, unsigned flags, struct store_check_stats *
 	memset(st, 0, sizeof(*st));
 	if (db_txn_begin(s->env, 1, &t, err) < 0)
 		return -1;
-	rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err);
-	if (rc < 0)
+	if ((schema = schema_get(t, s, err)) < 0) {
+		rc = -1;
 		goto out;
-	if (rc == 1 || v.n != 1 || (((const char *)v.p)[0] < '1' || ((const char *)v.p)[0] > '4')) {
+	}
+	if (!schema) {
 		rc = broken(err, "schema version key missing or unknown");
 		goto out;
 	}
+	rc = 0;
 	for (int f = 0; f < F_COUNT; f++)
 		map[f].len = 0;
 	for (int f = 0; f < F_COUNT; f++) {
@@ -393,8 +394,8 @@ int store_check_opts(struct store *s, unsigned flags, struct store_check_stats *
 		rc = check_messages(s, t, map, &nmsg, flags, st, err);
 	/* schema 3 and 4: the word index too (a schema 1 or 2 store has none yet);
 	 * it needs the body text, so not with STORE_CHECK_QUICK */
-	if (rc == 0 && ((const char *)v.p)[0] >= '3' && !(flags & STORE_CHECK_QUICK))
-		rc = index_check(s, t, map, nmsg, ((const char *)v.p)[0] == '4', err);
+	if (rc == 0 && schema >= STORE_SCHEMA_VERSION && !(flags & STORE_CHECK_QUICK))
+		rc = index_check(s, t, map, nmsg, schema == STORE_SCHEMA_PAIRS, err);
 	for (int f = 0; f < F_COUNT; f++)
 		blob_unmap(&map[f]);
 	if (rc != 0)

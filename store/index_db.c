@@ -37,12 +37,9 @@
 
 int index_ready(struct db_txn *t, struct store *s, struct kv_err *err)
 {
-	struct db_val v;
-	int rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err);
+	int v = schema_get(t, s, err);
 
-	if (rc < 0)
-		return -1;
-	return rc == 0 && v.n == 1 && (((const char *)v.p)[0] == '3' || ((const char *)v.p)[0] == '4');
+	return v < 0 ? -1 : v >= STORE_SCHEMA_VERSION;
 }
 
 /* ---- blocks ---- */
@@ -706,7 +703,7 @@ static int reindex_batch(struct store *s, uint64_t *done, uint64_t *total, struc
 	if (rc == 0)
 		rc = meta_put_u64(t, s, IX_UPTO, upto, err);
 	if (rc == 0 && upto + 1 >= next) {
-		rc = db_put(t, s->d[D_META], "schema_version", 14, "3", 1, 0, err);
+		rc = schema_put(t, s, STORE_SCHEMA_VERSION, err);
 		if (rc == 0)
 			rc = db_del(t, s->d[D_META], IX_UPTO, strlen(IX_UPTO), NULL, 0, err) < 0 ? -1 : 0;
 		/* a schema 2 program's reindex left unfinished */

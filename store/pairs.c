@@ -131,12 +131,6 @@ static int pairwords_choose(struct db_txn *t, struct store *s, struct sbuf *out,
 	return rc < 0 ? -1 : 0;
 }
 
-static int schema_put(struct db_txn *t, struct store *s, int version, struct kv_err *err)
-{
-	char v = (char)('0' + version);
-	return db_put(t, s->d[D_META], "schema_version", 14, &v, 1, 0, err);
-}
-
 /* No pair list and no pass under way (the pair terms are gone or go). */
 int pairs_forget(struct db_txn *t, struct store *s, struct kv_err *err)
 {
@@ -169,11 +163,8 @@ static int pairs_drop(struct db_txn *t, struct store *s, struct kv_err *err)
 	if (rc < 0)
 		return -1;
 	/* schema 4 back to 3; a store without the word index stays as it is */
-	struct db_val v;
-	if ((rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err)) < 0)
-		return -1;
-	if (rc == 0 && v.n == 1 && ((const char *)v.p)[0] == '0' + STORE_SCHEMA_PAIRS &&
-	    schema_put(t, s, STORE_SCHEMA_VERSION, err) != 0)
+	if ((rc = schema_get(t, s, err)) < 0 ||
+	    (rc == STORE_SCHEMA_PAIRS && schema_put(t, s, STORE_SCHEMA_VERSION, err) != 0))
 		return -1;
 	return pairs_forget(t, s, err);
 }

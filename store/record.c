@@ -139,6 +139,24 @@ int meta_get_u64(struct db_txn *t, struct store *s, const char *name, uint64_t *
 	return 0;
 }
 
+int schema_get(struct db_txn *t, struct store *s, struct kv_err *err)
+{
+	struct db_val v;
+	int rc = db_get(t, s->d[D_META], "schema_version", 14, &v, err);
+
+	if (rc < 0)
+		return -1;
+	if (rc == 1 || v.n != 1 || ((const char *)v.p)[0] < '1' || ((const char *)v.p)[0] > '0' + STORE_SCHEMA_PAIRS)
+		return 0;
+	return ((const char *)v.p)[0] - '0';
+}
+
+int schema_put(struct db_txn *t, struct store *s, int version, struct kv_err *err)
+{
+	char v = (char)('0' + version);
+	return db_put(t, s->d[D_META], "schema_version", 14, &v, 1, 0, err);
+}
+
 int meta_put_u64(struct db_txn *t, struct store *s, const char *name, uint64_t x,
 		 struct kv_err *err)
 {

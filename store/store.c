@@ -461,16 +461,16 @@ int store_open_mapsize(struct store **sp, const char *dir, unsigned flags, size_
 		if (rc < 0)
 			goto fail;
 		if (rc == 0) {
-			char buf[32], want[16];
+			char buf[32];
 			size_t n = v.n < sizeof(buf) - 1 ? v.n : sizeof(buf) - 1;
 			memcpy(buf, v.p, n);
 			buf[n] = 0;
-			snprintf(want, sizeof(want), "%d", STORE_SCHEMA_VERSION);
 			/* 1 and 2: stores made before the index and before its
 			 * schema 3 layout; they open without one (index_ready);
 			 * 4: with the phrase pairs */
-			if (strcmp(buf, want) != 0 && strcmp(buf, "1") != 0 && strcmp(buf, "2") != 0 &&
-			    strcmp(buf, "4") != 0) {
+			if ((rc = schema_get(t, s, err)) <= 0) {
+				if (rc < 0)
+					goto fail;
 				kv_err_set(err, "%s: unknown store schema version %s (this program knows 1 to %d)",
 					   dir, buf, STORE_SCHEMA_PAIRS);
 				goto fail;

@@ -116,6 +116,10 @@ struct idkey {
 void idkey_make(struct idkey *k, const char *id);
 
 /* Numbers in meta: absent reads as 0. 0 / -1 (put: 0 / -1 / DB_FULL). */
+/* The store's schema version (1 to STORE_SCHEMA_PAIRS), 0 when missing
+ * or not one this program knows, -1; and setting it (0 / -1 / DB_FULL). */
+int schema_get(struct db_txn *t, struct store *s, struct kv_err *err);
+int schema_put(struct db_txn *t, struct store *s, int version, struct kv_err *err);
 int meta_get_u64(struct db_txn *t, struct store *s, const char *name, uint64_t *out,
 		 struct kv_err *err);
 int meta_put_u64(struct db_txn *t, struct store *s, const char *name, uint64_t x,
